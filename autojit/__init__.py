@@ -1,0 +1,24 @@
+"""autojit: eager tensors on NumPy/CuPy, GradientTape, Modules, and @function graphs.
+
+Usage: ``import autojit as aj``
+"""
+
+from autojit import dtypes, nest
+from autojit.autodiff import GradientTape, UnconnectedGradients
+from autojit.backend import Device, device, get_device, gpu_available, list_devices
+from autojit.dtypes import (as_dtype, bool, float16, float32, float64, int8, int16, int32,
+                            int64, uint8)
+from autojit.ops.array import (constant, expand_dims, identity, ones, ones_like, reshape,
+                               stack, stop_gradient, unstack, zeros, zeros_like)
+from autojit.ops.core import TensorSpec
+from autojit.ops.linalg import matmul
+from autojit.ops.math import (abs, add, cast, clip_by_value, cos, divide, equal, exp, greater,
+                              greater_equal, less, less_equal, log, logical_and, logical_not,
+                              logical_or, maximum, minimum, multiply, negative, not_equal, pow,
+                              sigmoid, sign, sin, sqrt, square, subtract, tanh, where)
+from autojit.ops.reduce import (argmax, argmin, reduce_all, reduce_any, reduce_max, reduce_mean,
+                                reduce_min, reduce_prod, reduce_sum)
+from autojit.tensor import Tensor, convert_to_tensor, from_dlpack
+
+__version__ = "0.1.0"
+from autojit.variables import Variable, name_scope  # noqa: E402

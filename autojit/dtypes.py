@@ -1,0 +1,105 @@
+"""dtypes and promotion: autojit dtypes are NumPy dtype objects; Python scalars are weak.
+
+Note [Weak scalars]: a Python ``int``/``float``/``bool`` mixed with a tensor takes the
+tensor's dtype (``f32 * 2.0`` stays float32, ``i32 + 1`` stays int32), as in TF and JAX.
+A Python float with an integer tensor is an error, as in TF: cast first. Two tensors of
+different dtypes are an error too (no silent promotion); ``aj.cast`` converts.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from autojit.errors import DTypeError
+
+float16 = np.dtype("float16")
+float32 = np.dtype("float32")
+float64 = np.dtype("float64")
+int8 = np.dtype("int8")
+int16 = np.dtype("int16")
+int32 = np.dtype("int32")
+int64 = np.dtype("int64")
+uint8 = np.dtype("uint8")
+bool = np.dtype("bool")  # noqa: A001  (aj.bool, as tf.bool)
+
+DType = np.dtype
+
+_ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool)
+_BY_NAME = {d.name: d for d in _ALL}
+_FLOATS = frozenset((float16, float32, float64))
+_INTS = frozenset((int8, int16, int32, int64, uint8))
+
+
+def as_dtype(value: object) -> np.dtype:
+    """The autojit dtype for ``value`` (a dtype, its name, or a Python/NumPy type).
+
+    Usage: ``aj.as_dtype("float32") is aj.float32``
+    """
+    if isinstance(value, np.dtype) and value in _BY_NAME.values():
+        return value
+    if value is builtins.float:
+        return float32
+    if value is builtins.int:
+        return int32
+    if value is builtins.bool:
+        return bool
+    try:
+        dt = np.dtype(value)
+    except TypeError:
+        raise DTypeError(f"expected a dtype such as aj.float32 or 'int32', got {value!r}") from None
+    if dt not in _ALL:
+        names = ", ".join(sorted(_BY_NAME))
+        raise DTypeError(f"dtype {dt.name} is not supported; supported dtypes: {names}")
+    return dt
+
+
+def is_floating(dtype: np.dtype) -> builtins.bool:
+    """True for float16/32/64. Usage: ``aj.dtypes.is_floating(x.dtype)``"""
+    return dtype in _FLOATS
+
+
+def is_integer(dtype: np.dtype) -> builtins.bool:
+    """True for integer dtypes. Usage: ``aj.dtypes.is_integer(x.dtype)``"""
+    return dtype in _INTS
+
+
+def python_scalar_dtype(value: object) -> np.dtype:
+    """The dtype a lone Python scalar gets: bool, int32 or float32 (as ``tf.constant``)."""
+    if isinstance(value, builtins.bool):
+        return bool
+    if isinstance(value, builtins.int):
+        return int32
+    if isinstance(value, builtins.float):
+        return float32
+    raise DTypeError(f"expected a Python bool, int or float, got {type(value).__name__}")
+
+
+def weak_scalar_dtype(op_name: str, value: object, partner: np.dtype) -> np.dtype:
+    """The dtype a Python scalar takes next to a tensor of dtype ``partner`` (Note [Weak scalars])."""
+    if isinstance(value, builtins.bool):
+        if partner == bool or partner in _FLOATS or partner in _INTS:
+            return partner
+    elif isinstance(value, builtins.int):
+        if partner in _FLOATS or partner in _INTS:
+            return partner
+    elif isinstance(value, builtins.float):
+        if partner in _FLOATS:
+            return partner
+    raise DTypeError(
+        f"{op_name}: cannot combine a {partner.name} tensor with the Python "
+        f"{type(value).__name__} {value!r}; use a {partner.name} value or aj.cast the tensor"
+    )
+
+
+def same_dtype(op_name: str, dtypes: tuple) -> np.dtype:
+    """The common dtype of ``dtypes``, or a DTypeError naming the op and both dtypes."""
+    first = dtypes[0]
+    for dt in dtypes[1:]:
+        if dt != first:
+            raise DTypeError(
+                f"{op_name}: expected inputs of one dtype, got {first.name} and {dt.name}; "
+                f"use aj.cast(x, aj.{first.name}) to convert"
+            )
+    return first

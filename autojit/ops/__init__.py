@@ -1,0 +1,1 @@
+"""The op library by theme; ``core`` holds the op record and ``bind``."""

@@ -1,0 +1,280 @@
+"""The op record, ``TensorSpec``, ``bind`` and the per-thread trace and tape stacks.
+
+An op is one definition serving every mode (Note [One op, every mode]):
+
+* ``kernel``: a Python expression over ``xp`` (the array module), the input names and the
+  attribute names, e.g. ``"xp.sum(x, axis=axis, keepdims=keepdims)"``. Eager execution
+  compiles it to a lambda; graph codegen pastes it into the replay source, so the replay
+  line is exactly ``v3 = np.sum(v2, axis=(0,), keepdims=False)``. A plain function
+  ``f(xp, *inputs, **attrs)`` is accepted where an expression does not fit.
+* ``rule``: shape/dtype rule ``rule(*avals, **attrs) -> (shape, dtype)`` (a list of them for
+  multi-output ops). ``avals`` are anything with ``.shape``/``.dtype``: NumPy/CuPy arrays
+  eagerly, ``TensorSpec`` while tracing (``None`` marks an unknown dim). It raises the
+  user-facing error before any work is done, so errors read the same in both modes.
+* ``vjp``: ``vjp(g, out, *inputs, **attrs) -> tuple`` of cotangents (``None`` where an input
+  has no gradient), written with autojit ops so it works eagerly, to higher order and
+  inside traced graphs.
+
+``bind(op, *inputs, **attrs)`` hands the op to the innermost trace of this thread: the
+eager trace (``autojit.tensor``) computes at once, the graph tracer (``autojit.graph``)
+adds a node. Active tapes (``autojit.autodiff``) are told about every op afterwards.
+This module knows nothing of ``Tensor``, graphs or tapes: higher layers install them.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from autojit import dtypes
+from autojit.errors import DTypeError
+
+_REGISTRY: dict[str, "Op"] = {}
+
+
+class Op:
+    """One primitive operation: name, kernel, shape/dtype rule and VJP.
+
+    Usage: ``bind(OPS["multiply"], x, y)`` (users call ``aj.multiply(x, y)``)
+    """
+
+    __slots__ = (
+        "name", "inputs", "variadic", "attr_names", "kernel", "source", "namespace", "rule",
+        "vjp", "effect", "multiple", "scalars",
+    )
+
+    def __init__(self, name, inputs, kernel, rule, vjp=None, *, attrs=(), effect=False,
+                 multiple=False, scalars=True, namespace=None):
+        self.name = name
+        self.variadic = len(inputs) == 1 and inputs[0].startswith("*")
+        self.inputs = tuple(i.lstrip("*") for i in inputs)
+        self.attr_names = tuple(attrs)
+        self.rule = rule
+        self.vjp = vjp
+        self.effect = effect  # ordered, never removed or merged by passes
+        self.multiple = multiple  # returns a tuple of outputs
+        self.scalars = scalars  # Python scalars among inputs are weak (Note [Weak scalars])
+        self.namespace = dict(namespace or {})
+        if isinstance(kernel, str):
+            self.source = kernel
+            params = ", ".join(["xp", *inputs] + ([f"*, {', '.join(attrs)}"] if attrs else []))
+            if self.variadic and attrs:
+                params = ", ".join(["xp", *inputs, *attrs])
+            self.kernel = eval(f"lambda {params}: {kernel}", dict(self.namespace))  # noqa: S307
+        else:
+            self.source = None
+            self.kernel = kernel
+
+    def __repr__(self) -> str:
+        return f"<Op {self.name}>"
+
+
+def defop(name: str, inputs: Sequence[str], kernel: "str | Callable", rule: Callable,
+          vjp: Callable | None = None, **options: Any) -> Op:
+    """Define and register an op (see the module docstring for the three parts).
+
+    Usage: ``neg = defop("negative", ["x"], "xp.negative(x)", same_as_input, neg_vjp)``
+    """
+    if name in _REGISTRY:
+        raise ValueError(f"op {name!r} is defined twice")
+    op = Op(name, tuple(inputs), kernel, rule, vjp, **options)
+    _REGISTRY[name] = op
+    return op
+
+
+def registry() -> dict[str, Op]:
+    """All registered ops by name (the op tests check each has a table entry)."""
+    return dict(_REGISTRY)
+
+
+class TensorSpec:
+    """The type of a tensor: shape (``None`` for an unknown dim), dtype, optional device.
+
+    Usage: ``aj.TensorSpec([None, 784], aj.float32)``
+    """
+
+    __slots__ = ("shape", "dtype", "device", "name")
+
+    def __init__(self, shape: Sequence[int | None] | None = None, dtype: Any = dtypes.float32,
+                 name: str | None = None, device: Any = None):
+        self.shape = None if shape is None else tuple(None if d is None else int(d) for d in shape)
+        self.dtype = dtypes.as_dtype(dtype)
+        self.name = name
+        self.device = device
+
+    @property
+    def ndim(self) -> int | None:
+        return None if self.shape is None else len(self.shape)
+
+    def is_compatible_with(self, shape: Sequence[int], dtype: np.dtype) -> bool:
+        """True when a tensor of ``shape``/``dtype`` fits this spec."""
+        if dtype != self.dtype:
+            return False
+        if self.shape is None:
+            return True
+        return len(shape) == len(self.shape) and all(
+            s is None or s == d for s, d in zip(self.shape, shape))
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, TensorSpec) and self.shape == other.shape
+                and self.dtype == other.dtype and self.device == other.device)
+
+    def __hash__(self) -> int:
+        return hash((self.shape, self.dtype, self.device))
+
+    def __repr__(self) -> str:
+        return f"TensorSpec(shape={self.shape}, dtype=aj.{self.dtype.name})"
+
+    def short(self) -> str:
+        """``f32[32,?]``: the compact form the graph printer uses."""
+        dims = "*" if self.shape is None else ",".join("?" if d is None else str(d)
+                                                      for d in self.shape)
+        return f"{_SHORT.get(self.dtype.name, self.dtype.name)}[{dims}]"
+
+
+_SHORT = {"float16": "f16", "float32": "f32", "float64": "f64", "int32": "i32", "int64": "i64",
+          "bool": "bool", "int8": "i8", "int16": "i16", "uint8": "u8"}
+
+
+# ---------------------------------------------------------------------------------------
+# Per-thread state: the innermost trace and the active tapes.
+
+
+class _State(threading.local):
+    trace: Any = None  # class default: the eager trace, installed by autojit.tensor
+    tapes: list = ()  # class default: no tapes
+
+
+_state = _State()
+
+
+def bind(op: Op, *inputs: Any, **attrs: Any) -> Any:
+    """Run ``op`` in the current trace: compute now (eager) or add a graph node (tracing)."""
+    return _state.trace.process(op, inputs, attrs)
+
+
+def install_eager_trace(trace: Any) -> None:
+    """Called once by ``autojit.tensor``: the trace every thread starts with."""
+    _State.trace = trace
+
+
+def current_trace() -> Any:
+    """The innermost trace of this thread."""
+    return _state.trace
+
+
+class trace_scope:  # noqa: N801
+    """Make ``trace`` the innermost trace; tapes of the outer trace are set aside inside.
+
+    Usage (graph tracer): ``with trace_scope(GraphTrace(graph)): outputs = fn(*symbols)``
+    """
+
+    def __init__(self, trace: Any):
+        self.trace = trace
+
+    def __enter__(self) -> Any:
+        self.saved = (_state.trace, _state.tapes)
+        _state.trace = self.trace
+        _state.tapes = []
+        return self.trace
+
+    def __exit__(self, *exc) -> None:
+        _state.trace, _state.tapes = self.saved
+
+
+def eager_scope() -> trace_scope:
+    """Run ops eagerly inside, even while tracing (TF's ``init_scope``): variable and
+    optimizer-slot initializers use it. Usage: ``with eager_scope(): v = Variable(0.0)``
+    """
+    return trace_scope(_State.trace)
+
+
+_lift_hooks: list = []
+
+
+def lift_value(value: Any) -> Any:
+    """A concrete value for ``value``: symbolic tensors that depend on no function input
+    are evaluated by the hook the graph tracer installs; anything else is returned as is."""
+    for hook in _lift_hooks:
+        value = hook(value)
+    return value
+
+
+def active_tapes() -> list:
+    """The tapes recording in this thread (innermost last)."""
+    return _state.tapes
+
+
+def push_tape(tape: Any) -> None:
+    """Start telling ``tape`` about every op of this thread."""
+    if not isinstance(_state.tapes, list):
+        _state.tapes = []
+    _state.tapes = [*_state.tapes, tape]
+
+
+def pop_tape(tape: Any) -> None:
+    """Stop telling ``tape`` about ops."""
+    _state.tapes = [t for t in _state.tapes if t is not tape]
+
+
+def record(op: Op, keys: Sequence[Any], inputs: Sequence[Any], outputs: Any,
+           attrs: dict) -> None:
+    """Tell each active tape that ``op`` ran (called by traces only when tapes exist)."""
+    for tape in _state.tapes:
+        tape.record(op, keys, inputs, outputs, attrs)
+
+
+# ---------------------------------------------------------------------------------------
+# Conversion helpers shared by the traces.
+
+PY_SCALARS = (bool, int, float)
+
+
+def weak_dtype(op: Op, inputs: Sequence[Any]) -> np.dtype | None:
+    """The dtype Python scalars among ``inputs`` take: that of the first non-scalar input."""
+    for value in inputs:
+        if not isinstance(value, PY_SCALARS):
+            dt = getattr(value, "dtype", None)
+            if dt is not None:
+                return dt
+    return None
+
+
+def scalar_to_array(op: Op, value: Any, partner: np.dtype | None) -> np.generic:
+    """A weak Python scalar as a NumPy scalar of the dtype it takes next to ``partner``."""
+    if partner is None:
+        return dtypes.python_scalar_dtype(value).type(value)
+    if not op.scalars:
+        raise DTypeError(f"{op.name}: expected tensors, got the Python "
+                         f"{type(value).__name__} {value!r}")
+    return dtypes.weak_scalar_dtype(op.name, value, partner).type(value)
+
+
+def to_numpy_constant(value: Any, dtype: Any = None) -> np.ndarray:
+    """A NumPy array for a Python value, with TF's defaults (float -> float32, int -> int32)."""
+    if dtype is not None:
+        dt = dtypes.as_dtype(dtype)
+        if isinstance(value, np.ndarray) or np.isscalar(value) or isinstance(value, (list, tuple)):
+            array = np.asarray(value)
+            if (dtypes.is_integer(dt) or dt == dtypes.bool) and array.dtype.kind == "f":
+                raise DTypeError(f"cannot convert float values to {dt.name} "
+                                 "without loss; use aj.cast")
+            return array.astype(dt, copy=False)
+        return np.asarray(value, dtype=dt)
+    if isinstance(value, np.ndarray):
+        array = value
+    elif isinstance(value, PY_SCALARS):
+        return np.asarray(value, dtype=dtypes.python_scalar_dtype(value))
+    else:
+        array = np.asarray(value)
+        if array.dtype == np.float64:
+            array = array.astype(np.float32)
+        elif array.dtype == np.int64 and not isinstance(value, np.generic):
+            array = array.astype(np.int32)
+    if array.dtype.kind in "OUSV":
+        raise DTypeError(f"cannot convert {type(value).__name__} {value!r:.60} to a tensor")
+    if array.dtype not in dtypes._ALL:
+        array = array.astype(dtypes.as_dtype(array.dtype.kind == "f" and "float32" or "int32"))
+    return array

@@ -1,0 +1,169 @@
+"""Reductions: reduce_sum/mean/max/min/prod/any/all and argmax/argmin (axis, keepdims)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autojit import dtypes
+from autojit.errors import DTypeError
+from autojit.ops import shapes
+from autojit.ops.core import bind, defop
+from autojit.ops.math import (broadcast_like, cast, divide, equal, multiply, where,
+                              zeros_like_value)
+
+
+def _reduce_rule(name, x, *, axis, keepdims):
+    if x.dtype == dtypes.bool and name not in ("reduce_any", "reduce_all"):
+        raise DTypeError(f"{name}: expected a numeric tensor, got bool; use aj.cast(x, aj.int32)")
+    if name in ("reduce_any", "reduce_all") and x.dtype != dtypes.bool:
+        raise DTypeError(f"{name}: expected a bool tensor, got {x.dtype.name}")
+    if name == "reduce_mean" and not dtypes.is_floating(x.dtype):
+        dt = x.dtype  # integer mean truncates, as TF
+    else:
+        dt = x.dtype
+    return shapes.reduced(x.shape, axis, keepdims), dt
+
+
+def _keep(g, x, axis, keepdims):
+    """``g`` with the reduced axes put back as size-1 dims (so it broadcasts against ``x``)."""
+    if keepdims or not axis or axis == tuple(range(len(axis))):
+        return g  # leading axes (or all of them) come back by broadcasting alone
+    from autojit.ops.array import expand_dims_many  # array ops build on math; import late
+
+    return expand_dims_many(g, axis)
+
+
+def _sum_vjp(g, out, x, *, axis, keepdims):
+    return (broadcast_like(_keep(g, x, axis, keepdims), x),)
+
+
+def _mean_vjp(g, out, x, *, axis, keepdims):
+    if not dtypes.is_floating(x.dtype):
+        return (None,)
+    from autojit.ops.array import size_along
+
+    count = cast(size_along(x, axis), x.dtype)
+    return (broadcast_like(divide(_keep(g, x, axis, keepdims), count), x),)
+
+
+def _extreme_vjp(g, out, x, *, axis, keepdims):
+    # The gradient is shared equally among ties, as TF does.
+    if not dtypes.is_floating(x.dtype):
+        return (None,)
+    out_k = _keep(out, x, axis, keepdims)
+    hit = cast(equal(x, out_k), x.dtype)
+    count = bind(SUM, hit, axis=axis, keepdims=True)
+    return (multiply(divide(hit, count), _keep(g, x, axis, keepdims)),)
+
+
+def _prod_vjp(g, out, x, *, axis, keepdims):
+    # d prod / d x_i = prod / x_i where x_i != 0; exact for at most one zero via a where.
+    if not dtypes.is_floating(x.dtype):
+        return (None,)
+    from autojit.ops.math import ones_like_value
+
+    zero = equal(x, 0)
+    safe = where(zero, ones_like_value(x), x)
+    prod_safe = bind(PROD, safe, axis=axis, keepdims=True)
+    zeros_count = bind(SUM, cast(zero, x.dtype), axis=axis, keepdims=True)
+    others = where(zero, where(equal(zeros_count, 1), prod_safe, zeros_like_value(prod_safe)),
+                   where(equal(zeros_count, 0), divide(prod_safe, safe),
+                         zeros_like_value(safe)))
+    return (multiply(others, _keep(g, x, axis, keepdims)),)
+
+
+SUM = defop("reduce_sum", ["x"], "x.sum(axis=axis, keepdims=keepdims, dtype=x.dtype)",
+            _reduce_rule, _sum_vjp, attrs=("axis", "keepdims"))
+MEAN = defop("reduce_mean", ["x"], "x.mean(axis=axis, keepdims=keepdims, dtype=x.dtype)",
+             _reduce_rule, _mean_vjp, attrs=("axis", "keepdims"))
+MAX = defop("reduce_max", ["x"], "x.max(axis=axis, keepdims=keepdims)", _reduce_rule,
+            _extreme_vjp, attrs=("axis", "keepdims"))
+MIN = defop("reduce_min", ["x"], "x.min(axis=axis, keepdims=keepdims)", _reduce_rule,
+            _extreme_vjp, attrs=("axis", "keepdims"))
+PROD = defop("reduce_prod", ["x"], "x.prod(axis=axis, keepdims=keepdims, dtype=x.dtype)",
+             _reduce_rule, _prod_vjp, attrs=("axis", "keepdims"))
+ANY = defop("reduce_any", ["x"], "x.any(axis=axis, keepdims=keepdims)", _reduce_rule,
+            attrs=("axis", "keepdims"))
+ALL = defop("reduce_all", ["x"], "x.all(axis=axis, keepdims=keepdims)", _reduce_rule,
+            attrs=("axis", "keepdims"))
+
+
+def _reduce(op, x, axis, keepdims):
+    ndim = len(x.shape) if hasattr(x, "shape") else 0
+    if not hasattr(x, "shape"):
+        from autojit.ops.array import constant
+
+        x = constant(x)
+    axes = shapes.normalize_axes(op.name, axis, ndim)
+    return bind(op, x, axis=axes, keepdims=bool(keepdims))
+
+
+def reduce_sum(input_tensor: Any, axis: Any = None, keepdims: bool = False,
+               name: str | None = None) -> Any:
+    """Sum over ``axis`` (all axes when None). Usage: ``aj.reduce_sum(x, axis=1)``"""
+    return _reduce(SUM, input_tensor, axis, keepdims)
+
+
+def reduce_mean(input_tensor: Any, axis: Any = None, keepdims: bool = False,
+                name: str | None = None) -> Any:
+    """Mean over ``axis``. Usage: ``aj.reduce_mean(loss)``"""
+    return _reduce(MEAN, input_tensor, axis, keepdims)
+
+
+def reduce_max(input_tensor: Any, axis: Any = None, keepdims: bool = False,
+               name: str | None = None) -> Any:
+    """Maximum over ``axis``. Usage: ``aj.reduce_max(x, axis=-1)``"""
+    return _reduce(MAX, input_tensor, axis, keepdims)
+
+
+def reduce_min(input_tensor: Any, axis: Any = None, keepdims: bool = False,
+               name: str | None = None) -> Any:
+    """Minimum over ``axis``. Usage: ``aj.reduce_min(x)``"""
+    return _reduce(MIN, input_tensor, axis, keepdims)
+
+
+def reduce_prod(input_tensor: Any, axis: Any = None, keepdims: bool = False,
+                name: str | None = None) -> Any:
+    """Product over ``axis``. Usage: ``aj.reduce_prod(x, axis=0)``"""
+    return _reduce(PROD, input_tensor, axis, keepdims)
+
+
+def reduce_any(input_tensor: Any, axis: Any = None, keepdims: bool = False,
+               name: str | None = None) -> Any:
+    """Logical OR over ``axis`` of a bool tensor. Usage: ``aj.reduce_any(x > 0)``"""
+    return _reduce(ANY, input_tensor, axis, keepdims)
+
+
+def reduce_all(input_tensor: Any, axis: Any = None, keepdims: bool = False,
+               name: str | None = None) -> Any:
+    """Logical AND over ``axis`` of a bool tensor. Usage: ``aj.reduce_all(x > 0)``"""
+    return _reduce(ALL, input_tensor, axis, keepdims)
+
+
+def _arg_rule(name, x, *, axis, output_type):
+    if x.dtype == dtypes.bool:
+        raise DTypeError(f"{name}: expected a numeric tensor, got bool")
+    return shapes.reduced(x.shape, (axis,), False), output_type
+
+
+ARGMAX = defop("argmax", ["x"], "x.argmax(axis=axis).astype(output_type)", _arg_rule,
+               attrs=("axis", "output_type"))
+ARGMIN = defop("argmin", ["x"], "x.argmin(axis=axis).astype(output_type)", _arg_rule,
+               attrs=("axis", "output_type"))
+
+
+def argmax(input: Any, axis: int = 0, output_type: Any = dtypes.int64,  # noqa: A002
+           name: str | None = None) -> Any:
+    """Index of the largest value along ``axis`` (int64 by default, as TF).
+
+    Usage: ``aj.argmax(logits, axis=1)``
+    """
+    axis = shapes.normalize_axis("argmax", axis, len(input.shape))
+    return bind(ARGMAX, input, axis=axis, output_type=dtypes.as_dtype(output_type))
+
+
+def argmin(input: Any, axis: int = 0, output_type: Any = dtypes.int64,  # noqa: A002
+           name: str | None = None) -> Any:
+    """Index of the smallest value along ``axis``. Usage: ``aj.argmin(x, axis=0)``"""
+    axis = shapes.normalize_axis("argmin", axis, len(input.shape))
+    return bind(ARGMIN, input, axis=axis, output_type=dtypes.as_dtype(output_type))
