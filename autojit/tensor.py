@@ -163,6 +163,14 @@ class Tensor:
         return round(float(self), ndigits)
 
 
+def is_symbolic(value: Any) -> bool:
+    """True for a symbolic tensor (one being traced into a graph, with no value yet).
+
+    Usage: ``if is_symbolic(pred): ...emit a graph op... else: ...plain Python...``
+    """
+    return isinstance(value, Tensor) and value._array is None
+
+
 def _as_ndarray(array: Any, device: backend.Device) -> Any:
     if isinstance(array, np.generic):
         return np.asarray(array)
