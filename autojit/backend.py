@@ -16,7 +16,8 @@ from autojit.errors import DeviceError
 class Device:
     """A place where arrays live: ``CPU:0`` (NumPy) or ``GPU:n`` (CuPy).
 
-    Usage: ``aj.Device.parse("GPU:0").xp``
+    Usage: ``aj.Device.parse("CPU:0").xp`` (``numpy``); ``with aj.get_device("CPU:0"): ...``
+    Devices are singletons per name, so ``is`` compares them.
     """
 
     __slots__ = ("kind", "index", "name", "xp")
@@ -27,6 +28,11 @@ class Device:
         self.name = f"{kind}:{index}"
         self.xp = xp
 
+    @staticmethod
+    def parse(spec: "str | Device") -> "Device":
+        """The ``Device`` named by ``spec`` (same as ``aj.get_device``)."""
+        return get_device(spec)
+
     def __repr__(self) -> str:
         return f"Device({self.name!r})"
 
@@ -36,8 +42,12 @@ class Device:
     def __reduce__(self):
         return (get_device, (self.name,))
 
-    def __enter__(self):  # pragma: no cover - convenience, same as aj.device(dev)
-        return device(self).__enter__()
+    def __enter__(self) -> "Device":  # same as `with aj.device(dev):`
+        _scope.stack.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _scope.stack.pop()
 
 
 CPU = Device("CPU", 0, np)
@@ -65,7 +75,9 @@ def _load_cupy() -> ModuleType:
             _cupy_problem = "CuPy is not installed (pip install 'autojit[gpu]')"
         except Exception as exc:  # CUDA driver errors come in many classes
             _cupy_problem = f"CuPy could not reach a CUDA device ({exc})"
-    raise DeviceError(f"GPU requested but unavailable: {_cupy_problem}")
+    raise DeviceError(f"GPU requested but unavailable: {_cupy_problem}. The devices here are "
+                      "listed by aj.list_devices() (CPU:0 only); use aj.device('CPU:0') or "
+                      "check aj.gpu_available() before asking for a GPU")
 
 
 def gpu_available() -> bool:
@@ -87,8 +99,8 @@ def get_device(spec: "str | Device") -> Device:
     if not isinstance(spec, str):
         raise DeviceError(f"expected a device name such as 'CPU:0' or 'GPU:0', got {spec!r}")
     text = spec.strip().upper()
-    if text.startswith("/DEVICE:"):
-        text = text[len("/DEVICE:"):]
+    if "/DEVICE:" in text:  # TF's long form: /job:localhost/replica:0/task:0/device:GPU:0
+        text = text[text.rindex("/DEVICE:") + len("/DEVICE:"):]
     kind, _, index_text = text.partition(":")
     if kind not in ("CPU", "GPU") or (index_text and not index_text.isdigit()):
         raise DeviceError(f"expected a device name such as 'CPU:0' or 'GPU:0', got {spec!r}")
@@ -102,7 +114,8 @@ def get_device(spec: "str | Device") -> Device:
     cupy = _load_cupy()
     count = cupy.cuda.runtime.getDeviceCount()
     if index >= count:
-        raise DeviceError(f"GPU:{index} requested but this machine has {count} GPU(s)")
+        raise DeviceError(f"GPU:{index} requested but this machine has {count} GPU(s): "
+                          f"GPU:0 to GPU:{count - 1}")
     _GPUS[index] = Device("GPU", index, cupy)
     return _GPUS[index]
 
@@ -131,7 +144,13 @@ def scope_device() -> Device | None:
 
 
 class device:  # noqa: N801  (lower case, as tf.device)
-    """Place new tensors and ops on a device inside a ``with`` block (nestable).
+    """Place new tensors and ops on a device inside a ``with`` block (nestable; the
+    innermost wins).
+
+    Inside, ops run on the scope's device and inputs living elsewhere are copied there
+    (recorded by tapes, so gradients flow back to the inputs' own devices). Outside any
+    scope, ops run where their inputs are. Asking for a GPU that is not there raises
+    ``DeviceError`` here, before the block runs.
 
     Usage: ``with aj.device("GPU:0"): x = aj.ones((2, 2))``
     """
@@ -158,11 +177,16 @@ def device_of_array(array: object) -> Device:
 
 
 def transfer(array: object, target: Device) -> object:
-    """Copy ``array`` to ``target`` (a no-op when it already lives there)."""
+    """Copy ``array`` to ``target`` (returned as is when it already lives there).
+
+    Usage: ``gpu_array = transfer(numpy_array, aj.get_device("GPU:0"))``
+    """
     if target is CPU:
         if isinstance(array, (np.ndarray, np.generic)):
             return array
         return array.get()
     cupy = target.xp
     with cupy.cuda.Device(target.index):
+        if isinstance(array, cupy.ndarray) and array.device.id != target.index:
+            return cupy.array(array, copy=True)  # asarray would keep it on its own GPU
         return cupy.asarray(array)

@@ -30,6 +30,8 @@ _ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool)
 _BY_NAME = {d.name: d for d in _ALL}
 _FLOATS = frozenset((float16, float32, float64))
 _INTS = frozenset((int8, int16, int32, int64, uint8))
+# TF's spellings where NumPy reads the name differently ("float" is float64 to NumPy).
+_ALIASES = {"float": float32, "double": float64, "half": float16, "int": int32}
 
 
 def as_dtype(value: object) -> np.dtype:
@@ -37,8 +39,12 @@ def as_dtype(value: object) -> np.dtype:
 
     Usage: ``aj.as_dtype("float32") is aj.float32``
     """
-    if isinstance(value, np.dtype) and value in _BY_NAME.values():
+    if isinstance(value, np.dtype) and value in _ALL:
         return value
+    if value is None:
+        raise DTypeError("expected a dtype such as aj.float32 or 'int32', got None")
+    if isinstance(value, str) and value in _ALIASES:
+        return _ALIASES[value]
     if value is builtins.float:
         return float32
     if value is builtins.int:
@@ -47,7 +53,7 @@ def as_dtype(value: object) -> np.dtype:
         return bool
     try:
         dt = np.dtype(value)
-    except TypeError:
+    except (TypeError, ValueError):
         raise DTypeError(f"expected a dtype such as aj.float32 or 'int32', got {value!r}") from None
     if dt not in _ALL:
         names = ", ".join(sorted(_BY_NAME))
@@ -63,6 +69,10 @@ def is_floating(dtype: np.dtype) -> builtins.bool:
 def is_integer(dtype: np.dtype) -> builtins.bool:
     """True for integer dtypes. Usage: ``aj.dtypes.is_integer(x.dtype)``"""
     return dtype in _INTS
+
+
+def _article(name: str) -> str:
+    return "an" if name[0] in "aeiou" else "a"
 
 
 def python_scalar_dtype(value: object) -> np.dtype:
@@ -87,10 +97,18 @@ def weak_scalar_dtype(op_name: str, value: object, partner: np.dtype) -> np.dtyp
     elif isinstance(value, builtins.float):
         if partner in _FLOATS:
             return partner
+    kind = type(value).__name__
     raise DTypeError(
-        f"{op_name}: cannot combine a {partner.name} tensor with the Python "
-        f"{type(value).__name__} {value!r}; use a {partner.name} value or aj.cast the tensor"
+        f"{op_name}: cannot combine {_article(partner.name)} {partner.name} tensor with the "
+        f"Python {kind} {value!r}; pass {_article(partner.name)} {partner.name} value, or "
+        f"aj.cast the tensor first (e.g. aj.cast(x, aj.{_cast_hint(value, partner)}))"
     )
+
+
+def _cast_hint(value: object, partner: np.dtype) -> str:
+    if isinstance(value, builtins.float):
+        return "float32"
+    return "int32" if partner == bool else "float32"
 
 
 def same_dtype(op_name: str, dtypes: tuple) -> np.dtype:

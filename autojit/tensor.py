@@ -58,22 +58,22 @@ class Tensor:
         return len(self.shape)
 
     def numpy(self) -> np.ndarray:
-        """The value as a NumPy array (copied from the GPU if needed). Usage: ``x.numpy()``"""
-        array = self._array
+        """The value as a NumPy array (copied from the GPU if needed; on the CPU it may share
+        memory with the tensor, as in TF). Usage: ``x.numpy()``
+        """
         if self._device is not backend.CPU:
-            return array.get()
-        return np.asarray(array)
+            return np.asarray(backend.transfer(self._array, backend.CPU))
+        return np.asarray(self._array)
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python scalar. Usage: ``loss.item()``"""
-        return self.numpy().item()
+        return self._one_value("item()")
 
     def to(self, device: "str | backend.Device") -> "Tensor":
-        """A copy of this tensor on ``device``. Usage: ``x.to("GPU:0")``"""
-        target = backend.get_device(device)
-        if target is self._device:
-            return self
-        return Tensor(backend.transfer(self._array, target), target)
+        """This tensor on ``device`` (itself when it is already there). Tapes record the copy,
+        so gradients flow back to the original device. Usage: ``x.to("GPU:0")``
+        """
+        return to_device(self, device)
 
     def __repr__(self) -> str:
         value = np.array2string(self.numpy(), separator=", ", threshold=20)
@@ -86,20 +86,37 @@ class Tensor:
         return f"aj.Tensor({np.array2string(self.numpy(), separator=', ')}, " \
                f"shape={self.shape}, dtype={self.dtype.name})"
 
+    def __format__(self, spec: str) -> str:
+        # f"{loss:.3f}" formats the value, as for NumPy scalars; an empty spec is str().
+        if not spec:
+            return str(self)
+        return format(self.numpy(), spec)
+
     # --- Python conversions ------------------------------------------------------------
+    def _one_value(self, what: str, error: type = ValueError) -> Any:
+        array = self._array
+        if array.size != 1:
+            raise error(f"{what} needs a tensor with exactly one element, got shape "
+                        f"{self.shape} ({array.size} elements)")
+        return array.item()
+
     def __bool__(self) -> bool:
+        if self._array.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor with shape {self.shape} ({self._array.size} "
+                "elements) is ambiguous; use aj.reduce_any(x) or aj.reduce_all(x)")
         return bool(self._array)
 
     def __float__(self) -> float:
-        return float(self._array)
+        return float(self._one_value("float()", TypeError))
 
     def __int__(self) -> int:
-        return int(self._array)
+        return int(self._one_value("int()", TypeError))
 
     def __index__(self) -> int:
         if not dtypes.is_integer(self.dtype):
             raise TypeError(f"only integer tensors can be used as an index, got {self.dtype.name}")
-        return int(self._array)
+        return int(self._one_value("Using a tensor as an index", TypeError))
 
     def __len__(self) -> int:
         if not self.shape:
@@ -111,15 +128,27 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return iter(array_ops.unstack(self, axis=0))
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        # NumPy's protocol: copy=None copies only if needed, True always, False never.
+        on_host = self._device is backend.CPU
+        if copy is False and not on_host:
+            raise ValueError(f"np.asarray(x, copy=False): x lives on {self._device.name}; "
+                             "reading it on the host needs a copy (x.numpy())")
         array = self.numpy()
-        return array if dtype is None else array.astype(dtype)
+        if dtype is not None and array.dtype != np.dtype(dtype):
+            if copy is False:
+                raise ValueError(f"np.asarray(x, dtype={np.dtype(dtype).name}, copy=False): "
+                                 f"x is {self.dtype.name}; converting needs a copy")
+            return array.astype(dtype)
+        if copy and on_host:
+            return array.copy()
+        return array
 
     def __dlpack__(self, *args, **kwargs):
-        return _as_ndarray(self._array, self._device).__dlpack__(*args, **kwargs)
+        return _as_ndarray(self._array).__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
-        return _as_ndarray(self._array, self._device).__dlpack_device__()
+        return _as_ndarray(self._array).__dlpack_device__()
 
     __hash__ = object.__hash__  # identity, so tensors and Variables can key dicts
 
@@ -147,8 +176,12 @@ class Tensor:
     def __le__(self, other): return m.less_equal(self, other)
     def __gt__(self, other): return m.greater(self, other)
     def __ge__(self, other): return m.greater_equal(self, other)
-    def __eq__(self, other): return m.equal(self, other)  # elementwise, as TF 2
-    def __ne__(self, other): return m.not_equal(self, other)
+    def __eq__(self, other):  # elementwise, as TF 2; `t == None` is False, as TF
+        return False if other is None else m.equal(self, other)
+
+    def __ne__(self, other):
+        return True if other is None else m.not_equal(self, other)
+
     def __and__(self, other): return m.logical_and(self, other)
     def __rand__(self, other): return m.logical_and(other, self)
     def __or__(self, other): return m.logical_or(self, other)
@@ -171,26 +204,52 @@ def is_symbolic(value: Any) -> bool:
     return isinstance(value, Tensor) and value._array is None
 
 
-def _as_ndarray(array: Any, device: backend.Device) -> Any:
+def _as_ndarray(array: Any) -> Any:
+    # Results of NumPy ops on 0-d arrays are NumPy scalars, which have no __dlpack__.
     if isinstance(array, np.generic):
         return np.asarray(array)
     return array
 
 
-def from_dlpack(capsule_owner: Any) -> Tensor:
-    """A tensor sharing memory with a DLPack producer (NumPy, CuPy, PyTorch, ...).
+_DLPACK_CPU, _DLPACK_CUDA = 1, 2
 
-    Usage: ``t = aj.from_dlpack(torch_tensor)``
+
+def from_dlpack(producer: Any) -> Tensor:
+    """A tensor sharing memory with a DLPack producer (NumPy, CuPy, PyTorch, ...), on the
+    producer's device. Usage: ``t = aj.from_dlpack(np.arange(3.0))``
     """
-    device_type, index = capsule_owner.__dlpack_device__()
-    if int(device_type) == 1:  # kDLCPU
-        return Tensor(np.from_dlpack(capsule_owner), backend.CPU)
-    target = backend.get_device(f"GPU:{index}")
-    return Tensor(target.xp.from_dlpack(capsule_owner), target)
+    if not hasattr(producer, "__dlpack__") or not hasattr(producer, "__dlpack_device__"):
+        raise TypeError(f"from_dlpack: expected an array with __dlpack__ and "
+                        f"__dlpack_device__ (NumPy, CuPy, PyTorch, ...), got "
+                        f"{type(producer).__name__}")
+    device_type, index = producer.__dlpack_device__()
+    if int(device_type) == _DLPACK_CPU:
+        device = backend.CPU
+        array = np.from_dlpack(producer)
+    elif int(device_type) == _DLPACK_CUDA:
+        device = backend.get_device(f"GPU:{index}")
+        array = device.xp.from_dlpack(producer)
+    else:
+        raise DeviceError(f"from_dlpack: the array lives on DLPack device type "
+                          f"{int(device_type)}; only CPU (1) and CUDA (2) arrays are supported")
+    if array.dtype not in dtypes._ALL:
+        raise dtypes.DTypeError(f"from_dlpack: dtype {array.dtype} is not supported; convert "
+                                "it to one of float16/32/64, int8/16/32/64, uint8 or bool")
+    return Tensor(array, device)
 
 
 # ---------------------------------------------------------------------------------------
 # The eager trace: run the kernel now.
+#
+# Note [Eager fast path]: ``process`` is the per-op cost of eager mode, so the common case
+# (tensors on one device, no scope, maybe weak scalars) runs one loop over the inputs, the
+# op's rule, its kernel and one constructor. Everything rarer -- device copies, Variable
+# views, constants from lists -- branches off that loop into helpers.
+#
+# Note [Variable views]: a Variable's buffer is updated in place, so an op must never hand
+# out a view of it (``aj.identity(v)``, ``v[0]``, ``aj.reshape(v, ...)`` would change after
+# ``v.assign``). When a Variable is among the inputs and an output may share its memory,
+# the output is copied. Fresh results (almost all ops) have no ``base`` and cost one check.
 
 
 class EagerTrace:
@@ -199,25 +258,28 @@ class EagerTrace:
     level = 0
 
     def process(self, op: core.Op, inputs: tuple, attrs: dict) -> Any:
-        scope = backend._scope.stack
-        target = scope[-1] if scope else None
+        if op is TO_DEVICE:  # its output's device is an attribute, not its input's
+            return to_device(inputs[0], attrs["device"])
+        stack = _scope.stack
+        target = stack[-1] if stack else None
         arrays = []
         partner = None
+        shared = None  # the buffer of a Variable input (Note [Variable views])
         for value in inputs:
             if isinstance(value, Tensor):
                 array = value._array
                 if array is None:
                     raise _escaped(value, op)
                 device = value._device
-                if target is None:
-                    target = device
-                elif device is not target:
-                    if not scope:
-                        raise DeviceError(
-                            f"{op.name}: inputs live on different devices ({target.name} and "
-                            f"{device.name}); move one with t.to({target.name!r}) or run "
-                            f"inside `with aj.device(...)`")
-                    array = backend.transfer(array, target)
+                if device is not target:
+                    if target is None:
+                        target = device
+                    elif stack:
+                        return self.process(op, _moved(inputs, target), attrs)
+                    else:
+                        raise _mixed(op, target, device)
+                if value._is_variable:
+                    shared = array
                 arrays.append(array)
             elif isinstance(value, _PY_SCALARS):
                 if partner is None:
@@ -226,19 +288,54 @@ class EagerTrace:
             else:
                 arrays.append(core.to_numpy_constant(value))
         if target is None:
-            target = backend.CPU
-        if target is not backend.CPU:
-            arrays = [backend.transfer(a, target) if isinstance(a, (np.ndarray, np.generic))
-                      and a.ndim else a for a in arrays]
+            target = _CPU
+        elif target is not _CPU:
+            arrays = [backend.transfer(a, target) if isinstance(a, np.ndarray) else a
+                      for a in arrays]
         op.rule(op.name, *arrays, **attrs)
         result = op.kernel(target.xp, *arrays, **attrs)
         if op.multiple:
-            outputs = tuple(Tensor(r, target) for r in result)
+            if shared is not None:
+                result = [_unshared(r, inputs, target) for r in result]
+            outputs = tuple([Tensor(r, target) for r in result])
         else:
+            if shared is not None and (result is shared or getattr(result, "base", None)
+                                       is not None):
+                result = _unshared(result, inputs, target)
             outputs = Tensor(result, target)
-        if core._state.tapes:
-            core.record(op, inputs, inputs, outputs, attrs)
+        tapes = core._state.tapes
+        if tapes:
+            for tape in tapes:
+                tape.record(op, inputs, inputs, outputs, attrs)
         return outputs
+
+
+_CPU = backend.CPU
+_scope = backend._scope
+
+
+def _mixed(op: core.Op, first: backend.Device, second: backend.Device) -> DeviceError:
+    return DeviceError(
+        f"{op.name}: inputs live on different devices ({first.name} and {second.name}); "
+        f"move one with x.to({first.name!r}) or x.to({second.name!r}), or run the op inside "
+        f"`with aj.device(...)`, which copies inputs to that device")
+
+
+def _moved(inputs: tuple, target: backend.Device) -> tuple:
+    """``inputs`` with every tensor on ``target``: inside an ``aj.device`` scope, inputs
+    living elsewhere are copied there (tapes record the copies)."""
+    return tuple(to_device(v, target) if isinstance(v, Tensor) and v._device is not target
+                 else v for v in inputs)
+
+
+def _unshared(result: Any, inputs: tuple, target: backend.Device) -> Any:
+    """``result``, copied if it may share memory with a Variable input (Note [Variable views])."""
+    may_share = target.xp.may_share_memory
+    for value in inputs:
+        if isinstance(value, Tensor) and value._is_variable:
+            if result is value._array or may_share(result, value._array):
+                return result.copy()
+    return result
 
 
 def _escaped(value: Any, op: core.Op) -> TracingError:
@@ -248,21 +345,69 @@ def _escaped(value: Any, op: core.Op) -> TracingError:
         "from the function instead of storing it outside")
 
 
-core.install_eager_trace(EagerTrace())
+_EAGER = EagerTrace()
+core.install_eager_trace(_EAGER)
 
 
-def convert_to_tensor(value: Any, dtype: Any = None, name: str | None = None) -> Any:
+# ---------------------------------------------------------------------------------------
+# Device copies as an op, so tapes see them and gradients go back where inputs came from.
+
+
+def _to_device_rule(name, x, *, device, source):
+    return x.shape, x.dtype
+
+
+def _to_device_vjp(g, out, x, *, device, source):
+    return (g if source is None else to_device(g, source),)
+
+
+TO_DEVICE = core.defop("to_device", ["x"], "_transfer(x, device)", _to_device_rule,
+                       _to_device_vjp, attrs=("device", "source"),
+                       namespace={"_transfer": backend.transfer})
+
+
+def to_device(x: Any, device: "str | backend.Device") -> Any:
+    """``x`` on ``device`` (``x`` itself when already there); differentiable.
+
+    Usage: ``y = to_device(x, "GPU:0")`` (users write ``x.to("GPU:0")``)
+    """
+    target = backend.get_device(device)
+    if core._state.trace is not _EAGER:
+        return core.bind(TO_DEVICE, x, device=target, source=getattr(x, "_device", None))
+    if not isinstance(x, Tensor):
+        x = convert_to_tensor(x)
+    if x._array is None:
+        raise _escaped(x, TO_DEVICE)
+    if x._device is target:
+        return x
+    out = Tensor(backend.transfer(x._array, target), target)
+    tapes = core._state.tapes
+    if tapes:
+        attrs = {"device": target, "source": x._device}
+        for tape in tapes:
+            tape.record(TO_DEVICE, (x,), (x,), out, attrs)
+    return out
+
+
+def convert_to_tensor(value: Any, dtype: Any = None, name: str | None = None,
+                      dtype_hint: Any = None) -> Any:
     """``value`` as a tensor: tensors pass through (checked against ``dtype``), Python and
-    NumPy values become constants on the current device.
+    NumPy values become constants on the current device. ``dtype_hint`` is used when it
+    fits the value (``convert_to_tensor(1, dtype_hint=aj.float32)`` is float32).
 
     Usage: ``t = aj.convert_to_tensor([1, 2, 3])`` (an int32 tensor)
     """
     if isinstance(value, Tensor):
         if dtype is not None and value.dtype != dtypes.as_dtype(dtype):
             raise dtypes.DTypeError(f"convert_to_tensor: expected {dtypes.as_dtype(dtype).name}, "
-                                    f"got a {value.dtype.name} tensor")
+                                    f"got a {value.dtype.name} tensor; use aj.cast")
         return value
+    if dtype is None and dtype_hint is not None:
+        try:
+            return array_ops.constant(value, dtype=dtype_hint)
+        except dtypes.DTypeError:
+            pass
     return array_ops.constant(value, dtype=dtype)
 
 
-__all__ = ["Tensor", "EagerTrace", "convert_to_tensor", "from_dlpack", "reduce"]
+__all__ = ["Tensor", "EagerTrace", "convert_to_tensor", "from_dlpack", "to_device", "reduce"]

@@ -33,12 +33,12 @@ def _assign_rule(name, value, *, var):
 
 
 ASSIGN = core.defop("assign", ["value"], "xp.copyto(var._array, value)", _assign_rule,
-                    attrs=("var",), effect=True, multiple=True)
+                    attrs=("var",), effect=True, no_outputs=True)
 ASSIGN_ADD = core.defop("assign_add", ["value"], "xp.add(var._array, value, out=var._array)",
-                        _assign_rule, attrs=("var",), effect=True, multiple=True)
+                        _assign_rule, attrs=("var",), effect=True, no_outputs=True)
 ASSIGN_SUB = core.defop("assign_sub", ["value"],
                         "xp.subtract(var._array, value, out=var._array)", _assign_rule,
-                        attrs=("var",), effect=True, multiple=True)
+                        attrs=("var",), effect=True, no_outputs=True)
 READ = core.defop("read_value", ["x"], "x.copy()", lambda name, x: (x.shape, x.dtype),
                   lambda g, out, x: (g,))
 

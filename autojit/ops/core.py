@@ -42,11 +42,11 @@ class Op:
 
     __slots__ = (
         "name", "inputs", "variadic", "attr_names", "kernel", "source", "namespace", "rule",
-        "vjp", "effect", "multiple", "scalars",
+        "vjp", "effect", "multiple", "scalars", "no_outputs",
     )
 
     def __init__(self, name, inputs, kernel, rule, vjp=None, *, attrs=(), effect=False,
-                 multiple=False, scalars=True, namespace=None):
+                 multiple=False, scalars=True, namespace=None, no_outputs=False):
         self.name = name
         self.variadic = len(inputs) == 1 and inputs[0].startswith("*")
         self.inputs = tuple(i.lstrip("*") for i in inputs)
@@ -54,7 +54,8 @@ class Op:
         self.rule = rule
         self.vjp = vjp
         self.effect = effect  # ordered, never removed or merged by passes
-        self.multiple = multiple  # returns a tuple of outputs
+        self.no_outputs = no_outputs  # run for its effect only (assign, print)
+        self.multiple = multiple or no_outputs  # returns a tuple of outputs
         self.scalars = scalars  # Python scalars among inputs are weak (Note [Weak scalars])
         self.namespace = dict(namespace or {})
         if isinstance(kernel, str):
@@ -100,7 +101,9 @@ class TensorSpec:
     def __init__(self, shape: Sequence[int | None] | None = None, dtype: Any = dtypes.float32,
                  name: str | None = None, device: Any = None):
         self.shape = None if shape is None else tuple(None if d is None else int(d) for d in shape)
-        self.dtype = dtypes.as_dtype(dtype)
+        # object dtype: opaque values such as a while_loop's saved-state stack
+        self.dtype = dtype if isinstance(dtype, np.dtype) and dtype.kind == "O" \
+            else dtypes.as_dtype(dtype)
         self.name = name
         self.device = device
 
@@ -245,36 +248,87 @@ def weak_dtype(op: Op, inputs: Sequence[Any]) -> np.dtype | None:
 def scalar_to_array(op: Op, value: Any, partner: np.dtype | None) -> np.generic:
     """A weak Python scalar as a NumPy scalar of the dtype it takes next to ``partner``."""
     if partner is None:
-        return dtypes.python_scalar_dtype(value).type(value)
-    if not op.scalars:
-        raise DTypeError(f"{op.name}: expected tensors, got the Python "
-                         f"{type(value).__name__} {value!r}")
-    return dtypes.weak_scalar_dtype(op.name, value, partner).type(value)
+        dt = dtypes.python_scalar_dtype(value)
+        if dt == dtypes.int32 and not _INT32_MIN <= value <= _INT32_MAX:
+            dt = dtypes.int64  # as tf.constant: ints that do not fit int32 become int64
+    else:
+        if not op.scalars:
+            raise DTypeError(f"{op.name}: expected tensors, got the Python "
+                             f"{type(value).__name__} {value!r}")
+        dt = dtypes.weak_scalar_dtype(op.name, value, partner)
+    try:
+        return dt.type(value)
+    except OverflowError:
+        raise DTypeError(f"{op.name}: the Python int {value} does not fit in {dt.name}; "
+                         f"aj.cast the tensor to a wider dtype first") from None
+
+
+_INT32_MIN, _INT32_MAX = -2**31, 2**31 - 1
+_UNSUPPORTED_KINDS = "OUSVMmc"  # object, strings, void, datetimes, complex
 
 
 def to_numpy_constant(value: Any, dtype: Any = None) -> np.ndarray:
-    """A NumPy array for a Python value, with TF's defaults (float -> float32, int -> int32)."""
-    if dtype is not None:
-        dt = dtypes.as_dtype(dtype)
-        if isinstance(value, np.ndarray) or np.isscalar(value) or isinstance(value, (list, tuple)):
-            array = np.asarray(value)
-            if (dtypes.is_integer(dt) or dt == dtypes.bool) and array.dtype.kind == "f":
-                raise DTypeError(f"cannot convert float values to {dt.name} "
-                                 "without loss; use aj.cast")
-            return array.astype(dt, copy=False)
-        return np.asarray(value, dtype=dt)
-    if isinstance(value, np.ndarray):
-        array = value
-    elif isinstance(value, PY_SCALARS):
-        return np.asarray(value, dtype=dtypes.python_scalar_dtype(value))
-    else:
-        array = np.asarray(value)
+    """A NumPy array for a Python or NumPy value, with TF's defaults for Python data
+    (float -> float32, int -> int32, or int64 when it does not fit); NumPy values keep their
+    dtype. With ``dtype``, values must convert without loss (``1.0`` may become int32, ``1.5``
+    may not), as ``tf.constant`` checks.
+
+    Usage: ``to_numpy_constant([[1, 2]])`` (int32), ``to_numpy_constant(1, aj.float64)``
+    """
+    target = None if dtype is None else dtypes.as_dtype(dtype)
+    python_data = not isinstance(value, (np.ndarray, np.generic))
+    if python_data and isinstance(value, PY_SCALARS) and target is None:
+        dt = dtypes.python_scalar_dtype(value)
+        if dt == dtypes.int32 and not _INT32_MIN <= value <= _INT32_MAX:
+            dt = dtypes.int64
+        try:
+            return np.asarray(value, dtype=dt)
+        except OverflowError:
+            raise DTypeError(f"cannot convert the Python int {value} to a tensor: it does not "
+                             "fit in int64") from None
+    try:
+        array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise DTypeError(f"cannot convert {type(value).__name__} {value!r:.60} to a tensor "
+                         f"({exc})") from None
+    if array.dtype.kind in _UNSUPPORTED_KINDS:
+        raise DTypeError(f"cannot convert {type(value).__name__} {value!r:.60} to a tensor: "
+                         f"its NumPy dtype {array.dtype} is not supported")
+    if target is not None:
+        return _convert_exactly(array, target)
+    if python_data:
         if array.dtype == np.float64:
             array = array.astype(np.float32)
-        elif array.dtype == np.int64 and not isinstance(value, np.generic):
+        elif array.dtype == np.int64 and _fits(array, dtypes.int32):
             array = array.astype(np.int32)
-    if array.dtype.kind in "OUSV":
-        raise DTypeError(f"cannot convert {type(value).__name__} {value!r:.60} to a tensor")
     if array.dtype not in dtypes._ALL:
-        array = array.astype(dtypes.as_dtype(array.dtype.kind == "f" and "float32" or "int32"))
+        dtypes.as_dtype(array.dtype)  # raises the DTypeError listing supported dtypes
     return array
+
+
+def _fits(array: np.ndarray, dtype: np.dtype) -> bool:
+    if array.size == 0 or np.can_cast(array.dtype, dtype):
+        return True
+    info = np.iinfo(dtype)
+    return bool(array.min() >= info.min and array.max() <= info.max)
+
+
+def _convert_exactly(array: np.ndarray, target: np.dtype) -> np.ndarray:
+    """``array`` as ``target``, or a DTypeError when values would change (1.5 -> int32)."""
+    if array.dtype == target:
+        return array
+    kind = array.dtype.kind
+    if target.kind in "iub" and kind == "f":
+        if not bool(np.all(np.isfinite(array) & (array == np.trunc(array)))):
+            raise DTypeError(f"cannot convert float values to {target.name} without loss; "
+                             f"use aj.cast(x, aj.{target.name}) to truncate")
+    if target.kind in "iu" and kind in "iuf" and array.size:
+        info = np.iinfo(target)
+        if array.min() < info.min or array.max() > info.max:
+            raise DTypeError(f"cannot convert values in [{array.min()}, {array.max()}] to "
+                             f"{target.name}: they do not fit in [{info.min}, {info.max}]")
+    if target.kind == "b" and kind != "b" and array.size and not bool(
+            np.all((array == 0) | (array == 1))):
+        raise DTypeError(f"cannot convert {array.dtype.name} values other than 0 and 1 to "
+                         "bool; use a comparison such as x != 0")
+    return array.astype(target, copy=False)

@@ -1,0 +1,68 @@
+"""Source maps: generated nodes take the user's line, and runtime errors name it.
+
+Converted code is compiled with the user's filename and every generated node carries the line
+of the user statement it stands for, so tracebacks, debuggers and ``user_location`` all point
+at the user's own file. The runtime operators find "where am I" from their caller's frame.
+"""
+
+from __future__ import annotations
+
+import linecache
+import sys
+from typing import Any
+
+import gast
+
+_LOCATION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
+
+
+def set_location(nodes: Any, origin: Any) -> Any:
+    """Give every node of ``nodes`` (a node or a list) that has no line the line of ``origin``.
+
+    User nodes pasted into generated code keep their own lines. Returns ``nodes``.
+    """
+    lineno = getattr(origin, "lineno", None)
+    if lineno is None:
+        return nodes
+    col = getattr(origin, "col_offset", 0) or 0
+    for root in nodes if isinstance(nodes, list) else [nodes]:
+        _fill(root, lineno, col)
+    return nodes
+
+
+def _fill(node: Any, lineno: int, col: int) -> None:
+    if not isinstance(node, (gast.expr, gast.stmt, gast.excepthandler, gast.keyword,
+                             gast.alias, gast.pattern)):
+        for child in gast.iter_child_nodes(node):
+            _fill(child, lineno, col)
+        return
+    if getattr(node, "lineno", None) is not None:
+        # A user node (or one already placed): its children are placed too, except for
+        # generated parts inside it, which take its line.
+        lineno, col = node.lineno, node.col_offset or 0
+    else:
+        node.lineno, node.col_offset = lineno, col
+        node.end_lineno, node.end_col_offset = lineno, col
+    for child in gast.iter_child_nodes(node):
+        _fill(child, lineno, col)
+
+
+def caller(depth: int = 2) -> tuple:
+    """(filename, line) of the frame ``depth`` levels up: the converted user code that called
+    an operator (its line is the user's statement, see the module docstring)."""
+    frame = sys._getframe(depth)
+    return frame.f_code.co_filename, frame.f_lineno
+
+
+def where(location: tuple | None) -> str:
+    """``file.py:12`` for a (filename, line) pair."""
+    if not location:
+        return "an unknown line"
+    return f"{location[0]}:{location[1]}"
+
+
+def source_line(location: tuple | None) -> str:
+    """The stripped text of the user's line, or ``""``."""
+    if not location:
+        return ""
+    return linecache.getline(location[0], location[1]).strip()

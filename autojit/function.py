@@ -1,0 +1,512 @@
+"""``@aj.function``: trace once per input signature, optimize, generate replay code, cache.
+
+Note [Signature keys]: a call's key describes everything tracing depended on: for each
+tensor its (shape, dtype, device); for each Variable its identity (variables are captured
+by reference, so their values are not part of the key); for Python scalars and other
+hashables their value; lists, tuples, dicts and namedtuples by structure; keyword
+arguments by name; and the device scope active at the call. A key maps to one
+``ConcreteFunction``. With ``input_signature`` the tensor part is fixed by the specs (unknown
+dims allowed); with ``reduce_retracing=True`` a retrace generalizes the dims that changed.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+import warnings
+import weakref
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from autojit import backend, nest, variables
+from autojit.config import _config
+from autojit.errors import TracingError
+from autojit.graph.codegen import generate
+from autojit.graph.interpret import evaluate
+from autojit.graph.ir import Graph
+from autojit.graph.passes import optimize
+from autojit.graph.tracer import GraphTrace, SymbolicTensor, spec_of, user_location
+from autojit.ops import core
+from autojit.ops.core import TensorSpec
+from autojit.tensor import Tensor
+
+_EAGER = core._State.trace
+
+
+class ConcreteFunction:
+    """One traced, optimized and compiled graph for one input signature.
+
+    Usage: ``cf = fn.get_concrete_function(x); print(cf.graph); print(cf.code); cf(x)``
+    """
+
+    def __init__(self, name: str, graph: Graph, device: backend.Device, input_specs: list,
+                 output_template: Any, output_kinds: list, variables_used: list):
+        self.name = name
+        self.graph = graph
+        self.device = device
+        self.input_specs = input_specs
+        self._template = output_template
+        self._kinds = output_kinds  # per flat output leaf: index into results, or ("py", v)
+        self.variables = variables_used
+        self._fn, self.code = generate(graph, device, name)
+        self._backward: Function | None = None
+
+    @property
+    def structured_input_signature(self) -> list:
+        """The ``TensorSpec`` of each tensor input, in call order."""
+        return list(self.input_specs)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        tensors: list = []
+        for leaf in nest.flatten((args, kwargs)):
+            if isinstance(leaf, Tensor) and not leaf._is_variable:
+                tensors.append(leaf)
+            elif isinstance(leaf, np.ndarray):
+                tensors.append(Tensor(leaf))
+        if len(tensors) != len(self.input_specs):
+            raise TracingError(f"{self.name}: this concrete function takes "
+                               f"{len(self.input_specs)} tensors, got {len(tensors)}")
+        return self._call(tensors)
+
+    def _call(self, tensors: Sequence[Tensor]) -> Any:
+        if core._state.tapes and (tensors or self.variables):
+            results = core.bind(CALL, *tensors, *self.variables, concrete=self,
+                                n_inputs=len(tensors))
+        else:
+            device = self.device
+            arrays = []
+            for t in tensors:
+                if t._device is not device:
+                    arrays.append(backend.transfer(t._array, device))
+                else:
+                    arrays.append(t._array)
+            results = [Tensor(a, device) for a in self._fn(*arrays)]
+        return self._pack(results)
+
+    def _pack(self, results: Sequence[Any]) -> Any:
+        leaves = [results[k] if isinstance(k, int) else k[1] for k in self._kinds]
+        return nest.pack_as(self._template, leaves)
+
+    def backward_function(self) -> "Function":
+        """A traced function computing input and variable gradients from output cotangents
+        (Note [Gradients across functions])."""
+        if self._backward is None:
+            graph, variables_used = self.graph, self.variables
+
+            def backward(inputs, cotangents):
+                from autojit.autodiff import GradientTape
+
+                with GradientTape(watch_accessed_variables=False) as tape:
+                    tape.watch(inputs)
+                    tape.watch(variables_used)
+                    outputs = evaluate(graph, inputs)
+                pairs = [(o, g) for o, g in zip(outputs, cotangents)
+                         if g is not None and hasattr(o, "dtype")]
+                if not pairs:
+                    return [None] * (len(inputs) + len(variables_used))
+                return tape.gradient([o for o, _ in pairs], list(inputs) + list(variables_used),
+                                     output_gradients=[g for _, g in pairs])
+
+            self._backward = Function(backward, name=f"{self.name}_backward", autograph=False)
+        return self._backward
+
+    def __repr__(self) -> str:
+        return f"<ConcreteFunction {self.name} {[s.short() for s in self.input_specs]}>"
+
+
+# Note [Gradients across functions]: calling a function under an eager tape binds one
+# ``call`` op, so the tape records the whole call as a single entry. Its VJP is another
+# traced function that recomputes the forward graph under a tape (through ``evaluate``) and
+# returns gradients for the tensor inputs and the variables the graph reads. Recomputing
+# trades a second forward pass for not keeping intermediates alive between calls.
+
+
+def _call_kernel(xp, *arrays, concrete, n_inputs):
+    return concrete._fn(*arrays[:n_inputs])
+
+
+def _call_rule(name, *specs, concrete, n_inputs):
+    return [(v.spec.shape, v.spec.dtype) for v in concrete.graph.outputs]
+
+
+def _call_vjp(gs, outs, *inputs, concrete, n_inputs):
+    tensor_inputs = list(inputs[:n_inputs])
+    gs = [g if g is not None else None for g in gs]
+    grads = concrete.backward_function()(tensor_inputs, list(gs))
+    return tuple(grads)
+
+
+CALL = core.defop("call", ["*args"], _call_kernel, _call_rule, _call_vjp,
+                  attrs=("concrete", "n_inputs"), multiple=True, effect=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Signature keys (Note [Signature keys]).
+
+_SCALARS = (bool, int, float, str, type(None))
+
+
+def _key(value: Any, tensors: list) -> Any:
+    kind = type(value)
+    if kind in _SCALARS:
+        return (kind, value)
+    if isinstance(value, Tensor):
+        if value._is_variable:
+            return ("var", id(value))
+        if value._array is None:
+            raise TracingError("a symbolic tensor was passed to an @aj.function from outside "
+                               "a trace; return it from its own function first")
+        tensors.append(value)
+        array = value._array
+        return (array.shape, array.dtype, value._device)
+    if kind is tuple or kind is list:
+        return (kind, tuple([_key(v, tensors) for v in value]))
+    if kind is dict:
+        return (dict, tuple((k, _key(value[k], tensors)) for k in sorted(value, key=repr)))
+    if isinstance(value, np.ndarray):
+        tensors.append(Tensor(value))
+        return (value.shape, value.dtype, backend.CPU)
+    if kind is TensorSpec:  # get_concrete_function(spec): a tensor of that type
+        tensors.append(value)
+        return (value.shape, value.dtype, backend.scope_device() or backend.CPU)
+    if nest.is_namedtuple(value):
+        return (kind, tuple([_key(v, tensors) for v in value]))
+    try:
+        hash(value)
+    except TypeError:
+        return ("id", id(value))
+    return (kind, value)
+
+
+def _describe_key(key: Any) -> str:
+    if isinstance(key, tuple) and len(key) == 3 and isinstance(key[1], np.dtype):
+        return f"a {key[1].name} tensor of shape {tuple(key[0])}"
+    if isinstance(key, tuple) and len(key) == 2 and key[0] == "var":
+        return "a Variable"
+    if isinstance(key, tuple) and len(key) == 2 and key[0] in _SCALARS:
+        return f"the Python value {key[1]!r}"
+    return "a different structure"
+
+
+# ---------------------------------------------------------------------------------------
+
+
+class Function:
+    """A Python function compiled to cached graphs, one per input signature.
+
+    Usage::
+
+        @aj.function
+        def train_step(x, y):
+            ...
+        train_step(xb, yb)              # traced once, replayed afterwards
+        train_step.tracing_count        # 1
+    """
+
+    def __init__(self, python_function: Callable, name: str | None = None,
+                 input_signature: Sequence[TensorSpec] | None = None, autograph: bool = True,
+                 reduce_retracing: bool = False, instance: Any = None):
+        self.python_function = python_function
+        self.name = name or getattr(python_function, "__name__", "function")
+        self.input_signature = None if input_signature is None else list(input_signature)
+        self.autograph = autograph
+        self.reduce_retracing = reduce_retracing
+        self._instance = None if instance is None else weakref.ref(instance)
+        self._cache: dict = {}
+        self._generalized: list = []  # (specs, concrete) for reduce_retracing
+        self._lock = threading.RLock()
+        self._tracing_count = 0
+        self._last_key: Any = None
+        self._converted: Callable | None = None
+        self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._traced_once = False
+        functools.update_wrapper(self, python_function, updated=())
+
+    @property
+    def tracing_count(self) -> int:
+        """How many times this function has been traced. Usage: ``fn.tracing_count``"""
+        return self._tracing_count
+
+    # --- methods: one Function per instance, not keeping the instance alive ---------------
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:
+            return self
+        bound = self._bound.get(instance)
+        if bound is None:
+            bound = Function(self.python_function, self.name, self.input_signature,
+                             self.autograph, self.reduce_retracing, instance=instance)
+            self._bound[instance] = bound
+        return bound
+
+    def _target(self) -> Callable:
+        """The Python callable traced: converted by autograph when enabled."""
+        if self._converted is None:
+            fn = self.python_function
+            if self.autograph:
+                from autojit import autograph
+
+                fn = autograph.convert(fn)
+            self._converted = fn
+        if self._instance is None:
+            return self._converted
+        instance = self._instance()
+        if instance is None:
+            raise TracingError(f"{self.name}: the object this method belongs to is gone")
+        return functools.partial(self._converted, instance)
+
+    # --- calls --------------------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _config.run_eagerly:
+            return self._plain()(*args, **kwargs)
+        if core._state.trace is not _EAGER:
+            return self._target()(*args, **kwargs)  # called while tracing: inline
+        concrete, tensors = self._lookup(args, kwargs)
+        return concrete._call(tensors)
+
+    def _plain(self) -> Callable:
+        if self._instance is None:
+            return self.python_function
+        return functools.partial(self.python_function, self._instance())
+
+    def _lookup(self, args: tuple, kwargs: dict) -> tuple:
+        tensors: list = []
+        if self.input_signature is not None:
+            key = self._check_signature(args, kwargs, tensors)
+        else:
+            key = (_key(args, tensors), _key(kwargs, tensors) if kwargs else None)
+        scope = backend._scope.stack
+        if scope:
+            key = (key, scope[-1])
+        concrete = self._cache.get(key)
+        if concrete is None:
+            with self._lock:
+                concrete = self._cache.get(key)
+                if concrete is None:
+                    concrete = self._match_generalized(key, tensors)
+                if concrete is None:
+                    concrete = self._trace(args, kwargs, key, tensors)
+                self._cache[key] = concrete
+        return concrete, tensors
+
+    def get_concrete_function(self, *args: Any, **kwargs: Any) -> ConcreteFunction:
+        """The traced graph for these arguments (tensors or ``TensorSpec``s), tracing if needed.
+
+        Usage: ``print(fn.get_concrete_function(aj.TensorSpec([None, 3])).graph)``
+        """
+        if not args and not kwargs and self.input_signature is not None:
+            args = tuple(self.input_signature)
+        concrete, _ = self._lookup(args, kwargs)
+        return concrete
+
+    # --- input_signature -----------------------------------------------------------------
+    def _check_signature(self, args: tuple, kwargs: dict, tensors: list) -> Any:
+        specs = self.input_signature
+        if kwargs:
+            params = list(inspect.signature(self.python_function).parameters)
+            if self._instance is not None:
+                params = params[1:]
+            args = args + tuple(kwargs[p] for p in params[len(args):] if p in kwargs)
+        if len(args) != len(specs):
+            raise TracingError(f"{self.name}: input_signature has {len(specs)} entries, but the "
+                               f"call passed {len(args)} arguments")
+        for i, (arg, spec) in enumerate(zip(args, specs)):
+            spec_leaves = nest.flatten(spec)
+            arg_leaves = nest.flatten(arg)
+            if len(spec_leaves) != len(arg_leaves):
+                raise TracingError(f"{self.name}: argument {self._arg_name(i)} does not match "
+                                   f"the structure of input_signature[{i}]")
+            for leaf, s in zip(arg_leaves, spec_leaves):
+                tensor = leaf if isinstance(leaf, (Tensor, TensorSpec)) else None
+                if tensor is None:
+                    from autojit.ops.array import constant
+
+                    tensor = constant(leaf, dtype=s.dtype)
+                shape = tensor.shape
+                if not s.is_compatible_with(shape, tensor.dtype):
+                    raise TracingError(
+                        f"{self.name}: argument {self._arg_name(i)} must match {s!r} from "
+                        f"input_signature, got a {tensor.dtype.name} tensor of shape "
+                        f"{tuple(shape)}")
+                tensors.append(tensor)
+        return ("signature",)
+
+    def _arg_name(self, index: int) -> str:
+        try:
+            params = list(inspect.signature(self.python_function).parameters)
+            if self._instance is not None:
+                params = params[1:]
+            return f"`{params[index]}`"
+        except (TypeError, ValueError, IndexError):
+            return f"#{index}"
+
+    # --- reduce_retracing ----------------------------------------------------------------
+    def _match_generalized(self, key: Any, tensors: list) -> ConcreteFunction | None:
+        for specs, concrete, structure in self._generalized:
+            if structure == _strip_shapes(key) and len(specs) == len(tensors) and all(
+                    s.is_compatible_with(t.shape, t.dtype) for s, t in zip(specs, tensors)):
+                return concrete
+        return None
+
+    # --- tracing -------------------------------------------------------------------------
+    def _trace(self, args: tuple, kwargs: dict, key: Any, tensors: list) -> ConcreteFunction:
+        specs = [TensorSpec(t.shape, t.dtype) for t in tensors]
+        if self.input_signature is not None:
+            specs = [s for spec in self.input_signature for s in nest.flatten(spec)]
+        elif self.reduce_retracing and self._last_key is not None:
+            specs = self._generalize(key, specs)
+        self._warn_if_retracing(args, key)
+        first = next((t for t in tensors if isinstance(t, Tensor)), None)
+        device = backend.scope_device() or (first._device if first is not None else backend.CPU)
+        graph = Graph(self.name)
+        trace = GraphTrace(graph, device)
+        inputs = [SymbolicTensor(graph.add_input(s), trace) for s in specs]
+        it = iter(inputs)
+
+        def to_symbol(leaf):
+            if isinstance(leaf, (Tensor, np.ndarray, TensorSpec)) and not getattr(
+                    leaf, "_is_variable", False):
+                return next(it)
+            return leaf
+
+        sym_args, sym_kwargs = nest.map_structure(to_symbol, (args, kwargs))
+        created: list = []
+        hook = self._variable_hook(created)
+        variables._creation_hooks.append(hook)
+        try:
+            with core.trace_scope(trace):
+                outputs = self._target()(*sym_args, **sym_kwargs)
+        finally:
+            variables._creation_hooks.remove(hook)
+        self._tracing_count += 1
+        self._traced_once = True
+        self._last_key = key
+        kinds, results = [], []
+        for leaf in nest.flatten(outputs):
+            if isinstance(leaf, Tensor):
+                with core.trace_scope(trace):
+                    value = trace.value_of(leaf, "return")
+                kinds.append(len(results))
+                results.append(value)
+            else:
+                kinds.append(("py", leaf))
+        graph.outputs = results
+        if _config.optimize:
+            graph = optimize(graph)
+        graph.verify()
+        used = _variables_read(graph)
+        concrete = ConcreteFunction(self.name, graph, device, specs, outputs, kinds, used)
+        if self.reduce_retracing and any(None in s.shape for s in specs):
+            self._generalized.append((specs, concrete, _strip_shapes(key)))
+        return concrete
+
+    def _variable_hook(self, created: list) -> Callable:
+        def hook(var):
+            if self._traced_once:
+                raise TracingError(
+                    f"{self.name}: a Variable ({var.name}) was created on a later trace at "
+                    f"{_where(user_location())}. Variables may be created only on the first "
+                    "trace of an @aj.function (as in TF): create it outside the function, or "
+                    "once, guarded by `if self.v is None:`")
+            created.append(var)
+        return hook
+
+    def _generalize(self, key: Any, specs: list) -> list:
+        previous: list = []
+        _key_tensors_shapes(self._last_key, previous)
+        if len(previous) != len(specs):
+            return specs
+        out = []
+        for s, old in zip(specs, previous):
+            if old is None or len(old) != len(s.shape):
+                out.append(s)
+            else:
+                out.append(TensorSpec([a if a == b else None for a, b in zip(s.shape, old)],
+                                      s.dtype))
+        return out
+
+    def _warn_if_retracing(self, args: tuple, key: Any) -> None:
+        if self._tracing_count + 1 < _config.retrace_warning_threshold or self._last_key is None:
+            return
+        change = _first_difference(self._last_key, key)
+        what = ""
+        if change is not None:
+            index, old, new = change
+            what = (f": argument {self._arg_name(index)} changed from {_describe_key(old)} to "
+                    f"{_describe_key(new)}")
+            if isinstance(new, tuple) and new and new[0] in _SCALARS:
+                what += ("; Python values are part of the signature, so pass a tensor "
+                         "(aj.constant) to avoid retracing")
+            else:
+                what += ("; use input_signature=[aj.TensorSpec([None, ...])] or "
+                         "reduce_retracing=True to trace once for many shapes")
+        warnings.warn(f"{self.name} has been traced {self._tracing_count + 1} times{what}",
+                      RetracingWarning, stacklevel=4)
+
+    def __repr__(self) -> str:
+        return f"<aj.function {self.name} (traced {self._tracing_count}x)>"
+
+
+class RetracingWarning(UserWarning):
+    """An ``@aj.function`` keeps tracing: some argument changes between calls."""
+
+
+def _where(loc) -> str:
+    return f"{loc[0]}:{loc[1]}" if loc else "an unknown line"
+
+
+def _first_difference(old: Any, new: Any):
+    try:
+        old_args, new_args = old[0], new[0]
+        if isinstance(old_args, tuple) and old_args and old_args[0] is tuple:
+            for i, (a, b) in enumerate(zip(old_args[1], new_args[1])):
+                if a != b:
+                    return i, a, b
+    except (TypeError, IndexError):
+        pass
+    return None
+
+
+def _strip_shapes(key: Any) -> Any:
+    if isinstance(key, tuple) and len(key) == 3 and isinstance(key[1], np.dtype):
+        return ("tensor", key[1], len(key[0]), key[2])
+    if isinstance(key, tuple):
+        return tuple(_strip_shapes(k) for k in key)
+    return key
+
+
+def _key_tensors_shapes(key: Any, out: list) -> None:
+    if isinstance(key, tuple) and len(key) == 3 and isinstance(key[1], np.dtype):
+        out.append(tuple(key[0]))
+    elif isinstance(key, tuple):
+        for k in key:
+            _key_tensors_shapes(k, out)
+
+
+def _variables_read(graph: Graph) -> list:
+    seen, found = set(), []
+    for node in graph.walk():
+        var = node.attrs.get("var")
+        if var is not None and id(var) not in seen:
+            seen.add(id(var))
+            found.append(var)
+    return found
+
+
+def function(func: Callable | None = None, *, input_signature: Sequence[TensorSpec] | None = None,
+             autograph: bool = True, reduce_retracing: bool = False,
+             jit_compile: bool | None = None, name: str | None = None) -> Any:
+    """Compile ``func`` into cached graphs (as ``tf.function``).
+
+    Usage: ``@aj.function`` or ``@aj.function(input_signature=[aj.TensorSpec([None, 784])])``
+    """
+    if func is None:
+        return lambda f: function(f, input_signature=input_signature, autograph=autograph,
+                                  reduce_retracing=reduce_retracing, jit_compile=jit_compile,
+                                  name=name)
+    return Function(func, name=name, input_signature=input_signature, autograph=autograph,
+                    reduce_retracing=reduce_retracing)
+
+
+__all__ = ["function", "Function", "ConcreteFunction", "RetracingWarning", "spec_of"]

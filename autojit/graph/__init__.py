@@ -1,0 +1,1 @@
+"""The graph IR, tracer, passes, interpreter and replay code generation."""

@@ -1,0 +1,276 @@
+"""Replay code generation: a graph becomes straight-line Python calling the backend directly.
+
+Each node becomes one line built from its op's kernel expression (Note [One op, every mode]
+in ``ops/core.py``), with inputs renamed to SSA names and attributes pasted as literals or
+hoisted globals::
+
+    def train_step(a0, a1):
+        v2 = _w_0._array
+        v3 = xp.matmul(a0, v2)
+        ...
+
+Constants and other non-literal attributes are hoisted into the module's globals; values
+are deleted after their last use so big activations are freed early; subgraphs (``cond``
+branches, ``while_loop`` bodies) are emitted inline as ``if``/``while`` blocks. The source
+is registered with ``linecache`` so tracebacks and debuggers show it.
+
+Note [Reads alias buffers]: ``read_variable`` yields the variable's buffer itself (no copy).
+Before a node writes a variable, any earlier read of it that is still needed is copied, and
+graph outputs that are reads are copied, so in-place updates never change a value the
+program already read.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import linecache
+import math
+import re
+from typing import Any, Callable
+
+import numpy as np
+
+from autojit.graph.ir import Graph, Node, Value
+from autojit.ops.core import Op
+
+_TEMPLATES: dict[int, tuple] = {}
+_files = itertools.count()
+
+
+def _template(op: Op) -> tuple[str, bool]:
+    """The op's kernel expression with markers for inputs, attrs and helpers (cached)."""
+    cached = _TEMPLATES.get(id(op))
+    if cached is not None and cached[0] is op:
+        return cached[1], cached[2]
+    tree = ast.parse(op.source, mode="eval")
+    for name in ast.walk(tree):
+        if isinstance(name, ast.Name):
+            if name.id in op.inputs:
+                name.id = f"__in_{op.inputs.index(name.id)}__"
+            elif name.id in op.attr_names:
+                name.id = f"__at_{name.id}__"
+            elif name.id in op.namespace:
+                name.id = f"__ns_{name.id}__"
+    text = ast.unparse(tree)
+    simple = isinstance(tree.body, ast.Name)
+    _TEMPLATES[id(op)] = (op, text, simple)
+    return text, simple
+
+
+
+class Namespace:
+    """Collision-free names for values and hoisted globals (like torch.fx's ``_Namespace``)."""
+
+    def __init__(self, xp: Any):
+        self.globals: dict[str, Any] = {"xp": xp, "np": np}
+        self._by_id: dict[int, str] = {}
+        self._used: set[str] = {"xp", "np"}
+
+    def fresh(self, hint: str) -> str:
+        base = re.sub(r"\W", "_", hint).strip("_") or "g"
+        if base[0].isdigit():
+            base = "_" + base
+        name = base
+        for i in itertools.count(1):
+            if name not in self._used:
+                break
+            name = f"{base}_{i}"
+        self._used.add(name)
+        return name
+
+    def hoist(self, obj: Any, hint: str) -> str:
+        """A global name bound to ``obj`` (the same name for the same object)."""
+        name = self._by_id.get(id(obj))
+        if name is None:
+            name = self.fresh(hint)
+            self.globals[name] = obj
+            self._by_id[id(obj)] = name
+        return name
+
+    def literal(self, value: Any, hint: str) -> str:
+        """Source text for an attribute value: a literal where exact, else a hoisted name."""
+        if value is None or isinstance(value, (bool, int, str)):
+            return repr(value)
+        if isinstance(value, float) and math.isfinite(value):
+            return repr(value)
+        if value is Ellipsis:
+            return "..."
+        if isinstance(value, tuple):
+            items = [self.literal(v, hint) for v in value]
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        if isinstance(value, slice):
+            return (f"slice({self.literal(value.start, hint)}, {self.literal(value.stop, hint)}, "
+                    f"{self.literal(value.step, hint)})")
+        if isinstance(value, np.dtype):
+            return self.hoist(value, value.name)
+        if getattr(value, "_is_variable", False):
+            return self.hoist(value, "var_" + value.name.split(":")[0])
+        return self.hoist(value, hint)
+
+
+class _Emitter:
+    def __init__(self, ns: Namespace, device: Any):
+        self.ns = ns
+        self.device = device
+        self.lines: list[str] = []
+        self.names: dict[int, str] = {}
+        self.reads: dict[int, list[Value]] = {}  # variable id -> read values in scope
+
+    def name(self, value: Value) -> str:
+        return self.names[value.id]
+
+    def define(self, value: Value) -> str:
+        name = self.ns.fresh(f"v{value.id}")
+        self.names[value.id] = name
+        return name
+
+    # --- graphs ----------------------------------------------------------------------
+    def block(self, graph: Graph, indent: str, free: bool) -> None:
+        last_use = _last_uses(graph) if free else {}
+        alias = {}
+        for i, node in enumerate(graph.nodes):
+            self.protect_reads(node, indent, graph, i, last_use)
+            self.node(node, indent)
+            if node.op.name == "read_variable":
+                alias.setdefault(id(node.attrs["var"]), []).append(node.outputs[0])
+                self.reads.setdefault(id(node.attrs["var"]), []).append(node.outputs[0])
+            if free:
+                dead = [self.names[v.id] for v in last_use.get(i, ())
+                        if v.node is not None and v.node.op.name != "constant"]
+                if dead:
+                    self.lines.append(f"{indent}del {', '.join(dead)}")
+
+    def protect_reads(self, node: Node, indent: str, graph: Graph, index: int,
+                      last_use: dict) -> None:
+        """Note [Reads alias buffers]: copy live reads of any variable ``node`` writes."""
+        written = _written_vars(node)
+        if not written:
+            return
+        later = _used_after(graph, index)
+        for var_id in written:
+            for value in self.reads.get(var_id, ()):
+                if value.id in later:
+                    name = self.name(value)
+                    self.lines.append(f"{indent}{name} = {name}.copy()")
+            self.reads[var_id] = []
+
+    def node(self, node: Node, indent: str) -> None:
+        op = node.op
+        if op.name == "constant":
+            array = node.attrs["value"]
+            if self.device.xp is not np:
+                from autojit import backend
+
+                array = backend.transfer(array, self.device)
+            self.names[node.outputs[0].id] = self.ns.hoist(array, f"c{node.outputs[0].id}")
+            return
+        emit = _SPECIAL.get(op.name)
+        if emit is not None:
+            emit(self, node, indent)
+            return
+        expr = self.expression(node)
+        outs = [self.define(v) for v in node.outputs]
+        if not op.multiple:
+            self.lines.append(f"{indent}{outs[0]} = {expr}")
+        elif outs:
+            self.lines.append(f"{indent}{', '.join(outs)}{',' if len(outs) == 1 else ''} = {expr}")
+        else:
+            self.lines.append(f"{indent}{expr}")
+
+    def expression(self, node: Node) -> str:
+        op = node.op
+        args = [self.name(v) for v in node.inputs]
+        if op.source is None:
+            fn = self.ns.hoist(op.kernel, f"k_{op.name}")
+            parts = ["xp", *args] + [f"{k}={self.ns.literal(v, k)}" for k, v in node.attrs.items()]
+            return f"{fn}({', '.join(parts)})"
+        text, _ = _template(op)
+        if op.variadic:
+            text = text.replace("__in_0__", "(" + ", ".join(args) + ("," if len(args) == 1 else "")
+                                + ")")
+        else:
+            for i, arg in enumerate(args):
+                text = text.replace(f"__in_{i}__", arg)
+        for key, value in node.attrs.items():
+            marker = f"__at_{key}__"
+            if marker in text:
+                lit = self.ns.literal(value, key)
+                text = text.replace(marker, f"({lit})" if lit.startswith("-") else lit)
+        for key, helper in op.namespace.items():
+            marker = f"__ns_{key}__"
+            if marker in text:
+                text = text.replace(marker, self.ns.hoist(helper, key))
+        return text
+
+
+def _last_uses(graph: Graph) -> dict[int, list[Value]]:
+    """For each node index, the values whose last use (in this graph) is that node."""
+    last: dict[int, tuple[int, Value]] = {}
+    for i, node in enumerate(graph.nodes):
+        for value in node.inputs:
+            last[value.id] = (i, value)
+    keep = {v.id for v in graph.outputs} | {v.id for v in graph.inputs}
+    out: dict[int, list[Value]] = {}
+    for vid, (i, value) in last.items():
+        if vid not in keep:
+            out.setdefault(i, []).append(value)
+    return out
+
+
+def _written_vars(node: Node) -> set[int]:
+    written = set()
+    if node.op.effect and "var" in node.attrs and node.op.name != "read_variable":
+        written.add(id(node.attrs["var"]))
+    for sub in node.subgraphs():
+        for inner in sub.walk():
+            if inner.op.effect and "var" in inner.attrs and inner.op.name != "read_variable":
+                written.add(id(inner.attrs["var"]))
+    return written
+
+
+def _used_after(graph: Graph, index: int) -> set[int]:
+    used = {v.id for v in graph.outputs}
+    for node in graph.nodes[index:]:
+        used.update(v.id for v in node.inputs)
+    return used
+
+
+# Emitters for ops whose replay is a block, not an expression (cond, while_loop):
+# ``autojit.graph.control`` registers them here.
+_SPECIAL: dict[str, Callable[[_Emitter, Node, str], None]] = {}
+
+
+def register_emitter(op_name: str, emit: Callable[[_Emitter, Node, str], None]) -> None:
+    """Let ``op_name`` nodes emit their own replay lines (used by control-flow ops)."""
+    _SPECIAL[op_name] = emit
+
+
+def generate(graph: Graph, device: Any, name: str = "replay") -> tuple[Callable, str]:
+    """Compile ``graph`` to a Python function over arrays; return it and its source.
+
+    Usage: ``fn, source = generate(graph, aj.get_device("CPU:0"))``
+    """
+    ns = Namespace(device.xp)
+    emitter = _Emitter(ns, device)
+    params = []
+    for value in graph.inputs:
+        params.append(ns.fresh(f"a{value.id}"))
+        emitter.names[value.id] = params[-1]
+    fn_name = ns.fresh(name)
+    emitter.block(graph, "    ", free=True)
+    outs = []
+    read_values = {v.id for vs in emitter.reads.values() for v in vs}
+    for value in graph.outputs:
+        text = emitter.name(value)
+        if value.id in read_values or (value.node is not None and value.node.op.name == "read_variable"):
+            text += ".copy()"
+        outs.append(text)
+    body = emitter.lines or ["    pass"]
+    ret = "    return (" + ", ".join(outs) + ("," if len(outs) == 1 else "") + ")"
+    source = "\n".join([f"def {fn_name}({', '.join(params)}):", *body, ret]) + "\n"
+    filename = f"<autojit-replay-{next(_files)}:{graph.name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    code = compile(source, filename, "exec")
+    exec(code, ns.globals)  # noqa: S102  (our own generated source)
+    return ns.globals[fn_name], source

@@ -1,0 +1,411 @@
+"""Control flow: ``aj.cond`` and ``aj.while_loop``, eagerly plain Python, in graphs nodes that
+carry subgraphs, and differentiable either way.
+
+Each branch or loop function is traced once into its own subgraph by a child
+``GraphTrace``; values it uses from outside become explicit inputs of the node
+(Note [Captures] in tracer.py). The node then goes through ``bind`` like any op, so tapes
+record it and its VJP runs when a gradient is asked for:
+
+* ``cond``'s VJP is a ``cond`` whose branches recompute their forward branch under a tape
+  and return its VJP (recomputing one branch is cheaper than keeping both alive).
+* ``while_loop``'s VJP makes the forward loop save each iteration's loop variables (a stack,
+  like TF's), then runs a reverse loop that recomputes one body step from the saved state
+  and applies its VJP, accumulating gradients of captured values.
+
+Replay code inlines branches as ``if``/``else`` and loops as ``while`` blocks (see the
+emitters at the end), so no Python call happens per branch or iteration.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from autojit import dtypes, nest
+from autojit.errors import AutographError, DTypeError, ShapeError, TracingError
+from autojit.graph import codegen
+from autojit.graph.interpret import evaluate, interpret
+from autojit.graph.ir import Graph
+from autojit.graph.tracer import GraphTrace, SymbolicTensor, user_location, where_text
+from autojit.ops import core
+from autojit.ops.core import TensorSpec, bind
+from autojit.tensor import Tensor, is_symbolic
+
+STACK_DTYPE = np.dtype(object)
+
+
+def _stack_spec() -> TensorSpec:
+    spec = TensorSpec.__new__(TensorSpec)
+    spec.shape, spec.dtype, spec.name, spec.device = (), STACK_DTYPE, None, None
+    return spec
+
+
+# ---------------------------------------------------------------------------------------
+# Tracing a Python function into a subgraph.
+
+
+def _to_tensor(leaf: Any) -> Any:
+    if isinstance(leaf, Tensor):
+        return leaf
+    from autojit.ops.array import constant
+
+    return constant(leaf)
+
+
+def trace_subgraph(fn: Callable, parent: GraphTrace, specs: Sequence[TensorSpec], name: str,
+                   args_structure: Any = None) -> tuple[Graph, GraphTrace, Any, list]:
+    """Trace ``fn`` over symbolic inputs of ``specs`` in a child of ``parent``.
+
+    Returns the graph (inputs: the given specs, then one per capture), the child trace,
+    the output structure, and the flat output tensors (the graph's outputs)."""
+    graph = Graph(name)
+    trace = GraphTrace(graph, parent.device, parent)
+    inputs = [SymbolicTensor(graph.add_input(s), trace) for s in specs]
+    with core.trace_scope(trace):
+        args = nest.pack_as(args_structure, inputs) if args_structure is not None else inputs
+        out = fn(*args) if args_structure is not None else fn()
+        flat = [_to_tensor(leaf) for leaf in nest.flatten(out)]
+        graph.outputs = [trace.value_of(t, name) for t in flat]
+    return graph, trace, out, flat
+
+
+def _align_captures(traces: Sequence[GraphTrace]) -> list:
+    """One list of captured objects for several subgraphs; each graph gets an input per
+    object (in that order), after its own leading inputs."""
+    objects: list = []
+    seen: dict[int, int] = {}
+    for trace in traces:
+        for obj, _ in trace.captures:
+            if id(obj) not in seen:
+                seen[id(obj)] = len(objects)
+                objects.append(obj)
+    for trace in traces:
+        graph = trace.graph
+        lead = graph.inputs[:len(graph.inputs) - len(trace.captures)]
+        mine = {id(obj): inner for obj, inner in trace.captures}
+        graph.inputs = lead + [mine[id(obj)] if id(obj) in mine
+                               else _unused_input(obj) for obj in objects]
+    return objects
+
+
+def _unused_input(obj: Any):
+    from autojit.graph.ir import Value
+
+    return Value(TensorSpec(obj.shape, obj.dtype))
+
+
+# ---------------------------------------------------------------------------------------
+# cond
+
+
+def _cond_kernel(xp, pred, *args, branches):
+    graph = branches[0] if pred else branches[1]
+    return tuple(interpret(graph, args, xp))
+
+
+def _cond_rule(name, pred, *captured, branches):
+    if pred.dtype != dtypes.bool or (pred.shape and any(d != 1 for d in pred.shape)):
+        raise DTypeError(f"cond: expected a bool scalar predicate, got "
+                         f"{TensorSpec(pred.shape, pred.dtype).short()}")
+    return [(v.spec.shape, v.spec.dtype) for v in branches[0].outputs]
+
+
+def _cond_vjp(gs, outs, pred, *captured, branches):
+    from autojit.autodiff import GradientTape, UnconnectedGradients
+    from autojit.ops.math import zeros_like_value
+
+    wanted = [i for i, c in enumerate(captured) if dtypes.is_floating(c.dtype)]
+    if not wanted:
+        return (None,) * (1 + len(captured))
+    cts = [g if g is not None else zeros_like_value(o) for g, o in zip(gs, outs)]
+    floats = [i for i, o in enumerate(outs) if dtypes.is_floating(o.dtype)]
+
+    def backward(graph):
+        def branch():
+            sources = [captured[i] for i in wanted]
+            with GradientTape(watch_accessed_variables=False) as tape:
+                tape.watch(sources)
+                results = evaluate(graph, list(captured))
+            if not floats:
+                return [zeros_like_value(s) for s in sources]
+            return tape.gradient([results[i] for i in floats], sources,
+                                 output_gradients=[cts[i] for i in floats],
+                                 unconnected_gradients=UnconnectedGradients.ZERO)
+        return branch
+
+    grads = cond(pred, backward(branches[0]), backward(branches[1]))
+    result: list = [None] * (1 + len(captured))
+    for i, g in zip(wanted, grads):
+        result[1 + i] = g
+    return tuple(result)
+
+
+COND = core.defop("cond", ["*args"], _cond_kernel, _cond_rule, _cond_vjp,
+                  attrs=("branches",), multiple=True)
+
+
+def cond(pred: Any, true_fn: Callable, false_fn: Callable, name: str | None = None) -> Any:
+    """``true_fn()`` if ``pred`` else ``false_fn()``; in a graph both become subgraphs of one
+    ``cond`` node and the choice happens at run time.
+
+    Usage: ``y = aj.cond(x > 0, lambda: w1 * x, lambda: w2 * x)``
+    """
+    if not is_symbolic(pred):
+        return true_fn() if bool(pred) else false_fn()
+    parent = core.current_trace()
+    where = user_location()
+    t_graph, t_trace, t_out, t_flat = trace_subgraph(true_fn, parent, [], "true_branch")
+    f_graph, f_trace, f_out, f_flat = trace_subgraph(false_fn, parent, [], "false_branch")
+    t_key = nest.structure_key(t_out, lambda leaf: None)
+    f_key = nest.structure_key(f_out, lambda leaf: None)
+    if t_key != f_key:
+        raise AutographError(
+            f"cond: both branches must return the same structure (at {where_text(where)}); "
+            f"the true branch returned {_shape_of_structure(t_out)} and the false branch "
+            f"{_shape_of_structure(f_out)}")
+    for i, (a, b) in enumerate(zip(t_graph.outputs, f_graph.outputs)):
+        if a.spec.dtype != b.spec.dtype:
+            raise DTypeError(
+                f"cond: output #{i} is {a.spec.dtype.name} in the true branch but "
+                f"{b.spec.dtype.name} in the false branch (at {where_text(where)}); cast one "
+                "so both branches return the same dtype")
+        if len(a.spec.shape) != len(b.spec.shape):
+            raise ShapeError(
+                f"cond: output #{i} has shape {list(a.spec.shape)} in the true branch but "
+                f"{list(b.spec.shape)} in the false branch (at {where_text(where)}); both "
+                "branches must return tensors of the same rank")
+        if a.spec.shape != b.spec.shape:
+            relaxed = tuple(x if x == y else None for x, y in zip(a.spec.shape, b.spec.shape))
+            a.spec = b.spec = TensorSpec(relaxed, a.spec.dtype)
+    objects = _align_captures([t_trace, f_trace])
+    outputs = bind(COND, pred, *objects, branches=(t_graph, f_graph))
+    return nest.pack_as(t_out, list(outputs))
+
+
+def _shape_of_structure(value: Any) -> str:
+    return repr(nest.map_structure(lambda leaf: "tensor", value))
+
+
+# ---------------------------------------------------------------------------------------
+# while_loop
+
+
+def _while_kernel(xp, *args, cond, body, n_vars, save, has_max):
+    end = len(args) - (1 if has_max else 0)
+    loop = list(args[:n_vars])
+    captured = list(args[n_vars:end])
+    limit = int(args[-1]) if has_max else None
+    stack = []
+    count = 0
+    while (limit is None or count < limit) and interpret(cond, loop + captured, xp)[0]:
+        if save:
+            stack.append(tuple(loop))
+        loop = interpret(body, loop + captured, xp)
+        count += 1
+    return tuple(loop) + ((stack,) if save else ())
+
+
+def _while_rule(name, *avals, cond, body, n_vars, save, has_max):
+    specs = [(v.spec.shape, v.spec.dtype) for v in body.outputs]
+    return specs + ([((), STACK_DTYPE)] if save else [])
+
+
+def _while_vjp(gs, outs, *inputs, cond, body, n_vars, save, has_max):
+    from autojit.autodiff import GradientTape, UnconnectedGradients
+    from autojit.ops.math import add, subtract, zeros_like_value
+
+    if not save:
+        raise TracingError("while_loop: a gradient was requested through a loop traced "
+                           "outside any GradientTape; compute the loop inside the tape")
+    end = len(inputs) - (1 if has_max else 0)
+    captured = list(inputs[n_vars:end])
+    loop_outs = outs[:n_vars]
+    stack = outs[n_vars]
+    float_vars = [i for i in range(n_vars) if dtypes.is_floating(loop_outs[i].dtype)]
+    float_caps = [i for i, c in enumerate(captured) if dtypes.is_floating(c.dtype)]
+    if not float_vars:
+        return (None,) * len(inputs)
+    cts = [gs[i] if gs[i] is not None else zeros_like_value(loop_outs[i]) for i in float_vars]
+    accs = [zeros_like_value(captured[i]) for i in float_caps]
+    specs = [TensorSpec(v.spec.shape, v.spec.dtype) for v in body.inputs[:n_vars]]
+    nf = len(float_vars)
+
+    def back_cond(i, *rest):
+        return i >= 0
+
+    def back_body(i, *rest):
+        ct, acc = list(rest[:nf]), list(rest[nf:])
+        state = list(bind(STACK_GET, stack, i, specs=tuple(specs)))
+        sources = [state[j] for j in float_vars] + [captured[j] for j in float_caps]
+        with GradientTape(watch_accessed_variables=False) as tape:
+            tape.watch(sources)
+            new = evaluate(body, state + captured)
+        grads = tape.gradient([new[j] for j in float_vars], sources, output_gradients=ct,
+                              unconnected_gradients=UnconnectedGradients.ZERO)
+        return (subtract(i, 1), *grads[:nf], *[add(a, g) for a, g in zip(acc, grads[nf:])])
+
+    start = subtract(bind(STACK_LEN, stack), 1)
+    result = while_loop(back_cond, back_body, (start, *cts, *accs))
+    grads: list = [None] * len(inputs)
+    for k, i in enumerate(float_vars):
+        grads[i] = result[1 + k]
+    for k, i in enumerate(float_caps):
+        grads[n_vars + i] = result[1 + nf + k]
+    return tuple(grads)
+
+
+WHILE = core.defop("while_loop", ["*args"], _while_kernel, _while_rule, _while_vjp,
+                   attrs=("cond", "body", "n_vars", "save", "has_max"), multiple=True)
+
+STACK_GET = core.defop(
+    "stack_get", ["stack", "index"], "stack[int(index)]",
+    lambda name, stack, index, *, specs: [(s.shape, s.dtype) for s in specs],
+    attrs=("specs",), multiple=True)
+STACK_LEN = core.defop("stack_len", ["stack"], "xp.asarray(len(stack), dtype=xp.int32)",
+                       lambda name, stack: ((), dtypes.int32))
+
+
+def while_loop(cond: Callable, body: Callable, loop_vars: Any,
+               maximum_iterations: Any = None, name: str | None = None,
+               _names: Sequence[str] | None = None) -> Any:
+    """Repeat ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)``; return the final
+    loop variables (same structure). In a graph the body is traced once into a
+    ``while_loop`` node; shapes that change across iterations become unknown dims.
+
+    Usage: ``i, acc = aj.while_loop(lambda i, a: i < n, lambda i, a: (i + 1, a * 2), (0, x))``
+    """
+    single = not isinstance(loop_vars, (list, tuple))
+    structure = (loop_vars,) if single else tuple(loop_vars)
+    parent = core.current_trace()
+    if not isinstance(parent, GraphTrace):
+        return _python_while(cond, body, structure, maximum_iterations, single)
+    where = user_location()
+    names = list(_names) if _names else None
+    flat = [_to_tensor(leaf) for leaf in nest.flatten(structure)]
+    specs = [TensorSpec(t.shape, t.dtype) for t in flat]
+
+    def body_fn(*args):
+        out = body(*args)
+        return (out,) if single and not isinstance(out, (list, tuple)) else tuple(out)
+
+    for _ in range(3):  # relax shapes that change across an iteration, then retrace
+        b_graph, b_trace, b_out, b_flat = trace_subgraph(body_fn, parent, specs, "body",
+                                                         structure)
+        if nest.structure_key(b_out, lambda leaf: None) != \
+                nest.structure_key(structure, lambda leaf: None):
+            raise AutographError(
+                f"while_loop: the body must return the same structure as loop_vars "
+                f"(at {where_text(where)}); got {_shape_of_structure(b_out)} for "
+                f"{_shape_of_structure(structure)}")
+        relaxed = _relax(specs, b_graph.outputs, names, where)
+        if relaxed == specs:
+            break
+        specs = relaxed
+    c_graph, c_trace, c_out, c_flat = trace_subgraph(
+        lambda *args: cond(*args), parent, specs, "cond", structure)
+    if len(c_graph.outputs) != 1 or c_graph.outputs[0].spec.dtype != dtypes.bool:
+        raise DTypeError(f"while_loop: cond must return a bool scalar tensor (at "
+                         f"{where_text(where)}), got {_shape_of_structure(c_out)}")
+    for value, spec in zip(b_graph.outputs, specs):
+        value.spec = spec
+    objects = _align_captures([c_trace, b_trace])
+    extra = []
+    if maximum_iterations is not None:
+        extra.append(maximum_iterations)
+    save = bool(core.active_tapes())
+    outputs = bind(WHILE, *flat, *objects, *extra, cond=c_graph, body=b_graph,
+                   n_vars=len(flat), save=save, has_max=bool(extra))
+    result = nest.pack_as(structure, list(outputs[:len(flat)]))
+    return result[0] if single else result
+
+
+def _relax(specs: list, outputs: list, names: list | None, where: Any) -> list:
+    relaxed = []
+    for i, (spec, value) in enumerate(zip(specs, outputs)):
+        label = f"`{names[i]}`" if names and i < len(names) else f"loop variable #{i}"
+        out = value.spec
+        if out.dtype != spec.dtype:
+            raise DTypeError(
+                f"while_loop: {label} is {spec.dtype.name}{list(spec.shape)} before the loop "
+                f"but {out.dtype.name}{list(out.shape)} after one iteration (at "
+                f"{where_text(where)}); cast it before the loop so its dtype stays the same")
+        if len(out.shape) != len(spec.shape):
+            raise ShapeError(
+                f"while_loop: {label} has rank {len(spec.shape)} before the loop but rank "
+                f"{len(out.shape)} after one iteration (at {where_text(where)}); a loop "
+                "variable's rank must stay the same")
+        relaxed.append(spec if out.shape == spec.shape else TensorSpec(
+            tuple(a if a == b else None for a, b in zip(spec.shape, out.shape)), spec.dtype))
+    return relaxed
+
+
+def _python_while(cond, body, structure, maximum_iterations, single):
+    loop = structure
+    count = 0
+    limit = None if maximum_iterations is None else int(maximum_iterations)
+    while (limit is None or count < limit) and bool(cond(*loop)):
+        out = body(*loop)
+        loop = (out,) if single and not isinstance(out, (list, tuple)) else tuple(out)
+        count += 1
+    return loop[0] if single else loop
+
+
+# ---------------------------------------------------------------------------------------
+# Replay emitters: inline blocks instead of calls.
+
+
+def _emit_cond(em, node, indent):
+    pred, *args = [em.name(v) for v in node.inputs]
+    outs = [em.define(v) for v in node.outputs]
+    for keyword, graph in zip(("if", "else"), node.attrs["branches"]):
+        em.lines.append(f"{indent}if {pred}:" if keyword == "if" else f"{indent}else:")
+        for inner, name in zip(graph.inputs, args):
+            em.names[inner.id] = name
+        em.block(graph, indent + "    ", free=False)
+        results = [em.name(v) for v in graph.outputs]
+        if outs:
+            em.lines.append(f"{indent}    {', '.join(outs)}{',' if len(outs) == 1 else ''} = "
+                            f"{', '.join(results)}{',' if len(results) == 1 else ''}")
+        else:
+            em.lines.append(f"{indent}    pass")
+
+
+def _emit_while(em, node, indent):
+    attrs = node.attrs
+    n = attrs["n_vars"]
+    names = [em.name(v) for v in node.inputs]
+    init, captured = names[:n], names[n:len(names) - (1 if attrs["has_max"] else 0)]
+    loop = [em.ns.fresh(f"loop{v.id}") for v in node.outputs[:n]]
+    if loop:
+        em.lines.append(f"{indent}{', '.join(loop)}, = {', '.join(init)},")
+    stack = em.define(node.outputs[n]) if attrs["save"] else None
+    if stack:
+        em.lines.append(f"{indent}{stack} = []")
+    if attrs["has_max"]:
+        count, limit = em.ns.fresh("count"), names[-1]
+        em.lines.append(f"{indent}{count} = 0")
+        em.lines.append(f"{indent}while {count} < {limit}:")
+    else:
+        em.lines.append(f"{indent}while True:")
+    inner = indent + "    "
+    for graph in (attrs["cond"], attrs["body"]):
+        for value, name in zip(graph.inputs, loop + captured):
+            em.names[value.id] = name
+    em.block(attrs["cond"], inner, free=False)
+    em.lines.append(f"{inner}if not {em.name(attrs['cond'].outputs[0])}:")
+    em.lines.append(f"{inner}    break")
+    if stack:
+        em.lines.append(f"{inner}{stack}.append(({', '.join(loop)}{',' if len(loop) == 1 else ''}))")
+    em.block(attrs["body"], inner, free=False)
+    results = [em.name(v) for v in attrs["body"].outputs]
+    if loop:
+        em.lines.append(f"{inner}{', '.join(loop)}, = {', '.join(results)},")
+    if attrs["has_max"]:
+        em.lines.append(f"{inner}{count} += 1")
+    for value, name in zip(node.outputs[:n], loop):
+        em.names[value.id] = name
+
+
+codegen.register_emitter("cond", _emit_cond)
+codegen.register_emitter("while_loop", _emit_while)

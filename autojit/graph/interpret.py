@@ -1,0 +1,47 @@
+"""The reference interpreter: the semantic oracle that generated replay code is tested against.
+
+``interpret`` runs a graph node by node with each op's kernel on concrete arrays.
+``evaluate`` runs a graph's nodes through ``bind`` instead, so the current trace decides
+what happens: eagerly it computes (and tapes record), while tracing it copies the nodes
+into the graph being built (inlining, and the forward pass a VJP recomputes).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from autojit.graph.ir import Graph
+from autojit.ops.core import bind
+
+
+def interpret(graph: Graph, arrays: Sequence[Any], xp: Any) -> list:
+    """The outputs of ``graph`` for input ``arrays``, computed one kernel at a time.
+
+    Usage: ``interpret(concrete.graph, [x.numpy()], np)``
+    """
+    env = {value.id: array for value, array in zip(graph.inputs, arrays)}
+    for node in graph.nodes:
+        result = node.op.kernel(xp, *[env[v.id] for v in node.inputs], **node.attrs)
+        if node.op.no_outputs:
+            continue
+        outs = result if node.op.multiple else (result,)
+        for value, array in zip(node.outputs, outs):
+            env[value.id] = array
+    return [env[v.id] for v in graph.outputs]
+
+
+def evaluate(graph: Graph, inputs: Sequence[Any]) -> list:
+    """The outputs of ``graph`` computed by binding each node's op in the current trace.
+
+    Variable reads evaluate to the ``Variable`` itself, so tapes key gradients on it.
+    """
+    env = {value.id: x for value, x in zip(graph.inputs, inputs)}
+    for node in graph.nodes:
+        if node.op.name == "read_variable":
+            env[node.outputs[0].id] = node.attrs["var"]
+            continue
+        result = bind(node.op, *[env[v.id] for v in node.inputs], **node.attrs)
+        outs = result if node.op.multiple else (result,)
+        for value, out in zip(node.outputs, outs):
+            env[value.id] = out
+    return [env[v.id] for v in graph.outputs]

@@ -1,0 +1,165 @@
+"""The graph IR: ``Graph``, ``Node`` and ``Value`` in SSA form, and ``Graph.verify``.
+
+Grammar::
+
+    Graph := inputs: [Value]  nodes: [Node]  outputs: [Value]
+    Node  := op: Op  inputs: [Value]  attrs: {name: attr}  outputs: [Value]  where: (file, line)
+    Value := spec: TensorSpec  node: Node | None (None for a graph input)  index: int
+
+Every value is defined once (by a node or as a graph input) before it is used. Nodes are
+kept in program order; nodes whose op has an effect (variable reads and writes, random
+numbers, ``aj.print``), or that carry a subgraph with such a node, keep their relative
+order and are never removed or merged by passes.
+
+Subgraphs are node attributes (the branches of ``cond``, the test and body of
+``while_loop``). A subgraph sees outer values only through its own inputs; the node lists
+the outer values it passes in (captures are explicit).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Iterator, Sequence
+
+from autojit.ops.core import Op, TensorSpec
+
+_ids = itertools.count()
+
+
+class Value:
+    """One SSA value: its type (``TensorSpec``) and the node that defines it."""
+
+    __slots__ = ("spec", "node", "index", "id")
+
+    def __init__(self, spec: TensorSpec, node: "Node | None" = None, index: int = 0):
+        self.spec = spec
+        self.node = node
+        self.index = index
+        self.id = next(_ids)
+
+    def __repr__(self) -> str:
+        return f"%{self.id}"
+
+
+class Node:
+    """One op application: inputs, attributes, outputs and the user's source line."""
+
+    __slots__ = ("op", "inputs", "attrs", "outputs", "where")
+
+    def __init__(self, op: Op, inputs: Sequence[Value], attrs: dict, where: Any = None):
+        self.op = op
+        self.inputs = list(inputs)
+        self.attrs = attrs
+        self.outputs: list[Value] = []
+        self.where = where
+
+    def subgraphs(self) -> list["Graph"]:
+        """The graphs this node carries as attributes (branches, loop test and body)."""
+        found = []
+        for value in self.attrs.values():
+            if isinstance(value, Graph):
+                found.append(value)
+            elif isinstance(value, tuple) and value and isinstance(value[0], Graph):
+                found.extend(value)
+        return found
+
+    def walk_effects(self) -> list[int]:
+        """Ids of the variables this node's subgraphs write."""
+        found = []
+        for sub in self.subgraphs():
+            for inner in sub.walk():
+                if inner.op.effect and "var" in inner.attrs and inner.op.name != "read_variable":
+                    found.append(id(inner.attrs["var"]))
+        return found
+
+    @property
+    def effect(self) -> bool:
+        """True when the node reads or changes state (so passes keep it, in order)."""
+        if self.op.effect:
+            return True
+        return any(g.has_effects() for g in self.subgraphs())
+
+    def __repr__(self) -> str:
+        return f"<Node {self.op.name} {self.inputs} -> {self.outputs}>"
+
+
+class Graph:
+    """A function in SSA form: typed inputs, nodes in program order, outputs.
+
+    Usage: ``print(fn.get_concrete_function(x).graph)``
+    """
+
+    def __init__(self, name: str = "graph"):
+        self.name = name
+        self.inputs: list[Value] = []
+        self.nodes: list[Node] = []
+        self.outputs: list[Value] = []
+        self._effects: bool | None = None
+
+    def add_input(self, spec: TensorSpec) -> Value:
+        """A new graph input of type ``spec``."""
+        value = Value(spec)
+        self.inputs.append(value)
+        return value
+
+    def add_node(self, op: Op, inputs: Sequence[Value], attrs: dict,
+                 specs: Sequence[TensorSpec], where: Any = None) -> Node:
+        """Append a node computing values of types ``specs`` from ``inputs``."""
+        node = Node(op, inputs, attrs, where)
+        node.outputs = [Value(spec, node, i) for i, spec in enumerate(specs)]
+        self.nodes.append(node)
+        self._effects = None
+        return node
+
+    def has_effects(self) -> bool:
+        """True when any node (or nested subgraph) has an effect."""
+        if self._effects is None:
+            self._effects = any(node.effect for node in self.nodes)
+        return self._effects
+
+    def walk(self) -> Iterator[Node]:
+        """Every node, including those in subgraphs (depth first, program order)."""
+        for node in self.nodes:
+            yield node
+            for sub in node.subgraphs():
+                yield from sub.walk()
+
+    def verify(self) -> "Graph":
+        """Check SSA and typing rules; raise ``AssertionError`` naming the bad node."""
+        defined = set()
+        for value in self.inputs:
+            assert value.node is None, f"{self.name}: input {value} has a defining node"
+            defined.add(value.id)
+        for node in self.nodes:
+            for value in node.inputs:
+                assert isinstance(value, Value), f"{node}: input {value!r} is not a Value"
+                assert value.id in defined, f"{node}: uses {value} before it is defined"
+            for i, value in enumerate(node.outputs):
+                assert value.node is node and value.index == i, f"{node}: bad output {value}"
+                assert value.id not in defined, f"{node}: redefines {value}"
+                assert isinstance(value.spec, TensorSpec), f"{node}: untyped output {value}"
+                defined.add(value.id)
+            for sub in node.subgraphs():
+                sub.verify()
+        for value in self.outputs:
+            assert value.id in defined, f"{self.name}: output {value} is not defined"
+        return self
+
+    def __str__(self) -> str:
+        from autojit.graph.printer import format_graph
+
+        return format_graph(self)
+
+    def __repr__(self) -> str:
+        return f"<Graph {self.name}: {len(self.inputs)} inputs, {len(self.nodes)} nodes>"
+
+
+def uses(graph: Graph) -> dict[int, int]:
+    """How many times each value id is used by nodes and outputs (subgraph captures count)."""
+    counts: dict[int, int] = {}
+    for node in graph.nodes:
+        for value in node.inputs:
+            counts[value.id] = counts.get(value.id, 0) + 1
+    for value in graph.outputs:
+        counts[value.id] = counts.get(value.id, 0) + 1
+    return counts

@@ -1,0 +1,48 @@
+"""Constant folding: pure nodes whose inputs are all constants become constants.
+
+Only small results are folded (``MAX_FOLD`` elements), so folding never turns a cheap
+``ones`` of a big shape into a big array held by the graph.
+"""
+
+from __future__ import annotations
+
+from autojit import backend
+from autojit.graph.ir import Graph
+from autojit.graph.passes.rewrite import apply_substitutions, constant_array, is_constant
+from autojit.ops.core import registry
+from autojit.ops.shapes import size
+
+MAX_FOLD = 1024
+
+
+def fold_constants(graph: Graph) -> Graph:
+    """Evaluate constant subexpressions at trace time. Usage: ``g = fold_constants(g)``"""
+    constant_op = registry()["constant"]
+    subst: dict = {}
+    kept = []
+    for node in graph.nodes:
+        node.inputs = [subst.get(v.id, v) for v in node.inputs]
+        for sub in node.subgraphs():
+            fold_constants(sub)
+        foldable = (node.op.name != "constant" and not node.effect and not node.subgraphs()
+                    and all(is_constant(v) for v in node.inputs)
+                    and all(size(o.spec.shape) is not None and size(o.spec.shape) <= MAX_FOLD
+                            for o in node.outputs))
+        if not foldable:
+            kept.append(node)
+            continue
+        arrays = [constant_array(v) for v in node.inputs]
+        device = backend.device_of_array(arrays[0]) if arrays else backend.CPU
+        result = node.op.kernel(device.xp, *arrays, **node.attrs)
+        results = result if node.op.multiple else (result,)
+        for out, array in zip(node.outputs, results):
+            array = device.xp.asarray(array)
+            if array.dtype != out.spec.dtype:
+                array = array.astype(out.spec.dtype)
+            folded = graph.add_node(constant_op, [], {"value": array}, [out.spec]).outputs[0]
+            graph.nodes.pop()  # add_node appended it at the end; place it here instead
+            kept.append(folded.node)
+            subst[out.id] = folded
+    graph.nodes = kept
+    apply_substitutions(graph, subst)
+    return graph

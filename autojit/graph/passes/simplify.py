@@ -1,0 +1,120 @@
+"""Algebraic simplification: rewrite rules that remove work VJPs and users leave behind.
+
+Each rule looks at one node (with inputs already simplified) and returns the value that
+replaces its output, or None. A rule fires only when the replacement has exactly the
+output's shape and dtype, so no rule changes what a program computes:
+
+* ``x * 1``, ``1 * x``, ``x / 1``, ``x + 0``, ``0 + x``, ``x - 0`` (1 and 0 constants, or
+  broadcasts of them) -> ``x``
+* ``broadcast_like(x, y)``, ``unbroadcast(g, y)``, ``reshape_like(x, y)``, ``reshape`` to
+  the same shape, ``cast`` to the same dtype, ``identity`` -> the input
+* ``reshape(reshape(x))`` -> one reshape; ``matrix_transpose(matrix_transpose(x))`` and
+  ``negative(negative(x))`` -> ``x``
+* ``ones_like(x)`` / ``zeros_like(x)`` of a fully known shape -> a ``ones``/``zeros`` node
+  that no longer reads ``x`` (so ``x`` may die early, and folding can see it)
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from autojit.graph.ir import Graph, Node, Value
+from autojit.graph.passes.rewrite import apply_substitutions, constant_array, is_constant
+from autojit.ops.core import registry
+from autojit.ops.shapes import known
+
+
+def _same_type(a: Value, b: Value) -> bool:
+    return (a.spec.dtype == b.spec.dtype and a.spec.shape == b.spec.shape
+            and known(a.spec.shape))
+
+
+def _all_equal(value: Value, number: float) -> bool:
+    """True when ``value`` is a constant (or a broadcast of one) that is ``number`` everywhere."""
+    node = value.node
+    while node is not None and node.op.name in ("broadcast_like", "broadcast_to", "identity"):
+        node = node.inputs[0].node
+    if node is None:
+        return False
+    if node.op.name == "constant":
+        array = constant_array(node.outputs[0])
+        return array.size <= 1024 and bool(np.all(np.asarray(
+            getattr(array, "get", lambda: array)()) == number))
+    return (node.op.name == "ones_like" and number == 1) or (
+        node.op.name == "zeros_like" and number == 0) or (
+        node.op.name == "ones" and number == 1) or (node.op.name == "zeros" and number == 0)
+
+
+def _neutral(node: Node, out: Value) -> Value | None:
+    x, y = node.inputs
+    name = node.op.name
+    if name == "multiply":
+        if _all_equal(y, 1) and _same_type(x, out):
+            return x
+        if _all_equal(x, 1) and _same_type(y, out):
+            return y
+    elif name == "divide":
+        if _all_equal(y, 1) and _same_type(x, out):
+            return x
+    elif name == "add":
+        if _all_equal(y, 0) and _same_type(x, out):
+            return x
+        if _all_equal(x, 0) and _same_type(y, out):
+            return y
+    elif name == "subtract":
+        if _all_equal(y, 0) and _same_type(x, out):
+            return x
+    return None
+
+
+def _passthrough(node: Node, out: Value) -> Value | None:
+    x = node.inputs[0]
+    return x if _same_type(x, out) else None
+
+
+def _double(node: Node, out: Value) -> Value | None:
+    inner = node.inputs[0].node
+    if inner is not None and inner.op is node.op:
+        x = inner.inputs[0]
+        return x if _same_type(x, out) else None
+    return None
+
+
+RULES: dict[str, Callable[[Node, Value], Value | None]] = {
+    "multiply": _neutral, "divide": _neutral, "add": _neutral, "subtract": _neutral,
+    "broadcast_like": _passthrough, "unbroadcast": _passthrough, "reshape_like": _passthrough,
+    "reshape": _passthrough, "cast": _passthrough, "identity": _passthrough,
+    "broadcast_to": _passthrough,
+    "matrix_transpose": _double, "negative": _double,
+}
+
+
+def simplify_algebra(graph: Graph) -> Graph:
+    """Apply the rewrite rules above. Usage: ``g = simplify_algebra(g)``"""
+    ops = registry()
+    subst: dict = {}
+    kept = []
+    for node in graph.nodes:
+        node.inputs = [subst.get(v.id, v) for v in node.inputs]
+        for sub in node.subgraphs():
+            simplify_algebra(sub)
+        rule = RULES.get(node.op.name)
+        if rule is not None and len(node.outputs) == 1 and not node.effect:
+            replacement = rule(node, node.outputs[0])
+            if replacement is not None:
+                subst[node.outputs[0].id] = replacement
+                continue
+        if node.op.name == "reshape" and node.inputs[0].node is not None \
+                and node.inputs[0].node.op.name == "reshape":
+            node.inputs = [node.inputs[0].node.inputs[0]]
+        if node.op.name in ("ones_like", "zeros_like") and known(node.outputs[0].spec.shape):
+            spec = node.outputs[0].spec
+            node.op = ops["ones" if node.op.name == "ones_like" else "zeros"]
+            node.inputs = []
+            node.attrs = {"shape": spec.shape, "dtype": spec.dtype}
+        kept.append(node)
+    graph.nodes = kept
+    apply_substitutions(graph, subst)
+    return graph

@@ -1,0 +1,294 @@
+"""Tracing: ``SymbolicTensor`` and ``GraphTrace``, which turns each ``bind`` into a node.
+
+While a ``GraphTrace`` is the innermost trace, every op adds a node instead of computing.
+Inputs are converted as ``tf.function`` does (Note [Captures]):
+
+* symbolic tensors of this trace are used as they are; those of an enclosing trace (a
+  ``cond`` branch using an outer value) become inputs of this subgraph, recorded in
+  ``captures`` so the enclosing node can pass them in;
+* eager tensors become constants (captured by value: eager tensors never change);
+* ``Variable``s are captured by reference: a ``read_variable`` node reads the buffer at
+  replay time, and ``assign*`` nodes write it in place, in program order;
+* Python scalars become constants of the dtype they take (Note [Weak scalars]).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+from autojit import backend, dtypes
+from autojit.errors import TracingError
+from autojit.graph.ir import Graph, Value
+from autojit.ops import core
+from autojit.ops.core import TensorSpec
+from autojit.tensor import Tensor
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CONSTANT = core.registry()["constant"]
+
+
+def user_location(skip: int = 1) -> tuple | None:
+    """(file, line) of the innermost frame outside the autojit package: the user's line."""
+    frame = sys._getframe(skip)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_PACKAGE):
+            return (filename, frame.f_lineno)
+        frame = frame.f_back
+    return None
+
+
+def where_text(where: tuple | None) -> str:
+    """``train.py:14`` for a location, or ``an unknown line``."""
+    return f"{where[0]}:{where[1]}" if where else "an unknown line"
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def _read_rule(name, *, var):
+    return var.shape, var.dtype
+
+
+READ_VARIABLE = core.defop("read_variable", [], "var._array", _read_rule, attrs=("var",),
+                           effect=True)
+
+
+class SymbolicTensor(Tensor):
+    """A tensor inside a graph being traced: it has a type but no value yet.
+
+    Usage: inside ``@aj.function``, ``x.shape`` and ``x.dtype`` work; ``bool(x)`` does not.
+    """
+
+    __slots__ = ("_value", "_trace")
+
+    def __init__(self, value: Value, trace: "GraphTrace"):
+        self._array = None
+        self._device = trace.device
+        self._value = value
+        self._trace = trace
+
+    @property
+    def shape(self) -> tuple:
+        return self._value.spec.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._value.spec.dtype
+
+    def _refuse(self, what: str, hint: str) -> TracingError:
+        return TracingError(
+            f"{what} of a symbolic tensor ({self._describe()}) at "
+            f"{where_text(user_location())}: inside @aj.function a tensor has no value "
+            f"while the function is traced. {hint}")
+
+    def _describe(self) -> str:
+        return f"{self._value.spec.short()} from `{self._value.node.op.name if self._value.node else 'input'}`"
+
+    def __bool__(self) -> bool:
+        raise self._refuse(
+            "bool()", "Let autograph convert this `if`/`while` (it does by default in "
+            "@aj.function; this code was not converted), use aj.cond / aj.where, or make "
+            "the argument a Python value")
+
+    def __float__(self) -> float:
+        raise self._refuse("float()", "Return the tensor from the function and convert "
+                                      "the result, or pass a Python value")
+
+    def __int__(self) -> int:
+        raise self._refuse("int()", "Use aj.cast for dtype changes, or pass a Python value")
+
+    def __index__(self) -> int:
+        raise self._refuse("Using as an index", "Use aj.gather or tensor slicing ops")
+
+    def numpy(self) -> np.ndarray:
+        raise self._refuse(".numpy()", "Return the tensor from the function and call "
+                                       ".numpy() on the result, or use aj.print")
+
+    def __len__(self) -> int:
+        if not self.shape or self.shape[0] is None:
+            raise self._refuse("len()", "Use aj.shape(x)[0] for a dynamic length")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape or self.shape[0] is None:
+            raise self._refuse("Iterating", "Let autograph convert the `for` loop, or use "
+                                            "aj.while_loop")
+        return super().__iter__()
+
+    def __array__(self, dtype=None, copy=None):
+        raise self._refuse("np.asarray()", "Use autojit ops inside the function")
+
+    def __repr__(self) -> str:
+        return f"<aj.Tensor {self._value!r} shape={self.shape} dtype={self.dtype.name} (symbolic)>"
+
+    __str__ = __repr__
+
+
+class GraphTrace:
+    """The trace that adds nodes to ``graph`` (a child trace per subgraph, with ``parent``)."""
+
+    def __init__(self, graph: Graph, device: backend.Device, parent: "GraphTrace | None" = None):
+        self.graph = graph
+        self.device = device
+        self.parent = parent
+        # (object, inner input) pairs: the outer symbolic tensor or Variable this subgraph
+        # reads, and the input standing for it; the enclosing node passes the object in.
+        self.captures: list[tuple[Any, Value]] = []
+        self._written: set[int] = set()  # variables assigned in this (sub)graph
+        self._captured: dict[int, Value] = {}
+        self._constants: dict[int, Value] = {}
+        self._variables: dict[int, Value] = {}
+        self._keep: list = []  # objects whose ids key the dicts above
+
+    # --- converting inputs -----------------------------------------------------------
+    def value_of(self, x: Any, op_name: str = "op") -> Value:
+        """The value in this graph standing for tensor ``x`` (see Note [Captures])."""
+        if x._array is None:
+            if x._trace is self:
+                return x._value
+            return self._capture(x, op_name)
+        if x._is_variable:
+            return self._read(x)
+        return self._constant_of(x)
+
+    def _capture(self, x: Any, op_name: str) -> Value:
+        inner = self._captured.get(id(x))
+        if inner is not None:
+            return inner
+        if not x._is_variable and (self.parent is None or not self._is_ancestor(x._trace)):
+            raise TracingError(
+                f"{op_name}: got a symbolic tensor ({x._describe()}) that belongs to another "
+                f"graph (at {where_text(user_location())}). A value computed inside one "
+                "branch or loop body cannot be used outside it; return it from the branch "
+                "or body instead. A value from a finished @aj.function cannot be used "
+                "either: return it from the function")
+        spec = TensorSpec(x.shape, x.dtype)
+        inner = self.graph.add_input(spec)
+        self.captures.append((x, inner))
+        self._captured[id(x)] = inner
+        self._keep.append(x)
+        return inner
+
+    def _is_ancestor(self, trace: "GraphTrace") -> bool:
+        parent = self.parent
+        while parent is not None:
+            if parent is trace:
+                return True
+            parent = parent.parent
+        return False
+
+    def _read(self, var: Any) -> Value:
+        if self.parent is not None and id(var) not in self._written:
+            return self._capture(var, "read")  # the enclosing node passes the value in
+        value = self._variables.get(id(var))
+        if value is None:
+            spec = TensorSpec(var.shape, var.dtype)
+            value = self.graph.add_node(READ_VARIABLE, [], {"var": var}, [spec],
+                                        user_location()).outputs[0]
+            self._variables[id(var)] = value
+            self._keep.append(var)
+        return value
+
+    def forget_variables(self) -> None:
+        """Drop cached reads: the next use of each variable reads it again (after a write)."""
+        self._variables.clear()
+
+    def _constant_of(self, x: Tensor) -> Value:
+        value = self._constants.get(id(x))
+        if value is None:
+            array = x._array
+            if x._device is not self.device:
+                array = backend.transfer(array, self.device)
+            value = self.constant(array)
+            self._constants[id(x)] = value
+            self._keep.append(x)
+        return value
+
+    def constant(self, array: Any) -> Value:
+        """A new constant node holding ``array``."""
+        spec = TensorSpec(array.shape, array.dtype)
+        return self.graph.add_node(_CONSTANT, [], {"value": array}, [spec]).outputs[0]
+
+    # --- the trace protocol ----------------------------------------------------------
+    def process(self, op: core.Op, inputs: tuple, attrs: dict) -> Any:
+        values = []
+        converted = []
+        partner = None
+        for x in inputs:
+            if isinstance(x, Tensor):
+                value = self.value_of(x, op.name)
+                converted.append(x if x._array is None and x._trace is self
+                                 else SymbolicTensor(value, self))
+            else:
+                if isinstance(x, core.PY_SCALARS):
+                    if partner is None:
+                        partner = core.weak_dtype(op, inputs) or False
+                    array = core.scalar_to_array(op, x, partner or None)
+                else:
+                    array = core.to_numpy_constant(x)
+                value = self.constant(array)
+                converted.append(SymbolicTensor(value, self))
+            values.append(value)
+        specs = [v.spec for v in values]
+        result = op.rule(op.name, *specs, **attrs)
+        out_specs = [TensorSpec(s, d) for s, d in result] if op.multiple \
+            else [TensorSpec(*result)]
+        node = self.graph.add_node(op, values, attrs, out_specs, user_location())
+        if op.effect and "var" in attrs and op is not READ_VARIABLE:
+            self._variables.pop(id(attrs["var"]), None)
+            self._written.add(id(attrs["var"]))
+        if node.subgraphs() and node.effect:
+            for inner in node.walk_effects():
+                self._written.add(inner)
+            self.forget_variables()
+        outputs = [SymbolicTensor(v, self) for v in node.outputs]
+        result = tuple(outputs) if op.multiple else outputs[0]
+        if core._state.tapes:
+            core.record(op, inputs, converted, result, attrs)
+        return result
+
+
+# ---------------------------------------------------------------------------------------
+# Lifting: a Variable created while tracing gets its initial value computed eagerly.
+
+
+def _lift(value: Any) -> Any:
+    if not isinstance(value, SymbolicTensor):
+        return value
+    memo: dict[int, Any] = {}
+    xp = value._trace.device.xp
+
+    def evaluate(v: Value) -> Any:
+        if v.id in memo:
+            return memo[v.id]
+        node = v.node
+        if node is None or node.subgraphs() or node.op is READ_VARIABLE:
+            raise TracingError(
+                "Variable: the initial value of a Variable created inside @aj.function must "
+                "not depend on the function's arguments or on other variables; compute it "
+                "from constants (e.g. aj.zeros, aj.random.normal) or pass a callable")
+        arrays = [evaluate(i) for i in node.inputs]
+        out = node.op.kernel(xp, *arrays, **node.attrs)
+        outs = out if node.op.multiple else (out,)
+        for o, r in zip(node.outputs, outs):
+            memo[o.id] = r
+        return memo[v.id]
+
+    return Tensor(xp.asarray(evaluate(value._value)), value._trace.device)
+
+
+core._lift_hooks.append(_lift)
+
+
+def spec_of(x: Any) -> TensorSpec:
+    """The ``TensorSpec`` of a tensor or array."""
+    return TensorSpec(x.shape, x.dtype)
+
+
+__all__ = ["SymbolicTensor", "GraphTrace", "READ_VARIABLE", "user_location", "where_text",
+           "spec_of", "dtypes"]

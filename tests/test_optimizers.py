@@ -1,0 +1,289 @@
+"""Tests for ``aj.optimizers``: each update against a NumPy reference of the same formulas,
+slots, the step counter, ``None`` gradients and the error messages."""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import autojit as aj
+from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
+from autojit.ops import core
+from autojit.tensor import EagerTrace
+
+STEPS = 6
+
+
+def grads_for(step, shapes, rng_seed=0):
+    rng = np.random.default_rng(rng_seed + step)
+    return [rng.normal(size=s) for s in shapes]
+
+
+# ----------------------------------------------------------------------------- references
+
+
+def sgd_ref(params, grads_seq, lr, momentum=0.0, nesterov=False):
+    params = [p.copy() for p in params]
+    ms = [np.zeros_like(p) for p in params]
+    for grads in grads_seq:
+        for i, g in enumerate(grads):
+            if momentum == 0.0:
+                params[i] -= lr * g
+                continue
+            ms[i] = momentum * ms[i] - lr * g
+            params[i] += momentum * ms[i] - lr * g if nesterov else ms[i]
+    return params
+
+
+def adam_ref(params, grads_seq, lr, b1=0.9, b2=0.999, eps=1e-7):
+    params = [p.copy() for p in params]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    for t, grads in enumerate(grads_seq, start=1):
+        for i, g in enumerate(grads):
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            # The paper's form; tf.keras folds the bias corrections into the step size,
+            # which is this with epsilon scaled by 1 / sqrt(1 - b2**t).
+            m_hat = m[i] / (1 - b1 ** t)
+            v_hat = v[i] / (1 - b2 ** t)
+            params[i] -= lr * m_hat / (np.sqrt(v_hat) + eps / np.sqrt(1 - b2 ** t))
+    return params
+
+
+def rmsprop_ref(params, grads_seq, lr, rho=0.9, momentum=0.0, eps=1e-7):
+    params = [p.copy() for p in params]
+    vel = [np.zeros_like(p) for p in params]
+    mom = [np.zeros_like(p) for p in params]
+    for grads in grads_seq:
+        for i, g in enumerate(grads):
+            vel[i] = rho * vel[i] + (1 - rho) * g * g
+            inc = lr * g / np.sqrt(vel[i] + eps)
+            if momentum > 0:
+                mom[i] = momentum * mom[i] + inc
+                params[i] -= mom[i]
+            else:
+                params[i] -= inc
+    return params
+
+
+CASES = [
+    ("sgd", lambda: aj.optimizers.SGD(0.1), lambda p, g: sgd_ref(p, g, 0.1)),
+    ("momentum", lambda: aj.optimizers.SGD(0.1, momentum=0.9),
+     lambda p, g: sgd_ref(p, g, 0.1, 0.9)),
+    ("nesterov", lambda: aj.optimizers.SGD(0.05, momentum=0.8, nesterov=True),
+     lambda p, g: sgd_ref(p, g, 0.05, 0.8, nesterov=True)),
+    ("adam", lambda: aj.optimizers.Adam(0.01), lambda p, g: adam_ref(p, g, 0.01)),
+    ("adam_betas", lambda: aj.optimizers.Adam(0.2, beta_1=0.5, beta_2=0.75, epsilon=1e-3),
+     lambda p, g: adam_ref(p, g, 0.2, 0.5, 0.75, 1e-3)),
+    ("rmsprop", lambda: aj.optimizers.RMSprop(0.01), lambda p, g: rmsprop_ref(p, g, 0.01)),
+    ("rmsprop_momentum", lambda: aj.optimizers.RMSprop(0.01, rho=0.8, momentum=0.5),
+     lambda p, g: rmsprop_ref(p, g, 0.01, 0.8, 0.5)),
+]
+
+
+@pytest.mark.parametrize("name,make,reference", CASES, ids=[c[0] for c in CASES])
+def test_update_matches_numpy_reference(name, make, reference):
+    shapes = [(3, 4), (4,), ()]
+    start = [np.random.default_rng(7).normal(size=s) for s in shapes]
+    variables = [aj.Variable(p, dtype=aj.float64) for p in start]
+    grads_seq = [grads_for(step, shapes) for step in range(STEPS)]
+    opt = make()
+    for grads in grads_seq:
+        opt.apply_gradients(zip([aj.constant(g, dtype=aj.float64) for g in grads], variables))
+    expected = reference(start, grads_seq)
+    for v, e in zip(variables, expected):
+        np.testing.assert_allclose(v.numpy(), e, rtol=1e-12, atol=1e-12)
+    assert int(opt.iterations) == STEPS
+
+
+def test_float32_variables_stay_float32():
+    w = aj.Variable(aj.ones((2, 2)))
+    opt = aj.optimizers.Adam(0.1)
+    opt.apply_gradients([(aj.ones((2, 2)), w)])
+    assert w.dtype == aj.float32
+    np.testing.assert_allclose(w.numpy(), 0.9, rtol=1e-5)
+
+
+def test_updates_in_place():
+    w = aj.Variable(aj.ones((3,)))
+    buffer = w._array
+    aj.optimizers.SGD(0.5).apply_gradients([(aj.ones((3,)), w)])
+    assert w._array is buffer
+    np.testing.assert_allclose(w.numpy(), [0.5, 0.5, 0.5])
+
+
+def test_iterations_counter():
+    opt = aj.optimizers.SGD(0.1)
+    assert isinstance(opt.iterations, aj.Variable)
+    assert opt.iterations.dtype == aj.int64
+    assert not opt.iterations.trainable
+    assert int(opt.iterations) == 0
+    w = aj.Variable(0.0)
+    for _ in range(3):
+        assert opt.apply_gradients([(aj.constant(1.0), w)]) is opt.iterations
+    assert int(opt.iterations) == 3
+
+
+def test_slots_are_variables_created_on_first_use_per_variable():
+    opt = aj.optimizers.Adam()
+    a = aj.Variable(aj.ones((2,)), name="a")
+    b = aj.Variable(aj.ones((2,)), name="b")  # equal values: still separate slots
+    assert opt.variables == [opt.iterations]
+    opt.apply_gradients([(aj.ones((2,)), a)])
+    assert len(opt.variables) == 3
+    opt.apply_gradients([(aj.ones((2,)), a), (aj.ones((2,)), b)])
+    assert len(opt.variables) == 5
+    m_a, m_b = opt.get_slot(a, "m"), opt.get_slot(b, "m")
+    assert isinstance(m_a, aj.Variable) and not m_a.trainable
+    assert m_a is not m_b
+    assert m_a.name == "Adam/m/a:0"
+    assert not np.allclose(m_a.numpy(), m_b.numpy())  # a took two steps, b one
+
+
+def test_slots_are_created_eagerly_even_inside_a_trace():
+    class RefusingTrace:
+        """Stands in for the graph tracer: any op reaching it is a bug."""
+
+        def process(self, op, inputs, attrs):
+            raise AssertionError(f"{op.name} was traced, not run eagerly")
+
+    opt = aj.optimizers.RMSprop(momentum=0.5)
+    w = aj.Variable(aj.ones((2,)), name="w")
+    with core.trace_scope(RefusingTrace()):
+        opt._create_slots(w)
+    assert opt.get_slot(w, "velocity").numpy().tolist() == [0.0, 0.0]
+    assert opt.get_slot(w, "momentum").numpy().tolist() == [0.0, 0.0]
+
+
+class RecordingTrace(EagerTrace):
+    def __init__(self):
+        self.ops = []
+
+    def process(self, op, inputs, attrs):
+        self.ops.append(op.name)
+        return super().process(op, inputs, attrs)
+
+
+@pytest.mark.parametrize("make", [lambda: aj.optimizers.SGD(0.1, momentum=0.9),
+                                  lambda: aj.optimizers.Adam(), lambda: aj.optimizers.RMSprop()])
+def test_update_math_goes_through_ops(make):
+    # Everything runs through bind (so @aj.function can trace it): the slots and the
+    # variable are written with assign ops, nothing is computed behind the trace's back.
+    opt = make()
+    w = aj.Variable(aj.ones((2,)))
+    opt.apply_gradients([(aj.ones((2,)), w)])  # slots created outside the recording
+    trace = RecordingTrace()
+    before = w.numpy().copy()
+    with core.trace_scope(trace):
+        opt.apply_gradients([(aj.ones((2,)), w)])
+    assert trace.ops.count("assign_add") >= 1  # iterations
+    assert any(name.startswith("assign") for name in trace.ops[:-1])
+    assert not np.allclose(w.numpy(), before)
+
+
+def test_none_gradients_are_skipped_with_a_warning():
+    a = aj.Variable(1.0, name="used")
+    b = aj.Variable(1.0, name="unused")
+    opt = aj.optimizers.SGD(0.5)
+    with pytest.warns(UserWarning, match=re.escape("gradients do not exist for variables "
+                                                   "['unused:0']")):
+        opt.apply_gradients([(aj.constant(1.0), a), (None, b)])
+    assert float(a) == 0.5 and float(b) == 1.0
+
+
+def test_all_none_gradients_is_an_error():
+    with pytest.raises(InvalidArgumentError, match=re.escape(
+            "SGD.apply_gradients: no gradients provided for any variable (v:0)")):
+        aj.optimizers.SGD(0.1).apply_gradients([(None, aj.Variable(1.0, name="v"))])
+
+
+def test_gradient_shape_mismatch_is_a_clear_error():
+    w = aj.Variable(aj.ones((3, 4)), name="w")
+    with pytest.raises(ShapeError, match=re.escape(
+            "SGD.apply_gradients: variable 'w:0' has shape [3, 4], got a gradient of "
+            "shape [4, 3]")):
+        aj.optimizers.SGD(0.1).apply_gradients([(aj.ones((4, 3)), w)])
+    np.testing.assert_array_equal(w.numpy(), 1.0)  # nothing half-updated
+
+
+def test_mismatch_leaves_every_variable_untouched():
+    a = aj.Variable(aj.ones((2,)), name="a")
+    b = aj.Variable(aj.ones((3,)), name="b")
+    opt = aj.optimizers.Adam()
+    with pytest.raises(ShapeError):
+        opt.apply_gradients([(aj.ones((2,)), a), (aj.ones((2,)), b)])
+    np.testing.assert_array_equal(a.numpy(), 1.0)
+    assert int(opt.iterations) == 0
+
+
+def test_gradient_dtype_mismatch_is_a_clear_error():
+    w = aj.Variable(aj.ones((2,)), name="w")
+    with pytest.raises(DTypeError, match=re.escape(
+            "Adam.apply_gradients: variable 'w:0' is float32, got a float64 gradient")):
+        aj.optimizers.Adam().apply_gradients([(aj.ones((2,), dtype=aj.float64), w)])
+
+
+def test_non_variable_and_bad_pairs_are_clear_errors():
+    with pytest.raises(InvalidArgumentError, match=re.escape(
+            "SGD.apply_gradients: expected an aj.Variable at position 0, got Tensor")):
+        aj.optimizers.SGD(0.1).apply_gradients([(aj.ones((2,)), aj.ones((2,)))])
+    with pytest.raises(InvalidArgumentError, match=re.escape(
+            "SGD.apply_gradients: expected (gradient, variable) pairs such as zip(grads, "
+            "vars), got Variable at position 0")):
+        aj.optimizers.SGD(0.1).apply_gradients([aj.Variable(1.0)])
+
+
+def test_numpy_gradients_are_accepted():
+    w = aj.Variable(aj.ones((2,)))
+    aj.optimizers.SGD(1.0).apply_gradients([(np.array([0.25, 0.5]), w)])
+    np.testing.assert_allclose(w.numpy(), [0.75, 0.5])
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: aj.optimizers.SGD(-0.1), "SGD: expected learning_rate >= 0.0, got -0.1"),
+    (lambda: aj.optimizers.SGD(0.1, momentum=1.5),
+     "SGD: expected momentum >= 0.0 and <= 1.0, got 1.5"),
+    (lambda: aj.optimizers.Adam(beta_1=1.0), "Adam: expected beta_1 >= 0.0 and < 1.0, got 1.0"),
+    (lambda: aj.optimizers.RMSprop(epsilon=-1.0), "RMSprop: expected epsilon >= 0.0, got -1.0"),
+    (lambda: aj.optimizers.SGD("fast"), "SGD: expected learning_rate to be a float, got str"),
+])
+def test_bad_hyperparameters(make, message):
+    with pytest.raises(InvalidArgumentError, match=re.escape(message)):
+        make()
+
+
+def test_get_slot_errors():
+    opt = aj.optimizers.Adam()
+    w = aj.Variable(1.0, name="w")
+    with pytest.raises(InvalidArgumentError, match=re.escape(
+            "Adam.get_slot: no slots for variable 'w:0' yet")):
+        opt.get_slot(w, "m")
+    with pytest.raises(InvalidArgumentError, match=re.escape(
+            "Adam.get_slot: no slot 'velocity'; this optimizer has slots ['m', 'v']")):
+        opt.get_slot(w, "velocity")
+
+
+def test_variable_learning_rate_can_change():
+    lr = aj.Variable(0.5, trainable=False)
+    w = aj.Variable(aj.ones((2,), dtype=aj.float64))  # float64 variable, float32 lr: cast
+    opt = aj.optimizers.SGD(lr)
+    opt.apply_gradients([(aj.ones((2,), dtype=aj.float64), w)])
+    lr.assign(aj.constant(0.25))
+    opt.apply_gradients([(aj.ones((2,), dtype=aj.float64), w)])
+    np.testing.assert_allclose(w.numpy(), [0.25, 0.25])
+
+
+def test_minimize():
+    w = aj.Variable(3.0)
+    opt = aj.optimizers.SGD(0.25)
+    for _ in range(20):
+        opt.minimize(lambda: aj.square(w - 1.0), [w])
+    assert abs(float(w) - 1.0) < 1e-3
+    with pytest.raises(InvalidArgumentError, match="expected a zero-argument callable"):
+        opt.minimize(aj.square(w), [w])
+
+
+def test_keras_alias():
+    assert aj.keras.optimizers.Adam is aj.optimizers.Adam
