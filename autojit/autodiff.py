@@ -20,7 +20,11 @@ from typing import Any
 from autojit import dtypes, nest
 from autojit.errors import GradientError
 from autojit.ops import core
+from autojit.ops.array import constant
 from autojit.ops.math import add, ones_like_value, zeros_like_value
+from autojit.tensor import _EAGER, Tensor
+
+_FLOATS = dtypes._FLOATS
 
 
 class UnconnectedGradients(enum.Enum):
@@ -33,6 +37,20 @@ class UnconnectedGradients(enum.Enum):
     ZERO = "zero"
 
 
+def _zeros_for_unconnected(value: Any) -> bool:
+    if value is UnconnectedGradients.NONE:
+        return False
+    if value is UnconnectedGradients.ZERO:
+        return True
+    try:
+        return UnconnectedGradients(value.lower() if isinstance(value, str) else value) \
+            is UnconnectedGradients.ZERO
+    except ValueError:
+        raise GradientError(f"gradient: unconnected_gradients must be "
+                            f"aj.UnconnectedGradients.NONE or .ZERO (or 'none' / 'zero'), "
+                            f"got {value!r}") from None
+
+
 class GradientTape:
     """Record ops on watched values, then compute gradients of a target with respect to them.
 
@@ -42,8 +60,15 @@ class GradientTape:
             c = aj.reduce_sum(x * y + z)
         grad_x, grad_y, grad_z = tape.gradient(c, [x, y, z])
 
-    Trainable ``aj.Variable``s are watched automatically (unless
-    ``watch_accessed_variables=False``); other tensors need ``tape.watch(t)``.
+    Trainable floating-point ``aj.Variable``s are watched automatically (unless
+    ``watch_accessed_variables=False``); other tensors need ``tape.watch(t)``. A tape
+    computes gradients once unless ``persistent=True``; entering it again with ``with``
+    starts a fresh recording. Tapes nest: an outer tape records the gradient computation
+    of an inner one, which gives higher derivatives.
+
+    VJPs read the values that ops saw when they ran, except for Variables, which are read
+    when ``gradient`` runs: assigning to a Variable between the forward pass and
+    ``gradient`` gives gradients at the new value.
     """
 
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
@@ -54,11 +79,14 @@ class GradientTape:
         self._keep: list = []  # objects whose ids are in _watched (Note [Tape keys])
         self._used = False
         self._active = False
-        self._trace = None
 
     # --- recording ---------------------------------------------------------------------
     def __enter__(self) -> "GradientTape":
-        self._trace = core.current_trace()
+        if self._active:
+            raise GradientError("GradientTape: this tape is already recording; a tape can be "
+                                "entered once at a time (nest a second tape instead)")
+        if self._used and not self.persistent:
+            self._used = False  # a fresh recording, as TF: the old one was released
         self._active = True
         core.push_tape(self)
         return self
@@ -68,21 +96,23 @@ class GradientTape:
         core.pop_tape(self)
 
     def watch(self, tensor: Any) -> None:
-        """Record ops on ``tensor`` (or every tensor in a nested structure).
+        """Record ops on ``tensor`` (or every tensor in a nested structure). Integer and
+        bool tensors are ignored: they have no gradient.
 
         Usage: ``tape.watch(x)``
         """
         for leaf in nest.flatten(tensor):
-            if not hasattr(leaf, "dtype") or not hasattr(leaf, "shape"):
+            if not isinstance(leaf, Tensor):
                 raise GradientError(f"watch: expected tensors or Variables, got "
-                                    f"{type(leaf).__name__}")
-            if dtypes.is_floating(leaf.dtype) and id(leaf) not in self._watched:
+                                    f"{type(leaf).__name__} {leaf!r:.40}; convert it with "
+                                    "aj.constant first")
+            if leaf.dtype in _FLOATS and id(leaf) not in self._watched:
                 self._watched.add(id(leaf))
                 self._keep.append(leaf)
 
     def watched_variables(self) -> list:
         """The Variables this tape has watched so far. Usage: ``tape.watched_variables()``"""
-        return [v for v in self._keep if getattr(v, "_is_variable", False)]
+        return [v for v in self._keep if v._is_variable]
 
     def record(self, op: core.Op, keys, inputs, outputs, attrs: dict) -> None:
         """Called by the traces after each op (see ``autojit.ops.core.record``)."""
@@ -91,16 +121,22 @@ class GradientTape:
         for key in keys:
             if id(key) in watched:
                 hit = True
-            elif self.watch_accessed_variables and getattr(key, "_trainable", False):
+            elif (isinstance(key, Tensor) and key._trainable and self.watch_accessed_variables
+                  and key.dtype in _FLOATS):
                 watched.add(id(key))
                 self._keep.append(key)
                 hit = True
         if not hit or op.vjp is None:
             return
-        outs = outputs if op.multiple else (outputs,)
-        for out in outs:
-            if dtypes.is_floating(out.dtype):
-                watched.add(id(out))
+        if op.multiple:
+            outs = outputs
+            for out in outs:
+                if out.dtype in _FLOATS:
+                    watched.add(id(out))
+        else:
+            outs = (outputs,)
+            if outputs.dtype in _FLOATS:
+                watched.add(id(outputs))
         self._entries.append((op, keys, inputs, outs, attrs))
 
     class _Pause:
@@ -139,19 +175,19 @@ class GradientTape:
             raise GradientError(
                 "gradient: a non-persistent GradientTape can compute gradients only once; "
                 "create it with aj.GradientTape(persistent=True) to call gradient() again")
-        self._used = True
-        zero = UnconnectedGradients(unconnected_gradients) is UnconnectedGradients.ZERO
+        zeros = _zeros_for_unconnected(unconnected_gradients)
         targets = nest.flatten(target)
         flat_sources = nest.flatten(sources)
+        for t in targets:
+            if not isinstance(t, Tensor):
+                raise GradientError(f"gradient: expected tensor targets, got "
+                                    f"{type(t).__name__} {t!r:.40}")
         for s in flat_sources:
-            if not hasattr(s, "dtype"):
+            if not isinstance(s, Tensor):
                 raise GradientError(f"gradient: expected tensors or Variables as sources, "
-                                    f"got {type(s).__name__}")
-        seeds = [None] * len(targets) if output_gradients is None \
-            else nest.flatten(output_gradients)
-        if len(seeds) != len(targets):
-            raise GradientError(f"gradient: got {len(seeds)} output_gradients for "
-                                f"{len(targets)} targets")
+                                    f"got {type(s).__name__} {s!r:.40}")
+        seeds = _seeds(targets, output_gradients)
+        self._used = True
         paused = self._active
         if paused:
             core.pop_tape(self)
@@ -164,33 +200,43 @@ class GradientTape:
                 self.reset()
         result = []
         for s, g in zip(flat_sources, grads):
-            if not dtypes.is_floating(s.dtype):
+            if g is None:
+                if zeros and s.dtype in _FLOATS:
+                    g = zeros_like_value(s)
+            elif s.dtype not in _FLOATS:
                 g = None
-            elif g is None and zero:
-                g = zeros_like_value(s)
             result.append(g)
         return nest.pack_as(sources, result)
 
     def _backward(self, targets: list, seeds: list, sources: list) -> list:
-        wanted = {id(s) for s in sources}
-        reach = set(wanted)  # ids whose value depends on a source
+        # Forward sweep: the entries on a path from a source (the rest cannot matter).
+        reach = {id(s) for s in sources}
         live = []
         for entry in self._entries:
-            if any(id(k) in reach for k in entry[1]):
-                live.append(entry)
-                reach.update(id(o) for o in entry[3])
+            for key in entry[1]:
+                if id(key) in reach:
+                    live.append(entry)
+                    for out in entry[3]:
+                        reach.add(id(out))
+                    break
         cts: dict = {}
         for t, seed in zip(targets, seeds):
             if id(t) in reach:
-                _accumulate(cts, id(t), ones_like_value(t) if seed is None else seed)
+                _accumulate(cts, id(t), _ones_like(t) if seed is None else seed)
+        if not cts:
+            return [None] * len(sources)
+        # Backward sweep: each live entry's VJP, in reverse order.
         for op, keys, inputs, outs, attrs in reversed(live):
-            gs = [cts.get(id(o)) for o in outs]
-            if all(g is None for g in gs):
-                continue
             if op.multiple:
-                in_cts = op.vjp(tuple(gs), outs, *inputs, **attrs)
+                gs = tuple([cts.get(id(o)) for o in outs])
+                if all(g is None for g in gs):
+                    continue
+                in_cts = op.vjp(gs, outs, *inputs, **attrs)
             else:
-                in_cts = op.vjp(gs[0], outs[0], *inputs, **attrs)
+                g = cts.get(id(outs[0]))
+                if g is None:
+                    continue
+                in_cts = op.vjp(g, outs[0], *inputs, **attrs)
             for key, ct in zip(keys, in_cts):
                 if ct is None or id(key) not in reach:
                     continue
@@ -198,6 +244,37 @@ class GradientTape:
                     ct = ct()
                 _accumulate(cts, id(key), ct)
         return [cts.get(id(s)) for s in sources]
+
+
+def _seeds(targets: list, output_gradients: Any) -> list:
+    """One seed per target: None (ones) or the matching ``output_gradients`` leaf."""
+    if output_gradients is None:
+        return [None] * len(targets)
+    seeds = nest.flatten(output_gradients)
+    if len(seeds) != len(targets):
+        raise GradientError(f"gradient: got {len(seeds)} output_gradients for "
+                            f"{len(targets)} targets; pass one per target, in its structure")
+    out = []
+    for i, (t, seed) in enumerate(zip(targets, seeds)):
+        if seed is not None:
+            if not isinstance(seed, Tensor):
+                seed = constant(seed, dtype=t.dtype)
+            if len(seed.shape) != len(t.shape) or any(
+                    a is not None and b is not None and a != b
+                    for a, b in zip(seed.shape, t.shape)):
+                raise GradientError(f"gradient: output_gradients[{i}] has shape "
+                                    f"{tuple(seed.shape)} but its target has shape "
+                                    f"{tuple(t.shape)}; they must match")
+        out.append(seed)
+    return out
+
+
+def _ones_like(t: Any) -> Any:
+    array = t._array
+    if array is not None and core._state.trace is _EAGER:
+        # The seed depends on nothing a tape watches, so it needs no op (Note [Eager fast path]).
+        return Tensor(t._device.xp.ones_like(array), t._device)
+    return ones_like_value(t)
 
 
 def _accumulate(cts: dict, key: int, value: Any) -> None:

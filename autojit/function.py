@@ -27,7 +27,8 @@ from autojit.graph.codegen import generate
 from autojit.graph.interpret import evaluate
 from autojit.graph.ir import Graph
 from autojit.graph.passes import optimize
-from autojit.graph.tracer import GraphTrace, SymbolicTensor, spec_of, user_location
+from autojit.graph.tracer import (GraphTrace, SymbolicTensor, spec_of, user_location,
+                                  where_text)
 from autojit.ops import core
 from autojit.ops.core import TensorSpec
 from autojit.tensor import Tensor
@@ -51,6 +52,9 @@ class ConcreteFunction:
         self._kinds = output_kinds  # per flat output leaf: index into results, or ("py", v)
         self.variables = variables_used
         self._fn, self.code = generate(graph, device, name)
+        self._filename = self._fn.__code__.co_filename
+        self._lines = self._fn.line_nodes
+        self._pack = _make_packer(output_template, output_kinds)
         self._backward: Function | None = None
 
     @property
@@ -82,12 +86,30 @@ class ConcreteFunction:
                     arrays.append(backend.transfer(t._array, device))
                 else:
                     arrays.append(t._array)
-            results = [Tensor(a, device) for a in self._fn(*arrays)]
-        return self._pack(results)
+            try:
+                results = self._fn(*arrays)
+            except Exception as exc:
+                raise self._replay_error(exc) from exc
+            return self._pack(results, Tensor, device)
+        return self._pack(results, None, None)
 
-    def _pack(self, results: Sequence[Any]) -> Any:
-        leaves = [results[k] if isinstance(k, int) else k[1] for k in self._kinds]
-        return nest.pack_as(self._template, leaves)
+    def _replay_error(self, exc: Exception) -> Exception:
+        """``exc`` from generated code, reworded to name the op and the user's line."""
+        tb = exc.__traceback__
+        line = None
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == self._filename:
+                line = tb.tb_lineno
+            tb = tb.tb_next
+        node = self._lines.get(line)
+        if node is None:
+            return exc
+        message = (f"{type(exc).__name__} while running `{node.op.name}` of {self.name} "
+                   f"(at {where_text(node.where)}): {exc}")
+        try:
+            return type(exc)(message)
+        except Exception:  # exception types with unusual constructors keep their own text
+            return exc
 
     def backward_function(self) -> "Function":
         """A traced function computing input and variable gradients from output cotangents
@@ -114,6 +136,45 @@ class ConcreteFunction:
 
     def __repr__(self) -> str:
         return f"<ConcreteFunction {self.name} {[s.short() for s in self.input_specs]}>"
+
+
+def _make_packer(template: Any, kinds: list) -> Callable:
+    """A generated function rebuilding the output structure from the flat results (and
+    wrapping arrays as tensors when ``wrap`` is given): ``lambda r, T, D: (T(r[0], D), [...])``.
+    Generic ``nest.pack_as`` costs microseconds per call; this costs a tuple build."""
+    constants: dict[str, Any] = {}
+    leaves = iter(kinds)
+
+    def build(value: Any) -> str:
+        if nest.is_namedtuple(value):
+            name = f"k{len(constants)}"
+            constants[name] = type(value)
+            return f"{name}({', '.join(build(v) for v in value)})"
+        if isinstance(value, tuple):
+            items = [build(v) for v in value]
+            return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+        if isinstance(value, list):
+            return "[" + ", ".join(build(v) for v in value) + "]"
+        if isinstance(value, dict):
+            keys = sorted(value, key=nest._sort_key)
+            built = {k: build(value[k]) for k in keys}
+            name = f"k{len(constants)}"
+            constants[name] = type(value)
+            items = [f"({_const(constants, k)}, {built[k]})" for k in value]
+            return f"{name}([{', '.join(items)}])"
+        kind = next(leaves)
+        if isinstance(kind, int):
+            return f"(r[{kind}] if T is None else T(r[{kind}], D))"
+        return _const(constants, kind[1])
+
+    body = build(template)
+    return eval(f"lambda r, T, D: {body}", constants)  # noqa: S307  (our own source)
+
+
+def _const(constants: dict, value: Any) -> str:
+    name = f"k{len(constants)}"
+    constants[name] = value
+    return name
 
 
 # Note [Gradients across functions]: calling a function under an eager tape binds one

@@ -134,7 +134,7 @@ class Tensor:
         if copy is False and not on_host:
             raise ValueError(f"np.asarray(x, copy=False): x lives on {self._device.name}; "
                              "reading it on the host needs a copy (x.numpy())")
-        array = self.numpy()
+        array = Tensor.numpy(self)  # not a subclass's copying numpy()
         if dtype is not None and array.dtype != np.dtype(dtype):
             if copy is False:
                 raise ValueError(f"np.asarray(x, dtype={np.dtype(dtype).name}, copy=False): "

@@ -116,6 +116,7 @@ class _Emitter:
         self.lines: list[str] = []
         self.names: dict[int, str] = {}
         self.reads: dict[int, list[Value]] = {}  # variable id -> read values in scope
+        self.line_nodes: dict[int, Node] = {}  # index into lines -> node that emitted it
 
     def name(self, value: Value) -> str:
         return self.names[value.id]
@@ -156,6 +157,12 @@ class _Emitter:
             self.reads[var_id] = []
 
     def node(self, node: Node, indent: str) -> None:
+        start = len(self.lines)
+        self._node(node, indent)
+        for index in range(start, len(self.lines)):
+            self.line_nodes.setdefault(index, node)
+
+    def _node(self, node: Node, indent: str) -> None:
         op = node.op
         if op.name == "constant":
             array = node.attrs["value"]
@@ -273,4 +280,7 @@ def generate(graph: Graph, device: Any, name: str = "replay") -> tuple[Callable,
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     code = compile(source, filename, "exec")
     exec(code, ns.globals)  # noqa: S102  (our own generated source)
-    return ns.globals[fn_name], source
+    fn = ns.globals[fn_name]
+    # line numbers of the generated source (the def is line 1) -> the node they run
+    fn.line_nodes = {index + 2: node for index, node in emitter.line_nodes.items()}
+    return fn, source

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from autojit import backend, dtypes
-from autojit.errors import TracingError
+from autojit.errors import AutojitError, TracingError
 from autojit.graph.ir import Graph, Value
 from autojit.ops import core
 from autojit.ops.core import TensorSpec
@@ -40,6 +40,14 @@ def user_location(skip: int = 1) -> tuple | None:
             return (filename, frame.f_lineno)
         frame = frame.f_back
     return None
+
+
+def at_user_line(exc: Exception, where: tuple | None) -> Exception:
+    """``exc`` with the user's ``file:line`` appended to its message (once)."""
+    suffix = f" (at {where_text(where)})"
+    if where and exc.args and isinstance(exc.args[0], str) and suffix not in exc.args[0]:
+        exc.args = (exc.args[0] + suffix,) + exc.args[1:]
+    return exc
 
 
 def where_text(where: tuple | None) -> str:
@@ -235,10 +243,14 @@ class GraphTrace:
                 converted.append(SymbolicTensor(value, self))
             values.append(value)
         specs = [v.spec for v in values]
-        result = op.rule(op.name, *specs, **attrs)
+        where = user_location()
+        try:
+            result = op.rule(op.name, *specs, **attrs)
+        except AutojitError as exc:
+            raise at_user_line(exc, where) from None
         out_specs = [TensorSpec(s, d) for s, d in result] if op.multiple \
             else [TensorSpec(*result)]
-        node = self.graph.add_node(op, values, attrs, out_specs, user_location())
+        node = self.graph.add_node(op, values, attrs, out_specs, where)
         if op.effect and "var" in attrs and op is not READ_VARIABLE:
             self._variables.pop(id(attrs["var"]), None)
             self._written.add(id(attrs["var"]))

@@ -1,15 +1,63 @@
-"""Array ops: creation, shape manipulation and indexing."""
+"""Array ops: creation, shapes as tensors, reshaping and transposing, joining and splitting,
+tiling and padding. Indexing (``getitem``, ``gather``, ``one_hot``) lives in ``indexing``.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from autojit import dtypes
-from autojit.errors import InvalidArgumentError, ShapeError
+from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
 from autojit.ops import shapes
 from autojit.ops.core import bind, defop, to_numpy_constant
+from autojit.ops.indexing import getitem  # noqa: F401  (Tensor.__getitem__ calls it here)
+from autojit.ops.math import cast, ones_like_value, unbroadcast, zeros_like_value
+
+# ----------------------------------------------------------------------------- argument helpers
+
+
+def _shape_of(x: Any) -> tuple:
+    """The static shape of a tensor, array, Python scalar or nested list."""
+    shape = getattr(x, "shape", None)
+    return tuple(shape) if shape is not None else np.shape(x)
+
+
+def _ints(op_name: str, value: Any, what: str) -> tuple:
+    """``value`` (an int, a sequence of ints or a concrete int tensor) as a tuple of ints."""
+    if hasattr(value, "_array") and hasattr(value, "dtype"):
+        if value._array is None:
+            raise TracingError(f"{op_name}: {what} must be known while the function is traced, "
+                               "got a symbolic tensor; pass Python ints")
+        value = value.numpy()
+    array = np.asarray(value)
+    if array.dtype.kind not in "iu" and not (array.size == 0 and array.dtype.kind == "f"):
+        raise InvalidArgumentError(f"{op_name}: expected {what} as integers, got {value!r}")
+    return tuple(int(d) for d in array.reshape(-1))
+
+
+def _static_shape(op_name: str, shape: Any) -> tuple:
+    dims = _ints(op_name, shape, "a shape such as (3, 4)")
+    if any(d < 0 for d in dims):
+        raise InvalidArgumentError(f"{op_name}: dimensions must be >= 0, got {list(dims)}")
+    return dims
+
+
+def _python_number(op_name: str, value: Any, what: str) -> "int | float":
+    """A Python int/float from a Python number or a concrete scalar tensor."""
+    if hasattr(value, "_array") and hasattr(value, "dtype"):
+        if value._array is None:
+            raise TracingError(f"{op_name}: {what} must be known while the function is traced, "
+                               "got a symbolic tensor; pass a Python number")
+        value = value.numpy()
+    if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentError(f"{op_name}: expected a number for {what}, got {value!r}")
+    return value
+
 
 # ----------------------------------------------------------------------------- creation
 
@@ -37,19 +85,6 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: str | None 
     return bind(CONSTANT, value=array)
 
 
-def _static_shape(op_name: str, shape: Any) -> tuple:
-    if hasattr(shape, "numpy") and hasattr(shape, "dtype"):
-        shape = shape.numpy()  # concrete shape tensor (eager)
-    try:
-        dims = tuple(int(d) for d in (shape if np.ndim(shape) else [shape]))
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"{op_name}: expected a shape such as (3, 4), "
-                                   f"got {shape!r}") from None
-    if any(d < 0 for d in dims):
-        raise InvalidArgumentError(f"{op_name}: dimensions must be >= 0, got {dims}")
-    return dims
-
-
 ZEROS = defop("zeros", [], "xp.zeros(shape, dtype)", lambda name, *, shape, dtype: (shape, dtype),
               attrs=("shape", "dtype"))
 ONES = defop("ones", [], "xp.ones(shape, dtype)", lambda name, *, shape, dtype: (shape, dtype),
@@ -68,21 +103,149 @@ def ones(shape: Any, dtype: Any = dtypes.float32, name: str | None = None) -> An
 
 def zeros_like(input: Any, dtype: Any = None, name: str | None = None) -> Any:  # noqa: A002
     """Zeros with the shape (and dtype, unless given) of ``input``. Usage: ``aj.zeros_like(x)``"""
-    from autojit.ops.math import cast, zeros_like_value
-
     out = zeros_like_value(input)
     return out if dtype is None else cast(out, dtype)
 
 
 def ones_like(input: Any, dtype: Any = None, name: str | None = None) -> Any:  # noqa: A002
     """Ones with the shape (and dtype, unless given) of ``input``. Usage: ``aj.ones_like(x)``"""
-    from autojit.ops.math import cast, ones_like_value
-
     out = ones_like_value(input)
     return out if dtype is None else cast(out, dtype)
 
 
-# ----------------------------------------------------------------------------- shape ops
+def _fill_rule(name, value, *, shape):
+    if len(value.shape) != 0:
+        raise ShapeError(f"{name}: expected a scalar value, got a tensor of shape "
+                         f"{shapes.fmt(value.shape)}")
+    return shape, value.dtype
+
+
+def _fill(xp, value, shape):
+    out = xp.empty(shape, value.dtype)
+    out[...] = value
+    return out
+
+
+FILL = defop("fill", ["value"], "_fill(xp, value, shape)", _fill_rule,
+             lambda g, out, value, *, shape: (unbroadcast(g, value),), attrs=("shape",),
+             namespace={"_fill": _fill})
+
+
+def fill(dims: Any, value: Any, name: str | None = None) -> Any:
+    """A tensor of shape ``dims`` filled with the scalar ``value`` (its dtype).
+
+    Usage: ``aj.fill((2, 3), 9.0)``
+    """
+    return bind(FILL, value, shape=_static_shape("fill", dims))
+
+
+EYE = defop("eye", [], "xp.eye(num_rows, num_columns, dtype=dtype)",
+            lambda name, *, num_rows, num_columns, dtype: ((num_rows, num_columns), dtype),
+            attrs=("num_rows", "num_columns", "dtype"))
+
+
+def eye(num_rows: int, num_columns: int | None = None, batch_shape: Any = None,
+        dtype: Any = dtypes.float32, name: str | None = None) -> Any:
+    """An identity matrix (ones on the diagonal), optionally repeated over ``batch_shape``.
+
+    Usage: ``aj.eye(3)``, ``aj.eye(2, 3, dtype=aj.int32)``
+    """
+    (n,) = _static_shape("eye", num_rows)
+    (m,) = (n,) if num_columns is None else _static_shape("eye", num_columns)
+    out = bind(EYE, num_rows=n, num_columns=m, dtype=dtypes.as_dtype(dtype))
+    if batch_shape is not None:
+        out = broadcast_to(out, _static_shape("eye", batch_shape) + (n, m))
+    return out
+
+
+def _range_rule(name, *, start, limit, delta, dtype):
+    return (max(0, math.ceil((limit - start) / delta)),), dtype
+
+
+RANGE = defop("range", [], "xp.arange(start, limit, delta, dtype=dtype)", _range_rule,
+              attrs=("start", "limit", "delta", "dtype"))
+
+
+def arange(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None,
+           name: str | None = None) -> Any:
+    """``aj.range``: the numbers ``start, start + delta, ...`` below ``limit``, as ``tf.range``.
+
+    Usage: ``aj.range(5)`` (int32 0..4), ``aj.range(0.0, 1.0, 0.25)`` (float32)
+
+    Ints give int32 and floats float32 unless ``dtype`` says otherwise (a tensor argument
+    lends its dtype). The bounds must be known while tracing.
+    """
+    if limit is None:
+        start, limit = 0, start
+    given = [v for v in (start, limit, delta) if hasattr(v, "dtype")]
+    start, limit, delta = (_python_number("range", v, what)
+                           for v, what in ((start, "start"), (limit, "limit"), (delta, "delta")))
+    if delta == 0:
+        raise InvalidArgumentError("range: delta must not be 0, got 0")
+    if dtype is not None:
+        dt = dtypes.as_dtype(dtype)
+    elif given:
+        dt = given[0].dtype
+    else:
+        dt = dtypes.float32 if any(isinstance(v, float) for v in (start, limit, delta)) \
+            else dtypes.int32
+    return bind(RANGE, start=start, limit=limit, delta=delta, dtype=dt)
+
+
+LINSPACE = defop("linspace", [], "xp.linspace(start, stop, num, dtype=dtype)",
+                 lambda name, *, start, stop, num, dtype: ((num,), dtype),
+                 attrs=("start", "stop", "num", "dtype"))
+
+
+def linspace(start: Any, stop: Any, num: Any, name: str | None = None) -> Any:
+    """``num`` evenly spaced numbers from ``start`` to ``stop`` (both included).
+
+    Usage: ``aj.linspace(0.0, 1.0, 5)`` (float32; a float tensor ``start`` lends its dtype)
+    """
+    dt = getattr(start, "dtype", dtypes.float32)
+    if not dtypes.is_floating(dt):
+        raise DTypeError(f"linspace: expected floating-point start and stop, got {dt.name}")
+    (n,) = _static_shape("linspace", num)
+    return bind(LINSPACE, start=float(_python_number("linspace", start, "start")),
+                stop=float(_python_number("linspace", stop, "stop")), num=n, dtype=dt)
+
+
+# ----------------------------------------------------------------------------- shapes as tensors
+
+
+def _shape_rule(name, x, *, out_type):
+    if out_type not in (dtypes.int32, dtypes.int64):
+        raise DTypeError(f"{name}: expected out_type int32 or int64, got {out_type.name}")
+    return ((len(x.shape),) if name == "shape" else ()), out_type
+
+
+SHAPE = defop("shape", ["x"], "xp.asarray(x.shape, dtype=out_type)", _shape_rule,
+              attrs=("out_type",))
+SIZE = defop("size", ["x"], "xp.asarray(x.size, dtype=out_type)", _shape_rule,
+             attrs=("out_type",))
+RANK = defop("rank", ["x"], "xp.asarray(x.ndim, dtype=xp.int32)",
+             lambda name, x: ((), dtypes.int32))
+
+
+def shape(input: Any, out_type: Any = dtypes.int32, name: str | None = None) -> Any:  # noqa: A002
+    """The shape of ``input`` as a 1-D int tensor, computed at run time (dynamic in graphs).
+
+    Usage: ``batch = aj.shape(x)[0]``
+    """
+    return bind(SHAPE, input, out_type=dtypes.as_dtype(out_type))
+
+
+def size(input: Any, out_type: Any = dtypes.int32, name: str | None = None) -> Any:  # noqa: A002
+    """The number of elements of ``input`` as a scalar int tensor. Usage: ``aj.size(x)``"""
+    return bind(SIZE, input, out_type=dtypes.as_dtype(out_type))
+
+
+def rank(input: Any, name: str | None = None) -> Any:  # noqa: A002
+    """The number of dimensions of ``input`` as a scalar int32 tensor. Usage: ``aj.rank(x)``"""
+    return bind(RANK, input)
+
+
+# ----------------------------------------------------------------------------- reshaping
 
 
 def _reshape_rule(name, x, *, shape):
@@ -117,13 +280,7 @@ RESHAPE_LIKE = defop("reshape_like", ["x", "like"], "xp.reshape(x, like.shape)",
 
 def reshape(tensor: Any, shape: Any, name: str | None = None) -> Any:
     """The same values in a new shape (one dim may be -1). Usage: ``aj.reshape(x, (-1, 784))``"""
-    return bind(RESHAPE, tensor, shape=tuple(int(d) for d in _static_shape_allow_neg(shape)))
-
-
-def _static_shape_allow_neg(shape):
-    if hasattr(shape, "numpy") and hasattr(shape, "dtype"):
-        shape = shape.numpy()
-    return tuple(int(d) for d in (shape if np.ndim(shape) else [shape]))
+    return bind(RESHAPE, tensor, shape=_ints("reshape", shape, "a shape such as (-1, 784)"))
 
 
 def reshape_like(x: Any, like: Any) -> Any:
@@ -156,6 +313,192 @@ def expand_dims(input: Any, axis: int, name: str | None = None) -> Any:  # noqa:
     return bind(EXPAND_DIMS, input, axis=axis)
 
 
+def _squeeze_rule(name, x, *, axis):
+    axes = shapes.normalize_axes(name, axis, len(x.shape))
+    for a in axes:
+        if x.shape[a] not in (1, None):
+            raise ShapeError(f"{name}: cannot squeeze axis {a} of a tensor of shape "
+                             f"{shapes.fmt(x.shape)}: expected size 1, got {x.shape[a]}")
+    return tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype
+
+
+SQUEEZE = defop("squeeze", ["x"], "xp.squeeze(x, axis)", _squeeze_rule,
+                lambda g, out, x, *, axis: (reshape_like(g, x),), attrs=("axis",))
+
+
+def squeeze(input: Any, axis: Any = None, name: str | None = None) -> Any:  # noqa: A002
+    """Remove size-1 dims (all of them, or those in ``axis``). Usage: ``aj.squeeze(x, axis=1)``
+
+    With ``axis=None`` inside a graph, only dims known to be 1 are removed.
+    """
+    dims = _shape_of(input)
+    if axis is None:
+        axes = tuple(i for i, d in enumerate(dims) if d == 1)
+    else:
+        axes = shapes.normalize_axes("squeeze", axis, len(dims))
+    return bind(SQUEEZE, input, axis=axes)
+
+
+def _transpose_rule(name, x, *, perm):
+    ndim = len(x.shape)
+    if sorted(perm) != list(range(ndim)):
+        raise InvalidArgumentError(
+            f"{name}: perm {list(perm)} is not a permutation of the axes of a tensor of shape "
+            f"{shapes.fmt(x.shape)}; expected an ordering of {list(range(ndim))}")
+    return tuple(x.shape[p] for p in perm), x.dtype
+
+
+def _transpose_vjp(g, out, x, *, perm):
+    return (bind(TRANSPOSE, g, perm=tuple(int(i) for i in np.argsort(perm))),)
+
+
+TRANSPOSE = defop("transpose", ["x"], "xp.transpose(x, perm)", _transpose_rule, _transpose_vjp,
+                  attrs=("perm",))
+
+
+def transpose(a: Any, perm: Any = None, conjugate: bool = False, name: str | None = None) -> Any:
+    """Permute the axes of ``a`` (reverse them when ``perm`` is None).
+
+    Usage: ``aj.transpose(x)``, ``aj.transpose(x, perm=[0, 2, 1])``
+    """
+    if perm is None:
+        perm = tuple(reversed(range(len(_shape_of(a)))))
+    else:
+        perm = _ints("transpose", perm, "perm")
+    return bind(TRANSPOSE, a, perm=perm)
+
+
+def _broadcast_to_rule(name, x, *, shape):
+    lead = len(shape) - len(x.shape)
+    if lead < 0 or any(d is not None and d != 1 and d != t
+                       for d, t in zip(x.shape, shape[lead:])):
+        raise ShapeError(f"{name}: cannot broadcast a tensor of shape {shapes.fmt(x.shape)} "
+                         f"to shape {shapes.fmt(shape)}")
+    return shape, x.dtype
+
+
+BROADCAST_TO = defop("broadcast_to", ["x"], "xp.broadcast_to(x, shape)", _broadcast_to_rule,
+                     lambda g, out, x, *, shape: (unbroadcast(g, x),), attrs=("shape",))
+
+
+def broadcast_to(input: Any, shape: Any, name: str | None = None) -> Any:  # noqa: A002
+    """``input`` broadcast to ``shape`` (NumPy rules). Usage: ``aj.broadcast_to(b, (32, 10))``"""
+    return bind(BROADCAST_TO, input, shape=_static_shape("broadcast_to", shape))
+
+
+# ----------------------------------------------------------------------------- tile and pad
+
+
+def _tile_rule(name, x, *, multiples):
+    if len(multiples) != len(x.shape):
+        raise InvalidArgumentError(
+            f"{name}: expected {len(x.shape)} multiples (one per dimension of a tensor of shape "
+            f"{shapes.fmt(x.shape)}), got {list(multiples)}")
+    if any(m < 0 for m in multiples):
+        raise InvalidArgumentError(f"{name}: multiples must be >= 0, got {list(multiples)}")
+    return tuple(None if d is None else d * m for d, m in zip(x.shape, multiples)), x.dtype
+
+
+def _tile_grad(xp, g, like, multiples):
+    # Tile's output viewed as [m0, d0, m1, d1, ...]: the gradient sums over each m axis.
+    split = tuple(n for pair in zip(multiples, like.shape) for n in pair)
+    return g.reshape(split).sum(axis=tuple(range(0, len(split), 2)), dtype=g.dtype)
+
+
+TILE = defop("tile", ["x"], "xp.tile(x, multiples)", _tile_rule,
+             lambda g, out, x, *, multiples: (bind(TILE_GRAD, g, x, multiples=multiples),),
+             attrs=("multiples",))
+TILE_GRAD = defop("tile_grad", ["g", "like"], "_tile_grad(xp, g, like, multiples)",
+                  lambda name, g, like, *, multiples: (like.shape, g.dtype),
+                  lambda gg, out, g, like, *, multiples: (bind(TILE, gg, multiples=multiples),
+                                                          None),
+                  attrs=("multiples",), namespace={"_tile_grad": _tile_grad})
+
+
+def tile(input: Any, multiples: Any, name: str | None = None) -> Any:  # noqa: A002
+    """Repeat ``input`` ``multiples[i]`` times along each axis ``i``.
+
+    Usage: ``aj.tile(x, [2, 1])``
+    """
+    return bind(TILE, input, multiples=_ints("tile", multiples, "multiples"))
+
+
+_PAD_MODES = ("CONSTANT", "REFLECT", "SYMMETRIC")
+
+
+def _pad_rule(name, x, *, paddings, mode, constant_values):
+    if mode not in _PAD_MODES:
+        raise InvalidArgumentError(f"{name}: mode must be one of {list(_PAD_MODES)}, "
+                                   f"got {mode!r}")
+    if len(paddings) != len(x.shape):
+        raise InvalidArgumentError(
+            f"{name}: expected paddings of shape [{len(x.shape)}, 2] for a tensor of shape "
+            f"{shapes.fmt(x.shape)}, got {len(paddings)} rows")
+    out = []
+    for axis, ((before, after), d) in enumerate(zip(paddings, x.shape)):
+        if before < 0 or after < 0:
+            raise InvalidArgumentError(f"{name}: paddings must be >= 0, got {list(paddings)}")
+        limit = None if d is None else d - 1 if mode == "REFLECT" else d
+        if mode != "CONSTANT" and limit is not None and max(before, after) > limit:
+            raise InvalidArgumentError(
+                f"{name}: {mode} padding of axis {axis} (size {d}) can be at most {limit} "
+                f"on each side, got {[before, after]}")
+        out.append(None if d is None else d + before + after)
+    return tuple(out), x.dtype
+
+
+def _pad(xp, x, paddings, mode, constant_values):
+    if not paddings:
+        return x  # a scalar: nothing to pad (np.pad refuses empty paddings)
+    if mode == "CONSTANT":
+        return xp.pad(x, paddings, mode="constant", constant_values=constant_values)
+    return xp.pad(x, paddings, mode=mode.lower())
+
+
+def _pad_vjp(g, out, x, *, paddings, mode, constant_values):
+    if mode == "CONSTANT":  # the cheap common case: slice the padding off
+        return (getitem(g, tuple(slice(b, -a if a else None) for b, a in paddings)),)
+    return (bind(PAD_GRAD, g, x, paddings=paddings, mode=mode),)
+
+
+def _pad_grad(xp, g, like, paddings, mode):
+    # Pad the positions 0..n-1 the same way, then add each gradient entry to the position
+    # it was copied from: the adjoint of any padding mode.
+    n = like.size
+    source = xp.pad(xp.arange(n).reshape(like.shape), paddings, mode=mode.lower())
+    total = xp.bincount(source.reshape(-1), weights=g.reshape(-1), minlength=n)
+    return total.astype(g.dtype).reshape(like.shape)
+
+
+PAD = defop("pad", ["x"], "_pad(xp, x, paddings, mode, constant_values)", _pad_rule, _pad_vjp,
+            attrs=("paddings", "mode", "constant_values"), namespace={"_pad": _pad})
+PAD_GRAD = defop("pad_grad", ["g", "like"], "_pad_grad(xp, g, like, paddings, mode)",
+                 lambda name, g, like, *, paddings, mode: (like.shape, g.dtype),
+                 lambda gg, out, g, like, *, paddings, mode: (
+                     bind(PAD, gg, paddings=paddings, mode=mode, constant_values=0), None),
+                 attrs=("paddings", "mode"), namespace={"_pad_grad": _pad_grad})
+
+
+def pad(tensor: Any, paddings: Any, mode: str = "CONSTANT", constant_values: Any = 0,
+        name: str | None = None) -> Any:
+    """Pad ``tensor``: ``paddings[i] = [before, after]`` for axis ``i``; ``mode`` is
+    ``"CONSTANT"`` (with ``constant_values``), ``"REFLECT"`` or ``"SYMMETRIC"``, as TF.
+
+    Usage: ``aj.pad(x, [[1, 1], [2, 2]])``
+    """
+    flat = _ints("pad", paddings, "paddings")
+    rows = np.shape(paddings.numpy() if hasattr(paddings, "numpy") else paddings)
+    if len(rows) != 2 or rows[1] != 2:
+        raise InvalidArgumentError(f"pad: expected paddings of shape [rank, 2], got "
+                                   f"{paddings!r}")
+    pairs = tuple(zip(flat[0::2], flat[1::2]))
+    value = _python_number("pad", constant_values, "constant_values")
+    return bind(PAD, tensor, paddings=pairs, mode=str(mode).upper(), constant_values=value)
+
+
+# ----------------------------------------------------------------------------- joining and splitting
+
+
 def size_along(x: Any, axes: tuple) -> Any:
     """The number of elements in the given axes of ``x``, as an int32 scalar tensor."""
     if all(x.shape[a] is not None for a in axes):
@@ -176,14 +519,13 @@ def _unstack_rule(name, x, *, axis, num):
     return [(x.shape[:axis] + x.shape[axis + 1:], x.dtype)] * num
 
 
-def _unstack_vjp(gs, outs, x, *, axis, num):
-    from autojit.ops.math import zeros_like_value
-
-    parts = [g if g is not None else zeros_like_value(o) for g, o in zip(gs, outs)]
-    return (stack(parts, axis=axis),)
+def _fill_missing(gs, outs):
+    """The cotangents of a multi-output op, with zeros for outputs nobody used."""
+    return [g if g is not None else zeros_like_value(o) for g, o in zip(gs, outs)]
 
 
-UNSTACK = defop("unstack", ["x"], "_unstack(xp, x, axis)", _unstack_rule, _unstack_vjp,
+UNSTACK = defop("unstack", ["x"], "_unstack(xp, x, axis)", _unstack_rule,
+                lambda gs, outs, x, *, axis, num: (stack(_fill_missing(gs, outs), axis=axis),),
                 attrs=("axis", "num"), multiple=True,
                 namespace={"_unstack": lambda xp, x, axis: tuple(xp.moveaxis(x, axis, 0))})
 
@@ -198,16 +540,33 @@ def unstack(value: Any, num: int | None = None, axis: int = 0, name: str | None 
     return list(bind(UNSTACK, value, axis=axis, num=n))
 
 
+def _same_shapes(name, xs, skip_axis=None):
+    """The merged shape of ``xs`` (``None`` dims filled from others); all must agree except
+    along ``skip_axis``."""
+    shape = list(xs[0].shape)
+    for x in xs[1:]:
+        if len(x.shape) != len(shape):
+            raise ShapeError(f"{name}: expected tensors of one rank, got shapes "
+                             f"{shapes.fmt(xs[0].shape)} and {shapes.fmt(x.shape)}")
+        for i, d in enumerate(x.shape):
+            if i == skip_axis or d is None:
+                continue
+            if shape[i] is None:
+                shape[i] = d
+            elif shape[i] != d:
+                where = "" if skip_axis is None else \
+                    f"; only axis {skip_axis} (the {name} axis) may differ"
+                raise ShapeError(f"{name}: shapes {shapes.fmt(xs[0].shape)} and "
+                                 f"{shapes.fmt(x.shape)} differ in dimension {i} "
+                                 f"({shape[i]} vs {d}){where}")
+    return tuple(shape)
+
+
 def _stack_rule(name, *xs, axis):
     if not xs:
         raise InvalidArgumentError(f"{name}: expected at least one tensor")
     dt = dtypes.same_dtype(name, tuple(x.dtype for x in xs))
-    shape = xs[0].shape
-    for x in xs[1:]:
-        if len(x.shape) != len(shape) or any(
-                a is not None and b is not None and a != b for a, b in zip(x.shape, shape)):
-            raise ShapeError(f"{name}: all tensors need the same shape, got "
-                             f"{shapes.fmt(shape)} and {shapes.fmt(x.shape)}")
+    shape = _same_shapes(name, xs)
     a = shapes.normalize_axis(name, axis, len(shape) + 1)
     return shape[:a] + (len(xs),) + shape[a:], dt
 
@@ -222,37 +581,136 @@ def stack(values: list, axis: int = 0, name: str | None = None) -> Any:
     return bind(STACK, *values, axis=axis)
 
 
-# ----------------------------------------------------------------------------- indexing
-
-def getitem(x: Any, key: Any) -> Any:
-    """``x[key]`` for ints, slices, None and ``...`` (basic indexing)."""
-    key = key if isinstance(key, tuple) else (key,)
-    return bind(GETITEM, x, key=key)
-
-
-def _getitem_rule(name, x, *, key):
-    probe = np.empty([1 if d is None else d for d in x.shape], dtype=np.bool_)
-    try:
-        result = probe[key]
-    except IndexError as exc:
-        raise InvalidArgumentError(f"getitem: index {key!r} is invalid for a tensor of shape "
-                                   f"{shapes.fmt(x.shape)} ({exc})") from None
-    return result.shape, x.dtype
+def _concat_rule(name, *xs, axis):
+    if not xs:
+        raise InvalidArgumentError(f"{name}: expected at least one tensor")
+    dt = dtypes.same_dtype(name, tuple(x.dtype for x in xs))
+    if not xs[0].shape:
+        raise ShapeError(f"{name}: cannot concatenate scalars (rank 0); use aj.stack")
+    a = shapes.normalize_axis(name, axis, len(xs[0].shape))
+    shape = _same_shapes(name, xs, skip_axis=a)
+    sizes = [x.shape[a] for x in xs]
+    total = None if None in sizes else sum(sizes)
+    return shape[:a] + (total,) + shape[a + 1:], dt
 
 
-def _scatter_basic(xp, g, like, key):
-    out = xp.zeros(like.shape, g.dtype)
-    out[key] = g
+def _concat_vjp(g, out, *xs, axis):
+    sizes = tuple(x.shape[axis] for x in xs)
+    if None not in sizes:  # static sizes: split, which does not keep the inputs alive
+        return tuple(bind(SPLIT, g, num_or_size_splits=sizes, axis=axis))
+    return tuple(bind(CONCAT_GRAD, g, *xs, axis=axis))  # sizes read at run time
+
+
+def _split_like(xp, values, axis):
+    g, likes = values[0], values[1:]
+    bounds = np.cumsum([like.shape[axis] for like in likes[:-1]]).tolist()
+    return tuple(xp.split(g, bounds, axis=axis))
+
+
+CONCAT = defop("concat", ["*values"], "xp.concatenate(values, axis=axis)", _concat_rule,
+               _concat_vjp, attrs=("axis",))
+CONCAT_GRAD = defop(
+    "concat_grad", ["*values"], "_split_like(xp, values, axis)",
+    lambda name, g, *likes, axis: [(like.shape, g.dtype) for like in likes],
+    lambda gs, outs, g, *likes, axis: (concat(_fill_missing(gs, outs), axis),
+                                       *([None] * len(likes))),
+    attrs=("axis",), multiple=True, namespace={"_split_like": _split_like})
+
+
+def concat(values: list, axis: int, name: str | None = None) -> Any:
+    """Join tensors along an existing axis. Usage: ``aj.concat([a, b], axis=0)``"""
+    if not values:
+        raise InvalidArgumentError("concat: expected at least one tensor, got []")
+    axis = shapes.normalize_axis("concat", axis, len(_shape_of(values[0])) or 1)
+    return bind(CONCAT, *values, axis=axis)
+
+
+def _split_rule(name, x, *, num_or_size_splits, axis):
+    a = shapes.normalize_axis(name, axis, len(x.shape))
+    d = x.shape[a]
+    spec = num_or_size_splits
+    if isinstance(spec, int):
+        if spec < 1:
+            raise InvalidArgumentError(f"{name}: expected a number of splits >= 1, got {spec}")
+        if d is not None and d % spec:
+            raise ShapeError(f"{name}: cannot split axis {a} of size {d} (tensor shape "
+                             f"{shapes.fmt(x.shape)}) into {spec} equal parts")
+        sizes = [None if d is None else d // spec] * spec
+    else:
+        if spec.count(-1) > 1 or any(s < -1 for s in spec):
+            raise InvalidArgumentError(f"{name}: size_splits must be >= 0 with at most one -1, "
+                                       f"got {list(spec)}")
+        known = sum(s for s in spec if s != -1)
+        rest = None if d is None else d - known
+        if d is not None and (rest < 0 or (-1 not in spec and rest != 0)):
+            raise ShapeError(f"{name}: size_splits {list(spec)} sum to {known}, but axis {a} "
+                             f"of the tensor (shape {shapes.fmt(x.shape)}) has size {d}")
+        sizes = [rest if s == -1 else s for s in spec]
+    return [(x.shape[:a] + (s,) + x.shape[a + 1:], x.dtype) for s in sizes]
+
+
+def _split(xp, x, spec, axis):
+    if isinstance(spec, int):
+        return tuple(xp.split(x, spec, axis=axis))
+    if -1 in spec:
+        rest = x.shape[axis] - sum(s for s in spec if s != -1)
+        spec = [rest if s == -1 else s for s in spec]
+    return tuple(xp.split(x, np.cumsum(spec[:-1]).tolist(), axis=axis))
+
+
+SPLIT = defop("split", ["x"], "_split(xp, x, num_or_size_splits, axis)", _split_rule,
+              lambda gs, outs, x, *, num_or_size_splits, axis: (
+                  concat(_fill_missing(gs, outs), axis),),
+              attrs=("num_or_size_splits", "axis"), multiple=True,
+              namespace={"_split": _split})
+
+
+def split(value: Any, num_or_size_splits: Any, axis: int = 0, num: int | None = None,
+          name: str | None = None) -> list:
+    """Split ``value`` along ``axis`` into equal parts (an int) or parts of the given sizes
+    (a list; one size may be -1 for the rest).
+
+    Usage: ``a, b = aj.split(x, 2, axis=1)``, ``head, tail = aj.split(x, [1, -1])``
+    """
+    axis = shapes.normalize_axis("split", axis, len(_shape_of(value)))
+    if isinstance(num_or_size_splits, (int, np.integer)) and not isinstance(num_or_size_splits,
+                                                                             bool):
+        spec = int(num_or_size_splits)
+    else:
+        spec = _ints("split", num_or_size_splits, "num_or_size_splits")
+    return list(bind(SPLIT, value, num_or_size_splits=spec, axis=axis))
+
+
+def _add_n_rule(name, *xs):
+    if not xs:
+        raise InvalidArgumentError(f"{name}: expected at least one tensor")
+    dt = dtypes.same_dtype(name, tuple(x.dtype for x in xs))
+    if dt == dtypes.bool:
+        raise DTypeError(f"{name}: expected numeric tensors, got bool")
+    return _same_shapes(name, xs), dt
+
+
+def _add_n(xp, inputs):
+    if len(inputs) == 1:
+        return inputs[0]
+    out = xp.add(inputs[0], inputs[1])
+    for x in inputs[2:]:
+        out += x  # in place: one new buffer for the whole sum
     return out
 
 
-SCATTER_BASIC = defop("getitem_grad", ["g", "like"], "_scatter_basic(xp, g, like, key)",
-                      lambda name, g, like, *, key: (like.shape, g.dtype),
-                      lambda g, out, gin, like, *, key: (getitem(g, key), None),
-                      attrs=("key",), namespace={"_scatter_basic": _scatter_basic})
-GETITEM = defop("getitem", ["x"], "x[key]", _getitem_rule,
-                lambda g, out, x, *, key: (bind(SCATTER_BASIC, g, x, key=key),),
-                attrs=("key",))
+ADD_N = defop("add_n", ["*inputs"], "_add_n(xp, inputs)", _add_n_rule,
+              lambda g, out, *xs: (g,) * len(xs), namespace={"_add_n": _add_n})
+
+
+def add_n(inputs: list, name: str | None = None) -> Any:
+    """The elementwise sum of a list of tensors of one shape and dtype.
+
+    Usage: ``aj.add_n([a, b, c])``
+    """
+    if not inputs:
+        raise InvalidArgumentError("add_n: expected at least one tensor, got []")
+    return bind(ADD_N, *inputs)
 
 
 # ----------------------------------------------------------------------------- identity
@@ -271,3 +729,4 @@ def identity(input: Any, name: str | None = None) -> Any:  # noqa: A002
 def stop_gradient(input: Any, name: str | None = None) -> Any:  # noqa: A002
     """The same value, but gradients do not flow through it. Usage: ``aj.stop_gradient(t)``"""
     return bind(STOP_GRADIENT, input)
+

@@ -7,12 +7,13 @@ of their own shape.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from autojit import dtypes
 from autojit.errors import DTypeError
 from autojit.ops import shapes
-from autojit.ops.core import bind, defop
+from autojit.ops.core import PY_SCALARS, bind, defop, to_numpy_constant
 
 # ----------------------------------------------------------------------------- rules
 
@@ -141,8 +142,8 @@ def _divide_rule(name, x, y):
 
 
 def _divide_vjp(g, out, x, y):
-    if not dtypes.is_floating(out.dtype) or out.dtype != x.dtype:
-        return None, None
+    if out.dtype != getattr(x, "dtype", out.dtype) or out.dtype != getattr(y, "dtype", out.dtype):
+        return None, None  # integer inputs (their float64 quotient has no gradient)
     gx = divide(g, y)
     return unbroadcast(gx, x), unbroadcast(negative(multiply(gx, out)), y)
 
@@ -158,12 +159,21 @@ MOD = defop("mod", ["x", "y"], "xp.mod(x, y)", binary_rule,
 
 
 def _pow_vjp(g, out, x, y):
+    # A Python-scalar base or exponent has no gradient and takes no part in the tensor math
+    # (two scalars would get independent default dtypes, clashing with a float64 ``x``).
     if not dtypes.is_floating(out.dtype):
         return None, None
-    gx = multiply(g, multiply(y, pow(x, subtract(y, 1))))
-    safe_log = log(where(greater(x, 0), x, ones_like_value(x)))
-    gy = multiply(g, multiply(out, safe_log))
-    return unbroadcast(gx, x), unbroadcast(gy, y)
+    gx = gy = None
+    if not isinstance(x, (bool, int, float)):
+        y_minus_1 = y - 1 if isinstance(y, (bool, int, float)) else subtract(y, 1)
+        gx = unbroadcast(multiply(g, multiply(y, pow(x, y_minus_1))), x)
+    if not isinstance(y, (bool, int, float)):
+        if isinstance(x, (bool, int, float)):
+            safe_log = math.log(x) if x > 0 else 0.0
+        else:
+            safe_log = log(where(greater(x, 0), x, ones_like_value(x)))
+        gy = unbroadcast(multiply(g, multiply(out, safe_log)), y)
+    return gx, gy
 
 
 POW = defop("pow", ["x", "y"], "xp.power(x, y)", binary_rule, _pow_vjp)
@@ -392,27 +402,31 @@ def logical_not(x: Any, name: str | None = None) -> Any:
 # ----------------------------------------------------------------------------- where, clip, cast
 
 
-def _where_rule(name, c, x, y):
+def _where_rule(name, x, y, c):
     if c.dtype != dtypes.bool:
         raise DTypeError(f"{name}: expected a bool condition, got {c.dtype.name}")
     dt = dtypes.same_dtype(name, (x.dtype, y.dtype))
     return shapes.broadcast(name, shapes.broadcast(name, c.shape, x.shape), y.shape), dt
 
 
-def _where_vjp(g, out, c, x, y):
+def _where_vjp(g, out, x, y, c):
     if not dtypes.is_floating(g.dtype):
         return None, None, None
     zero = zeros_like_value(g)
-    return None, unbroadcast(where(c, g, zero), x), unbroadcast(where(c, zero, g), y)
+    return unbroadcast(where(c, g, zero), x), unbroadcast(where(c, zero, g), y), None
 
 
-WHERE = defop("where", ["condition", "x", "y"], "xp.where(condition, x, y)", _where_rule,
+# The condition comes last so that a Python scalar branch takes its dtype from the other
+# branch (Note [Weak scalars]: the first tensor input lends it), not from the bool condition.
+WHERE = defop("where", ["x", "y", "condition"], "xp.where(condition, x, y)", _where_rule,
               _where_vjp)
 
 
 def where(condition: Any, x: Any, y: Any, name: str | None = None) -> Any:
     """Elementwise ``x`` where ``condition`` else ``y`` (broadcasting). Usage: ``aj.where(m, x, 0.0)``"""
-    return bind(WHERE, condition, x, y)
+    if isinstance(x, PY_SCALARS) and isinstance(y, PY_SCALARS):
+        x = to_numpy_constant(x)  # both branches Python scalars: x takes TF's default dtype
+    return bind(WHERE, x, y, condition)
 
 
 def _clip_rule(name, x, lo, hi):

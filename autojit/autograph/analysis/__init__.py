@@ -1,0 +1,1 @@
+"""Static analyses of one function: activity (reads/writes), liveness, definite assignment."""

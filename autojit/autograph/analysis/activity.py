@@ -1,0 +1,183 @@
+"""Activity analysis: which names a piece of code reads and which it (re)binds.
+
+Scope rules follow Python: a nested ``def``/``lambda``/comprehension binds its own names, so
+only its *free* names count as reads of the enclosing function (conservatively, at the point of
+definition), and its name (for a ``def``) as a write. Attribute and item assignments
+(``a.b = 1``, ``a[i] = 1``) read ``a``; they do not rebind it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import gast
+
+_FUNCTIONS = (gast.FunctionDef, gast.AsyncFunctionDef)
+_COMPREHENSIONS = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
+
+
+class Activity:
+    """Names read and written by a node. ``modified`` are definite rebindings; ``maybe`` are
+    bindings that may not happen (walrus targets inside an expression)."""
+
+    __slots__ = ("read", "modified", "maybe")
+
+    def __init__(self):
+        self.read: set = set()
+        self.modified: set = set()
+        self.maybe: set = set()
+
+
+def activity(nodes: Any) -> Activity:
+    """The ``Activity`` of a node or a list of nodes. Usage: ``activity(if_node).modified``"""
+    result = Activity()
+    for node in nodes if isinstance(nodes, list) else [nodes]:
+        if node is not None:
+            _Scanner(result).visit(node)
+    return result
+
+
+def reads(nodes: Any) -> set:
+    """Names read by a node or list of nodes (``None`` reads nothing)."""
+    return activity(nodes).read
+
+
+def modified(nodes: Any) -> set:
+    """Names rebound by a node or list of nodes (definitely or maybe)."""
+    result = activity(nodes)
+    return result.modified | result.maybe
+
+
+class _Scanner(gast.NodeVisitor):
+    def __init__(self, result: Activity):
+        self.result = result
+
+    def visit_Name(self, node: Any) -> None:
+        if isinstance(node.ctx, gast.Load):
+            self.result.read.add(node.id)
+        elif isinstance(node.ctx, (gast.Store, gast.Del)):
+            self.result.modified.add(node.id)
+        if node.annotation is not None:
+            self.visit(node.annotation)
+
+    def visit_AugAssign(self, node: Any) -> None:
+        if isinstance(node.target, gast.Name):
+            self.result.read.add(node.target.id)
+        self.generic_visit(node)
+
+    def visit_NamedExpr(self, node: Any) -> None:
+        self.visit(node.value)
+        self.result.maybe.add(node.target.id)
+
+    def visit_alias(self, node: Any) -> None:
+        if node.name != "*":
+            self.result.modified.add((node.asname or node.name).split(".")[0])
+
+    def _function(self, node: Any, name: str | None) -> None:
+        if name is not None:
+            self.result.modified.add(name)
+        for decorator in getattr(node, "decorator_list", ()):
+            self.visit(decorator)
+        for default in node.args.defaults + [d for d in node.args.kw_defaults if d]:
+            self.visit(default)
+        self.result.read |= free_names(node)
+
+    def visit_FunctionDef(self, node: Any) -> None:
+        self._function(node, node.name)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node: Any) -> None:
+        self._function(node, None)
+
+    def visit_ClassDef(self, node: Any) -> None:
+        self.result.modified.add(node.name)
+        inner = activity(node.bases + node.keywords + node.decorator_list + node.body)
+        self.result.read |= inner.read
+
+    def _comprehension(self, node: Any) -> None:
+        # The first iterable runs in this scope; the rest runs in the comprehension's own.
+        self.visit(node.generators[0].iter)
+        inner = activity([g for g in node.generators] +
+                         ([node.key, node.value] if isinstance(node, gast.DictComp)
+                          else [node.elt]))
+        targets = modified([g.target for g in node.generators])
+        self.result.read |= inner.read - targets
+        self.result.maybe |= inner.maybe
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
+
+    def visit_MatchAs(self, node: Any) -> None:
+        if node.name:
+            self.result.modified.add(node.name)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node: Any) -> None:
+        if node.name:
+            self.result.modified.add(node.name)
+
+    def visit_MatchMapping(self, node: Any) -> None:
+        if node.rest:
+            self.result.modified.add(node.rest)
+        self.generic_visit(node)
+
+
+def free_names(fn: Any) -> set:
+    """Names a nested function or lambda reads from its enclosing scopes."""
+    params = {a.id for a in _params(fn.args)}
+    if isinstance(fn, gast.Lambda):
+        return reads(fn.body) - params
+    body = activity(fn.body)
+    declared = declarations(fn)
+    local = (params | body.modified | body.maybe) - declared["nonlocal"] - declared["global"]
+    return (body.read | declared["nonlocal"]) - local
+
+
+def _params(args: Any) -> Iterable:
+    for group in (args.posonlyargs, args.args, args.kwonlyargs):
+        yield from group
+    if args.vararg is not None:
+        yield args.vararg
+    if args.kwarg is not None:
+        yield args.kwarg
+
+
+def params(fn: Any) -> set:
+    """Parameter names of a function or lambda node."""
+    return {a.id for a in _params(fn.args)}
+
+
+def declarations(fn: Any) -> dict:
+    """``{"global": {...}, "nonlocal": {...}}``: names a function declares, not counting its
+    nested functions."""
+    found: dict = {"global": set(), "nonlocal": set()}
+    for node in own_nodes(fn.body):
+        if isinstance(node, gast.Global):
+            found["global"].update(node.names)
+        elif isinstance(node, gast.Nonlocal):
+            found["nonlocal"].update(node.names)
+    return found
+
+
+def own_nodes(body: list) -> Iterable:
+    """Every node of ``body`` that belongs to this function's own scope (nested functions,
+    lambdas and classes are yielded but not entered)."""
+    stack = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (*_FUNCTIONS, gast.Lambda, gast.ClassDef)):
+            continue
+        stack.extend(reversed(list(gast.iter_child_nodes(node))))
+
+
+def closure_reads(fn: Any) -> set:
+    """Names of ``fn``'s scope read by functions/lambdas nested in it. A closure may run at
+    any time, so the analyses treat these names as always live."""
+    found: set = set()
+    for node in own_nodes(fn.body):
+        if isinstance(node, (*_FUNCTIONS, gast.Lambda)):
+            found |= free_names(node)
+        elif isinstance(node, gast.ClassDef):
+            found |= reads(node.body)
+    return found

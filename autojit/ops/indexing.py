@@ -1,0 +1,351 @@
+"""Indexing ops: ``getitem`` (NumPy-style ``x[key]``), ``gather`` and ``one_hot``.
+
+Note [Index keys]: ``x[key]`` binds one of two ops. A key made only of ints, slices, None
+and ``...`` binds ``getitem`` with the key as an attribute (basic indexing: the kernel is
+just ``x[key]``). A key holding index arrays (int or bool tensors, lists, NumPy arrays)
+binds ``getitem_advanced``: the arrays become op INPUTS, so they may be symbolic inside
+graphs, and the key attribute holds a ``Slot(i)`` where the i-th array goes. Attributes
+must be hashable and slices are not (before Python 3.12), so keys are ``IndexKey``s:
+tuples that hash slices by their fields and index as plain tuples.
+
+A bool mask selects a number of elements known only from its values: eagerly the rule
+counts them; in a graph that dim is ``None``.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+from autojit import dtypes
+from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
+from autojit.ops import shapes
+from autojit.ops.core import bind, defop
+
+
+class IndexKey(tuple):
+    """An index tuple usable as an op attribute: hashable although it holds slices.
+
+    Usage: ``x[IndexKey((slice(None, None, -1), 0))]`` (the kernel indexes with it directly)
+    """
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:
+        return hash(tuple(("slice", k.start, k.stop, k.step) if isinstance(k, slice) else k
+                          for k in self))
+
+
+class Slot:
+    """Marks where the ``index``-th index array (an op input) goes in an ``IndexKey``."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int):
+        self.index = index
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Slot) and other.index == self.index
+
+    def __hash__(self) -> int:
+        return hash(("Slot", self.index))
+
+    def __repr__(self) -> str:
+        return f"Slot({self.index})"
+
+
+def _is_concrete(aval: Any) -> bool:
+    """True for a NumPy/CuPy array (eager), False for a ``TensorSpec`` (tracing)."""
+    return isinstance(aval, (np.ndarray, np.generic)) or type(aval).__module__.startswith("cupy")
+
+
+def _check_range(name: str, indices: Any, size: Any, where: str, negative: bool) -> None:
+    """Eagerly, an error for index values outside a dim of ``size`` (negatives count from
+    the end when ``negative``); inside graphs values are unknown and nothing is checked."""
+    if size is None or not _is_concrete(indices) or indices.size == 0:
+        return
+    lo, hi = int(indices.min()), int(indices.max())
+    low = -size if negative else 0
+    if lo < low or hi >= size:
+        bad = lo if lo < low else hi
+        raise InvalidArgumentError(f"{name}: index {bad} is out of range for {where}; "
+                                   f"expected {low} <= index < {size}")
+
+
+# ----------------------------------------------------------------------------- getitem
+
+
+def getitem(x: Any, key: Any) -> Any:
+    """``x[key]`` with NumPy semantics: ints, slices (any step), None, ``...``, integer
+    index arrays (lists, NumPy arrays, int tensors) and bool masks.
+
+    Usage: ``x[0]``, ``x[:, ::-1]``, ``x[..., None]``, ``x[[0, 2]]``, ``x[x > 0]``
+    """
+    if type(key) is not tuple:
+        key = (key,)
+    parts = []
+    arrays = []
+    for k in key:
+        if isinstance(k, slice):
+            parts.append(_slice(k))
+        elif k is None or k is Ellipsis:
+            parts.append(k)
+        elif isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)):
+            parts.append(int(k))
+        else:
+            parts.append(Slot(len(arrays)))
+            arrays.append(_index_array(k))
+    if arrays:
+        return bind(GETITEM_ADVANCED, x, *arrays, key=IndexKey(parts))
+    return bind(GETITEM, x, key=IndexKey(parts))
+
+
+def _slice(k: slice) -> slice:
+    bounds = (k.start, k.stop, k.step)
+    if all(b is None or type(b) is int for b in bounds):
+        normal = k
+    else:
+        try:
+            normal = slice(*(None if b is None else operator.index(b) for b in bounds))
+        except TracingError:
+            raise
+        except TypeError:
+            raise InvalidArgumentError(f"getitem: slice bounds must be ints or int tensors, "
+                                       f"got {k!r}") from None
+    if normal.step == 0:
+        raise InvalidArgumentError("getitem: slice step cannot be zero")
+    return normal
+
+
+def _index_array(k: Any) -> Any:
+    if isinstance(k, (bool, np.bool_)):
+        raise InvalidArgumentError(f"getitem: a scalar bool ({k!r}) is not a valid index; "
+                                   "use a bool tensor mask")
+    if hasattr(k, "dtype") and hasattr(k, "shape"):
+        return k  # a tensor or NumPy array: its dtype is checked by the rule
+    array = np.asarray(k)
+    return array.astype(np.int64) if array.size == 0 else array
+
+
+def _index_shape(name: str, shape: tuple, key: tuple, indices: tuple) -> tuple:
+    """The shape of ``x[key]`` by NumPy's rules, computed from shapes alone (plus, eagerly,
+    the number of True values of each mask). ``indices`` are the avals of the Slots."""
+    ndim = len(shape)
+    used = 0
+    for k in key:
+        if isinstance(k, Slot):
+            aval = indices[k.index]
+            used += len(aval.shape) if aval.dtype == dtypes.bool else 1
+        elif k is not None and k is not Ellipsis:
+            used += 1
+    if sum(1 for k in key if k is Ellipsis) > 1:
+        raise InvalidArgumentError(f"{name}: an index can have only one '...', got {key!r}")
+    if used > ndim:
+        raise InvalidArgumentError(f"{name}: too many indices for a tensor of shape "
+                                   f"{shapes.fmt(shape)}: the key indexes {used} dimensions, "
+                                   f"the tensor has {ndim}")
+    out: list = []  # dims from None, slices and the dims the key does not touch
+    advanced: list = []  # (position in out, broadcast shape) of ints and index arrays
+    dim = 0
+    for k in key:
+        if k is Ellipsis:
+            out.extend(shape[dim:dim + ndim - used])
+            dim += ndim - used
+        elif k is None:
+            out.append(1)
+        elif isinstance(k, slice):
+            d = shape[dim]
+            out.append(None if d is None else len(range(*k.indices(d))))
+            dim += 1
+        elif isinstance(k, Slot):
+            aval = indices[k.index]
+            if aval.dtype == dtypes.bool:
+                n = len(aval.shape)
+                covered = shape[dim:dim + n]
+                if any(m is not None and d is not None and m != d
+                       for m, d in zip(aval.shape, covered)):
+                    raise ShapeError(
+                        f"{name}: a bool mask of shape {shapes.fmt(aval.shape)} does not fit "
+                        f"a tensor of shape {shapes.fmt(shape)} at dimension {dim}; expected a "
+                        f"mask of shape {shapes.fmt(covered)}")
+                count = int(aval.sum()) if _is_concrete(aval) else None
+                advanced.append((len(out), (count,)))
+                dim += n
+            elif dtypes.is_integer(aval.dtype):
+                _check_range(name, aval, shape[dim],
+                             f"dimension {dim} of size {shape[dim]} (tensor shape "
+                             f"{shapes.fmt(shape)})", negative=True)
+                advanced.append((len(out), tuple(aval.shape)))
+                dim += 1
+            else:
+                raise DTypeError(f"{name}: expected int or bool index arrays, got "
+                                 f"{aval.dtype.name}")
+        else:
+            d = shape[dim]
+            if d is not None and not -d <= k < d:
+                raise InvalidArgumentError(
+                    f"{name}: index {k} is out of range for dimension {dim} of size {d} "
+                    f"(tensor shape {shapes.fmt(shape)}); expected {-d} <= index < {d}")
+            advanced.append((len(out), ()))
+            dim += 1
+    out.extend(shape[dim:])
+    if not any(isinstance(k, Slot) for k in key):
+        return tuple(out)  # basic indexing: ints just drop their dim
+    joined: tuple = ()
+    for _, s in advanced:
+        try:
+            joined = shapes.broadcast(name, joined, s)
+        except ShapeError:
+            raise ShapeError(f"{name}: index arrays of shapes {shapes.fmt(joined)} and "
+                             f"{shapes.fmt(s)} cannot be broadcast together") from None
+    places = {p for p, _ in advanced}
+    if len(places) == 1:  # adjacent index arrays: their dims replace them in place
+        p = places.pop()
+        return tuple(out[:p]) + joined + tuple(out[p:])
+    return joined + tuple(out)  # separated: NumPy puts their dims first
+
+
+def _scatter_basic(xp, g, like, key):
+    out = xp.zeros(like.shape, g.dtype)
+    out[key] = g
+    return out
+
+
+def _fill_slots(xp, key, indices, masks_as_ints=False):
+    """The key with each Slot replaced by its index array (masks by their ``nonzero()``)."""
+    parts = []
+    for k in key:
+        if type(k) is Slot:
+            index = xp.asarray(indices[k.index])
+            if masks_as_ints and index.dtype == np.bool_:
+                parts.extend(index.nonzero())  # x[mask] is x[mask.nonzero()]
+            else:
+                parts.append(index)
+        else:
+            parts.append(k)
+    return tuple(parts)
+
+
+def _scatter_advanced(xp, g, like, key, indices):
+    out = xp.zeros(like.shape, g.dtype)
+    xp.add.at(out, _fill_slots(xp, key, indices, masks_as_ints=True), g)  # repeats add up
+    return out
+
+
+GETITEM = defop("getitem", ["x"], "x[key]",
+                lambda name, x, *, key: (_index_shape(name, x.shape, key, ()), x.dtype),
+                lambda g, out, x, *, key: (bind(GETITEM_GRAD, g, x, key=key),),
+                attrs=("key",))
+GETITEM_GRAD = defop("getitem_grad", ["g", "like"], "_scatter_basic(xp, g, like, key)",
+                     lambda name, g, like, *, key: (like.shape, g.dtype),
+                     lambda gg, out, g, like, *, key: (bind(GETITEM, gg, key=key), None),
+                     attrs=("key",), namespace={"_scatter_basic": _scatter_basic})
+GETITEM_ADVANCED = defop(
+    "getitem_advanced", ["*values"], "values[0][_fill_slots(xp, key, values[1:])]",
+    lambda name, x, *indices, key: (_index_shape(name, x.shape, key, indices), x.dtype),
+    lambda g, out, x, *indices, key: (
+        bind(GETITEM_ADVANCED_GRAD, g, x, *indices, key=key), *([None] * len(indices))),
+    attrs=("key",), namespace={"_fill_slots": _fill_slots})
+GETITEM_ADVANCED_GRAD = defop(
+    "getitem_advanced_grad", ["*values"],
+    "_scatter_advanced(xp, values[0], values[1], key, values[2:])",
+    lambda name, g, like, *indices, key: (like.shape, g.dtype),
+    lambda gg, out, g, like, *indices, key: (
+        bind(GETITEM_ADVANCED, gg, *indices, key=key), None, *([None] * len(indices))),
+    attrs=("key",), namespace={"_scatter_advanced": _scatter_advanced})
+
+
+# ----------------------------------------------------------------------------- gather
+
+
+def _gather_rule(name, params, indices, *, axis):
+    if not dtypes.is_integer(indices.dtype):
+        raise DTypeError(f"{name}: expected int32 or int64 indices, got {indices.dtype.name}")
+    a = shapes.normalize_axis(name, axis, len(params.shape))
+    _check_range(name, indices, params.shape[a],
+                 f"axis {a} of size {params.shape[a]} (params shape "
+                 f"{shapes.fmt(params.shape)})", negative=False)
+    return params.shape[:a] + tuple(indices.shape) + params.shape[a + 1:], params.dtype
+
+
+def _gather_grad(xp, g, indices, like, axis):
+    out = xp.zeros(like.shape, g.dtype)
+    xp.add.at(out, (slice(None),) * axis + (xp.asarray(indices),), g)  # repeats add up
+    return out
+
+
+GATHER = defop("gather", ["params", "indices"], "xp.take(params, indices, axis=axis)",
+               _gather_rule,
+               lambda g, out, params, indices, *, axis: (
+                   bind(GATHER_GRAD, g, indices, params, axis=axis), None),
+               attrs=("axis",))
+GATHER_GRAD = defop("gather_grad", ["g", "indices", "like"],
+                    "_gather_grad(xp, g, indices, like, axis)",
+                    lambda name, g, indices, like, *, axis: (like.shape, g.dtype),
+                    lambda gg, out, g, indices, like, *, axis: (
+                        bind(GATHER, gg, indices, axis=axis), None, None),
+                    attrs=("axis",), namespace={"_gather_grad": _gather_grad})
+
+
+def gather(params: Any, indices: Any, validate_indices: Any = None, axis: int = 0,
+           batch_dims: int = 0, name: str | None = None) -> Any:
+    """Slices of ``params`` along ``axis`` at ``indices`` (int tensor of any shape).
+
+    Usage: ``aj.gather(embeddings, token_ids)``, ``aj.gather(x, [2, 0], axis=1)``
+
+    Indices outside ``[0, params.shape[axis])`` are an error eagerly (as TF on CPU).
+    """
+    if batch_dims:
+        raise InvalidArgumentError(f"gather: batch_dims is not supported, got {batch_dims}")
+    axis = shapes.normalize_axis("gather", axis, len(params.shape) if hasattr(params, "shape")
+                                 else np.ndim(params))
+    return bind(GATHER, params, indices, axis=axis)
+
+
+# ----------------------------------------------------------------------------- one_hot
+
+
+def _one_hot_rule(name, indices, *, depth, on_value, off_value, axis, dtype):
+    if not dtypes.is_integer(indices.dtype):
+        raise DTypeError(f"{name}: expected int32 or int64 indices, got {indices.dtype.name}")
+    shape = tuple(indices.shape)
+    return shape[:axis] + (depth,) + shape[axis:], dtype
+
+
+def _one_hot(xp, indices, depth, on_value, off_value, axis, dtype):
+    hot = xp.expand_dims(indices, -1) == xp.arange(depth, dtype=indices.dtype)
+    if on_value == 1 and off_value == 0:
+        out = hot.astype(dtype)
+    else:
+        out = xp.where(hot, dtype.type(on_value), dtype.type(off_value)).astype(dtype)
+    return out if axis == out.ndim - 1 else xp.moveaxis(out, -1, axis)
+
+
+ONE_HOT = defop("one_hot", ["indices"],
+                "_one_hot(xp, indices, depth, on_value, off_value, axis, dtype)", _one_hot_rule,
+                attrs=("depth", "on_value", "off_value", "axis", "dtype"),
+                namespace={"_one_hot": _one_hot})
+
+
+def one_hot(indices: Any, depth: int, on_value: Any = 1, off_value: Any = 0, axis: int = -1,
+            dtype: Any = dtypes.float32, name: str | None = None) -> Any:
+    """A tensor with ``on_value`` where the new ``axis`` equals ``indices``, else
+    ``off_value``; indices outside ``[0, depth)`` give rows of ``off_value`` (as TF).
+
+    Usage: ``aj.one_hot(labels, 10)`` (float32 ``[batch, 10]``)
+    """
+    (depth,) = _positive("one_hot", depth, "depth")
+    ndim = len(indices.shape) if hasattr(indices, "shape") else np.ndim(indices)
+    axis = shapes.normalize_axis("one_hot", axis, ndim + 1)
+    return bind(ONE_HOT, indices, depth=depth, on_value=on_value, off_value=off_value,
+                axis=axis, dtype=dtypes.as_dtype(dtype))
+
+
+def _positive(name: str, value: Any, what: str) -> tuple:
+    if hasattr(value, "numpy"):
+        value = value.numpy()
+    if isinstance(value, (bool, np.bool_)) or int(value) != value or value < 0:
+        raise InvalidArgumentError(f"{name}: expected {what} >= 0 as an int, got {value!r}")
+    return (int(value),)

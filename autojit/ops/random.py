@@ -1,0 +1,149 @@
+"""Random ops (``aj.random.*``): ``normal``, ``uniform`` and ``set_seed``.
+
+Note [Random generators]: each device has its own generator (a NumPy ``Generator`` on the
+CPU, CuPy's on a GPU), created lazily through the device's array module the first time a
+random op runs there. ``set_seed(s)`` forgets all generators, so the draws after it repeat
+on each device. An op-level ``seed`` gets a generator of its own, seeded from
+``(global seed, op seed)``, so a seeded call's sequence does not depend on other random ops.
+Random ops are effects: graph passes never merge, fold or drop them, and each replay draws
+new numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autojit import dtypes
+from autojit.errors import DTypeError, InvalidArgumentError
+from autojit.ops.array import _python_number, _static_shape
+from autojit.ops.core import bind, defop
+
+_global_seed: int | None = None
+_generators: dict = {}  # (device key, op seed) -> generator (Note [Random generators])
+
+
+def set_seed(seed: int | None) -> None:
+    """Make the random ops that follow repeatable (``None``: unpredictable again).
+
+    Usage: ``aj.random.set_seed(1234)``
+    """
+    global _global_seed
+    _global_seed = None if seed is None else int(seed)
+    _generators.clear()
+
+
+def get_seed() -> int | None:
+    """The seed last given to ``set_seed`` (``None`` if unset). Usage: ``aj.random.get_seed()``"""
+    return _global_seed
+
+
+def _generator(xp: Any, seed: int | None) -> Any:
+    device = "CPU" if xp is np else ("GPU", xp.cuda.runtime.getDevice())
+    key = (device, seed)
+    generator = _generators.get(key)
+    if generator is None:
+        material = None  # no seed anywhere: unpredictable, as TF
+        if _global_seed is not None or seed is not None:
+            parts = [(_global_seed or 0) % 2**64] + ([] if seed is None else [1, seed % 2**64])
+            material = int(np.random.SeedSequence(parts).generate_state(1, np.uint64)[0] >> 1)
+        generator = xp.random.default_rng(material)
+        _generators[key] = generator
+    return generator
+
+
+def _floating(name: str, dtype: np.dtype) -> None:
+    if not dtypes.is_floating(dtype):
+        raise DTypeError(f"{name}: expected a floating-point dtype (float16/32/64), got "
+                         f"{dtype.name}")
+
+
+def _draw_dtype(dtype: np.dtype) -> np.dtype:
+    return dtype if dtype in (dtypes.float32, dtypes.float64) else dtypes.float32
+
+
+# ----------------------------------------------------------------------------- normal
+
+
+def _normal_rule(name, *, shape, mean, stddev, dtype, seed):
+    _floating("random.normal", dtype)
+    return shape, dtype
+
+
+def _normal(xp, shape, mean, stddev, dtype, seed):
+    out = _generator(xp, seed).standard_normal(shape, dtype=_draw_dtype(dtype))
+    if stddev != 1:
+        out *= stddev
+    if mean != 0:
+        out += mean
+    return out.astype(dtype, copy=False)
+
+
+NORMAL = defop("random_normal", [], "_normal(xp, shape, mean, stddev, dtype, seed)",
+               _normal_rule, attrs=("shape", "mean", "stddev", "dtype", "seed"), effect=True,
+               namespace={"_normal": _normal})
+
+
+def normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = dtypes.float32,
+           seed: int | None = None, name: str | None = None) -> Any:
+    """Samples of a normal distribution (on the current device; Note [Random generators]).
+
+    Usage: ``w = aj.Variable(aj.random.normal((784, 256), stddev=0.05))``
+    """
+    return bind(NORMAL, shape=_static_shape("random.normal", shape),
+                mean=float(_python_number("random.normal", mean, "mean")),
+                stddev=float(_python_number("random.normal", stddev, "stddev")),
+                dtype=dtypes.as_dtype(dtype), seed=None if seed is None else int(seed))
+
+
+# ----------------------------------------------------------------------------- uniform
+
+
+def _uniform_rule(name, *, shape, minval, maxval, dtype, seed):
+    if dtypes.is_integer(dtype):
+        if maxval is None:
+            raise InvalidArgumentError(f"random.uniform: maxval must be given for the integer "
+                                       f"dtype {dtype.name}")
+    elif not dtypes.is_floating(dtype):
+        raise DTypeError(f"random.uniform: expected a float or int dtype, got {dtype.name}")
+    high = 1 if maxval is None else maxval
+    if not minval < high:
+        raise InvalidArgumentError(f"random.uniform: expected minval < maxval, got minval="
+                                   f"{minval} and maxval={high}")
+    return shape, dtype
+
+
+def _uniform(xp, shape, minval, maxval, dtype, seed):
+    generator = _generator(xp, seed)
+    if dtypes.is_integer(dtype):
+        return generator.integers(minval, maxval, size=shape, dtype=dtype)
+    out = generator.random(shape, dtype=_draw_dtype(dtype))
+    high = 1.0 if maxval is None else maxval
+    if (minval, high) != (0, 1):
+        out *= high - minval
+        out += minval
+    return out.astype(dtype, copy=False)
+
+
+UNIFORM = defop("random_uniform", [], "_uniform(xp, shape, minval, maxval, dtype, seed)",
+                _uniform_rule, attrs=("shape", "minval", "maxval", "dtype", "seed"),
+                effect=True, namespace={"_uniform": _uniform})
+
+
+def uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any = dtypes.float32,
+            seed: int | None = None, name: str | None = None) -> Any:
+    """Samples uniform in ``[minval, maxval)`` (``maxval`` defaults to 1 for floats and must
+    be given for ints).
+
+    Usage: ``aj.random.uniform((2, 3))``, ``aj.random.uniform((5,), 0, 10, dtype=aj.int32)``
+    """
+    dt = dtypes.as_dtype(dtype)
+    low = _python_number("random.uniform", minval, "minval")
+    high = None if maxval is None else _python_number("random.uniform", maxval, "maxval")
+    if dtypes.is_integer(dt):
+        low, high = int(low), None if high is None else int(high)
+    else:
+        low, high = float(low), None if high is None else float(high)
+    return bind(UNIFORM, shape=_static_shape("random.uniform", shape), minval=low,
+                maxval=high, dtype=dt, seed=None if seed is None else int(seed))

@@ -1,0 +1,289 @@
+"""Eager vs @aj.function replay vs hand-written NumPy (issue 3's benchmark).
+
+Run: ``python bench/eager_vs_graph.py`` (``--quick`` for fewer repetitions). Prints median
+microseconds per call measured in this one run, and each time as a ratio to hand-written
+NumPy doing the same math. TensorFlow, JAX and PyTorch rows appear when they are installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import autojit as aj
+
+
+def median_us(fn, repeat: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    gc.collect()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter_ns()
+        fn()
+        times.append(time.perf_counter_ns() - start)
+    return statistics.median(times) / 1000
+
+
+# ----------------------------------------------------------------------------- the toy
+
+
+def toy_cases():
+    rng = np.random.default_rng(0)
+    n, d = 3, 4
+    xn, yn, zn = (rng.standard_normal((n, d)).astype(np.float32) for _ in range(3))
+
+    def numpy_by_hand():
+        a = xn * yn
+        b = a + zn
+        c = np.sum(b)
+        grad_b = np.ones((n, d), np.float32)
+        grad_a = grad_b.copy()
+        grad_z = grad_b.copy()
+        return c, grad_a * yn, grad_a * xn, grad_z
+
+    x, y, z = aj.Variable(xn), aj.Variable(yn), aj.Variable(zn)
+
+    def eager():
+        with aj.GradientTape() as tape:
+            c = aj.reduce_sum(x * y + z)
+        return c, tape.gradient(c, [x, y, z])
+
+    graph = aj.function(eager)
+    cases = {"numpy by hand": numpy_by_hand, "autojit eager": eager, "autojit @function": graph}
+    cases.update(peer_toys(xn, yn, zn))
+    return cases
+
+
+def peer_toys(xn, yn, zn):
+    cases = {}
+    try:
+        import torch
+
+        xt, yt, zt = (torch.tensor(v, requires_grad=True) for v in (xn, yn, zn))
+
+        def torch_eager():
+            c = (xt * yt + zt).sum()
+            return torch.autograd.grad(c, [xt, yt, zt])
+
+        cases["PyTorch eager"] = torch_eager
+    except ImportError:
+        pass
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        f = jax.jit(jax.value_and_grad(lambda x, y, z: jnp.sum(x * y + z), argnums=(0, 1, 2)))
+        xj, yj, zj = (jnp.asarray(v) for v in (xn, yn, zn))
+        cases["JAX jit"] = lambda: jax.block_until_ready(f(xj, yj, zj))
+    except ImportError:
+        pass
+    try:
+        import tensorflow as tf
+
+        xv, yv, zv = (tf.Variable(v) for v in (xn, yn, zn))
+
+        @tf.function
+        def tf_step():
+            with tf.GradientTape() as tape:
+                c = tf.reduce_sum(xv * yv + zv)
+            return c, tape.gradient(c, [xv, yv, zv])
+
+        cases["TensorFlow tf.function"] = tf_step
+    except ImportError:
+        pass
+    return cases
+
+
+# ----------------------------------------------------------------------------- the MLP step
+
+
+class Dense(aj.Module):
+    def __init__(self, n_in, n_out, relu, rng, name=None):
+        super().__init__(name=name)
+        scale = np.sqrt(2.0 / n_in)
+        self.w = aj.Variable((rng.standard_normal((n_in, n_out)) * scale).astype(np.float32),
+                             name="w")
+        self.b = aj.Variable(np.zeros(n_out, np.float32), name="b")
+        self.relu = relu
+
+    def __call__(self, x):
+        y = aj.matmul(x, self.w) + self.b
+        return aj.nn.relu(y) if self.relu else y
+
+
+class MLP(aj.Module):
+    def __init__(self, sizes, rng):
+        super().__init__()
+        self.layers = [Dense(a, b, i < len(sizes) - 2, rng)
+                       for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))]
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def mlp_cases(sizes, batch, lr=0.01):
+    rng = np.random.default_rng(1)
+    xn = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    yn = rng.integers(0, sizes[-1], batch).astype(np.int32)
+
+    model = MLP(sizes, rng)
+    params = [(layer.w.numpy(), layer.b.numpy()) for layer in model.layers]
+    optimizer = aj.optimizers.SGD(lr)
+    rows = np.arange(batch)
+
+    def numpy_by_hand():
+        acts, pre = [xn], []
+        h = xn
+        for i, (w, b) in enumerate(params):
+            p = h @ w + b
+            pre.append(p)
+            h = np.maximum(p, 0) if i < len(params) - 1 else p
+            acts.append(h)
+        logits = h
+        m = logits.max(axis=1, keepdims=True)
+        e = np.exp(logits - m)
+        s = e.sum(axis=1, keepdims=True)
+        loss = np.mean(np.log(s[:, 0]) + m[:, 0] - logits[rows, yn])
+        d = e / s
+        d[rows, yn] -= 1
+        d /= batch
+        for i in range(len(params) - 1, -1, -1):
+            w, b = params[i]
+            dw = acts[i].T @ d
+            db = d.sum(axis=0)
+            if i:
+                d = d @ w.T
+                d *= pre[i - 1] > 0
+            w -= lr * dw
+            b -= lr * db
+        return loss
+
+    x, y = aj.constant(xn), aj.constant(yn)
+
+    def train_step(inputs, targets):
+        with aj.GradientTape() as tape:
+            predictions = model(inputs)
+            loss = aj.reduce_mean(aj.losses.sparse_categorical_crossentropy(
+                targets, predictions, from_logits=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    graph_step = aj.function(train_step)
+
+    def first_call():
+        fresh = aj.function(train_step)
+        start = time.perf_counter()
+        fresh(x, y)
+        return (time.perf_counter() - start) * 1e6
+
+    cases = {"numpy by hand": numpy_by_hand, "autojit eager": lambda: train_step(x, y),
+             "autojit @function": lambda: graph_step(x, y)}
+    cases.update(peer_mlps(sizes, batch, xn, yn, lr))
+    return cases, first_call, graph_step.get_concrete_function(x, y)
+
+
+def peer_mlps(sizes, batch, xn, yn, lr):
+    cases = {}
+    try:
+        import torch
+
+        layers = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(torch.nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(torch.nn.ReLU())
+        net = torch.nn.Sequential(*layers)
+        opt = torch.optim.SGD(net.parameters(), lr=lr)
+        xt, yt = torch.tensor(xn), torch.tensor(yn, dtype=torch.long)
+
+        def torch_step():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(net(xt), yt)
+            loss.backward()
+            opt.step()
+            return loss
+
+        cases["PyTorch eager"] = torch_step
+    except ImportError:
+        pass
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        key = jax.random.PRNGKey(0)
+        ps = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            key, sub = jax.random.split(key)
+            ps.append((jax.random.normal(sub, (a, b)) * np.sqrt(2 / a), jnp.zeros(b)))
+
+        def loss_fn(ps, x, y):
+            h = x
+            for i, (w, b) in enumerate(ps):
+                h = h @ w + b
+                if i < len(ps) - 1:
+                    h = jax.nn.relu(h)
+            logp = jax.nn.log_softmax(h)
+            return -jnp.mean(logp[jnp.arange(x.shape[0]), y])
+
+        @jax.jit
+        def jstep(ps, x, y):
+            loss, g = jax.value_and_grad(loss_fn)(ps, x, y)
+            return loss, jax.tree_util.tree_map(lambda p, d: p - lr * d, ps, g)
+
+        state = {"ps": ps}
+        xj, yj = jnp.asarray(xn), jnp.asarray(yn)
+
+        def jax_step():
+            loss, state["ps"] = jstep(state["ps"], xj, yj)
+            return jax.block_until_ready(loss)
+
+        cases["JAX jit"] = jax_step
+    except ImportError:
+        pass
+    return cases
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def report(title, cases, repeat):
+    times = {name: median_us(fn, repeat) for name, fn in cases.items()}
+    base = times["numpy by hand"]
+    print(f"\n{title}")
+    print(f"  {'':26s} {'median µs':>12s} {'x NumPy':>8s}")
+    for name, t in times.items():
+        print(f"  {name:26s} {t:12.1f} {t / base:8.2f}")
+    eager, graph = times["autojit eager"], times["autojit @function"]
+    print(f"  graph speed-up over eager: {eager / graph:.1f}x")
+    return times
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args(argv)
+    scale = 0.1 if args.quick else 1.0
+    print(f"autojit {aj.__version__}, NumPy {np.__version__}, Python {sys.version.split()[0]}")
+    report("(1) lecture toy: reduce_sum(x*y+z) + gradients, N,D=3,4", toy_cases(),
+           int(5000 * scale))
+    cases, first_call, concrete = mlp_cases([784, 256, 256, 10], 128)
+    report("(2a) MLP step 784-256-256-10, batch 128, SGD", cases, max(20, int(300 * scale)))
+    firsts = [first_call() for _ in range(3)]
+    print(f"  first call (trace + optimize + compile), median of 3: "
+          f"{statistics.median(firsts) / 1000:.1f} ms; graph has {len(concrete.graph.nodes)} "
+          f"nodes")
+    cases, _, _ = mlp_cases([1024, 2048, 2048, 10], 512)
+    report("(2b) MLP step 1024-2048-2048-10, batch 512, SGD", cases, max(5, int(30 * scale)))
+
+
+if __name__ == "__main__":
+    main()
