@@ -28,3 +28,11 @@ from autojit import config  # noqa: E402
 from autojit.function import ConcreteFunction, Function, function  # noqa: E402
 from autojit.graph.control import cond, while_loop  # noqa: E402
 from autojit.ops.io import print  # noqa: E402,A001
+
+# --- array, indexing, nn and random ops; the aj.math / aj.nn / aj.random / aj.linalg namespaces
+from autojit.ops.array import (add_n, broadcast_to, concat, eye, fill, linspace, pad,  # noqa: E402
+                               rank, shape, size, split, squeeze, tile, transpose)
+from autojit.ops.array import arange as range  # noqa: E402,A001  (tf.range)
+from autojit.ops.indexing import gather, one_hot  # noqa: E402
+from autojit import linalg, math, nn, random  # noqa: E402
+from autojit import keras, layers, losses  # noqa: E402

@@ -6,7 +6,10 @@ Dicts flatten in sorted-key order, so the order never depends on insertion.
 
 from __future__ import annotations
 
+import collections
 from typing import Any, Callable
+
+_NESTS = (list, tuple, dict)
 
 
 def is_namedtuple(value: Any) -> bool:
@@ -15,9 +18,21 @@ def is_namedtuple(value: Any) -> bool:
 
 
 def flatten(structure: Any) -> list:
-    """The leaves of ``structure`` in a fixed order. Usage: ``flatten({'a': [x, y]}) == [x, y]``"""
+    """The leaves of ``structure`` in a fixed order. Usage: ``flatten({'a': [x, y]}) == [x, y]``
+
+    Anything that is not a list, tuple or dict is a leaf (``None`` too).
+    """
+    if not isinstance(structure, _NESTS):
+        return [structure]  # the common cases (one tensor, a flat list) stay cheap
     leaves: list = []
-    _flatten(structure, leaves)
+    if isinstance(structure, dict):
+        _flatten(structure, leaves)
+        return leaves
+    for item in structure:
+        if isinstance(item, _NESTS):
+            _flatten(item, leaves)
+        else:
+            leaves.append(item)
     return leaves
 
 
@@ -33,14 +48,41 @@ def _flatten(value: Any, leaves: list) -> None:
 
 
 def _sort_key(key: Any) -> tuple:
-    return (type(key).__name__, repr(key)) if not isinstance(key, (int, float, str)) \
-        else ("", key) if isinstance(key, str) else ("#", key)
+    # Strings before numbers before anything else (by type name and repr), so keys of mixed
+    # types still sort without comparing a str to an int.
+    if isinstance(key, str):
+        return ("", key)
+    if isinstance(key, (int, float)):
+        return ("#", key)
+    return (type(key).__name__, repr(key))
 
 
 def pack_as(structure: Any, leaves: list) -> Any:
-    """Rebuild ``structure`` with ``leaves`` in place of its own (inverse of ``flatten``)."""
+    """Rebuild ``structure`` with ``leaves`` in place of its own (inverse of ``flatten``).
+
+    Usage: ``pack_as({'a': [0, 0]}, [x, y]) == {'a': [x, y]}``
+    """
+    leaves = list(leaves)
+    if not isinstance(structure, _NESTS):
+        if len(leaves) != 1:
+            raise ValueError(f"pack_as: the structure is a single leaf but {len(leaves)} "
+                             "leaves were given")
+        return leaves[0]
+    if type(structure) in (list, tuple) and len(structure) == len(leaves):
+        for item in structure:
+            if isinstance(item, _NESTS):
+                break
+        else:
+            return leaves if type(structure) is list else tuple(leaves)
     iterator = iter(leaves)
-    result = _pack(structure, iterator)
+    try:
+        result = _pack(structure, iterator)
+    except StopIteration:
+        raise ValueError(f"pack_as: the structure has more leaves than the {len(leaves)} "
+                         "given") from None
+    if next(iterator, iterator) is not iterator:
+        raise ValueError(f"pack_as: the structure has fewer leaves than the {len(leaves)} "
+                         "given")
     return result
 
 
@@ -48,11 +90,16 @@ def _pack(value: Any, iterator) -> Any:
     if is_namedtuple(value):
         return type(value)(*[_pack(v, iterator) for v in value])
     if isinstance(value, (list, tuple)):
-        return type(value)(_pack(v, iterator) for v in value)
+        return type(value)([_pack(v, iterator) for v in value])
     if isinstance(value, dict):
         packed = {key: _pack(value[key], iterator) for key in sorted(value, key=_sort_key)}
-        return type(value)((key, packed[key]) for key in value) if type(value) is not dict \
-            else {key: packed[key] for key in value}
+        if type(value) is dict:
+            return {key: packed[key] for key in value}
+        if isinstance(value, collections.defaultdict):
+            out = type(value)(value.default_factory)
+            out.update((key, packed[key]) for key in value)
+            return out
+        return type(value)((key, packed[key]) for key in value)
     return next(iterator)
 
 

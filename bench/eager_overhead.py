@@ -14,6 +14,7 @@ Run: ``python bench/eager_overhead.py [--quick]``
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from typing import Callable
@@ -23,22 +24,37 @@ import numpy as np
 import autojit as aj
 
 
-def median_us(fn: Callable[[], object], repeats: int, min_batch_s: float = 2e-3) -> float:
-    """Median over ``repeats`` batches of the mean per-call time, in microseconds. Each batch
-    runs ``fn`` enough times to last about ``min_batch_s`` (so timer overhead is negligible)."""
+def _batch_size(fn: Callable[[], object], min_batch_s: float) -> int:
     for _ in range(3):
         fn()  # warm up caches and lazy initialization
     start = time.perf_counter_ns()
     fn()
     once = max(time.perf_counter_ns() - start, 1)
-    inner = max(1, int(min_batch_s * 1e9 / once))
-    samples = []
+    return max(1, int(min_batch_s * 1e9 / once))
+
+
+def _time_batch(fn: Callable[[], object], inner: int) -> float:
+    start = time.perf_counter_ns()
+    for _ in range(inner):
+        fn()
+    return (time.perf_counter_ns() - start) / inner / 1e3
+
+
+def compare_us(baseline: Callable[[], object], candidate: Callable[[], object], repeats: int,
+               min_batch_s: float = 2e-3) -> tuple[float, float]:
+    """Median per-call time of each function in microseconds, over ``repeats`` batches.
+
+    Each batch runs a function long enough (about ``min_batch_s``) for the timer's own cost
+    to vanish, and batches of the two alternate, so a noisy machine (other processes, BLAS
+    threads competing for cores) slows both sides alike.
+    """
+    inner_a = _batch_size(baseline, min_batch_s)
+    inner_b = _batch_size(candidate, min_batch_s)
+    a, b = [], []
     for _ in range(repeats):
-        start = time.perf_counter_ns()
-        for _ in range(inner):
-            fn()
-        samples.append((time.perf_counter_ns() - start) / inner / 1e3)
-    return statistics.median(samples)
+        a.append(_time_batch(baseline, inner_a))
+        b.append(_time_batch(candidate, inner_b))
+    return statistics.median(a), statistics.median(b)
 
 
 # ----------------------------------------------------------------------------- toy
@@ -189,20 +205,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="eager autojit vs hand-written NumPy")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
     args = parser.parse_args()
-    repeats = 15 if args.quick else 101
+    repeats = 21 if args.quick else 201
     aj.random.set_seed(0)
     check_same_math()
     rows = [
-        ("toy reduce_sum(x*y+z) + grads, 3x4", median_us(toy_numpy(), repeats),
-         median_us(toy_autojit(), repeats)),
-        ("MLP 784-256-256-10 SGD step, batch 128", median_us(mlp_numpy(), repeats // 2 + 1),
-         median_us(mlp_autojit(), repeats // 2 + 1)),
+        ("toy reduce_sum(x*y+z) + grads, 3x4", *compare_us(toy_numpy(), toy_autojit(), repeats)),
+        ("MLP 784-256-256-10 SGD step, batch 128",
+         *compare_us(mlp_numpy(), mlp_autojit(), repeats // 4 + 1)),
     ]
     print(f"eager autojit vs hand-written NumPy (median µs per step, float32, CPU, "
-          f"numpy {np.__version__})")
+          f"{os.cpu_count()} cores, numpy {np.__version__})")
     print(f"{'workload':<40} {'NumPy':>10} {'autojit':>10} {'ratio':>7}")
     for name, numpy_us, autojit_us in rows:
         print(f"{name:<40} {numpy_us:>10.1f} {autojit_us:>10.1f} {autojit_us / numpy_us:>6.2f}x")
+    model = MLP(SIZES[0], SIZES[1:])
+    inner = _batch_size(lambda: model.trainable_variables, 2e-3)
+    walk = statistics.median(_time_batch(lambda: model.trainable_variables, inner)
+                             for _ in range(repeats))
+    print(f"(model.trainable_variables of that MLP: {walk:.1f} µs per access)")
 
 
 if __name__ == "__main__":

@@ -129,13 +129,13 @@ class MLP(aj.Module):
         return x
 
 
-def mlp_cases(sizes, batch, lr=0.01):
+def mlp_cases(sizes, batch, lr=0.001):
     rng = np.random.default_rng(1)
     xn = rng.standard_normal((batch, sizes[0])).astype(np.float32)
     yn = rng.integers(0, sizes[-1], batch).astype(np.int32)
 
     model = MLP(sizes, rng)
-    params = [(layer.w.numpy(), layer.b.numpy()) for layer in model.layers]
+    params = [(layer.w.numpy().copy(), layer.b.numpy().copy()) for layer in model.layers]
     optimizer = aj.optimizers.SGD(lr)
     rows = np.arange(batch)
 

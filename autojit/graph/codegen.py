@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from autojit.graph.buffers import plan_buffers
 from autojit.graph.ir import Graph, Node, Value
 from autojit.ops.core import Op
 
@@ -117,6 +118,7 @@ class _Emitter:
         self.names: dict[int, str] = {}
         self.reads: dict[int, list[Value]] = {}  # variable id -> read values in scope
         self.line_nodes: dict[int, Node] = {}  # index into lines -> node that emitted it
+        self.inplace: dict[int, int] = {}  # id(node) -> input it may overwrite (buffers.py)
 
     def name(self, value: Value) -> str:
         return self.names[value.id]
@@ -177,6 +179,9 @@ class _Emitter:
             emit(self, node, indent)
             return
         expr = self.expression(node)
+        position = self.inplace.get(id(node))
+        if position is not None:
+            expr = f"{expr[:-1]}, out={self.name(node.inputs[position])})"
         outs = [self.define(v) for v in node.outputs]
         if not op.multiple:
             self.lines.append(f"{indent}{outs[0]} = {expr}")
@@ -265,6 +270,8 @@ def generate(graph: Graph, device: Any, name: str = "replay") -> tuple[Callable,
         params.append(ns.fresh(f"a{value.id}"))
         emitter.names[value.id] = params[-1]
     fn_name = ns.fresh(name)
+    emitter.inplace = {id(graph.nodes[i]): position
+                       for i, position in plan_buffers(graph).items()}
     emitter.block(graph, "    ", free=True)
     outs = []
     read_values = {v.id for vs in emitter.reads.values() for v in vs}
