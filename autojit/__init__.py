@@ -36,3 +36,5 @@ from autojit.ops.array import arange as range  # noqa: E402,A001  (tf.range)
 from autojit.ops.indexing import gather, one_hot  # noqa: E402
 from autojit import linalg, math, nn, random  # noqa: E402
 from autojit import keras, layers, losses  # noqa: E402
+from autojit import compat  # noqa: E402
+from autojit import autograph  # noqa: E402

@@ -17,12 +17,14 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+import numpy as np
+
 from autojit import dtypes, nest
 from autojit.errors import GradientError
 from autojit.ops import core
 from autojit.ops.array import constant
 from autojit.ops.math import add, ones_like_value, zeros_like_value
-from autojit.tensor import _EAGER, Tensor
+from autojit.tensor import _EAGER, Tensor, to_device
 
 _FLOATS = dtypes._FLOATS
 
@@ -77,6 +79,7 @@ class GradientTape:
         self._entries: list = []
         self._watched: set = set()
         self._keep: list = []  # objects whose ids are in _watched (Note [Tape keys])
+        self._variables: list = []  # watched Variables, in the order they were first watched
         self._used = False
         self._active = False
 
@@ -87,6 +90,7 @@ class GradientTape:
                                 "entered once at a time (nest a second tape instead)")
         if self._used and not self.persistent:
             self._used = False  # a fresh recording, as TF: the old one was released
+            self._variables.clear()
         self._active = True
         core.push_tape(self)
         return self
@@ -109,10 +113,14 @@ class GradientTape:
             if leaf.dtype in _FLOATS and id(leaf) not in self._watched:
                 self._watched.add(id(leaf))
                 self._keep.append(leaf)
+                if leaf._is_variable:
+                    self._variables.append(leaf)
 
     def watched_variables(self) -> list:
-        """The Variables this tape has watched so far. Usage: ``tape.watched_variables()``"""
-        return [v for v in self._keep if v._is_variable]
+        """The Variables this tape has watched, in order (still known after a non-persistent
+        tape computed its gradient). Usage: ``tape.watched_variables()``
+        """
+        return list(self._variables)
 
     def record(self, op: core.Op, keys, inputs, outputs, attrs: dict) -> None:
         """Called by the traces after each op (see ``autojit.ops.core.record``)."""
@@ -125,6 +133,7 @@ class GradientTape:
                   and key.dtype in _FLOATS):
                 watched.add(id(key))
                 self._keep.append(key)
+                self._variables.append(key)
                 hit = True
         if not hit or op.vjp is None:
             return
@@ -157,7 +166,11 @@ class GradientTape:
         return GradientTape._Pause(self)
 
     def reset(self) -> None:
-        """Forget everything recorded so far. Usage: ``tape.reset()``"""
+        """Forget everything recorded and watched so far. Usage: ``tape.reset()``"""
+        self._release()
+        self._variables.clear()
+
+    def _release(self) -> None:
         self._entries.clear()
         self._watched.clear()
         self._keep.clear()
@@ -197,7 +210,7 @@ class GradientTape:
             if paused:
                 core.push_tape(self)
             if not self.persistent:
-                self.reset()
+                self._release()
         result = []
         for s, g in zip(flat_sources, grads):
             if g is None:
@@ -209,8 +222,10 @@ class GradientTape:
         return nest.pack_as(sources, result)
 
     def _backward(self, targets: list, seeds: list, sources: list) -> list:
-        # Forward sweep: the entries on a path from a source (the rest cannot matter).
-        reach = {id(s) for s in sources}
+        # Forward sweep: the entries on a path from a watched source (the rest cannot
+        # matter; a source the tape never watched gets no gradient, as in TF).
+        watched = self._watched
+        reach = {id(s) for s in sources if id(s) in watched}
         live = []
         for entry in self._entries:
             for key in entry[1]:
@@ -226,24 +241,29 @@ class GradientTape:
         if not cts:
             return [None] * len(sources)
         # Backward sweep: each live entry's VJP, in reverse order.
+        get = cts.get
         for op, keys, inputs, outs, attrs in reversed(live):
             if op.multiple:
-                gs = tuple([cts.get(id(o)) for o in outs])
+                gs = tuple([get(id(o)) for o in outs])
                 if all(g is None for g in gs):
                     continue
                 in_cts = op.vjp(gs, outs, *inputs, **attrs)
             else:
-                g = cts.get(id(outs[0]))
+                g = get(id(outs[0]))
                 if g is None:
                     continue
                 in_cts = op.vjp(g, outs[0], *inputs, **attrs)
             for key, ct in zip(keys, in_cts):
-                if ct is None or id(key) not in reach:
+                if ct is None:
+                    continue
+                k = id(key)
+                if k not in reach:
                     continue
                 if callable(ct):  # a deferred cotangent (see Note [Deferred cotangents])
                     ct = ct()
-                _accumulate(cts, id(key), ct)
-        return [cts.get(id(s)) for s in sources]
+                previous = get(k)
+                cts[k] = ct if previous is None else add(previous, ct)
+        return [get(id(s)) for s in sources]
 
 
 def _seeds(targets: list, output_gradients: Any) -> list:
@@ -259,6 +279,11 @@ def _seeds(targets: list, output_gradients: Any) -> list:
         if seed is not None:
             if not isinstance(seed, Tensor):
                 seed = constant(seed, dtype=t.dtype)
+            if seed.dtype != t.dtype:
+                raise GradientError(f"gradient: output_gradients[{i}] is {seed.dtype.name} but "
+                                    f"its target is {t.dtype.name}; aj.cast it to "
+                                    f"aj.{t.dtype.name}")
+            seed = to_device(seed, t._device)  # VJPs run where the target lives
             if len(seed.shape) != len(t.shape) or any(
                     a is not None and b is not None and a != b
                     for a, b in zip(seed.shape, t.shape)):
@@ -272,8 +297,11 @@ def _seeds(targets: list, output_gradients: Any) -> list:
 def _ones_like(t: Any) -> Any:
     array = t._array
     if array is not None and core._state.trace is _EAGER:
-        # The seed depends on nothing a tape watches, so it needs no op (Note [Eager fast path]).
-        return Tensor(t._device.xp.ones_like(array), t._device)
+        # The seed depends on nothing a tape watches, so it needs no op (Note [Eager fast
+        # path] in tensor.py). A scalar loss is a NumPy scalar: np.ones_like is slow on those.
+        one = array.dtype.type(1) if isinstance(array, np.generic) \
+            else t._device.xp.ones_like(array)
+        return Tensor(one, t._device)
     return ones_like_value(t)
 
 

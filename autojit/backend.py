@@ -75,9 +75,7 @@ def _load_cupy() -> ModuleType:
             _cupy_problem = "CuPy is not installed (pip install 'autojit[gpu]')"
         except Exception as exc:  # CUDA driver errors come in many classes
             _cupy_problem = f"CuPy could not reach a CUDA device ({exc})"
-    raise DeviceError(f"GPU requested but unavailable: {_cupy_problem}. The devices here are "
-                      "listed by aj.list_devices() (CPU:0 only); use aj.device('CPU:0') or "
-                      "check aj.gpu_available() before asking for a GPU")
+    raise DeviceError(f"no GPU is available: {_cupy_problem}")
 
 
 def gpu_available() -> bool:
@@ -111,7 +109,12 @@ def get_device(spec: "str | Device") -> Device:
         return CPU
     if index in _GPUS:
         return _GPUS[index]
-    cupy = _load_cupy()
+    try:
+        cupy = _load_cupy()
+    except DeviceError as exc:
+        raise DeviceError(f"GPU:{index} requested, but {exc}. aj.list_devices() shows the "
+                          "devices here (CPU:0 only); use aj.device('CPU:0'), or check "
+                          "aj.gpu_available() before asking for a GPU") from None
     count = cupy.cuda.runtime.getDeviceCount()
     if index >= count:
         raise DeviceError(f"GPU:{index} requested but this machine has {count} GPU(s): "

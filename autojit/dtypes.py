@@ -4,6 +4,9 @@ Note [Weak scalars]: a Python ``int``/``float``/``bool`` mixed with a tensor tak
 tensor's dtype (``f32 * 2.0`` stays float32, ``i32 + 1`` stays int32), as in TF and JAX.
 A Python float with an integer tensor is an error, as in TF: cast first. Two tensors of
 different dtypes are an error too (no silent promotion); ``aj.cast`` converts.
+NumPy arrays and NumPy scalars keep their dtype (they are strong), except ``np.float64``
+scalars, which are Python floats and so weak. A lone Python scalar (``aj.constant(1.5)``)
+is float32, int32 (int64 when it does not fit), or bool.
 """
 
 from __future__ import annotations
@@ -87,7 +90,9 @@ def python_scalar_dtype(value: object) -> np.dtype:
 
 
 def weak_scalar_dtype(op_name: str, value: object, partner: np.dtype) -> np.dtype:
-    """The dtype a Python scalar takes next to a tensor of dtype ``partner`` (Note [Weak scalars])."""
+    """The dtype a Python scalar takes next to a tensor of dtype ``partner``, or a DTypeError
+    naming the op (Note [Weak scalars]). Usage: ``weak_scalar_dtype("add", 2.0, aj.float16)``
+    """
     if isinstance(value, builtins.bool):
         if partner == bool or partner in _FLOATS or partner in _INTS:
             return partner

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
+import sys
 import threading
 import warnings
 import weakref
@@ -281,7 +283,7 @@ class Function:
         self._tracing_count = 0
         self._last_key: Any = None
         self._converted: Callable | None = None
-        self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._bound: dict = {}  # id(instance) -> (weakref to it, its bound Function)
         self._traced_once = False
         functools.update_wrapper(self, python_function, updated=())
 
@@ -294,11 +296,19 @@ class Function:
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         if instance is None:
             return self
-        bound = self._bound.get(instance)
-        if bound is None:
+        # Keyed by id with a weak reference, not a WeakKeyDictionary: instances need not be
+        # hashable (dataclasses with eq=True are not). The entry goes when the instance does.
+        entry = self._bound.get(id(instance))
+        if entry is not None and entry[0]() is instance:
+            return entry[1]
+        with self._lock:
+            entry = self._bound.get(id(instance))
+            if entry is not None and entry[0]() is instance:
+                return entry[1]
             bound = Function(self.python_function, self.name, self.input_signature,
                              self.autograph, self.reduce_retracing, instance=instance)
-            self._bound[instance] = bound
+            self._bound[id(instance)] = (weakref.ref(instance, _forget(self._bound, id(instance))),
+                                         bound)
         return bound
 
     def _target(self) -> Callable:
@@ -374,7 +384,8 @@ class Function:
                                f"call passed {len(args)} arguments")
         for i, (arg, spec) in enumerate(zip(args, specs)):
             spec_leaves = nest.flatten(spec)
-            arg_leaves = nest.flatten(arg)
+            # a spec takes one value, which may be a nested Python list ([[1, 2, 3]])
+            arg_leaves = [arg] if isinstance(spec, TensorSpec) else nest.flatten(arg)
             if len(spec_leaves) != len(arg_leaves):
                 raise TracingError(f"{self.name}: argument {self._arg_name(i)} does not match "
                                    f"the structure of input_signature[{i}]")
@@ -392,6 +403,24 @@ class Function:
                         f"{tuple(shape)}")
                 tensors.append(tensor)
         return ("signature",)
+
+    def _signature_arguments(self, args: tuple, kwargs: dict, inputs: list) -> tuple:
+        """The arguments to trace with under ``input_signature``: each argument a spec covers
+        becomes symbolic tensors in the spec's structure (a Python list given for a spec too),
+        matched as ``_check_signature`` matches them: by position, then keywords in parameter
+        order."""
+        it = iter(inputs)
+        packed = [nest.pack_as(spec, [next(it) for _ in nest.flatten(spec)])
+                  for spec in self.input_signature]
+        sym_kwargs = dict(kwargs)
+        if kwargs:
+            params = list(inspect.signature(self.python_function).parameters)
+            if self._instance is not None:
+                params = params[1:]
+            named = [p for p in params[len(args):] if p in kwargs]
+            for name, value in zip(named, packed[len(args):]):
+                sym_kwargs[name] = value
+        return tuple(packed[:len(args)]), sym_kwargs
 
     def _arg_name(self, index: int) -> str:
         try:
@@ -431,7 +460,10 @@ class Function:
                 return next(it)
             return leaf
 
-        sym_args, sym_kwargs = nest.map_structure(to_symbol, (args, kwargs))
+        if self.input_signature is not None:
+            sym_args, sym_kwargs = self._signature_arguments(args, kwargs, inputs)
+        else:
+            sym_args, sym_kwargs = nest.map_structure(to_symbol, (args, kwargs))
         created: list = []
         hook = self._variable_hook(created)
         variables._creation_hooks.append(hook)
@@ -463,7 +495,11 @@ class Function:
         return concrete
 
     def _variable_hook(self, created: list) -> Callable:
+        tracing_thread = threading.get_ident()
+
         def hook(var):
+            if threading.get_ident() != tracing_thread:
+                return  # another thread's Variable (hooks are global; traces are per thread)
             if self._traced_once:
                 raise TracingError(
                     f"{self.name}: a Variable ({var.name}) was created on a later trace at "
@@ -494,7 +530,8 @@ class Function:
         what = ""
         if change is not None:
             index, old, new = change
-            what = (f": argument {self._arg_name(index)} changed from {_describe_key(old)} to "
+            label = f"`{index}`" if isinstance(index, str) else self._arg_name(index)
+            what = (f": argument {label} changed from {_describe_key(old)} to "
                     f"{_describe_key(new)}")
             if isinstance(new, tuple) and new and new[0] in _SCALARS:
                 what += ("; Python values are part of the signature, so pass a tensor "
@@ -503,7 +540,7 @@ class Function:
                 what += ("; use input_signature=[aj.TensorSpec([None, ...])] or "
                          "reduce_retracing=True to trace once for many shapes")
         warnings.warn(f"{self.name} has been traced {self._tracing_count + 1} times{what}",
-                      RetracingWarning, stacklevel=4)
+                      RetracingWarning, stacklevel=_user_stacklevel())
 
     def __repr__(self) -> str:
         return f"<aj.function {self.name} (traced {self._tracing_count}x)>"
@@ -513,17 +550,45 @@ class RetracingWarning(UserWarning):
     """An ``@aj.function`` keeps tracing: some argument changes between calls."""
 
 
+def _forget(bound: dict, key: int) -> Callable:
+    """A weakref callback dropping ``bound[key]`` if it still belongs to the dead instance."""
+    def callback(ref: Any) -> None:
+        entry = bound.get(key)
+        if entry is not None and entry[0] is ref:
+            del bound[key]
+    return callback
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn`` (called by our caller) that names the
+    innermost frame outside the autojit package: the user's call, however it got here."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
 def _where(loc) -> str:
     return f"{loc[0]}:{loc[1]}" if loc else "an unknown line"
 
 
 def _first_difference(old: Any, new: Any):
+    """(argument index or keyword name, old key, new key) of the first argument whose key
+    changed between two call keys, or None."""
     try:
         old_args, new_args = old[0], new[0]
         if isinstance(old_args, tuple) and old_args and old_args[0] is tuple:
             for i, (a, b) in enumerate(zip(old_args[1], new_args[1])):
                 if a != b:
                     return i, a, b
+        old_kw = dict(old[1][1]) if old[1] is not None else {}
+        new_kw = dict(new[1][1]) if new[1] is not None else {}
+        for name in sorted(set(old_kw) & set(new_kw), key=repr):
+            if old_kw[name] != new_kw[name]:
+                return name, old_kw[name], new_kw[name]
     except (TypeError, IndexError):
         pass
     return None

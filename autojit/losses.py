@@ -15,8 +15,20 @@ from autojit import dtypes
 from autojit.errors import DTypeError, ShapeError
 from autojit.ops import nn, shapes
 from autojit.ops.array import expand_dims, reshape
-from autojit.ops.math import (abs, add, cast, clip_by_value, exp, log, log1p, maximum, multiply,
-                              negative, square, subtract)
+from autojit.ops.math import (
+    abs,
+    add,
+    cast,
+    clip_by_value,
+    exp,
+    log,
+    log1p,
+    maximum,
+    multiply,
+    negative,
+    square,
+    subtract,
+)
 from autojit.ops.reduce import reduce_mean, reduce_sum
 from autojit.tensor import Tensor, convert_to_tensor
 

@@ -134,7 +134,10 @@ class Module:
 
     @property
     def non_trainable_variables(self) -> tuple:
-        """The Variables created with ``trainable=False``. Usage: ``model.non_trainable_variables``"""
+        """The Variables created with ``trainable=False``.
+
+        Usage: ``model.non_trainable_variables``
+        """
         return tuple(_walk(self, _is_frozen))
 
     @property
@@ -161,6 +164,15 @@ class Module:
                 return method(self, *args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only when normal lookup fails (a property raising AttributeError included),
+        # so it costs nothing on the hot path.
+        if "_scope" not in vars(self) and (name in _SKIP or hasattr(type(self), name)):
+            raise AttributeError(
+                f"{type(self).__name__}: Module.__init__ was not called; start "
+                f"{type(self).__name__}.__init__ with super().__init__(name=name)")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._scope.name.rstrip('/')!r}>"

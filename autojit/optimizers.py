@@ -20,10 +20,9 @@ from typing import Any, Callable, Iterable
 
 from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
-from autojit.ops import core
+from autojit.ops import core, shapes
 from autojit.ops.array import constant, zeros_like
 from autojit.ops.math import cast, pow, sqrt, square
-from autojit.ops import shapes
 from autojit.tensor import Tensor, convert_to_tensor
 from autojit.variables import Variable
 
@@ -147,7 +146,7 @@ class Optimizer:
 
     # --- helpers ---------------------------------------------------------------------------
     def _create_slots(self, var: Variable) -> None:
-        base = var.name[:-2] if var.name.endswith(":0") else var.name
+        base = var.name.removesuffix(":0")
         slots = {}
         with core.eager_scope():  # TF's init_scope: real Variables even while tracing
             for slot in self.slot_names:

@@ -83,8 +83,11 @@ class Tensor:
         return text + ">"
 
     def __str__(self) -> str:
-        return f"aj.Tensor({np.array2string(self.numpy(), separator=', ')}, " \
-               f"shape={self.shape}, dtype={self.dtype.name})"
+        # As TF's str(): NumPy's own text, on its own line when it spans several.
+        value = str(self.numpy())
+        if self.ndim > 1:
+            value = "\n" + value
+        return f"aj.Tensor({value}, shape={self.shape}, dtype={self.dtype.name})"
 
     def __format__(self, spec: str) -> str:
         # f"{loss:.3f}" formats the value, as for NumPy scalars; an empty spec is str().
@@ -263,13 +266,14 @@ class EagerTrace:
         stack = _scope.stack
         target = stack[-1] if stack else None
         arrays = []
+        append = arrays.append
         partner = None
         shared = None  # the buffer of a Variable input (Note [Variable views])
         for value in inputs:
             if isinstance(value, Tensor):
                 array = value._array
                 if array is None:
-                    raise _escaped(value, op)
+                    return _symbolic_input(value, op, inputs, attrs)
                 device = value._device
                 if device is not target:
                     if target is None:
@@ -280,20 +284,33 @@ class EagerTrace:
                         raise _mixed(op, target, device)
                 if value._is_variable:
                     shared = array
-                arrays.append(array)
+                append(array)
             elif isinstance(value, _PY_SCALARS):
                 if partner is None:
                     partner = core.weak_dtype(op, inputs) or False
-                arrays.append(core.scalar_to_array(op, value, partner or None))
+                append(core.scalar_to_array(op, value, partner or None))
             else:
-                arrays.append(core.to_numpy_constant(value))
+                append(core.to_numpy_constant(value))
         if target is None:
             target = _CPU
         elif target is not _CPU:
             arrays = [backend.transfer(a, target) if isinstance(a, np.ndarray) else a
                       for a in arrays]
-        op.rule(op.name, *arrays, **attrs)
-        result = op.kernel(target.xp, *arrays, **attrs)
+        if attrs:
+            op.rule(op.name, *arrays, **attrs)
+            result = op.kernel(target.xp, *arrays, **attrs)
+        else:  # Note [Checked signatures]
+            if len(arrays) == 2:
+                a, b = arrays
+                key = (op, a.shape, a.dtype, b.shape, b.dtype)
+            else:
+                key = (op, *[(a.shape, a.dtype) for a in arrays])
+            if key not in _CHECKED:
+                op.rule(op.name, *arrays)
+                if len(_CHECKED) >= _CHECKED_MAX:
+                    _CHECKED.clear()
+                _CHECKED[key] = True
+            result = op.kernel(target.xp, *arrays)
         if op.multiple:
             if shared is not None:
                 result = [_unshared(r, inputs, target) for r in result]
@@ -312,6 +329,15 @@ class EagerTrace:
 
 _CPU = backend.CPU
 _scope = backend._scope
+
+# Note [Checked signatures]: an op's rule depends only on its inputs' shapes and dtypes (and
+# attributes): it must, since the graph tracer calls it with TensorSpecs. So once a rule has
+# accepted a signature, running it again can only accept it again. For ops without
+# attributes (elementwise math, the bulk of eager work) ``process`` remembers accepted
+# signatures and skips the rule on a repeat: one tuple and one dict lookup instead of a few
+# Python calls. Errors are never cached, so they read the same every time.
+_CHECKED: dict = {}
+_CHECKED_MAX = 4096
 
 
 def _mixed(op: core.Op, first: backend.Device, second: backend.Device) -> DeviceError:
@@ -336,6 +362,16 @@ def _unshared(result: Any, inputs: tuple, target: backend.Device) -> Any:
             if result is value._array or may_share(result, value._array):
                 return result.copy()
     return result
+
+
+def _symbolic_input(value: Any, op: core.Op, inputs: tuple, attrs: dict) -> Any:
+    """An op got a symbolic tensor outside any graph trace. A value whose graph takes ops
+    from outside (``autojit.compat.v1``'s deferred graphs define ``_bind_outside``) gets the
+    op; any other escaped a finished ``@aj.function`` trace."""
+    bind_outside = getattr(value, "_bind_outside", None)
+    if bind_outside is None:
+        raise _escaped(value, op)
+    return bind_outside(op, inputs, attrs)
 
 
 def _escaped(value: Any, op: core.Op) -> TracingError:
@@ -372,14 +408,17 @@ def to_device(x: Any, device: "str | backend.Device") -> Any:
     Usage: ``y = to_device(x, "GPU:0")`` (users write ``x.to("GPU:0")``)
     """
     target = backend.get_device(device)
+    source = getattr(x, "_device", None)
+    if source is target:
+        return x
     if core._state.trace is not _EAGER:
-        return core.bind(TO_DEVICE, x, device=target, source=getattr(x, "_device", None))
+        return core.bind(TO_DEVICE, x, device=target, source=source)
     if not isinstance(x, Tensor):
         x = convert_to_tensor(x)
+        if x._device is target:
+            return x
     if x._array is None:
-        raise _escaped(x, TO_DEVICE)
-    if x._device is target:
-        return x
+        return _symbolic_input(x, TO_DEVICE, (x,), {"device": target, "source": x._device})
     out = Tensor(backend.transfer(x._array, target), target)
     tapes = core._state.tapes
     if tapes:

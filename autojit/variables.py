@@ -26,8 +26,8 @@ from autojit.tensor import Tensor
 
 def _assign_rule(name, value, *, var):
     if value.dtype != var.dtype:
-        raise DTypeError(f"{name}: variable {var.name!r} is {var.dtype.name}, got a "
-                         f"{value.dtype.name} value; use aj.cast(value, aj.{var.dtype.name})")
+        raise DTypeError(f"{name}: variable {var.name!r} is {var.dtype.name}, got a value of "
+                         f"dtype {value.dtype.name}; use aj.cast(value, aj.{var.dtype.name})")
     try:
         ok = shapes.broadcast(name, var.shape, value.shape) == tuple(var.shape)
     except ShapeError:
@@ -219,4 +219,5 @@ class Variable(Tensor):
         text = super().__repr__()[len("<aj.Tensor: "):]
         return f"<aj.Variable '{self._name}' {text}"
 
+    __str__ = __repr__  # as tf.Variable: print(v) shows the name too
     __hash__ = Tensor.__hash__

@@ -19,9 +19,15 @@ import statistics
 import time
 from typing import Callable
 
-import numpy as np
+# One BLAS thread unless told otherwise: on a small shared machine, BLAS threads spinning
+# against other processes make timings swing by 5x, which would drown the overhead this
+# measures. Set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS to override.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
-import autojit as aj
+import numpy as np  # noqa: E402  (after the thread settings, which BLAS reads at import)
+
+import autojit as aj  # noqa: E402
 
 
 def _batch_size(fn: Callable[[], object], min_batch_s: float) -> int:
@@ -214,7 +220,7 @@ def main() -> None:
          *compare_us(mlp_numpy(), mlp_autojit(), repeats // 4 + 1)),
     ]
     print(f"eager autojit vs hand-written NumPy (median µs per step, float32, CPU, "
-          f"{os.cpu_count()} cores, numpy {np.__version__})")
+          f"{os.environ['OPENBLAS_NUM_THREADS']} BLAS thread(s), numpy {np.__version__})")
     print(f"{'workload':<40} {'NumPy':>10} {'autojit':>10} {'ratio':>7}")
     for name, numpy_us, autojit_us in rows:
         print(f"{name:<40} {numpy_us:>10.1f} {autojit_us:>10.1f} {autojit_us / numpy_us:>6.2f}x")

@@ -22,6 +22,9 @@ EXPECTED = {
     "define_by_run.py": ([], [re.escape("aj.Tensor(8, shape=(), dtype=int32)"),
                               re.escape("x= 1.0 --> z= 2.7"), re.escape("x= 0.6 --> z= 1.9"),
                               re.escape("x=-1.8 --> z=-2.9")]),
+    "define_and_run_v1.py": ([], [re.escape("grad_x == y, grad_y == x, grad_z == 1: True"),
+                                  r"\n8\n", re.escape("x= 1.0 --> z= 2.7"),
+                                  re.escape("x= 0.6 --> z= 1.9"), re.escape("x=-1.8 --> z=-2.9")]),
     # The default run: it must reach the 95% the README promises (it takes about 2 s).
     "train_mlp.py": ([], [r"epoch   1/20  loss \d\.\d{4}  train accuracy",
                           r"test accuracy: (9[5-9]|100)\.\d\d%"]),

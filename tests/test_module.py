@@ -157,5 +157,20 @@ def test_mutation_after_access_is_seen():
     assert m.trainable_variables == ()
 
 
+def test_forgotten_super_init_is_a_clear_error():
+    class Forgetful(aj.Module):
+        def __init__(self):
+            self.w = var("w")
+
+    model = Forgetful()
+    assert names(model.variables) == ["w:0"]  # discovery needs no state of its own
+    with pytest.raises(AttributeError, match=re.escape(
+            "Forgetful: Module.__init__ was not called; start Forgetful.__init__ with "
+            "super().__init__(name=name)")):
+        model.name_scope
+    with pytest.raises(AttributeError, match="'Forgetful' object has no attribute 'missing'"):
+        model.missing
+
+
 def test_repr():
     assert repr(Leaf(name="dense")) == "<Leaf 'dense'>"

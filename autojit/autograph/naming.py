@@ -37,6 +37,6 @@ class Namer:
         index = 0
         while candidate in self.taken:
             index += 1
-            candidate = f"{base}_{index}"
+            candidate = f"{base}{index}" if base.endswith("_") else f"{base}_{index}"
         self.taken.add(candidate)
         return candidate

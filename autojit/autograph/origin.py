@@ -41,10 +41,22 @@ def _fill(node: Any, lineno: int, col: int) -> None:
         # generated parts inside it, which take its line.
         lineno, col = node.lineno, node.col_offset or 0
     else:
+        # No end position: tracebacks then show the user's line without a caret range.
         node.lineno, node.col_offset = lineno, col
-        node.end_lineno, node.end_col_offset = lineno, col
+        node.end_lineno, node.end_col_offset = None, None
     for child in gast.iter_child_nodes(node):
         _fill(child, lineno, col)
+
+
+def close_locations(tree: Any, filename: str) -> None:
+    """Give generated nodes (no end position yet) the end of their line, so a traceback
+    shows the user's line as a whole instead of an empty caret range."""
+    for node in gast.walk(tree):
+        lineno = getattr(node, "lineno", None)
+        if lineno is not None and getattr(node, "end_lineno", None) is None:
+            text = linecache.getline(filename, lineno).rstrip("\r\n")
+            node.end_lineno = lineno
+            node.end_col_offset = max(len(text.encode()), node.col_offset or 0)
 
 
 def caller(depth: int = 2) -> tuple:

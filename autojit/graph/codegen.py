@@ -17,13 +17,16 @@ is registered with ``linecache`` so tracebacks and debuggers show it.
 Note [Reads alias buffers]: ``read_variable`` yields the variable's buffer itself (no copy).
 Before a node writes a variable, any earlier read of it that is still needed is copied, and
 graph outputs that are reads are copied, so in-place updates never change a value the
-program already read.
+program already read. "Reads" include values that may share the buffer: views of a read
+(``reshape``, ``transpose``, ``identity``, ... see ``_VIEW_OPS``) and ``cond``/``while_loop``
+results that are reads; a loop body's results that are reads are copied each iteration.
 """
 
 from __future__ import annotations
 
 import ast
 import itertools
+import keyword
 import linecache
 import math
 import re
@@ -70,7 +73,7 @@ class Namespace:
 
     def fresh(self, hint: str) -> str:
         base = re.sub(r"\W", "_", hint).strip("_") or "g"
-        if base[0].isdigit():
+        if base[0].isdigit() or keyword.iskeyword(base):  # "<lambda>" -> "_lambda"
             base = "_" + base
         name = base
         for i in itertools.count(1):
@@ -138,11 +141,24 @@ class _Emitter:
             if node.op.name == "read_variable":
                 alias.setdefault(id(node.attrs["var"]), []).append(node.outputs[0])
                 self.reads.setdefault(id(node.attrs["var"]), []).append(node.outputs[0])
+            else:
+                self.track_aliases(node)
             if free:
                 dead = [self.names[v.id] for v in last_use.get(i, ())
                         if v.node is not None and v.node.op.name != "constant"]
                 if dead:
                     self.lines.append(f"{indent}del {', '.join(dead)}")
+
+    def track_aliases(self, node: Node) -> None:
+        """Outputs that may share a read's buffer (a view of it, or a branch or loop result
+        that is one) count as reads of that variable too (Note [Reads alias buffers])."""
+        sources = _alias_sources(node)
+        if not sources:
+            return
+        ids = {v.id for v in sources}
+        for values in self.reads.values():
+            if any(v.id in ids for v in values):
+                values.extend(node.outputs)
 
     def protect_reads(self, node: Node, indent: str, graph: Graph, index: int,
                       last_use: dict) -> None:
@@ -230,6 +246,30 @@ def _last_uses(graph: Graph) -> dict[int, list[Value]]:
     return out
 
 
+# Ops whose result may be a view of their input (NumPy returns views for these).
+_VIEW_OPS = frozenset({"identity", "stop_gradient", "reshape", "reshape_like", "expand_dims",
+                       "squeeze", "getitem", "transpose", "matrix_transpose", "broadcast_to",
+                       "broadcast_like", "unstack", "split", "to_device"})
+
+
+def _alias_sources(node: Node) -> list[Value]:
+    """The values whose buffers ``node``'s outputs may share."""
+    if node.op.name in _VIEW_OPS:
+        return list(node.inputs)
+    if node.op.name == "cond":
+        pairs = [(branch, node.inputs[1:]) for branch in node.attrs["branches"]]
+        sources = []
+    elif node.op.name == "while_loop":
+        pairs = [(node.attrs["body"], node.inputs)]
+        sources = list(node.inputs[:node.attrs["n_vars"]])
+    else:
+        return []
+    for graph, outer in pairs:  # a result may be an input passed through (a capture)
+        outer_of = {inner.id: value for inner, value in zip(graph.inputs, outer)}
+        sources.extend(outer_of.get(v.id, v) for v in graph.outputs)
+    return sources
+
+
 def _written_vars(node: Node) -> set[int]:
     written = set()
     if node.op.effect and "var" in node.attrs and node.op.name != "read_variable":
@@ -277,7 +317,10 @@ def generate(graph: Graph, device: Any, name: str = "replay") -> tuple[Callable,
     read_values = {v.id for vs in emitter.reads.values() for v in vs}
     for value in graph.outputs:
         text = emitter.name(value)
-        if value.id in read_values or (value.node is not None and value.node.op.name == "read_variable"):
+        if value.id in read_values or (value.node is not None and value.node.op.name in
+                                       ("read_variable", "constant")):
+            # a constant is one array shared by every call: a caller writing into one
+            # result's .numpy() must not change what later calls return
             text += ".copy()"
         outs.append(text)
     body = emitter.lines or ["    pass"]

@@ -26,8 +26,9 @@ from autojit import dtypes, nest
 from autojit.errors import AutographError, DTypeError, ShapeError, TracingError
 from autojit.graph import codegen
 from autojit.graph.interpret import evaluate, interpret
-from autojit.graph.ir import Graph
-from autojit.graph.tracer import GraphTrace, SymbolicTensor, user_location, where_text
+from autojit.graph.ir import Graph, Node
+from autojit.graph.tracer import (READ_VARIABLE, GraphTrace, SymbolicTensor, user_location,
+                                 where_text)
 from autojit.ops import core
 from autojit.ops.core import TensorSpec, bind
 from autojit.tensor import Tensor, is_symbolic
@@ -309,6 +310,7 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any,
                          f"{where_text(where)}), got {_shape_of_structure(c_out)}")
     for value, spec in zip(b_graph.outputs, specs):
         value.spec = spec
+    _read_written_variables([c_trace, b_trace])
     objects = _align_captures([c_trace, b_trace])
     extra = []
     if maximum_iterations is not None:
@@ -318,6 +320,33 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any,
                    n_vars=len(flat), save=save, has_max=bool(extra))
     result = nest.pack_as(structure, list(outputs[:len(flat)]))
     return result[0] if single else result
+
+
+def _read_written_variables(traces: Sequence[GraphTrace]) -> None:
+    """A loop's test and body run once per iteration, so a Variable the loop writes must be
+    read afresh in each iteration: its reads captured from outside the loop (taken once,
+    before it) become ``read_variable`` nodes at the start of the subgraph. Reads inside an
+    iteration come before any write there (later reads are traced as fresh reads), so
+    reading at the start of the iteration gives the same value."""
+    written = set()
+    for trace in traces:
+        for node in trace.graph.walk():
+            if node.op.effect and "var" in node.attrs and node.op is not READ_VARIABLE:
+                written.add(id(node.attrs["var"]))
+    for trace in traces:
+        kept = []
+        for obj, inner in trace.captures:
+            if not (getattr(obj, "_is_variable", False) and id(obj) in written):
+                kept.append((obj, inner))
+                continue
+            graph = trace.graph
+            graph.inputs = [v for v in graph.inputs if v is not inner]
+            node = Node(READ_VARIABLE, [], {"var": obj})
+            inner.node, inner.index = node, 0
+            node.outputs = [inner]
+            graph.nodes.insert(0, node)
+            graph._effects = None
+        trace.captures = kept
 
 
 def _relax(specs: list, outputs: list, names: list | None, where: Any) -> list:
@@ -398,7 +427,11 @@ def _emit_while(em, node, indent):
     if stack:
         em.lines.append(f"{inner}{stack}.append(({', '.join(loop)}{',' if len(loop) == 1 else ''}))")
     em.block(attrs["body"], inner, free=False)
-    results = [em.name(v) for v in attrs["body"].outputs]
+    # A result that shares a variable's buffer would change under the next iteration's
+    # write before that iteration reads it (Note [Reads alias buffers] in codegen.py).
+    aliased = {v.id for values in em.reads.values() for v in values}
+    results = [em.name(v) + (".copy()" if v.id in aliased else "")
+               for v in attrs["body"].outputs]
     if loop:
         em.lines.append(f"{inner}{', '.join(loop)}, = {', '.join(results)},")
     if attrs["has_max"]:

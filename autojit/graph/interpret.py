@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from autojit.graph.ir import Graph
-from autojit.ops.core import bind
+from autojit.ops.core import active_tapes, bind
 
 
 def interpret(graph: Graph, arrays: Sequence[Any], xp: Any) -> list:
@@ -24,6 +24,11 @@ def interpret(graph: Graph, arrays: Sequence[Any], xp: Any) -> list:
         result = node.op.kernel(xp, *[env[v.id] for v in node.inputs], **node.attrs)
         if node.op.no_outputs:
             continue
+        if node.op.name == "read_variable":
+            # A read is a snapshot: a later assign (in place) must not change it. The
+            # replay code gets the same result by copying only where needed (Note [Reads
+            # alias buffers] in codegen.py); the reference interpreter always copies.
+            result = result.copy()
         outs = result if node.op.multiple else (result,)
         for value, array in zip(node.outputs, outs):
             env[value.id] = array
@@ -40,8 +45,13 @@ def evaluate(graph: Graph, inputs: Sequence[Any]) -> list:
         if node.op.name == "read_variable":
             env[node.outputs[0].id] = node.attrs["var"]
             continue
-        result = bind(node.op, *[env[v.id] for v in node.inputs], **node.attrs)
+        attrs = node.attrs
+        if node.op.name == "while_loop" and not attrs["save"] and active_tapes():
+            # The loop was traced with no tape (a subgraph, or a function later called
+            # under a tape): now one records it, so keep the iterations its VJP replays.
+            attrs = {**attrs, "save": True}
+        result = bind(node.op, *[env[v.id] for v in node.inputs], **attrs)
         outs = result if node.op.multiple else (result,)
-        for value, out in zip(node.outputs, outs):
+        for value, out in zip(node.outputs, outs):  # a saved loop's stack comes last
             env[value.id] = out
     return [env[v.id] for v in graph.outputs]

@@ -1,213 +1,40 @@
-"""Array ops: creation, shapes as tensors, reshaping and transposing, joining and splitting,
-tiling and padding. Indexing (``getitem``, ``gather``, ``one_hot``) lives in ``indexing``.
+"""Array ops: shapes as tensors, reshaping and transposing, broadcasting, tiling and padding,
+joining and splitting. Creation ops live in ``creation`` and indexing in ``indexing``; both
+are re-exported here, the module the rest of autojit imports them from.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from autojit import dtypes
-from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
+from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.ops import shapes
-from autojit.ops.core import bind, defop, to_numpy_constant
-from autojit.ops.indexing import getitem  # noqa: F401  (Tensor.__getitem__ calls it here)
-from autojit.ops.math import cast, ones_like_value, unbroadcast, zeros_like_value
-
-# ----------------------------------------------------------------------------- argument helpers
+from autojit.ops.core import bind, defop
+from autojit.ops.creation import (  # noqa: F401  (re-exported: autojit imports them from here)
+    arange,
+    constant,
+    eye,
+    fill,
+    linspace,
+    ones,
+    ones_like,
+    python_number,
+    static_ints,
+    static_shape,
+    zeros,
+    zeros_like,
+)
+from autojit.ops.indexing import getitem  # Tensor.__getitem__ calls it through this module
+from autojit.ops.math import unbroadcast, zeros_like_value
 
 
 def _shape_of(x: Any) -> tuple:
     """The static shape of a tensor, array, Python scalar or nested list."""
     shape = getattr(x, "shape", None)
     return tuple(shape) if shape is not None else np.shape(x)
-
-
-def _ints(op_name: str, value: Any, what: str) -> tuple:
-    """``value`` (an int, a sequence of ints or a concrete int tensor) as a tuple of ints."""
-    if hasattr(value, "_array") and hasattr(value, "dtype"):
-        if value._array is None:
-            raise TracingError(f"{op_name}: {what} must be known while the function is traced, "
-                               "got a symbolic tensor; pass Python ints")
-        value = value.numpy()
-    array = np.asarray(value)
-    if array.dtype.kind not in "iu" and not (array.size == 0 and array.dtype.kind == "f"):
-        raise InvalidArgumentError(f"{op_name}: expected {what} as integers, got {value!r}")
-    return tuple(int(d) for d in array.reshape(-1))
-
-
-def _static_shape(op_name: str, shape: Any) -> tuple:
-    dims = _ints(op_name, shape, "a shape such as (3, 4)")
-    if any(d < 0 for d in dims):
-        raise InvalidArgumentError(f"{op_name}: dimensions must be >= 0, got {list(dims)}")
-    return dims
-
-
-def _python_number(op_name: str, value: Any, what: str) -> "int | float":
-    """A Python int/float from a Python number or a concrete scalar tensor."""
-    if hasattr(value, "_array") and hasattr(value, "dtype"):
-        if value._array is None:
-            raise TracingError(f"{op_name}: {what} must be known while the function is traced, "
-                               "got a symbolic tensor; pass a Python number")
-        value = value.numpy()
-    if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidArgumentError(f"{op_name}: expected a number for {what}, got {value!r}")
-    return value
-
-
-# ----------------------------------------------------------------------------- creation
-
-CONSTANT = defop("constant", [], "xp.asarray(value)",
-                 lambda name, *, value: (value.shape, value.dtype), attrs=("value",))
-
-
-def constant(value: Any, dtype: Any = None, shape: Any = None, name: str | None = None) -> Any:
-    """A tensor holding a copy of ``value`` (Python floats become float32, ints int32, as TF).
-
-    Usage: ``aj.constant([[1.0, 2.0]])``, ``aj.constant(0, dtype=aj.float64, shape=(2, 2))``
-    """
-    if hasattr(value, "_array") and hasattr(value, "dtype") and not isinstance(value, np.ndarray):
-        value = value.numpy()  # a Tensor: constant() copies its value
-    array = np.array(to_numpy_constant(value, dtype), copy=True)
-    if shape is not None:
-        shape = tuple(int(d) for d in shape)
-        if array.size == 1:
-            array = np.full(shape, array.reshape(()), dtype=array.dtype)
-        elif array.size == shapes.size(shape):
-            array = array.reshape(shape)
-        else:
-            raise ShapeError(f"constant: cannot make a tensor of shape {shapes.fmt(shape)} "
-                             f"from {array.size} values")
-    return bind(CONSTANT, value=array)
-
-
-ZEROS = defop("zeros", [], "xp.zeros(shape, dtype)", lambda name, *, shape, dtype: (shape, dtype),
-              attrs=("shape", "dtype"))
-ONES = defop("ones", [], "xp.ones(shape, dtype)", lambda name, *, shape, dtype: (shape, dtype),
-             attrs=("shape", "dtype"))
-
-
-def zeros(shape: Any, dtype: Any = dtypes.float32, name: str | None = None) -> Any:
-    """A tensor of zeros. Usage: ``aj.zeros((2, 3))``"""
-    return bind(ZEROS, shape=_static_shape("zeros", shape), dtype=dtypes.as_dtype(dtype))
-
-
-def ones(shape: Any, dtype: Any = dtypes.float32, name: str | None = None) -> Any:
-    """A tensor of ones. Usage: ``aj.ones((2, 3), dtype=aj.int32)``"""
-    return bind(ONES, shape=_static_shape("ones", shape), dtype=dtypes.as_dtype(dtype))
-
-
-def zeros_like(input: Any, dtype: Any = None, name: str | None = None) -> Any:  # noqa: A002
-    """Zeros with the shape (and dtype, unless given) of ``input``. Usage: ``aj.zeros_like(x)``"""
-    out = zeros_like_value(input)
-    return out if dtype is None else cast(out, dtype)
-
-
-def ones_like(input: Any, dtype: Any = None, name: str | None = None) -> Any:  # noqa: A002
-    """Ones with the shape (and dtype, unless given) of ``input``. Usage: ``aj.ones_like(x)``"""
-    out = ones_like_value(input)
-    return out if dtype is None else cast(out, dtype)
-
-
-def _fill_rule(name, value, *, shape):
-    if len(value.shape) != 0:
-        raise ShapeError(f"{name}: expected a scalar value, got a tensor of shape "
-                         f"{shapes.fmt(value.shape)}")
-    return shape, value.dtype
-
-
-def _fill(xp, value, shape):
-    out = xp.empty(shape, value.dtype)
-    out[...] = value
-    return out
-
-
-FILL = defop("fill", ["value"], "_fill(xp, value, shape)", _fill_rule,
-             lambda g, out, value, *, shape: (unbroadcast(g, value),), attrs=("shape",),
-             namespace={"_fill": _fill})
-
-
-def fill(dims: Any, value: Any, name: str | None = None) -> Any:
-    """A tensor of shape ``dims`` filled with the scalar ``value`` (its dtype).
-
-    Usage: ``aj.fill((2, 3), 9.0)``
-    """
-    return bind(FILL, value, shape=_static_shape("fill", dims))
-
-
-EYE = defop("eye", [], "xp.eye(num_rows, num_columns, dtype=dtype)",
-            lambda name, *, num_rows, num_columns, dtype: ((num_rows, num_columns), dtype),
-            attrs=("num_rows", "num_columns", "dtype"))
-
-
-def eye(num_rows: int, num_columns: int | None = None, batch_shape: Any = None,
-        dtype: Any = dtypes.float32, name: str | None = None) -> Any:
-    """An identity matrix (ones on the diagonal), optionally repeated over ``batch_shape``.
-
-    Usage: ``aj.eye(3)``, ``aj.eye(2, 3, dtype=aj.int32)``
-    """
-    (n,) = _static_shape("eye", num_rows)
-    (m,) = (n,) if num_columns is None else _static_shape("eye", num_columns)
-    out = bind(EYE, num_rows=n, num_columns=m, dtype=dtypes.as_dtype(dtype))
-    if batch_shape is not None:
-        out = broadcast_to(out, _static_shape("eye", batch_shape) + (n, m))
-    return out
-
-
-def _range_rule(name, *, start, limit, delta, dtype):
-    return (max(0, math.ceil((limit - start) / delta)),), dtype
-
-
-RANGE = defop("range", [], "xp.arange(start, limit, delta, dtype=dtype)", _range_rule,
-              attrs=("start", "limit", "delta", "dtype"))
-
-
-def arange(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None,
-           name: str | None = None) -> Any:
-    """``aj.range``: the numbers ``start, start + delta, ...`` below ``limit``, as ``tf.range``.
-
-    Usage: ``aj.range(5)`` (int32 0..4), ``aj.range(0.0, 1.0, 0.25)`` (float32)
-
-    Ints give int32 and floats float32 unless ``dtype`` says otherwise (a tensor argument
-    lends its dtype). The bounds must be known while tracing.
-    """
-    if limit is None:
-        start, limit = 0, start
-    given = [v for v in (start, limit, delta) if hasattr(v, "dtype")]
-    start, limit, delta = (_python_number("range", v, what)
-                           for v, what in ((start, "start"), (limit, "limit"), (delta, "delta")))
-    if delta == 0:
-        raise InvalidArgumentError("range: delta must not be 0, got 0")
-    if dtype is not None:
-        dt = dtypes.as_dtype(dtype)
-    elif given:
-        dt = given[0].dtype
-    else:
-        dt = dtypes.float32 if any(isinstance(v, float) for v in (start, limit, delta)) \
-            else dtypes.int32
-    return bind(RANGE, start=start, limit=limit, delta=delta, dtype=dt)
-
-
-LINSPACE = defop("linspace", [], "xp.linspace(start, stop, num, dtype=dtype)",
-                 lambda name, *, start, stop, num, dtype: ((num,), dtype),
-                 attrs=("start", "stop", "num", "dtype"))
-
-
-def linspace(start: Any, stop: Any, num: Any, name: str | None = None) -> Any:
-    """``num`` evenly spaced numbers from ``start`` to ``stop`` (both included).
-
-    Usage: ``aj.linspace(0.0, 1.0, 5)`` (float32; a float tensor ``start`` lends its dtype)
-    """
-    dt = getattr(start, "dtype", dtypes.float32)
-    if not dtypes.is_floating(dt):
-        raise DTypeError(f"linspace: expected floating-point start and stop, got {dt.name}")
-    (n,) = _static_shape("linspace", num)
-    return bind(LINSPACE, start=float(_python_number("linspace", start, "start")),
-                stop=float(_python_number("linspace", stop, "stop")), num=n, dtype=dt)
 
 
 # ----------------------------------------------------------------------------- shapes as tensors
@@ -254,8 +81,9 @@ def _reshape_rule(name, x, *, shape):
 
 def _resolve_reshape(name, old, new):
     new = tuple(new)
-    if new.count(-1) > 1:
-        raise InvalidArgumentError(f"{name}: at most one -1 allowed in shape {list(new)}")
+    if new.count(-1) > 1 or any(d < -1 for d in new):
+        raise InvalidArgumentError(f"{name}: expected dims >= 0 and at most one -1, got shape "
+                                   f"{list(new)}")
     total = shapes.size(old)
     if -1 in new:
         rest = shapes.size(tuple(d for d in new if d != -1))
@@ -280,7 +108,7 @@ RESHAPE_LIKE = defop("reshape_like", ["x", "like"], "xp.reshape(x, like.shape)",
 
 def reshape(tensor: Any, shape: Any, name: str | None = None) -> Any:
     """The same values in a new shape (one dim may be -1). Usage: ``aj.reshape(x, (-1, 784))``"""
-    return bind(RESHAPE, tensor, shape=_ints("reshape", shape, "a shape such as (-1, 784)"))
+    return bind(RESHAPE, tensor, shape=static_ints("reshape", shape, "a shape such as (-1, 784)"))
 
 
 def reshape_like(x: Any, like: Any) -> Any:
@@ -364,7 +192,7 @@ def transpose(a: Any, perm: Any = None, conjugate: bool = False, name: str | Non
     if perm is None:
         perm = tuple(reversed(range(len(_shape_of(a)))))
     else:
-        perm = _ints("transpose", perm, "perm")
+        perm = static_ints("transpose", perm, "perm")
     return bind(TRANSPOSE, a, perm=perm)
 
 
@@ -383,7 +211,7 @@ BROADCAST_TO = defop("broadcast_to", ["x"], "xp.broadcast_to(x, shape)", _broadc
 
 def broadcast_to(input: Any, shape: Any, name: str | None = None) -> Any:  # noqa: A002
     """``input`` broadcast to ``shape`` (NumPy rules). Usage: ``aj.broadcast_to(b, (32, 10))``"""
-    return bind(BROADCAST_TO, input, shape=_static_shape("broadcast_to", shape))
+    return bind(BROADCAST_TO, input, shape=static_shape("broadcast_to", shape))
 
 
 # ----------------------------------------------------------------------------- tile and pad
@@ -420,7 +248,7 @@ def tile(input: Any, multiples: Any, name: str | None = None) -> Any:  # noqa: A
 
     Usage: ``aj.tile(x, [2, 1])``
     """
-    return bind(TILE, input, multiples=_ints("tile", multiples, "multiples"))
+    return bind(TILE, input, multiples=static_ints("tile", multiples, "multiples"))
 
 
 _PAD_MODES = ("CONSTANT", "REFLECT", "SYMMETRIC")
@@ -437,7 +265,8 @@ def _pad_rule(name, x, *, paddings, mode, constant_values):
     out = []
     for axis, ((before, after), d) in enumerate(zip(paddings, x.shape)):
         if before < 0 or after < 0:
-            raise InvalidArgumentError(f"{name}: paddings must be >= 0, got {list(paddings)}")
+            raise InvalidArgumentError(f"{name}: paddings must be >= 0, got "
+                                       f"{[list(p) for p in paddings]}")
         limit = None if d is None else d - 1 if mode == "REFLECT" else d
         if mode != "CONSTANT" and limit is not None and max(before, after) > limit:
             raise InvalidArgumentError(
@@ -449,7 +278,7 @@ def _pad_rule(name, x, *, paddings, mode, constant_values):
 
 def _pad(xp, x, paddings, mode, constant_values):
     if not paddings:
-        return x  # a scalar: nothing to pad (np.pad refuses empty paddings)
+        return x.copy()  # a scalar: nothing to pad (np.pad refuses empty paddings); no alias
     if mode == "CONSTANT":
         return xp.pad(x, paddings, mode="constant", constant_values=constant_values)
     return xp.pad(x, paddings, mode=mode.lower())
@@ -486,17 +315,17 @@ def pad(tensor: Any, paddings: Any, mode: str = "CONSTANT", constant_values: Any
 
     Usage: ``aj.pad(x, [[1, 1], [2, 2]])``
     """
-    flat = _ints("pad", paddings, "paddings")
+    flat = static_ints("pad", paddings, "paddings")
     rows = np.shape(paddings.numpy() if hasattr(paddings, "numpy") else paddings)
-    if len(rows) != 2 or rows[1] != 2:
+    if flat and (len(rows) != 2 or rows[1] != 2):  # (empty paddings pad a scalar)
         raise InvalidArgumentError(f"pad: expected paddings of shape [rank, 2], got "
                                    f"{paddings!r}")
     pairs = tuple(zip(flat[0::2], flat[1::2]))
-    value = _python_number("pad", constant_values, "constant_values")
+    value = python_number("pad", constant_values, "constant_values")
     return bind(PAD, tensor, paddings=pairs, mode=str(mode).upper(), constant_values=value)
 
 
-# ----------------------------------------------------------------------------- joining and splitting
+# ----------------------------------------------------------------------------- join and split
 
 
 def size_along(x: Any, axes: tuple) -> Any:
@@ -665,8 +494,7 @@ SPLIT = defop("split", ["x"], "_split(xp, x, num_or_size_splits, axis)", _split_
               namespace={"_split": _split})
 
 
-def split(value: Any, num_or_size_splits: Any, axis: int = 0, num: int | None = None,
-          name: str | None = None) -> list:
+def split(value: Any, num_or_size_splits: Any, axis: int = 0, name: str | None = None) -> list:
     """Split ``value`` along ``axis`` into equal parts (an int) or parts of the given sizes
     (a list; one size may be -1 for the rest).
 
@@ -677,7 +505,7 @@ def split(value: Any, num_or_size_splits: Any, axis: int = 0, num: int | None = 
                                                                              bool):
         spec = int(num_or_size_splits)
     else:
-        spec = _ints("split", num_or_size_splits, "num_or_size_splits")
+        spec = static_ints("split", num_or_size_splits, "num_or_size_splits")
     return list(bind(SPLIT, value, num_or_size_splits=spec, axis=axis))
 
 
@@ -692,7 +520,7 @@ def _add_n_rule(name, *xs):
 
 def _add_n(xp, inputs):
     if len(inputs) == 1:
-        return inputs[0]
+        return inputs[0].copy()  # a new buffer, never an alias of the input (a variable's)
     out = xp.add(inputs[0], inputs[1])
     for x in inputs[2:]:
         out += x  # in place: one new buffer for the whole sum

@@ -22,7 +22,7 @@ import numpy as np
 from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
 from autojit.ops import shapes
-from autojit.ops.core import bind, defop
+from autojit.ops.core import bind, defop, to_numpy_constant
 
 
 class IndexKey(tuple):
@@ -61,7 +61,8 @@ def _is_concrete(aval: Any) -> bool:
     return isinstance(aval, (np.ndarray, np.generic)) or type(aval).__module__.startswith("cupy")
 
 
-def _check_range(name: str, indices: Any, size: Any, where: str, negative: bool) -> None:
+def check_index_range(name: str, indices: Any, size: Any, where: str, negative: bool,
+                      noun: str = "index") -> None:
     """Eagerly, an error for index values outside a dim of ``size`` (negatives count from
     the end when ``negative``); inside graphs values are unknown and nothing is checked."""
     if size is None or not _is_concrete(indices) or indices.size == 0:
@@ -70,8 +71,8 @@ def _check_range(name: str, indices: Any, size: Any, where: str, negative: bool)
     low = -size if negative else 0
     if lo < low or hi >= size:
         bad = lo if lo < low else hi
-        raise InvalidArgumentError(f"{name}: index {bad} is out of range for {where}; "
-                                   f"expected {low} <= index < {size}")
+        raise InvalidArgumentError(f"{name}: {noun} {bad} is out of range for {where}; "
+                                   f"expected {low} <= {noun} < {size}")
 
 
 # ----------------------------------------------------------------------------- getitem
@@ -174,7 +175,7 @@ def _index_shape(name: str, shape: tuple, key: tuple, indices: tuple) -> tuple:
                 advanced.append((len(out), (count,)))
                 dim += n
             elif dtypes.is_integer(aval.dtype):
-                _check_range(name, aval, shape[dim],
+                check_index_range(name, aval, shape[dim],
                              f"dimension {dim} of size {shape[dim]} (tensor shape "
                              f"{shapes.fmt(shape)})", negative=True)
                 advanced.append((len(out), tuple(aval.shape)))
@@ -244,7 +245,7 @@ GETITEM_GRAD = defop("getitem_grad", ["g", "like"], "_scatter_basic(xp, g, like,
                      attrs=("key",), namespace={"_scatter_basic": _scatter_basic})
 GETITEM_ADVANCED = defop(
     "getitem_advanced", ["*values"], "values[0][_fill_slots(xp, key, values[1:])]",
-    lambda name, x, *indices, key: (_index_shape(name, x.shape, key, indices), x.dtype),
+    lambda name, x, *indices, key: (_index_shape("getitem", x.shape, key, indices), x.dtype),
     lambda g, out, x, *indices, key: (
         bind(GETITEM_ADVANCED_GRAD, g, x, *indices, key=key), *([None] * len(indices))),
     attrs=("key",), namespace={"_fill_slots": _fill_slots})
@@ -264,7 +265,7 @@ def _gather_rule(name, params, indices, *, axis):
     if not dtypes.is_integer(indices.dtype):
         raise DTypeError(f"{name}: expected int32 or int64 indices, got {indices.dtype.name}")
     a = shapes.normalize_axis(name, axis, len(params.shape))
-    _check_range(name, indices, params.shape[a],
+    check_index_range(name, indices, params.shape[a],
                  f"axis {a} of size {params.shape[a]} (params shape "
                  f"{shapes.fmt(params.shape)})", negative=False)
     return params.shape[:a] + tuple(indices.shape) + params.shape[a + 1:], params.dtype
@@ -276,8 +277,8 @@ def _gather_grad(xp, g, indices, like, axis):
     return out
 
 
-GATHER = defop("gather", ["params", "indices"], "xp.take(params, indices, axis=axis)",
-               _gather_rule,
+GATHER = defop("gather", ["params", "indices"],
+               "xp.take(params, xp.asarray(indices), axis=axis)", _gather_rule,
                lambda g, out, params, indices, *, axis: (
                    bind(GATHER_GRAD, g, indices, params, axis=axis), None),
                attrs=("axis",))
@@ -301,7 +302,13 @@ def gather(params: Any, indices: Any, validate_indices: Any = None, axis: int = 
         raise InvalidArgumentError(f"gather: batch_dims is not supported, got {batch_dims}")
     axis = shapes.normalize_axis("gather", axis, len(params.shape) if hasattr(params, "shape")
                                  else np.ndim(params))
-    return bind(GATHER, params, indices, axis=axis)
+    return bind(GATHER, params, index_values(indices), axis=axis)
+
+
+def index_values(indices: Any) -> Any:
+    """Python ints and lists of them as an int32 array (not weak scalars that would take
+    the dtype of a float partner); tensors and arrays unchanged."""
+    return indices if hasattr(indices, "dtype") else to_numpy_constant(indices)
 
 
 # ----------------------------------------------------------------------------- one_hot
@@ -315,7 +322,7 @@ def _one_hot_rule(name, indices, *, depth, on_value, off_value, axis, dtype):
 
 
 def _one_hot(xp, indices, depth, on_value, off_value, axis, dtype):
-    hot = xp.expand_dims(indices, -1) == xp.arange(depth, dtype=indices.dtype)
+    hot = xp.expand_dims(xp.asarray(indices), -1) == xp.arange(depth, dtype=indices.dtype)
     if on_value == 1 and off_value == 0:
         out = hot.astype(dtype)
     else:

@@ -14,7 +14,7 @@ from autojit.errors import DTypeError, ShapeError
 from autojit.ops import shapes
 from autojit.ops.array import expand_dims
 from autojit.ops.core import bind, defop
-from autojit.ops.indexing import _check_range, one_hot
+from autojit.ops.indexing import check_index_range, index_values, one_hot
 from autojit.ops.math import exp, float_unary_rule, multiply, negative, subtract, unary_rule
 from autojit.ops.reduce import reduce_sum
 
@@ -74,9 +74,9 @@ LOG_SOFTMAX = defop("log_softmax", ["x"], "_log_softmax(xp, x, axis)", _softmax_
                     _log_softmax_vjp, attrs=("axis",), namespace={"_log_softmax": _log_softmax})
 
 
-def _axis_of(logits: Any, axis: int) -> int:
+def _axis_of(name: str, logits: Any, axis: int) -> int:
     ndim = len(logits.shape) if hasattr(logits, "shape") else 1
-    return shapes.normalize_axis("softmax", axis, ndim) if ndim else axis
+    return shapes.normalize_axis(name, axis, ndim) if ndim else axis  # rank 0: the rule says
 
 
 def softmax(logits: Any, axis: int = -1, name: str | None = None) -> Any:
@@ -84,7 +84,7 @@ def softmax(logits: Any, axis: int = -1, name: str | None = None) -> Any:
 
     Usage: ``probs = aj.nn.softmax(logits)``
     """
-    return bind(SOFTMAX, logits, axis=_axis_of(logits, axis))
+    return bind(SOFTMAX, logits, axis=_axis_of("softmax", logits, axis))
 
 
 def log_softmax(logits: Any, axis: int = -1, name: str | None = None) -> Any:
@@ -92,7 +92,7 @@ def log_softmax(logits: Any, axis: int = -1, name: str | None = None) -> Any:
 
     Usage: ``log_probs = aj.nn.log_softmax(logits)``
     """
-    return bind(LOG_SOFTMAX, logits, axis=_axis_of(logits, axis))
+    return bind(LOG_SOFTMAX, logits, axis=_axis_of("log_softmax", logits, axis))
 
 
 # ----------------------------------------------------------------------------- cross-entropies
@@ -115,7 +115,7 @@ def _sparse_xent_rule(name, labels, logits):
                          f"{shapes.fmt(logits.shape)} without the class axis), got "
                          f"{shapes.fmt(labels.shape)}")
     classes = logits.shape[-1]
-    _check_range(name, labels, classes, f"{classes} classes", negative=False)
+    check_index_range(name, labels, classes, f"{classes} classes", negative=False, noun="label")
     return tuple(b if b is not None else a for a, b in zip(labels.shape, batch)), logits.dtype
 
 
@@ -148,7 +148,7 @@ def sparse_softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = N
     Usage: ``loss = aj.reduce_mean(aj.nn.sparse_softmax_cross_entropy_with_logits(
     labels=y, logits=model(x)))``
     """
-    return bind(SPARSE_XENT, labels, logits)
+    return bind(SPARSE_XENT, index_values(labels), logits)
 
 
 def _xent_rule(name, labels, logits):

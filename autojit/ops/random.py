@@ -17,8 +17,8 @@ import numpy as np
 
 from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError
-from autojit.ops.array import _python_number, _static_shape
 from autojit.ops.core import bind, defop
+from autojit.ops.creation import python_number, static_shape
 
 _global_seed: int | None = None
 _generators: dict = {}  # (device key, op seed) -> generator (Note [Random generators])
@@ -91,9 +91,9 @@ def normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = dtypes.f
 
     Usage: ``w = aj.Variable(aj.random.normal((784, 256), stddev=0.05))``
     """
-    return bind(NORMAL, shape=_static_shape("random.normal", shape),
-                mean=float(_python_number("random.normal", mean, "mean")),
-                stddev=float(_python_number("random.normal", stddev, "stddev")),
+    return bind(NORMAL, shape=static_shape("random.normal", shape),
+                mean=float(python_number("random.normal", mean, "mean")),
+                stddev=float(python_number("random.normal", stddev, "stddev")),
                 dtype=dtypes.as_dtype(dtype), seed=None if seed is None else int(seed))
 
 
@@ -139,11 +139,11 @@ def uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any = dtypes
     Usage: ``aj.random.uniform((2, 3))``, ``aj.random.uniform((5,), 0, 10, dtype=aj.int32)``
     """
     dt = dtypes.as_dtype(dtype)
-    low = _python_number("random.uniform", minval, "minval")
-    high = None if maxval is None else _python_number("random.uniform", maxval, "maxval")
+    low = python_number("random.uniform", minval, "minval")
+    high = None if maxval is None else python_number("random.uniform", maxval, "maxval")
     if dtypes.is_integer(dt):
         low, high = int(low), None if high is None else int(high)
     else:
         low, high = float(low), None if high is None else float(high)
-    return bind(UNIFORM, shape=_static_shape("random.uniform", shape), minval=low,
+    return bind(UNIFORM, shape=static_shape("random.uniform", shape), minval=low,
                 maxval=high, dtype=dt, seed=None if seed is None else int(seed))

@@ -114,6 +114,12 @@ def simplify_algebra(graph: Graph) -> Graph:
             node.op = ops["ones" if node.op.name == "ones_like" else "zeros"]
             node.inputs = []
             node.attrs = {"shape": spec.shape, "dtype": spec.dtype}
+        if node.op.name == "broadcast_like" and known(node.outputs[0].spec.shape):
+            # ``like`` is read only for its shape: once that is known, stop reading it, so
+            # the forward value a VJP broadcast against can die (or never be computed).
+            node.op = ops["broadcast_to"]
+            node.inputs = node.inputs[:1]
+            node.attrs = {"shape": node.outputs[0].spec.shape}
         kept.append(node)
     graph.nodes = kept
     apply_substitutions(graph, subst)

@@ -1,0 +1,30 @@
+"""``a if c else b`` → ``ag__.if_exp(c, lambda: a, lambda: b)`` (a tensor ``c`` makes an
+``aj.cond``). Expressions whose branches yield, await or bind names (``:=``) stay as they are,
+since a lambda would change what those mean."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gast
+
+from autojit.autograph import origin, templates
+from autojit.autograph.converters import Converter
+
+UNSAFE_IN_LAMBDA = (gast.Yield, gast.YieldFrom, gast.Await, gast.NamedExpr)
+
+
+def safe_in_lambda(node: Any) -> bool:
+    """True when ``node`` means the same inside ``lambda: node``."""
+    return not any(isinstance(n, UNSAFE_IN_LAMBDA) for n in gast.walk(node))
+
+
+class IfExpConverter(Converter):
+    def visit_IfExp(self, node: Any) -> Any:
+        node = self.generic_visit(node)
+        if not (safe_in_lambda(node.body) and safe_in_lambda(node.orelse)):
+            return node
+        new = templates.replace_as_expression("ag__.if_exp(TEST, lambda: BODY, lambda: ORELSE)",
+                                              TEST=node.test, BODY=node.body,
+                                              ORELSE=node.orelse)
+        return origin.set_location(new, node)

@@ -1,0 +1,276 @@
+"""``if``/``while``/``for`` → functions plus a call of ``ag__.if_stmt``/``while_stmt``/
+``for_stmt``, which choose Python or graph control flow at run time.
+
+The block's modified variables (its *state*) are shared with the generated functions through
+``nonlocal`` and read/written as a tuple by ``get_state``/``set_state``; those live after the
+block come first (``nouts``): they are what a graph ``cond``/``while_loop`` must output::
+
+    if x > 0:                         def get_state():
+        y = x                             return (y,)
+    else:                             def set_state(vars_):
+        y = -x                            nonlocal y
+                                          (y,) = vars_
+                                      def if_body():
+                                          nonlocal y
+                                          y = x
+                                      def else_body():
+                                          nonlocal y
+                                          y = -x
+                                      y = ag__.Undefined('y')
+                                      ag__.if_stmt(x > 0, if_body, else_body, get_state,
+                                                   set_state, ('y',), 1)
+
+A state variable with no value before the block first gets ``ag__.Undefined('name')`` (so
+``nonlocal`` has a binding); reads that may see it go through ``ag__.ld`` (Python's
+``UnboundLocalError``). Statements inside ``try`` or containing ``yield``/``await`` stay
+Python; their condition is checked by ``ag__.python_cond`` (a tensor there is an error).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gast
+
+from autojit.autograph import origin, templates
+from autojit.autograph.analysis import activity as act
+from autojit.autograph.analysis import definitions, liveness
+from autojit.autograph.converters import Converter
+
+_STATEMENTS = (gast.If, gast.While, gast.For)
+_TRY = (gast.Try,) + ((gast.TryStar,) if hasattr(gast, "TryStar") else ())
+_SUSPEND = (gast.Yield, gast.YieldFrom, gast.Await)
+
+
+class ControlFlowConverter(Converter):
+    def __init__(self, ctx: Any):
+        super().__init__(ctx)
+        self.scopes: list = []
+
+    # --- one function scope ------------------------------------------------------------
+    def visit_FunctionDef(self, node: Any) -> Any:
+        liveness.annotate(node)
+        definitions.annotate(node)
+        declared = act.declarations(node)
+        scope = {"global": declared["global"], "nonlocal": declared["nonlocal"]}
+        undefined: set = set()
+        _mark_python_only(node.body, None)
+        for stmt in act.own_nodes(node.body):
+            if isinstance(stmt, _STATEMENTS) and not stmt.ag_python_only:
+                outs, others = _state(stmt)
+                stmt.ag_state = (outs, others)
+                undefined |= set(outs + others) - stmt.ag_defined_in \
+                    - scope["global"] - scope["nonlocal"]
+        node.body = _ReadChecks(undefined).visit_block(node.body)
+        self.scopes.append(scope)
+        node = self.generic_visit(node)
+        self.scopes.pop()
+        return node
+
+    def visit_AsyncFunctionDef(self, node: Any) -> Any:
+        return node  # awaits cannot move into generated functions; left as Python
+
+    # --- statements ----------------------------------------------------------------------
+    def visit_If(self, node: Any) -> Any:
+        node = self.generic_visit(node)
+        if node.ag_python_only:
+            node.test = self._python_check("python_cond", node.test, node.ag_python_only)
+            return node
+        namer = self.ctx.namer
+        body, orelse = namer.new("if_body"), namer.new("else_body")
+        names = self._names(node)
+        out = self._undefined(node) + self._state_functions(node, names)
+        out += templates.replace("def BODY():\n    DECLARE\n    STMTS", BODY=body,
+                                 DECLARE=self._declare(node), STMTS=node.body)
+        if node.orelse:
+            out += templates.replace("def ORELSE():\n    DECLARE\n    STMTS", ORELSE=orelse,
+                                     DECLARE=self._declare(node), STMTS=node.orelse)
+        else:
+            orelse = "ag__.no_op"
+        out += templates.replace(
+            "ag__.if_stmt(TEST, BODY, ORELSE, GET_STATE, SET_STATE, NAMES, NOUTS)", TEST=node.test,
+            BODY=body, ORELSE=_expr(orelse), **names)
+        return origin.set_location(out, node)
+
+    def visit_While(self, node: Any) -> Any:
+        node = self.generic_visit(node)
+        if node.ag_python_only:
+            node.test = self._python_check("python_cond", node.test, node.ag_python_only)
+            return node
+        namer = self.ctx.namer
+        test, body = namer.new("loop_test"), namer.new("loop_body")
+        names = self._names(node)
+        out = self._undefined(node) + self._state_functions(node, names)
+        out += origin.set_location(templates.replace("def TEST():\n    return EXPR", TEST=test,
+                                                     EXPR=node.test), node.test)
+        out += templates.replace("def BODY():\n    DECLARE\n    STMTS", BODY=body,
+                                 DECLARE=self._declare(node), STMTS=node.body)
+        out += templates.replace(
+            "ag__.while_stmt(TEST, BODY, GET_STATE, SET_STATE, NAMES, NOUTS)", TEST=test,
+            BODY=body, **names)
+        return origin.set_location(out, node)
+
+    def visit_For(self, node: Any) -> Any:
+        node = self.generic_visit(node)
+        extra = getattr(node, "ag_extra_test", None)
+        if node.ag_python_only:
+            node.iter = self._python_check("python_iter", node.iter, node.ag_python_only)
+            if extra is not None:
+                check = self._python_check("python_cond", extra, node.ag_python_only)
+                stop = templates.replace("if not EXTRA:\n    break", EXTRA=check)
+                node.body = origin.set_location(stop, node) + node.body
+            return node
+        namer = self.ctx.namer
+        body, itr = namer.new("loop_body"), namer.new("itr")
+        names = self._names(node)
+        out = self._undefined(node) + self._state_functions(node, names)
+        extra_name = "None"
+        if extra is not None:
+            extra_name = namer.new("extra_test")
+            out += templates.replace("def EXTRA_TEST():\n    return EXTRA",
+                                     EXTRA_TEST=extra_name, EXTRA=extra)
+        assign = origin.set_location(templates.replace("TARGET = ITR", TARGET=node.target,
+                                                       ITR=itr), node.target)
+        out += templates.replace("def BODY(ITR):\n    DECLARE\n    STMTS", BODY=body, ITR=itr,
+                                 DECLARE=self._declare(node), STMTS=assign + node.body)
+        targets = tuple(sorted(act.modified(node.target)))
+        out += templates.replace(
+            "ag__.for_stmt(ITER, EXTRA, BODY, GET_STATE, SET_STATE, NAMES, NOUTS, TARGETS)",
+            ITER=node.iter, EXTRA=_expr(extra_name), BODY=body,
+            TARGETS=templates.constant(targets), **names)
+        return origin.set_location(out, node)
+
+    # --- pieces ----------------------------------------------------------------------------
+    def _names(self, node: Any) -> dict:
+        outs, others = node.ag_state
+        state = outs + others
+        if not state:
+            return {"GET_STATE": _expr("None"), "SET_STATE": _expr("None"),
+                    "NAMES": templates.constant(()), "NOUTS": templates.constant(0)}
+        return {"GET_STATE": self.ctx.namer.new("get_state"),
+                "SET_STATE": self.ctx.namer.new("set_state"),
+                "NAMES": templates.constant(tuple(state)),
+                "NOUTS": templates.constant(len(outs))}
+
+    def _state_functions(self, node: Any, names: dict) -> list:
+        outs, others = node.ag_state
+        state = outs + others
+        if not state:
+            return []
+        return templates.replace(
+            """
+            def GET_STATE():
+                return STATE
+            def SET_STATE(VARS):
+                DECLARE
+                STORE = VARS
+            """, GET_STATE=names["GET_STATE"], SET_STATE=names["SET_STATE"],
+            STATE=templates.names_tuple(state), STORE=templates.names_tuple(state, store=True),
+            VARS=self.ctx.namer.new("vars_"), DECLARE=self._declare(node))
+
+    def _declare(self, node: Any) -> list:
+        """``nonlocal``/``global`` statements for the block's state variables."""
+        outs, others = node.ag_state
+        state = outs + others
+        globals_ = [n for n in state if n in self.scopes[-1]["global"]]
+        nonlocals = [n for n in state if n not in self.scopes[-1]["global"]]
+        out = []
+        if nonlocals:
+            out.append(gast.Nonlocal(names=nonlocals))
+        if globals_:
+            out.append(gast.Global(names=globals_))
+        return out
+
+    def _undefined(self, node: Any) -> list:
+        outs, others = node.ag_state
+        scope = self.scopes[-1]
+        out = []
+        for name in outs + others:
+            if name not in node.ag_defined_in and name not in scope["global"] \
+                    and name not in scope["nonlocal"]:
+                out += templates.replace("NAME = ag__.Undefined(TEXT)", NAME=name,
+                                         TEXT=templates.constant(name))
+        return out
+
+    def _python_check(self, operator: str, expr: Any, reason: str) -> Any:
+        new = templates.replace_as_expression(f"ag__.{operator}(EXPR, REASON)", EXPR=expr,
+                                              REASON=templates.constant(reason))
+        return origin.set_location(new, expr)
+
+
+def _expr(text: str) -> Any:
+    return templates.replace_as_expression(text)
+
+
+def _state(stmt: Any) -> tuple:
+    """(outputs, others): the statement's modified names, those live after it first.
+
+    ``except ... as e`` names are left out: Python deletes them when the handler ends, so
+    they are never state, and as locals of the generated function they stay correct.
+    """
+    handlers = {n.name.id for n in act.own_nodes([stmt])
+                if isinstance(n, gast.ExceptHandler) and isinstance(n.name, gast.Name)}
+    modified = sorted(act.modified(stmt) - handlers)
+    live = stmt.ag_live_head if isinstance(stmt, (gast.While, gast.For)) else stmt.ag_live_out
+    outs = [n for n in modified if n in live]
+    return outs, [n for n in modified if n not in live]
+
+
+def _mark_python_only(stmts: list, reason: str | None) -> None:
+    """Set ``ag_python_only`` (a reason, or ``None``) on the function's if/while/for."""
+    for stmt in stmts:
+        if isinstance(stmt, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
+            continue
+        inner = reason
+        if isinstance(stmt, _TRY):
+            inner = "inside a `try` statement"
+        if isinstance(stmt, _STATEMENTS):
+            own = reason
+            if own is None and any(isinstance(n, _SUSPEND) for n in act.own_nodes([stmt])):
+                own = "a statement containing `yield`"
+            stmt.ag_python_only = own
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(stmt, field, None)
+            if isinstance(block, list):
+                _mark_python_only(block, inner)
+        for handler in getattr(stmt, "handlers", ()):
+            _mark_python_only(handler.body, inner)
+        for case in getattr(stmt, "cases", ()):
+            _mark_python_only(case.body, inner)
+
+
+class _ReadChecks(gast.NodeTransformer):
+    """Reads of names in ``undefined`` that may find no value → ``ag__.ld(name)``."""
+
+    def __init__(self, undefined: set):
+        self.undefined = undefined
+
+    def visit_block(self, stmts: list) -> list:
+        out = []
+        for stmt in stmts:
+            target = getattr(stmt, "target", None)
+            if isinstance(stmt, gast.AugAssign) and isinstance(target, gast.Name) \
+                    and getattr(target, "ag_maybe_undefined", False) \
+                    and target.id in self.undefined:
+                check = templates.replace("ag__.ld(NAME)", NAME=target.id)
+                out += origin.set_location(check, stmt)
+            out.append(self.visit(stmt))
+        return out
+
+    def generic_visit(self, node: Any) -> Any:
+        for field, old in gast.iter_fields(node):
+            if isinstance(old, list) and old and isinstance(old[0], gast.stmt):
+                setattr(node, field, self.visit_block(old))
+        return super().generic_visit(node)
+
+    def visit_Name(self, node: Any) -> Any:
+        if isinstance(node.ctx, gast.Load) and getattr(node, "ag_maybe_undefined", False) \
+                and node.id in self.undefined:
+            new = templates.replace_as_expression("ag__.ld(NAME)", NAME=node.id)
+            return origin.set_location(new, node)
+        return node
+
+    def _leave(self, node: Any) -> Any:
+        return node
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = visit_ClassDef = _leave

@@ -1,0 +1,203 @@
+"""Creation ops (constants, zeros, ones, fill, eye, range, linspace) and the helpers that
+turn static arguments (shapes, counts, bounds) into attributes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from autojit import dtypes
+from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
+from autojit.ops import shapes
+from autojit.ops.core import bind, defop, to_numpy_constant
+from autojit.ops.math import cast, ones_like_value, unbroadcast, zeros_like_value
+
+# ----------------------------------------------------------------------------- static arguments
+
+
+def static_ints(op_name: str, value: Any, what: str) -> tuple:
+    """``value`` (an int, a sequence of ints or a concrete int tensor) as a tuple of ints."""
+    if type(value) in (tuple, list) and all(type(d) is int for d in value):
+        return tuple(value)  # the common case, kept cheap: eager dispatch speed matters
+    if type(value) is int:
+        return (value,)
+    if hasattr(value, "_array") and hasattr(value, "dtype"):
+        if value._array is None:
+            raise TracingError(f"{op_name}: {what} must be known while the function is traced, "
+                               "got a symbolic tensor; pass Python ints")
+        value = value.numpy()
+    array = np.asarray(value)
+    if array.dtype.kind not in "iu" and not (array.size == 0 and array.dtype.kind == "f"):
+        raise InvalidArgumentError(f"{op_name}: expected {what} as integers, got {value!r}")
+    return tuple(int(d) for d in array.reshape(-1))
+
+
+def static_shape(op_name: str, shape: Any) -> tuple:
+    """``shape`` (an int, a sequence or a concrete int tensor) as a tuple of dims >= 0."""
+    dims = static_ints(op_name, shape, "a shape such as (3, 4)")
+    if any(d < 0 for d in dims):
+        raise InvalidArgumentError(f"{op_name}: dimensions must be >= 0, got {list(dims)}")
+    return dims
+
+
+def python_number(op_name: str, value: Any, what: str) -> int | float:
+    """A Python int/float from a Python number or a concrete scalar tensor."""
+    if hasattr(value, "_array") and hasattr(value, "dtype"):
+        if value._array is None:
+            raise TracingError(f"{op_name}: {what} must be known while the function is traced, "
+                               "got a symbolic tensor; pass a Python number")
+        value = value.numpy()
+    if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidArgumentError(f"{op_name}: expected a number for {what}, got {value!r}")
+    return value
+
+
+# ----------------------------------------------------------------------------- creation
+
+CONSTANT = defop("constant", [], "xp.asarray(value)",
+                 lambda name, *, value: (value.shape, value.dtype), attrs=("value",))
+
+
+def constant(value: Any, dtype: Any = None, shape: Any = None, name: str | None = None) -> Any:
+    """A tensor holding a copy of ``value`` (Python floats become float32, ints int32, as TF).
+
+    Usage: ``aj.constant([[1.0, 2.0]])``, ``aj.constant(0, dtype=aj.float64, shape=(2, 2))``
+    """
+    if hasattr(value, "_array") and hasattr(value, "dtype") and not isinstance(value, np.ndarray):
+        value = value.numpy()  # a Tensor: constant() copies its value
+    array = np.array(to_numpy_constant(value, dtype), copy=True)
+    if shape is not None:
+        shape = tuple(int(d) for d in shape)
+        if array.size == 1:
+            array = np.full(shape, array.reshape(()), dtype=array.dtype)
+        elif array.size == shapes.size(shape):
+            array = array.reshape(shape)
+        else:
+            raise ShapeError(f"constant: cannot make a tensor of shape {shapes.fmt(shape)} "
+                             f"from {array.size} values")
+    return bind(CONSTANT, value=array)
+
+
+ZEROS = defop("zeros", [], "xp.zeros(shape, dtype)", lambda name, *, shape, dtype: (shape, dtype),
+              attrs=("shape", "dtype"))
+ONES = defop("ones", [], "xp.ones(shape, dtype)", lambda name, *, shape, dtype: (shape, dtype),
+             attrs=("shape", "dtype"))
+
+
+def zeros(shape: Any, dtype: Any = dtypes.float32, name: str | None = None) -> Any:
+    """A tensor of zeros. Usage: ``aj.zeros((2, 3))``"""
+    return bind(ZEROS, shape=static_shape("zeros", shape), dtype=dtypes.as_dtype(dtype))
+
+
+def ones(shape: Any, dtype: Any = dtypes.float32, name: str | None = None) -> Any:
+    """A tensor of ones. Usage: ``aj.ones((2, 3), dtype=aj.int32)``"""
+    return bind(ONES, shape=static_shape("ones", shape), dtype=dtypes.as_dtype(dtype))
+
+
+def zeros_like(input: Any, dtype: Any = None, name: str | None = None) -> Any:  # noqa: A002
+    """Zeros with the shape (and dtype, unless given) of ``input``. Usage: ``aj.zeros_like(x)``"""
+    out = zeros_like_value(input)
+    return out if dtype is None else cast(out, dtype)
+
+
+def ones_like(input: Any, dtype: Any = None, name: str | None = None) -> Any:  # noqa: A002
+    """Ones with the shape (and dtype, unless given) of ``input``. Usage: ``aj.ones_like(x)``"""
+    out = ones_like_value(input)
+    return out if dtype is None else cast(out, dtype)
+
+
+def _fill_rule(name, value, *, shape):
+    if len(value.shape) != 0:
+        raise ShapeError(f"{name}: expected a scalar value, got a tensor of shape "
+                         f"{shapes.fmt(value.shape)}")
+    return shape, value.dtype
+
+
+FILL = defop("fill", ["value"], "xp.full(shape, value, dtype=value.dtype)", _fill_rule,
+             lambda g, out, value, *, shape: (unbroadcast(g, value),), attrs=("shape",))
+
+
+def fill(dims: Any, value: Any, name: str | None = None) -> Any:
+    """A tensor of shape ``dims`` filled with the scalar ``value`` (its dtype).
+
+    Usage: ``aj.fill((2, 3), 9.0)``
+    """
+    return bind(FILL, value, shape=static_shape("fill", dims))
+
+
+EYE = defop("eye", [], "xp.eye(num_rows, num_columns, dtype=dtype)",
+            lambda name, *, num_rows, num_columns, dtype: ((num_rows, num_columns), dtype),
+            attrs=("num_rows", "num_columns", "dtype"))
+
+
+def eye(num_rows: int, num_columns: int | None = None, batch_shape: Any = None,
+        dtype: Any = dtypes.float32, name: str | None = None) -> Any:
+    """An identity matrix (ones on the diagonal), optionally repeated over ``batch_shape``.
+
+    Usage: ``aj.eye(3)``, ``aj.eye(2, 3, dtype=aj.int32)``
+    """
+    (n,) = static_shape("eye", num_rows)
+    (m,) = (n,) if num_columns is None else static_shape("eye", num_columns)
+    out = bind(EYE, num_rows=n, num_columns=m, dtype=dtypes.as_dtype(dtype))
+    if batch_shape is not None:
+        from autojit.ops.array import broadcast_to  # array builds on creation; import late
+
+        out = broadcast_to(out, static_shape("eye", batch_shape) + (n, m))
+    return out
+
+
+def _range_rule(name, *, start, limit, delta, dtype):
+    return (max(0, math.ceil((limit - start) / delta)),), dtype
+
+
+RANGE = defop("range", [], "xp.arange(start, limit, delta, dtype=dtype)", _range_rule,
+              attrs=("start", "limit", "delta", "dtype"))
+
+
+def arange(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None,
+           name: str | None = None) -> Any:
+    """``aj.range``: the numbers ``start, start + delta, ...`` below ``limit``, as ``tf.range``.
+
+    Usage: ``aj.range(5)`` (int32 0..4), ``aj.range(0.0, 1.0, 0.25)`` (float32)
+
+    Ints give int32 and floats float32 unless ``dtype`` says otherwise (a tensor argument
+    lends its dtype). The bounds must be known while tracing.
+    """
+    if limit is None:
+        start, limit = 0, start
+    given = [v for v in (start, limit, delta) if hasattr(v, "dtype")]
+    start, limit, delta = (python_number("range", v, what)
+                           for v, what in ((start, "start"), (limit, "limit"), (delta, "delta")))
+    if delta == 0:
+        raise InvalidArgumentError("range: delta must not be 0, got 0")
+    if dtype is not None:
+        dt = dtypes.as_dtype(dtype)
+    elif given:
+        dt = given[0].dtype
+    else:
+        dt = dtypes.float32 if any(isinstance(v, float) for v in (start, limit, delta)) \
+            else dtypes.int32
+    return bind(RANGE, start=start, limit=limit, delta=delta, dtype=dt)
+
+
+LINSPACE = defop("linspace", [], "xp.linspace(start, stop, num, dtype=dtype)",
+                 lambda name, *, start, stop, num, dtype: ((num,), dtype),
+                 attrs=("start", "stop", "num", "dtype"))
+
+
+def linspace(start: Any, stop: Any, num: Any, name: str | None = None) -> Any:
+    """``num`` evenly spaced numbers from ``start`` to ``stop`` (both included).
+
+    Usage: ``aj.linspace(0.0, 1.0, 5)`` (float32; a float tensor ``start`` lends its dtype)
+    """
+    dt = getattr(start, "dtype", dtypes.float32)
+    if not dtypes.is_floating(dt):
+        raise DTypeError(f"linspace: expected floating-point start and stop, got {dt.name}")
+    (n,) = static_shape("linspace", num)
+    return bind(LINSPACE, start=float(python_number("linspace", start, "start")),
+                stop=float(python_number("linspace", stop, "stop")), num=n, dtype=dt)

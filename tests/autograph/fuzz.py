@@ -1,0 +1,202 @@
+"""A seeded generator of small random Python functions for the differential autograph test.
+
+Each program has the signature ``f(x, y, n)`` (``x``, ``y`` floats, ``n`` a small int) and
+mixes ``if``/``elif``/``else``, ``while`` and ``for`` loops (over ``range(n)`` — a tensor loop
+once ``n`` is a tensor — and over Python ranges, unrolled while tracing), ``break``,
+``continue``, early ``return``, ``and``/``or``/``not`` and ``a if c else b``, with conditions
+on tensors and on Python loop counters.
+
+Values stay exact: constants are dyadic (0.5, 0.25, ...) and variables are only added,
+subtracted and scaled by constants, so NumPy float32 (plain Python) and the graph agree
+bit for bit and no branch flips on rounding.
+
+Some programs are *risky*: they read a variable assigned in only one branch or first
+inside a loop, or may fall off the end without ``return``. Those may be rejected with one of
+autograph's documented errors; every other program must run and match plain Python.
+"""
+
+from __future__ import annotations
+
+import random
+
+FLOATS = ("a", "b", "c")
+CONSTANTS = ("0.5", "0.25", "1.0", "1.5", "2.0", "-1.0")
+
+
+class Program:
+    """The source of one generated function and whether it may be rejected."""
+
+    def __init__(self, source: str, risky: bool):
+        self.source = source
+        self.risky = risky
+
+
+def generate(seed: int) -> Program:
+    """A random program for ``seed`` (the same seed gives the same program)."""
+    return _Generator(random.Random(seed)).program()
+
+
+class _Generator:
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.lines: list[str] = []
+        self.counter = 0
+        self.risky = False
+        self.budget = 18  # statements per program, so programs stay small
+
+    def program(self) -> Program:
+        self.lines = ["def f(x, y, n):", "    a = x", "    b = y", "    c = 0.0"]
+        self.block(1, loops=[], python_ints=[], depth=0)
+        if self.rng.random() < 0.04:
+            self.risky = True  # may fall off the end (returns None)
+            self.emit(1, "if a > b:")
+            self.emit(2, "return a, b")
+        else:
+            self.emit(1, "return a, b")
+        return Program("\n".join(self.lines) + "\n", self.risky)
+
+    # --- building blocks -----------------------------------------------------------------
+    def emit(self, indent: int, text: str) -> None:
+        self.lines.append("    " * indent + text)
+
+    def fresh(self, base: str) -> str:
+        self.counter += 1
+        return f"{base}{self.counter}"
+
+    def block(self, indent: int, loops: list, python_ints: list, depth: int) -> None:
+        for _ in range(self.rng.randint(1, 3)):
+            self.statement(indent, loops, python_ints, depth)
+
+    def statement(self, indent, loops, python_ints, depth) -> None:
+        self.budget -= 1
+        choices = ["assign", "assign", "augassign", "ifexp"]
+        if depth < 3 and self.budget > 0:
+            choices += ["if", "if", "while", "for", "pyfor", "pywhile"]
+        if loops:
+            choices += ["break", "continue"]
+        choices += ["return"]
+        if self.rng.random() < 0.03:
+            choices = ["risky_branch", "risky_loop"]
+        kind = self.rng.choice(choices)
+        getattr(self, "s_" + kind)(indent, loops, python_ints, depth)
+
+    def fexpr(self) -> str:
+        r = self.rng.random()
+        v, w = self.rng.choice(FLOATS + ("x", "y")), self.rng.choice(FLOATS + ("x", "y"))
+        k = self.rng.choice(CONSTANTS)
+        if r < 0.25:
+            return f"{v} + {w}"
+        if r < 0.45:
+            return f"{v} * {k}"
+        if r < 0.6:
+            return f"{v} - {w} * {k}"
+        if r < 0.7:
+            return f"-{v}"
+        if r < 0.8:
+            return k
+        return f"{v} * {k} + {w}"
+
+    def tensor_cond(self, python_ints: list) -> str:
+        r = self.rng.random()
+        v, w = self.rng.choice(FLOATS + ("x", "y")), self.rng.choice(FLOATS + ("x", "y"))
+        simple = [f"{v} > {w}", f"{v} < {self.rng.choice(CONSTANTS)}", f"{v} >= 0.0",
+                  f"n > {self.rng.randint(0, 3)}"]
+        if r < 0.6:
+            return self.rng.choice(simple)
+        if r < 0.75:
+            return f"{self.rng.choice(simple)} and {self.cond(python_ints)}"
+        if r < 0.9:
+            return f"{self.rng.choice(simple)} or {self.cond(python_ints)}"
+        return f"not {self.rng.choice(simple)}"
+
+    def python_cond(self, python_ints: list) -> str:
+        if python_ints and self.rng.random() < 0.8:
+            j = self.rng.choice(python_ints)
+            return self.rng.choice([f"{j} > 0", f"{j} % 2 == 0", f"{j} == 1", f"not {j} > 1"])
+        return self.rng.choice(["True", "False"])
+
+    def cond(self, python_ints: list) -> str:
+        if self.rng.random() < 0.3:
+            return self.python_cond(python_ints)
+        return self.tensor_cond(python_ints)
+
+    # --- statements ------------------------------------------------------------------------
+    def s_assign(self, indent, loops, python_ints, depth):
+        self.emit(indent, f"{self.rng.choice(FLOATS)} = {self.fexpr()}")
+
+    def s_augassign(self, indent, loops, python_ints, depth):
+        op = self.rng.choice(["+=", "-="])
+        self.emit(indent, f"{self.rng.choice(FLOATS)} {op} {self.fexpr()}")
+
+    def s_ifexp(self, indent, loops, python_ints, depth):
+        self.emit(indent, f"{self.rng.choice(FLOATS)} = {self.fexpr()} if "
+                          f"{self.cond(python_ints)} else {self.fexpr()}")
+
+    def s_if(self, indent, loops, python_ints, depth):
+        self.emit(indent, f"if {self.cond(python_ints)}:")
+        self.block(indent + 1, loops, python_ints, depth + 1)
+        if self.rng.random() < 0.3:
+            self.emit(indent, f"elif {self.cond(python_ints)}:")
+            self.block(indent + 1, loops, python_ints, depth + 1)
+        if self.rng.random() < 0.5:
+            self.emit(indent, "else:")
+            self.block(indent + 1, loops, python_ints, depth + 1)
+
+    def s_while(self, indent, loops, python_ints, depth):
+        i = self.fresh("i")
+        bound = self.rng.choice(["n", "n", "2", "3"])
+        self.emit(indent, f"{i} = 0")
+        test = f"{i} < {bound}"
+        if self.rng.random() < 0.3:
+            test = f"{test} and {self.tensor_cond(python_ints)}"
+        self.emit(indent, f"while {test}:")
+        self.emit(indent + 1, f"{i} += 1")
+        self.block(indent + 1, loops + ["while"], python_ints, depth + 1)
+
+    def s_for(self, indent, loops, python_ints, depth):
+        j = self.fresh("j")
+        self.emit(indent, f"for {j} in range(n):")
+        self.block(indent + 1, loops + ["for"], python_ints, depth + 1)
+        if self.rng.random() < 0.15:
+            self.emit(indent, "else:")
+            self.block(indent + 1, loops, python_ints, depth + 1)
+
+    def s_pyfor(self, indent, loops, python_ints, depth):
+        j = self.fresh("j")
+        self.emit(indent, f"for {j} in range({self.rng.randint(0, 3)}):")
+        self.block(indent + 1, loops + ["pyfor"], python_ints + [j], depth + 1)
+
+    def s_pywhile(self, indent, loops, python_ints, depth):
+        k = self.fresh("k")
+        self.emit(indent, f"{k} = 0")
+        self.emit(indent, f"while {k} < {self.rng.randint(1, 3)}:")
+        self.emit(indent + 1, f"{k} += 1")
+        self.block(indent + 1, loops + ["pywhile"], python_ints + [k], depth + 1)
+
+    def s_break(self, indent, loops, python_ints, depth):
+        self.emit(indent, f"if {self.cond(python_ints)}:")
+        self.emit(indent + 1, "break")
+
+    def s_continue(self, indent, loops, python_ints, depth):
+        self.emit(indent, f"if {self.cond(python_ints)}:")
+        self.emit(indent + 1, "continue")
+
+    def s_return(self, indent, loops, python_ints, depth):
+        self.emit(indent, f"if {self.cond(python_ints)}:")
+        self.emit(indent + 1, f"return {self.fexpr()}, {self.fexpr()}")
+
+    def s_risky_branch(self, indent, loops, python_ints, depth):
+        self.risky = True
+        d = self.fresh("d")
+        self.emit(indent, f"if {self.cond(python_ints)}:")
+        self.emit(indent + 1, f"{d} = {self.fexpr()}")
+        self.emit(indent, f"a = {d} + a")
+
+    def s_risky_loop(self, indent, loops, python_ints, depth):
+        self.risky = True
+        d, i = self.fresh("d"), self.fresh("i")
+        self.emit(indent, f"{i} = 0")
+        self.emit(indent, f"while {i} < n:")
+        self.emit(indent + 1, f"{i} += 1")
+        self.emit(indent + 1, f"{d} = {self.fexpr()}")
+        self.emit(indent, f"b = {d}")
