@@ -211,15 +211,12 @@ class GradientTape:
                 core.push_tape(self)
             if not self.persistent:
                 self._release()
-        result = []
-        for s, g in zip(flat_sources, grads):
-            if g is None:
-                if zeros and s.dtype in _FLOATS:
-                    g = zeros_like_value(s)
-            elif s.dtype not in _FLOATS:
-                g = None
-            result.append(g)
-        return nest.pack_as(sources, result)
+        # Only floating-point values are ever watched, so integer and bool sources (and
+        # sources the tape never saw) come back None here.
+        if zeros:
+            grads = [zeros_like_value(s) if g is None and s.dtype in _FLOATS else g
+                     for s, g in zip(flat_sources, grads)]
+        return nest.pack_as(sources, grads)
 
     def _backward(self, targets: list, seeds: list, sources: list) -> list:
         # Forward sweep: the entries on a path from a watched source (the rest cannot

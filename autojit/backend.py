@@ -152,8 +152,9 @@ class device:  # noqa: N801  (lower case, as tf.device)
 
     Inside, ops run on the scope's device and inputs living elsewhere are copied there
     (recorded by tapes, so gradients flow back to the inputs' own devices). Outside any
-    scope, ops run where their inputs are. Asking for a GPU that is not there raises
-    ``DeviceError`` here, before the block runs.
+    scope, ops run where their inputs are; inputs on different devices are an error, except
+    that a 0-d CPU tensor joins the other device (Note [Host scalars] in tensor.py). Asking
+    for a GPU that is not there raises ``DeviceError`` here, before the block runs.
 
     Usage: ``with aj.device("GPU:0"): x = aj.ones((2, 2))``
     """

@@ -58,6 +58,9 @@ class ConcreteFunction:
         self._lines = self._fn.line_nodes
         self._pack = _make_packer(output_template, output_kinds)
         self._backward: Function | None = None
+        # writes, prints or random draws: recomputing it for a VJP would repeat them
+        self._stateful = any(node.op.effect and node.op.name != "read_variable"
+                             for node in graph.walk())
 
     @property
     def structured_input_signature(self) -> list:
@@ -74,10 +77,18 @@ class ConcreteFunction:
         if len(tensors) != len(self.input_specs):
             raise TracingError(f"{self.name}: this concrete function takes "
                                f"{len(self.input_specs)} tensors, got {len(tensors)}")
+        for i, (t, spec) in enumerate(zip(tensors, self.input_specs)):
+            if not spec.is_compatible_with(t.shape, t.dtype):
+                raise TracingError(
+                    f"{self.name}: tensor #{i} must match {spec!r}, the type this concrete "
+                    f"function was traced for, got a {t.dtype.name} tensor of shape "
+                    f"{tuple(t.shape)}; call the Function itself to trace for new types")
         return self._call(tensors)
 
     def _call(self, tensors: Sequence[Tensor]) -> Any:
         if core._state.tapes and (tensors or self.variables):
+            if self._stateful:  # Note [Gradients across functions]: no recomputation
+                return self._pack(evaluate(self.graph, list(tensors)), None, None)
             results = core.bind(CALL, *tensors, *self.variables, concrete=self,
                                 n_inputs=len(tensors))
         else:
@@ -133,7 +144,10 @@ class ConcreteFunction:
                 return tape.gradient([o for o, _ in pairs], list(inputs) + list(variables_used),
                                      output_gradients=[g for _, g in pairs])
 
-            self._backward = Function(backward, name=f"{self.name}_backward", autograph=False)
+            # reduce_retracing: a forward traced for unknown dims (input_signature) must not
+            # retrace its backward for every batch size
+            self._backward = Function(backward, name=f"{self.name}_backward", autograph=False,
+                                      reduce_retracing=True)
         return self._backward
 
     def __repr__(self) -> str:
@@ -184,6 +198,11 @@ def _const(constants: dict, value: Any) -> str:
 # traced function that recomputes the forward graph under a tape (through ``evaluate``) and
 # returns gradients for the tensor inputs and the variables the graph reads. Recomputing
 # trades a second forward pass for not keeping intermediates alive between calls.
+# A graph with effects other than variable reads (assigns, aj.print, random draws) cannot
+# be recomputed: the effects would run twice, and the recomputation would see the variables
+# it wrote, or draw other random numbers (another dropout mask). Under a tape such a graph
+# runs op by op eagerly instead (``evaluate``), and the tape records each op, as for eager
+# code.
 
 
 def _call_kernel(xp, *arrays, concrete, n_inputs):
@@ -226,15 +245,17 @@ def _key(value: Any, tensors: list) -> Any:
         return (array.shape, array.dtype, value._device)
     if kind is tuple or kind is list:
         return (kind, tuple([_key(v, tensors) for v in value]))
-    if kind is dict:
-        return (dict, tuple((k, _key(value[k], tensors)) for k in sorted(value, key=repr)))
+    if isinstance(value, dict):  # OrderedDict and defaultdict too; keys in nest's order, so
+        # tensors are listed in the order nest.flatten gives them to the trace
+        return (kind, tuple((k, _key(value[k], tensors))
+                            for k in sorted(value, key=nest._sort_key)))
     if isinstance(value, np.ndarray):
         tensors.append(Tensor(value))
         return (value.shape, value.dtype, backend.CPU)
     if kind is TensorSpec:  # get_concrete_function(spec): a tensor of that type
         tensors.append(value)
         return (value.shape, value.dtype, backend.scope_device() or backend.CPU)
-    if nest.is_namedtuple(value):
+    if nest.is_namedtuple(value) or isinstance(value, (list, tuple)):  # subclasses too
         return (kind, tuple([_key(v, tensors) for v in value]))
     try:
         hash(value)

@@ -281,7 +281,7 @@ class EagerTrace:
                     elif stack:
                         return self.process(op, _moved(inputs, target), attrs)
                     else:
-                        raise _mixed(op, target, device)
+                        return self.process(op, _joined(op, inputs), attrs)
                 if value._is_variable:
                     shared = array
                 append(array)
@@ -345,6 +345,28 @@ def _mixed(op: core.Op, first: backend.Device, second: backend.Device) -> Device
         f"{op.name}: inputs live on different devices ({first.name} and {second.name}); "
         f"move one with x.to({first.name!r}) or x.to({second.name!r}), or run the op inside "
         f"`with aj.device(...)`, which copies inputs to that device")
+
+
+def _joined(op: core.Op, inputs: tuple) -> tuple:
+    """``inputs`` on one device, outside any scope: CPU scalars (0-d tensors) join the one
+    other device (Note [Host scalars]); any other mix is an error naming both devices."""
+    devices = []
+    for value in inputs:
+        if isinstance(value, Tensor) and value._device not in devices:
+            devices.append(value._device)
+    others = [d for d in devices if d is not _CPU]
+    scalars_only = all(value._device is not _CPU or not value.shape for value in inputs
+                       if isinstance(value, Tensor))
+    if len(others) != 1 or not scalars_only:
+        raise _mixed(op, devices[0], devices[1])
+    return _moved(inputs, others[0])
+
+
+# Note [Host scalars]: as in PyTorch, a 0-d tensor on the CPU may join an op whose other
+# inputs live on one GPU (it is copied there, and tapes record the copy). VJPs build such
+# scalars from Python numbers (``subtract(y, 1)`` in the gradient of ``x ** 2.0``), and
+# ``aj.constant(2.0) * gpu_tensor`` reads naturally. Anything bigger must be moved by the
+# user or by an ``aj.device`` scope: silent copies of real data are what make GPU code slow.
 
 
 def _moved(inputs: tuple, target: backend.Device) -> tuple:

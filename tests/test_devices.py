@@ -160,6 +160,26 @@ def test_mixing_devices_outside_a_scope_names_both(fake_gpu):
         gpu_t * cpu_t
 
 
+def test_cpu_scalars_join_ops_on_another_device(fake_gpu):
+    gpu, moves = fake_gpu
+    x = on(gpu, [1.0, 2.0])
+    two = aj.constant(2.0)  # 0-d, on the CPU
+    for result in (x * two, two * x):
+        assert result.device == "GPU:7"
+        np.testing.assert_array_equal(result.numpy(), [2.0, 4.0])
+    # ... which is what the gradient of x ** 2.0 needs: its VJP builds `2.0 - 1` on the CPU.
+    v = on(gpu, [3.0, 4.0])
+    with aj.GradientTape() as tape:
+        tape.watch(v)
+        y = aj.reduce_sum(v ** 2.0)
+    g = tape.gradient(y, v)
+    assert g.device == "GPU:7"
+    np.testing.assert_allclose(g.numpy(), [6.0, 8.0])
+    with pytest.raises(DeviceError, match=re.escape(
+            "multiply: inputs live on different devices (GPU:7 and CPU:0)")):
+        x * aj.constant([2.0, 2.0])  # not a scalar: moving it is the user's call
+
+
 def test_inside_a_scope_inputs_from_elsewhere_are_copied(fake_gpu):
     gpu, moves = fake_gpu
     cpu_t = aj.constant([1.0, 2.0])

@@ -229,7 +229,22 @@ class _Emitter:
             marker = f"__ns_{key}__"
             if marker in text:
                 text = text.replace(marker, self.ns.hoist(helper, key))
+        if " if " in text:
+            text = _drop_dead_arms(text)
         return text
+
+
+class _DeadArms(ast.NodeTransformer):
+    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.test, ast.Constant):
+            return node.body if node.test.value else node.orelse
+        return node
+
+
+def _drop_dead_arms(text: str) -> str:
+    """``a if True else b`` -> ``a``: attrs pasted as literals decide some arms at codegen."""
+    return ast.unparse(_DeadArms().visit(ast.parse(text, mode="eval")))
 
 
 def _last_uses(graph: Graph) -> dict[int, list[Value]]:

@@ -55,18 +55,22 @@ def _to_tensor(leaf: Any) -> Any:
 
 
 def trace_subgraph(fn: Callable, parent: GraphTrace, specs: Sequence[TensorSpec], name: str,
-                   args_structure: Any = None) -> tuple[Graph, GraphTrace, Any, list]:
+                   args_structure: Any = None, skip_none: bool = False
+                   ) -> tuple[Graph, GraphTrace, Any, list]:
     """Trace ``fn`` over symbolic inputs of ``specs`` in a child of ``parent``.
 
     Returns the graph (inputs: the given specs, then one per capture), the child trace,
-    the output structure, and the flat output tensors (the graph's outputs)."""
+    the output structure, and the flat output tensors (the graph's outputs). With
+    ``skip_none``, ``None`` leaves of the output are no graph outputs (a branch run only
+    for its effects returns None)."""
     graph = Graph(name)
     trace = GraphTrace(graph, parent.device, parent)
     inputs = [SymbolicTensor(graph.add_input(s), trace) for s in specs]
     with core.trace_scope(trace):
         args = nest.pack_as(args_structure, inputs) if args_structure is not None else inputs
         out = fn(*args) if args_structure is not None else fn()
-        flat = [_to_tensor(leaf) for leaf in nest.flatten(out)]
+        flat = [_to_tensor(leaf) for leaf in nest.flatten(out)
+                if not (skip_none and leaf is None)]
         graph.outputs = [trace.value_of(t, name) for t in flat]
     return graph, trace, out, flat
 
@@ -156,10 +160,12 @@ def cond(pred: Any, true_fn: Callable, false_fn: Callable, name: str | None = No
         return true_fn() if bool(pred) else false_fn()
     parent = core.current_trace()
     where = user_location()
-    t_graph, t_trace, t_out, t_flat = trace_subgraph(true_fn, parent, [], "true_branch")
-    f_graph, f_trace, f_out, f_flat = trace_subgraph(false_fn, parent, [], "false_branch")
-    t_key = nest.structure_key(t_out, lambda leaf: None)
-    f_key = nest.structure_key(f_out, lambda leaf: None)
+    t_graph, t_trace, t_out, t_flat = trace_subgraph(true_fn, parent, [], "true_branch",
+                                                     skip_none=True)
+    f_graph, f_trace, f_out, f_flat = trace_subgraph(false_fn, parent, [], "false_branch",
+                                                     skip_none=True)
+    t_key = nest.structure_key(t_out, lambda leaf: leaf is None)
+    f_key = nest.structure_key(f_out, lambda leaf: leaf is None)
     if t_key != f_key:
         raise AutographError(
             f"cond: both branches must return the same structure (at {where_text(where)}); "
@@ -180,8 +186,8 @@ def cond(pred: Any, true_fn: Callable, false_fn: Callable, name: str | None = No
             relaxed = tuple(x if x == y else None for x, y in zip(a.spec.shape, b.spec.shape))
             a.spec = b.spec = TensorSpec(relaxed, a.spec.dtype)
     objects = _align_captures([t_trace, f_trace])
-    outputs = bind(COND, pred, *objects, branches=(t_graph, f_graph))
-    return nest.pack_as(t_out, list(outputs))
+    outputs = iter(bind(COND, pred, *objects, branches=(t_graph, f_graph)))
+    return nest.map_structure(lambda leaf: None if leaf is None else next(outputs), t_out)
 
 
 def _shape_of_structure(value: Any) -> str:

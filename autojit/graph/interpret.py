@@ -38,13 +38,19 @@ def interpret(graph: Graph, arrays: Sequence[Any], xp: Any) -> list:
 def evaluate(graph: Graph, inputs: Sequence[Any]) -> list:
     """The outputs of ``graph`` computed by binding each node's op in the current trace.
 
-    Variable reads evaluate to the ``Variable`` itself, so tapes key gradients on it.
+    Variable reads evaluate to the ``Variable`` itself, so tapes key gradients on it. Before
+    a node writes a variable, values still standing for it become snapshots
+    (``read_value``, differentiable), so a value read before a write keeps the old value,
+    and no output is the live Variable.
     """
     env = {value.id: x for value, x in zip(graph.inputs, inputs)}
     for node in graph.nodes:
         if node.op.name == "read_variable":
             env[node.outputs[0].id] = node.attrs["var"]
             continue
+        written = _written(node)
+        if written:
+            _snapshot(env, written)
         attrs = node.attrs
         if node.op.name == "while_loop" and not attrs["save"] and active_tapes():
             # The loop was traced with no tape (a subgraph, or a function later called
@@ -54,4 +60,27 @@ def evaluate(graph: Graph, inputs: Sequence[Any]) -> list:
         outs = result if node.op.multiple else (result,)
         for value, out in zip(node.outputs, outs):  # a saved loop's stack comes last
             env[value.id] = out
-    return [env[v.id] for v in graph.outputs]
+    outputs = [env[v.id] for v in graph.outputs]
+    return [x.read_value() if getattr(x, "_is_variable", False) else x for x in outputs]
+
+
+def _written(node: Any) -> set:
+    """Ids of the variables ``node`` (or a subgraph it carries) writes."""
+    written = set()
+    if node.op.effect and "var" in node.attrs and node.op.name != "read_variable":
+        written.add(id(node.attrs["var"]))
+    for sub in node.subgraphs():
+        for inner in sub.walk():
+            if inner.op.effect and "var" in inner.attrs and inner.op.name != "read_variable":
+                written.add(id(inner.attrs["var"]))
+    return written
+
+
+def _snapshot(env: dict, written: set) -> None:
+    """Replace the Variables in ``written`` standing in ``env`` by ``read_value`` snapshots."""
+    snaps: dict = {}
+    for key, value in env.items():
+        if getattr(value, "_is_variable", False) and id(value) in written:
+            if id(value) not in snaps:
+                snaps[id(value)] = value.read_value()
+            env[key] = snaps[id(value)]

@@ -236,13 +236,20 @@ PY_SCALARS = (bool, int, float)
 
 
 def weak_dtype(op: Op, inputs: Sequence[Any]) -> np.dtype | None:
-    """The dtype Python scalars among ``inputs`` take: that of the first non-scalar input."""
+    """The dtype Python scalars among ``inputs`` take: that of the first non-scalar input,
+    or, when all are Python scalars, the default dtype of the widest (float > int > bool),
+    so ``aj.subtract(2.0, 1)`` is float32 as in Python."""
+    widest = None
     for value in inputs:
         if not isinstance(value, PY_SCALARS):
             dt = getattr(value, "dtype", None)
             if dt is not None:
                 return dt
-    return None
+        elif isinstance(value, float):
+            widest = dtypes.float32
+        elif isinstance(value, int) and not isinstance(value, bool) and widest is None:
+            widest = dtypes.int32
+    return widest
 
 
 def scalar_to_array(op: Op, value: Any, partner: np.dtype | None) -> np.generic:

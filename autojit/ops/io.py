@@ -20,6 +20,7 @@ def _print(xp, *values, template, sep, end):
     parts = [_format(next(it)) if item is None else item for item in template]
     sys.stdout.write(sep.join(parts) + end)
     sys.stdout.flush()
+    return ()
 
 
 PRINT = defop("print", ["*values"], "_print(xp, *values, template=template, sep=sep, end=end)",

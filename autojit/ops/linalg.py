@@ -11,29 +11,49 @@ from autojit.ops.core import bind, defop
 from autojit.ops.math import unbroadcast
 
 
-def _matmul_rule(name, a, b):
+def _matmul_rule(name, a, b, *, transpose_a, transpose_b):
     dt = dtypes.same_dtype(name, (a.dtype, b.dtype))
     if dt == dtypes.bool:
         raise dtypes.DTypeError(f"{name}: expected numeric tensors, got bool")
     if len(a.shape) < 2 or len(b.shape) < 2:
         raise ShapeError(f"{name}: expected tensors of rank >= 2, got shapes "
                          f"{shapes.fmt(a.shape)} and {shapes.fmt(b.shape)}")
-    n, k = a.shape[-2:]
-    k2, m = b.shape[-2:]
+    n, k = a.shape[-2:][::-1] if transpose_a else a.shape[-2:]
+    k2, m = b.shape[-2:][::-1] if transpose_b else b.shape[-2:]
     if k is not None and k2 is not None and k != k2:
+        flags = "".join([" (transpose_a)" if transpose_a else "",
+                         " (transpose_b)" if transpose_b else ""])
         raise ShapeError(f"{name}: inner dimensions differ: {shapes.fmt(a.shape)} @ "
-                         f"{shapes.fmt(b.shape)} ({k} != {k2})")
+                         f"{shapes.fmt(b.shape)}{flags} ({k} != {k2})")
     batch = shapes.broadcast(name, a.shape[:-2], b.shape[:-2])
     return batch + (n, m), dt
 
 
-def _matmul_vjp(g, out, a, b):
-    # Deferred (Note [Deferred cotangents] in autodiff.py): only the needed product runs.
-    return (lambda: unbroadcast(bind(MATMUL, g, matrix_transpose(b)), a),
-            lambda: unbroadcast(bind(MATMUL, matrix_transpose(a), g), b))
+def _matmul_vjp(g, out, a, b, *, transpose_a, transpose_b):
+    # The transpose flags keep gradients free of transposed views (eagerly, a view of a
+    # Variable would be copied; in graphs it is one node less). Deferred (Note [Deferred
+    # cotangents] in autodiff.py): only the needed product runs.
+    if not transpose_a and not transpose_b:
+        ga, gb = (lambda: _mm(g, b, False, True)), (lambda: _mm(a, g, True, False))
+    elif not transpose_a:
+        ga, gb = (lambda: _mm(g, b, False, False)), (lambda: _mm(g, a, True, False))
+    elif not transpose_b:
+        ga, gb = (lambda: _mm(b, g, False, True)), (lambda: _mm(a, g, False, False))
+    else:
+        ga, gb = (lambda: _mm(b, g, True, True)), (lambda: _mm(g, a, True, True))
+    return (lambda: unbroadcast(ga(), a)), (lambda: unbroadcast(gb(), b))
 
 
-MATMUL = defop("matmul", ["a", "b"], "xp.matmul(a, b)", _matmul_rule, _matmul_vjp)
+def _mm(a, b, transpose_a, transpose_b):
+    return bind(MATMUL, a, b, transpose_a=transpose_a, transpose_b=transpose_b)
+
+
+# Codegen drops the dead arm of each ``... if <literal> else ...``, so the replay line is
+# ``xp.matmul(a, b)`` or ``xp.matmul(a, xp.swapaxes(b, -1, -2))``.
+MATMUL = defop("matmul", ["a", "b"],
+               "xp.matmul(xp.swapaxes(a, -1, -2) if transpose_a else a, "
+               "xp.swapaxes(b, -1, -2) if transpose_b else b)",
+               _matmul_rule, _matmul_vjp, attrs=("transpose_a", "transpose_b"))
 
 
 def _transpose_rule(name, x):
@@ -57,8 +77,4 @@ def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
 
     Usage: ``aj.matmul(x, w)``, ``aj.matmul(g, w, transpose_b=True)``
     """
-    if transpose_a:
-        a = matrix_transpose(a)
-    if transpose_b:
-        b = matrix_transpose(b)
-    return bind(MATMUL, a, b)
+    return bind(MATMUL, a, b, transpose_a=bool(transpose_a), transpose_b=bool(transpose_b))

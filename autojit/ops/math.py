@@ -106,10 +106,25 @@ def unbroadcast(g: Any, like: Any) -> Any:
     return bind(UNBROADCAST, g, like)
 
 
+def _broadcast(xp, x, shape):
+    # A read-only view for big results; a small filled array otherwise, because
+    # np.broadcast_to costs ~3 µs of Python overhead and a small fill costs ~0.5 µs.
+    if x.size == 1 and len(shape) <= 2 and _small(shape):
+        return xp.full(shape, x.reshape(()), dtype=x.dtype)
+    return xp.broadcast_to(x, shape)
+
+
+def _small(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n <= 4096
+
+
 BROADCAST_LIKE = defop(
-    "broadcast_like", ["x", "like"], "xp.broadcast_to(x, like.shape)",
+    "broadcast_like", ["x", "like"], "_broadcast(xp, x, like.shape)",
     lambda name, x, like: (shapes.broadcast(name, x.shape, like.shape), x.dtype),
-    lambda g, out, x, like: (unbroadcast(g, x), None))
+    lambda g, out, x, like: (unbroadcast(g, x), None), namespace={"_broadcast": _broadcast})
 
 
 def broadcast_like(x: Any, like: Any) -> Any:

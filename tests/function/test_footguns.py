@@ -70,6 +70,11 @@ def test_2_aj_print_runs_at_every_call(capsys):
     assert step.tracing_count == 1
 
 
+def test_2_aj_print_also_prints_eagerly(capsys):
+    aj.print("eager:", aj.constant(2.0))
+    assert capsys.readouterr().out == "eager: 2.0\n"
+
+
 def test_3_assigns_run_every_call_in_order():
     v = aj.Variable(1.0)
 

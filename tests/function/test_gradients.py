@@ -211,3 +211,90 @@ def test_integer_inputs_have_no_gradient():
         y = compiled(x, n)
     assert float(tape.gradient(y, x)) == 3.0
     assert tape.gradient(y, n) is None
+
+
+def test_effects_run_once_when_a_stateful_function_is_differentiated():
+    counter = aj.Variable(0.0)
+    w = aj.Variable(3.0)
+
+    def step(x):
+        counter.assign_add(1.0)
+        return aj.square(x * w)
+
+    x = aj.constant(2.0)
+    with aj.GradientTape() as tape:
+        tape.watch(x)
+        expected = step(x)
+    expected_grads = tape.gradient(expected, [x, w])
+    counter.assign(0.0)
+    compiled = fn(step)
+    for call in range(1, 3):
+        with aj.GradientTape() as tape:
+            tape.watch(x)
+            y = compiled(x)
+        grads = tape.gradient(y, [x, w])
+        assert float(counter) == call  # the gradient did not run the assign again
+        assert float(y) == float(expected)
+        for g, e in zip(grads, expected_grads):
+            assert float(g) == pytest.approx(float(e))
+
+
+def test_random_draws_are_not_redrawn_for_the_gradient():
+    @fn
+    def dropout(x):
+        keep = aj.cast(aj.random.uniform(x.shape) < 0.5, x.dtype)
+        return x * keep * 2.0
+
+    x = aj.constant(np.linspace(1.0, 2.0, 64))
+    with aj.GradientTape() as tape:
+        tape.watch(x)
+        y = dropout(x)
+    grad = tape.gradient(y, x).numpy()
+    np.testing.assert_allclose(grad, y.numpy() / x.numpy())  # the mask of the forward pass
+
+
+def test_backward_of_an_input_signature_function_does_not_retrace_per_shape():
+    import warnings
+
+    from autojit.function import RetracingWarning
+
+    f = aj.function(lambda x: aj.reduce_sum(aj.tanh(x)), autograph=AUTOGRAPH,
+                    input_signature=[aj.TensorSpec([None, 3], aj.float64)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RetracingWarning)
+        for rows in range(1, 9):
+            x = aj.constant(RNG.uniform(-1, 1, (rows, 3)))
+            with aj.GradientTape() as tape:
+                tape.watch(x)
+                y = f(x)
+            np.testing.assert_allclose(tape.gradient(y, x).numpy(),
+                                       1.0 - np.tanh(x.numpy()) ** 2, rtol=1e-12)
+    assert f.tracing_count == 1
+    assert f.get_concrete_function().backward_function().tracing_count <= 2
+
+
+def test_stateful_function_under_a_tape_returns_values_not_variables():
+    v = aj.Variable(2.0)
+
+    def step(x):
+        old = v * 1.0  # the read itself after simplification
+        y = x * v
+        v.assign(5.0)
+        return old, y, x * v, old * 3.0
+
+    x = aj.constant(3.0)
+
+    def run(f):
+        v.assign(2.0)
+        with aj.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            outs = f(x)
+        return [float(o) for o in outs], [float(tape.gradient(o, x)) for o in outs[1:3]], outs
+
+    expected, expected_grads, _ = run(step)
+    got, grads, outs = run(fn(step))
+    assert got == expected == [2.0, 6.0, 15.0, 6.0]
+    assert grads == expected_grads
+    assert not any(getattr(o, "_is_variable", False) for o in outs)
+    v.assign(7.0)
+    assert float(outs[0]) == 2.0

@@ -153,6 +153,45 @@ def test_get_concrete_function_with_tensor_specs():
     assert "multiply" in str(concrete.graph) and "def " in concrete.code
 
 
+def test_concrete_functions_check_their_input_types():
+    f, _ = counting()
+    concrete = f.get_concrete_function(aj.TensorSpec([None, 3], aj.float32))
+    for bad in (ones(2, 4), ones(2, 3, dtype=aj.float64), ones(3)):
+        with pytest.raises(aj.errors.TracingError, match="must match TensorSpec"):
+            concrete(bad)
+
+
+def test_dicts_with_number_keys_keep_each_tensor_with_its_key():
+    f = aj.function(lambda d: (d[9] * 1.0, d[10] * 2.0, d["k"] * 3.0), autograph=AUTOGRAPH)
+    a, b, c = f({10: ones(2), 9: ones(3), "k": ones(4)})
+    assert (a.shape, b.shape, c.shape) == ((3,), (2,), (4,))
+    assert float(b[0]) == 2.0 and float(c[0]) == 3.0
+
+
+@pytest.mark.parametrize("make", [
+    lambda x, y: collections.OrderedDict([("b", y), ("a", x)]),
+    lambda x, y: collections.defaultdict(list, {"a": x, "b": y}),
+])
+def test_dict_subclasses_are_structures(make):
+    f = aj.function(lambda d: d["a"] - d["b"], autograph=AUTOGRAPH)
+    assert float(f(make(aj.constant(5.0), aj.constant(1.0)))) == 4.0
+    assert float(f(make(aj.constant(9.0), aj.constant(1.0)))) == 8.0
+    assert f.tracing_count == 1
+
+
+def test_tuple_and_list_subclasses_are_structures():
+    class Row(tuple):
+        pass
+
+    class Batch(list):
+        pass
+
+    f = aj.function(lambda r, b: r[0] + b[1], autograph=AUTOGRAPH)
+    assert float(f(Row((aj.constant(1.0),)), Batch([aj.constant(0.0), aj.constant(2.0)]))) == 3
+    assert float(f(Row((aj.constant(5.0),)), Batch([aj.constant(0.0), aj.constant(2.0)]))) == 7
+    assert f.tracing_count == 1
+
+
 def test_python_function_is_the_original():
     def original(x):
         return x + 1.0

@@ -127,6 +127,24 @@ def test_cond_branches_with_different_dims_give_unknown_dims():
     assert f(-x).shape == (4,)
 
 
+def test_cond_branches_run_for_their_effects_may_return_none():
+    v = aj.Variable(0.0)
+
+    def fn(x):
+        aj.cond(x > 0, lambda: (v.assign_add(x), None)[1], lambda: None)
+        y, nothing = aj.cond(x > 1, lambda: (x * 2.0, None), lambda: (x, None))
+        return y, nothing, v * 1.0
+
+    f = aj.function(fn, autograph=False)
+    y, nothing, value = f(aj.constant(2.0))
+    assert (float(y), nothing, float(value)) == (4.0, None, 2.0)
+    y, nothing, value = f(aj.constant(-1.0))
+    assert (float(y), nothing, float(value)) == (-1.0, None, 2.0)
+    with pytest.raises(AutojitError, match="same structure"):
+        aj.function(lambda x: aj.cond(x > 0, lambda: x, lambda: None),
+                    autograph=False)(aj.constant(1.0))
+
+
 def test_cond_branch_structure_mismatch_is_an_error():
     def fn(x):
         return aj.cond(aj.reduce_sum(x) > 0, lambda: (x, x), lambda: x)
@@ -328,6 +346,36 @@ def test_while_loop_cond_reads_a_variable_the_body_writes():
     assert int(count_up(aj.constant(5.0))) == 5
     assert float(v) == 5.0
     assert int(count_up(aj.constant(7.0))) == 2
+
+
+def _nested_loop_writes(v):
+    def outer(i, acc):
+        acc = acc + v * 1.0  # read before the inner loop writes v
+        aj.while_loop(lambda j: j < 2, lambda j: (v.assign_add(1.0), j + 1)[1], aj.constant(0))
+        return i + 1, acc
+
+    return aj.while_loop(lambda i, acc: i < 3, outer, (aj.constant(0), aj.constant(0.0)))
+
+
+def _cond_in_loop_writes(v):
+    def body(i, acc):
+        acc = acc + v * 1.0
+        aj.cond(i % 2 == 0, lambda: (v.assign_add(10.0), aj.constant(0.0))[1],
+                lambda: aj.constant(0.0))
+        return i + 1, acc * 1.0 + v
+
+    return aj.while_loop(lambda i, acc: i < 4, body, (aj.constant(0), aj.constant(0.0)))
+
+
+@pytest.mark.parametrize("program", [_nested_loop_writes, _cond_in_loop_writes])
+def test_variable_writes_in_nested_control_flow_match_eager(program):
+    v = aj.Variable(0.0)
+    expected = [float(t) for t in program(v)] + [float(v)]
+    f = aj.function(program, autograph=False)
+    for call in range(2):
+        v.assign(0.0)
+        assert [float(t) for t in f(v)] + [float(v)] == expected
+    assert f.tracing_count == 1
 
 
 def test_while_loop_interpreted_matches_replay():

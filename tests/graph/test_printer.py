@@ -40,7 +40,8 @@ def test_exact_text_with_source_lines():
         f"  %3: f32[2,3] = exp %2   # test_printer.py:{line + 2}",
         "  %4: f32[] = constant {value=1.}",
         f"  %5: f32[2,3] = add %3, %4   # test_printer.py:{line + 2}",
-        f"  %6: f32[3] = reduce_sum %5 {{axis=(0,), keepdims=False}}   # test_printer.py:{line + 3}",
+        "  %6: f32[3] = reduce_sum %5 {axis=(0,), keepdims=False}"
+        f"   # test_printer.py:{line + 3}",
         "  return %6",
         "}",
     ])

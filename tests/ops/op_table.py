@@ -583,14 +583,14 @@ TESTED_ELSEWHERE = {
     "random_normal": "tests/ops/test_creation_random.py",
     "random_uniform": "tests/ops/test_creation_random.py",
     # Ops of the tensor, graph and function layers (their owners keep these paths right).
-    "to_device": "tests/test_tensor.py",
-    "read_variable": "tests/graph/test_tracer.py",
-    "call": "tests/test_function.py",
+    "to_device": "tests/test_devices.py",
+    "read_variable": "tests/function/test_variables_capture.py",
+    "call": "tests/function/test_gradients.py",
     "cond": "tests/graph/test_control.py",
     "while_loop": "tests/graph/test_control.py",
     "stack_get": "tests/graph/test_control.py",
     "stack_len": "tests/graph/test_control.py",
-    "print": "tests/ops/test_io.py",
+    "print": "tests/function/test_footguns.py",
 }
 
 

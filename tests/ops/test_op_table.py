@@ -4,6 +4,7 @@ VJPs and second derivatives vs central differences; and a check that no op lacks
 
 from __future__ import annotations
 
+import pathlib
 import zlib
 
 import numpy as np
@@ -220,6 +221,12 @@ def test_every_registered_op_has_a_table_entry():
     missing = sorted(registered - in_table - set(TESTED_ELSEWHERE))
     assert not missing, (f"ops without an entry in tests/ops/op_table.py (or in its "
                          f"TESTED_ELSEWHERE): {missing}")
+
+
+def test_tested_elsewhere_names_existing_test_files():
+    root = pathlib.Path(__file__).resolve().parents[2]
+    missing = {op: path for op, path in TESTED_ELSEWHERE.items() if not (root / path).is_file()}
+    assert not missing, f"TESTED_ELSEWHERE points at test files that do not exist: {missing}"
 
 
 def test_table_names_only_registered_ops():
