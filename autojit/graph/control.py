@@ -431,7 +431,8 @@ def _emit_while(em, node, indent):
     em.lines.append(f"{inner}if not {em.name(attrs['cond'].outputs[0])}:")
     em.lines.append(f"{inner}    break")
     if stack:
-        em.lines.append(f"{inner}{stack}.append(({', '.join(loop)}{',' if len(loop) == 1 else ''}))")
+        state = ", ".join(loop) + ("," if len(loop) == 1 else "")
+        em.lines.append(f"{inner}{stack}.append(({state}))")
     em.block(attrs["body"], inner, free=False)
     # A result that shares a variable's buffer would change under the next iteration's
     # write before that iteration reads it (Note [Reads alias buffers] in codegen.py).

@@ -95,7 +95,8 @@ class SymbolicTensor(Tensor):
             f"while the function is traced. {hint}")
 
     def _describe(self) -> str:
-        return f"{self._value.spec.short()} from `{self._value.node.op.name if self._value.node else 'input'}`"
+        node = self._value.node
+        return f"{self._value.spec.short()} from `{node.op.name if node else 'input'}`"
 
     def __bool__(self) -> bool:
         raise self._refuse(

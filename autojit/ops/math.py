@@ -222,7 +222,10 @@ def multiply(x: Any, y: Any, name: str | None = None) -> Any:
 
 
 def divide(x: Any, y: Any, name: str | None = None) -> Any:
-    """Elementwise ``x / y`` (int32/int64 inputs give float64, as TF). Usage: ``aj.divide(x, 2.0)``"""
+    """Elementwise ``x / y`` (int32/int64 inputs give float64, as TF).
+
+    Usage: ``aj.divide(x, 2.0)``
+    """
     return bind(DIVIDE, x, y)
 
 
@@ -346,7 +349,10 @@ def tanh(x: Any, name: str | None = None) -> Any:
 
 
 def sigmoid(x: Any, name: str | None = None) -> Any:
-    """Elementwise logistic ``1 / (1 + e**-x)``, stable for large ``|x|``. Usage: ``aj.sigmoid(x)``"""
+    """Elementwise logistic ``1 / (1 + e**-x)``, stable for large ``|x|``.
+
+    Usage: ``aj.sigmoid(x)``
+    """
     return bind(SIGMOID, x)
 
 
@@ -438,7 +444,10 @@ WHERE = defop("where", ["x", "y", "condition"], "xp.where(condition, x, y)", _wh
 
 
 def where(condition: Any, x: Any, y: Any, name: str | None = None) -> Any:
-    """Elementwise ``x`` where ``condition`` else ``y`` (broadcasting). Usage: ``aj.where(m, x, 0.0)``"""
+    """Elementwise ``x`` where ``condition`` else ``y`` (broadcasting).
+
+    Usage: ``aj.where(m, x, 0.0)``
+    """
     if isinstance(x, PY_SCALARS) and isinstance(y, PY_SCALARS):
         x = to_numpy_constant(x)  # both branches Python scalars: x takes TF's default dtype
     return bind(WHERE, x, y, condition)
@@ -468,7 +477,10 @@ CLIP = defop("clip_by_value", ["x", "lo", "hi"], "xp.minimum(xp.maximum(x, lo), 
 
 def clip_by_value(t: Any, clip_value_min: Any, clip_value_max: Any,
                   name: str | None = None) -> Any:
-    """Clamp ``t`` to ``[clip_value_min, clip_value_max]``. Usage: ``aj.clip_by_value(x, 0.0, 1.0)``"""
+    """Clamp ``t`` to ``[clip_value_min, clip_value_max]``.
+
+    Usage: ``aj.clip_by_value(x, 0.0, 1.0)``
+    """
     return bind(CLIP, t, clip_value_min, clip_value_max)
 
 
@@ -489,7 +501,10 @@ CAST = defop("cast", ["x"], "x.astype(dtype)", _cast_rule, _cast_vjp, attrs=("dt
 
 
 def cast(x: Any, dtype: Any, name: str | None = None) -> Any:
-    """Convert ``x`` to ``dtype`` (floats to ints truncate toward zero). Usage: ``aj.cast(x, aj.int32)``"""
+    """Convert ``x`` to ``dtype`` (floats to ints truncate toward zero).
+
+    Usage: ``aj.cast(x, aj.int32)``
+    """
     dt = dtypes.as_dtype(dtype)
     if getattr(x, "dtype", None) == dt:
         return x

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from autojit.graph.ir import Graph, Node, Value
-from autojit.graph.passes.rewrite import apply_substitutions, constant_array, is_constant
+from autojit.graph.passes.rewrite import apply_substitutions, constant_array
 from autojit.ops.core import registry
 from autojit.ops.shapes import known
 
