@@ -625,7 +625,7 @@ class _GraphLoop:
         weak = [i for i, v in enumerate(values) if i not in casts and _is_number(v)]
         if not weak:
             return {}
-        trial = self._trial(values, extra, body)
+        trial = self._trial(values, extra, body, symbolic=False)
         updates = {}
         for i in weak:
             value = trial[i]
@@ -650,26 +650,42 @@ class _GraphLoop:
             trial = self._trial(values, extra, body)
             for i in missing:
                 value = trial[i]
-                if _kind(value) not in ("tensor", "scalar", "struct"):
+                kind = _kind(value)
+                if kind in ("undefined", "noreturn"):
+                    continue  # the loop never assigns it (a Python condition says so)
+                if kind not in ("tensor", "scalar", "struct"):
                     raise AutographError(
-                        f"`{self.names[i]}` has no value before the tensor {self.what} at "
-                        f"{origin.where(self.where)}, and one iteration does not give it a "
-                        "tensor value; give it a value before the loop")
+                        f"{_name(self.names[i])} has no value before the tensor {self.what} "
+                        f"at {origin.where(self.where)}, and one iteration gives it "
+                        f"{_describe(value)}; give it a value before the loop")
                 values[i] = nest.map_structure(
                     lambda leaf: _zeros(_spec_of(leaf)), value)
-        return [i for i, v in enumerate(values) if _kind(v) == "object"]
+        return [i for i, v in enumerate(values)
+                if _kind(v) in ("object", "undefined", "noreturn")]
 
-    def _trial(self, values: list, extra: Callable, body: Callable) -> list:
+    def _trial(self, values: list, extra: Callable, body: Callable,
+               symbolic: bool = True) -> list:
+        """The state after one iteration, traced into a throwaway graph. With ``symbolic``,
+        tensors and numbers enter as symbolic values, as in the real loop body (so Python
+        conditions on them become graph conditions there too); else as they are."""
         seen: list = []
+        index = list(extra())
+        slots = [i for i, v in enumerate(values) if symbolic and _kind(v) in ("tensor", "scalar")]
+        specs = [_spec_of(v) for v in index] + [_spec_of(values[i]) for i in slots] \
+            if symbolic else []
 
-        def run():
+        def run(*inputs):
+            state = list(values)
+            for i, value in zip(slots, inputs[len(index):]):
+                state[i] = value
             if self.set_state is not None:
-                self.set_state(tuple(values) + tuple(self.init[self.nouts:]))
-            body(*extra())
+                self.set_state(tuple(state) + tuple(self.init[self.nouts:]))
+            body(*(inputs[:len(index)] if symbolic else index))
             seen.extend(self.get_state()[:self.nouts])
             return ()
 
-        control.trace_subgraph(run, core.current_trace(), [], "trial_iteration")
+        control.trace_subgraph(run, core.current_trace(), specs, "trial_iteration",
+                               [None] * len(specs))
         if self.set_state is not None:
             self.set_state(self.init)
         return seen

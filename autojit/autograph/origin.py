@@ -16,36 +16,39 @@ import gast
 _LOCATION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
 
 
-def set_location(nodes: Any, origin: Any) -> Any:
+def set_location(nodes: Any, origin: Any, deep: bool = False) -> Any:
     """Give every node of ``nodes`` (a node or a list) that has no line the line of ``origin``.
 
-    User nodes pasted into generated code keep their own lines. Returns ``nodes``.
+    Nodes that have a line (the user's, or generated ones already placed) keep it, and their
+    subtrees are not entered unless ``deep``: converters place what they generate as they
+    go; the transpiler makes one ``deep`` pass at the end for anything left (generated parts
+    inside user nodes then take that node's line). Returns ``nodes``.
     """
     lineno = getattr(origin, "lineno", None)
     if lineno is None:
         return nodes
     col = getattr(origin, "col_offset", 0) or 0
     for root in nodes if isinstance(nodes, list) else [nodes]:
-        _fill(root, lineno, col)
+        _fill(root, lineno, col, deep)
     return nodes
 
 
-def _fill(node: Any, lineno: int, col: int) -> None:
+def _fill(node: Any, lineno: int, col: int, deep: bool) -> None:
     if not isinstance(node, (gast.expr, gast.stmt, gast.excepthandler, gast.keyword,
                              gast.alias, gast.pattern)):
         for child in gast.iter_child_nodes(node):
-            _fill(child, lineno, col)
+            _fill(child, lineno, col, deep)
         return
     if getattr(node, "lineno", None) is not None:
-        # A user node (or one already placed): its children are placed too, except for
-        # generated parts inside it, which take its line.
+        if not deep:
+            return
         lineno, col = node.lineno, node.col_offset or 0
     else:
         # No end position: tracebacks then show the user's line without a caret range.
         node.lineno, node.col_offset = lineno, col
         node.end_lineno, node.end_col_offset = None, None
     for child in gast.iter_child_nodes(node):
-        _fill(child, lineno, col)
+        _fill(child, lineno, col, deep)
 
 
 def close_locations(tree: Any, filename: str) -> None:

@@ -10,7 +10,6 @@ names, parameter names and ``nonlocal``/``global`` lists. Template nodes carry n
 
 from __future__ import annotations
 
-import copy
 import functools
 import textwrap
 from typing import Any
@@ -33,8 +32,21 @@ def _parse(template: str) -> list:
 
 def replace(template: str, **names: Any) -> list:
     """The statements of ``template`` with placeholders replaced. Usage: see module docstring."""
-    body = copy.deepcopy(_parse(template))
+    body = copy_tree(_parse(template))
     return _Replacer(names).visit_block(body)
+
+
+def copy_tree(node: Any) -> Any:
+    """A deep copy of a gast tree (nodes, lists and their attributes), several times faster
+    than ``copy.deepcopy``, which conversion would otherwise spend most of its time in."""
+    if isinstance(node, list):
+        return [copy_tree(item) for item in node]
+    if not isinstance(node, gast.AST):
+        return node
+    new = node.__class__.__new__(node.__class__)
+    for key, value in node.__dict__.items():
+        new.__dict__[key] = copy_tree(value) if isinstance(value, (list, gast.AST)) else value
+    return new
 
 
 def replace_as_expression(template: str, **names: Any) -> Any:
@@ -44,8 +56,12 @@ def replace_as_expression(template: str, **names: Any) -> Any:
 
 
 class _Replacer(gast.NodeTransformer):
+    """Visits the template's own nodes only: pasted user code is never walked (it can be
+    large, and walking it at every nesting level would make conversion quadratic)."""
+
     def __init__(self, names: dict):
         self.names = names
+        self.pasted: set = set()  # ids of expressions pasted once; later uses are copies
 
     def visit_block(self, stmts: list) -> list:
         out: list = []
@@ -56,14 +72,25 @@ class _Replacer(gast.NodeTransformer):
                     out.extend(value)
                     continue
             result = self.visit(stmt)
-            out.extend(result if isinstance(result, list) else [result])
+            if result is not None:
+                out.extend(result if isinstance(result, list) else [result])
         return out
 
     def generic_visit(self, node: Any) -> Any:
         for field, old in gast.iter_fields(node):
-            if isinstance(old, list) and old and isinstance(old[0], gast.stmt):
-                setattr(node, field, self.visit_block(old))
-        return super().generic_visit(node)
+            if isinstance(old, list):
+                if old and isinstance(old[0], gast.stmt):
+                    setattr(node, field, self.visit_block(old))
+                    continue
+                new = []
+                for item in old:
+                    result = self.visit(item) if isinstance(item, gast.AST) else item
+                    if result is not None:
+                        new.append(result)
+                setattr(node, field, new)
+            elif isinstance(old, gast.AST):
+                setattr(node, field, self.visit(old))
+        return node
 
     def visit_Name(self, node: Any) -> Any:
         value = self.names.get(node.id)
@@ -75,7 +102,8 @@ class _Replacer(gast.NodeTransformer):
         if isinstance(value, list):
             raise ValueError(f"template: {node.id} is a list of statements used in an "
                              "expression")
-        new = copy.deepcopy(value)
+        new = copy_tree(value) if id(value) in self.pasted else value
+        self.pasted.add(id(value))
         _set_ctx(new, node.ctx)
         return new
 

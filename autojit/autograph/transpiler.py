@@ -53,16 +53,39 @@ _FUTURE_FLAGS = functools.reduce(
 
 
 class _Entry:
-    __slots__ = ("code", "source", "__weakref__")
+    __slots__ = ("code", "source")
 
-    def __init__(self, code: types.CodeType, source: str):
+    def __init__(self, code: types.CodeType):
         self.code = code
-        self.source = source
+        self.source: str | None = None  # made by `to_code` when asked: most never are
 
 
-_CACHE: "weakref.WeakKeyDictionary[types.CodeType, _Entry]" = weakref.WeakKeyDictionary()
-_CONVERTED: "weakref.WeakSet[types.CodeType]" = weakref.WeakSet()
-_FAILED: "weakref.WeakKeyDictionary[types.CodeType, str]" = weakref.WeakKeyDictionary()
+class _ByCode:
+    """A map keyed by code object *identity*, dropping entries when the code object dies.
+
+    Not a WeakKeyDictionary: code objects compare equal when their bytecode, constants and
+    line table are, even from different files, and each file needs its own conversion.
+    """
+
+    def __init__(self):
+        self._items: dict = {}
+
+    def get(self, code: types.CodeType, default: Any = None) -> Any:
+        item = self._items.get(id(code))
+        return item[1] if item is not None and item[0]() is code else default
+
+    def __setitem__(self, code: types.CodeType, value: Any) -> None:
+        key = id(code)
+        self._items[key] = (weakref.ref(code, lambda _: self._items.pop(key, None)), value)
+
+    def __contains__(self, code: types.CodeType) -> bool:
+        return self.get(code, _MISSING) is not _MISSING
+
+
+_MISSING = object()
+_CACHE = _ByCode()  # original code -> _Entry
+_CONVERTED = _ByCode()  # converted code (and the code nested in it) -> True
+_FAILED = _ByCode()  # original code -> why it could not be converted
 _OPERATORS = types.CellType(operators)
 
 
@@ -84,7 +107,12 @@ def convert(fn: Callable) -> Callable:
         return types.MethodType(convert(fn.__func__), fn.__self__)
     if isinstance(fn, functools.partial):
         return functools.partial(convert(fn.func), *fn.args, **fn.keywords)
-    if not isinstance(fn, types.FunctionType) or not _should_convert(fn):
+    if not isinstance(fn, types.FunctionType) or fn.__code__ in _CONVERTED:
+        return fn
+    if _generated(fn):
+        _warn_unconverted(fn, AutographError(f"cannot read the source of {fn.__qualname__}"))
+        return fn
+    if not _should_convert(fn):
         return fn
     return _convert_function(fn, strict=True)
 
@@ -98,7 +126,10 @@ def to_code(fn: Callable) -> str:
     fn = getattr(fn, "__func__", fn)
     if not isinstance(fn, types.FunctionType):
         raise AutographError(f"to_code: expected a Python function, got {type(fn).__name__}")
-    return _entry(fn).source
+    entry = _entry(fn)
+    if entry.source is None:
+        entry.source = parser.unparse(_convert_tree(fn)[0])
+    return entry.source
 
 
 def do_not_convert(fn: Callable) -> Callable:
@@ -157,9 +188,15 @@ def _should_convert(fn: types.FunctionType) -> bool:
     if filename.startswith(_LIBRARY_DIRS) or "site-packages" in filename \
             or "dist-packages" in filename:
         return False
-    if filename.startswith("<") and not linecache.getlines(filename):
-        return False  # made by exec/eval without source (generated code)
+    if _generated(fn):
+        return False
     return not (fn.__code__.co_flags & (0x80 | 0x200))  # coroutines, async generators
+
+
+def _generated(fn: types.FunctionType) -> bool:
+    """True for a function made by exec/eval without source (generated code)."""
+    filename = fn.__code__.co_filename
+    return filename.startswith("<") and not linecache.getlines(filename)
 
 
 def _convert_function(fn: types.FunctionType, strict: bool) -> Callable:
@@ -205,7 +242,8 @@ def _entry(fn: types.FunctionType) -> _Entry:
 # Transpiling
 
 
-def _transpile(fn: types.FunctionType) -> _Entry:
+def _convert_tree(fn: types.FunctionType) -> tuple:
+    """(converted gast node, source, namer) for ``fn``."""
     source = parser.parse_function(fn)
     node = source.node
     namer = Namer.for_tree(node)
@@ -216,8 +254,12 @@ def _transpile(fn: types.FunctionType) -> _Entry:
     ctx = Context(namer, source.filename, node)
     for converter in CONVERTERS:
         node = converter.transform(node, ctx)
-    origin.set_location(node, node)
-    text = parser.unparse(node)
+    origin.set_location(node, node, deep=True)
+    return node, source, namer
+
+
+def _transpile(fn: types.FunctionType) -> _Entry:
+    node, source, namer = _convert_tree(fn)
 
     # The converted function is compiled inside a factory whose parameters are the
     # original's free variables (and `ag__`), so they compile as closure cells, which
@@ -247,7 +289,7 @@ def _transpile(fn: types.FunctionType) -> _Entry:
                  if isinstance(c, types.CodeType) and c.co_name == inner_name)
     inner = inner.replace(co_name=fn.__code__.co_name, co_qualname=fn.__code__.co_qualname)
     _register(inner)
-    return _Entry(inner, text)
+    return _Entry(inner)
 
 
 def templates_name(identifier: str) -> Any:
@@ -256,7 +298,7 @@ def templates_name(identifier: str) -> Any:
 
 
 def _register(code: types.CodeType) -> None:
-    _CONVERTED.add(code)
+    _CONVERTED[code] = True
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             _register(const)

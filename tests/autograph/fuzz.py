@@ -75,7 +75,7 @@ class _Generator:
         if loops:
             choices += ["break", "continue"]
         choices += ["return"]
-        if self.rng.random() < 0.03:
+        if self.rng.random() < 0.012:
             choices = ["risky_branch", "risky_loop"]
         kind = self.rng.choice(choices)
         getattr(self, "s_" + kind)(indent, loops, python_ints, depth)
@@ -148,7 +148,7 @@ class _Generator:
         self.emit(indent, f"{i} = 0")
         test = f"{i} < {bound}"
         if self.rng.random() < 0.3:
-            test = f"{test} and {self.tensor_cond(python_ints)}"
+            test = f"{test} and ({self.tensor_cond(python_ints)})"
         self.emit(indent, f"while {test}:")
         self.emit(indent + 1, f"{i} += 1")
         self.block(indent + 1, loops + ["while"], python_ints, depth + 1)

@@ -45,6 +45,38 @@ class Converter(gast.NodeTransformer):
     def visit_ClassDef(self, node: Any) -> Any:
         return node
 
+    # A leaner `visit`/`generic_visit` than `ast.NodeTransformer`'s (same contract: a visit
+    # may return a node, a list of nodes to splice, or None to drop): ten converters walk
+    # every tree, so this is most of the conversion time.
+    def visit(self, node: Any) -> Any:
+        method = _METHODS.get((type(self), type(node)))
+        if method is None:
+            method = getattr(type(self), "visit_" + type(node).__name__, None)
+            _METHODS[(type(self), type(node))] = method = method or type(self).generic_visit
+        return method(self, node)
+
+    def generic_visit(self, node: Any) -> Any:
+        for field in node._fields:
+            old = getattr(node, field, None)
+            if isinstance(old, list):
+                new = []
+                for item in old:
+                    if isinstance(item, gast.AST):
+                        item = self.visit(item)
+                        if item is None:
+                            continue
+                        if isinstance(item, list):
+                            new.extend(item)
+                            continue
+                    new.append(item)
+                old[:] = new
+            elif isinstance(old, gast.AST):
+                setattr(node, field, self.visit(old))
+        return node
+
+
+_METHODS: dict = {}
+
 
 def own_nodes(stmts: list, skip_loops: bool = False):
     """The nodes of ``stmts`` in this function's scope (not inside nested functions, lambdas

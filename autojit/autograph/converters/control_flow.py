@@ -54,10 +54,13 @@ class ControlFlowConverter(Converter):
         declared = act.declarations(node)
         scope = {"global": declared["global"], "nonlocal": declared["nonlocal"]}
         undefined: set = set()
-        _mark_python_only(node.body, None)
-        for stmt in act.own_nodes(node.body):
+        own = list(act.own_nodes(node.body))
+        suspends = any(isinstance(n, _SUSPEND) for n in own)
+        handlers = any(isinstance(n, gast.ExceptHandler) for n in own)
+        _mark_python_only(node.body, None, suspends)
+        for stmt in own:
             if isinstance(stmt, _STATEMENTS) and not stmt.ag_python_only:
-                outs, others = _state(stmt)
+                outs, others = _state(stmt, handlers)
                 stmt.ag_state = (outs, others)
                 undefined |= set(outs + others) - stmt.ag_defined_in \
                     - scope["global"] - scope["nonlocal"]
@@ -202,22 +205,25 @@ def _expr(text: str) -> Any:
     return templates.replace_as_expression(text)
 
 
-def _state(stmt: Any) -> tuple:
+def _state(stmt: Any, handlers: bool) -> tuple:
     """(outputs, others): the statement's modified names, those live after it first.
 
     ``except ... as e`` names are left out: Python deletes them when the handler ends, so
     they are never state, and as locals of the generated function they stay correct.
     """
-    handlers = {n.name.id for n in act.own_nodes([stmt])
-                if isinstance(n, gast.ExceptHandler) and isinstance(n.name, gast.Name)}
-    modified = sorted(act.modified(stmt) - handlers)
+    modified = act.modified(stmt)
+    if handlers:
+        modified -= {n.name.id for n in act.own_nodes([stmt])
+                     if isinstance(n, gast.ExceptHandler) and isinstance(n.name, gast.Name)}
+    modified = sorted(modified)
     live = stmt.ag_live_head if isinstance(stmt, (gast.While, gast.For)) else stmt.ag_live_out
     outs = [n for n in modified if n in live]
     return outs, [n for n in modified if n not in live]
 
 
-def _mark_python_only(stmts: list, reason: str | None) -> None:
-    """Set ``ag_python_only`` (a reason, or ``None``) on the function's if/while/for."""
+def _mark_python_only(stmts: list, reason: str | None, suspends: bool) -> None:
+    """Set ``ag_python_only`` (a reason, or ``None``) on the function's if/while/for.
+    ``suspends``: whether the function has any ``yield``/``await`` at all."""
     for stmt in stmts:
         if isinstance(stmt, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
             continue
@@ -226,17 +232,18 @@ def _mark_python_only(stmts: list, reason: str | None) -> None:
             inner = "inside a `try` statement"
         if isinstance(stmt, _STATEMENTS):
             own = reason
-            if own is None and any(isinstance(n, _SUSPEND) for n in act.own_nodes([stmt])):
+            if own is None and suspends and any(isinstance(n, _SUSPEND)
+                                                for n in act.own_nodes([stmt])):
                 own = "a statement containing `yield`"
             stmt.ag_python_only = own
         for field in ("body", "orelse", "finalbody"):
             block = getattr(stmt, field, None)
             if isinstance(block, list):
-                _mark_python_only(block, inner)
+                _mark_python_only(block, inner, suspends)
         for handler in getattr(stmt, "handlers", ()):
-            _mark_python_only(handler.body, inner)
+            _mark_python_only(handler.body, inner, suspends)
         for case in getattr(stmt, "cases", ()):
-            _mark_python_only(case.body, inner)
+            _mark_python_only(case.body, inner, suspends)
 
 
 class _ReadChecks(gast.NodeTransformer):
@@ -261,7 +268,12 @@ class _ReadChecks(gast.NodeTransformer):
         for field, old in gast.iter_fields(node):
             if isinstance(old, list) and old and isinstance(old[0], gast.stmt):
                 setattr(node, field, self.visit_block(old))
-        return super().generic_visit(node)
+            elif isinstance(old, list):
+                setattr(node, field, [self.visit(v) if isinstance(v, gast.AST) else v
+                                      for v in old])
+            elif isinstance(old, gast.AST):
+                setattr(node, field, self.visit(old))
+        return node
 
     def visit_Name(self, node: Any) -> Any:
         if isinstance(node.ctx, gast.Load) and getattr(node, "ag_maybe_undefined", False) \
