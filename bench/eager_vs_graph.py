@@ -1,24 +1,44 @@
 """Eager vs @aj.function replay vs hand-written NumPy (issue 3's benchmark).
 
-Run: ``python bench/eager_vs_graph.py`` (``--quick`` for fewer repetitions). Prints median
-microseconds per call measured in this one run, and each time as a ratio to hand-written
-NumPy doing the same math. TensorFlow, JAX and PyTorch rows appear when they are installed.
+Run: ``python bench/eager_vs_graph.py`` (``--quick`` for fewer repetitions; ``--device GPU:0``
+to run autojit on CuPy against hand-written CuPy, synchronizing after every call). Prints
+median microseconds per call measured in this one run, and each time as a ratio to the
+hand-written NumPy/CuPy code doing the same math. TensorFlow, JAX and PyTorch rows appear
+when they are installed (on the same device).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import sys
 import time
 
-import numpy as np
+# One BLAS thread unless told otherwise (BLAS_THREADS=n): on a shared 2-core machine
+# multithreaded BLAS swings matmul timings by 5-30x between runs. Every row uses the same
+# BLAS, so the ratios compare like with like. Set before NumPy is imported.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, os.environ.get("BLAS_THREADS", "1"))
 
-import autojit as aj
+import numpy as np  # noqa: E402
+
+import autojit as aj  # noqa: E402
+
+
+XP = np  # the array module of the hand-written baseline (cupy with --device GPU:0)
+SYNC = lambda: None  # noqa: E731  waits for the device (a no-op on the CPU)
+ON_GPU = False
 
 
 def median_us(fn, repeat: int, warmup: int = 3) -> float:
+    if ON_GPU:
+        inner = fn
+
+        def fn():
+            inner()
+            SYNC()
     for _ in range(warmup):
         fn()
     gc.collect()
@@ -36,18 +56,20 @@ def median_us(fn, repeat: int, warmup: int = 3) -> float:
 def toy_cases():
     rng = np.random.default_rng(0)
     n, d = 3, 4
-    xn, yn, zn = (rng.standard_normal((n, d)).astype(np.float32) for _ in range(3))
+    host = [rng.standard_normal((n, d)).astype(np.float32) for _ in range(3)]
+    xn, yn, zn = (XP.asarray(v) for v in host)
+    xp = XP
 
     def numpy_by_hand():
         a = xn * yn
         b = a + zn
-        c = np.sum(b)
-        grad_b = np.ones((n, d), np.float32)
+        c = xp.sum(b)
+        grad_b = xp.ones((n, d), xp.float32)
         grad_a = grad_b.copy()
         grad_z = grad_b.copy()
         return c, grad_a * yn, grad_a * xn, grad_z
 
-    x, y, z = aj.Variable(xn), aj.Variable(yn), aj.Variable(zn)
+    x, y, z = (aj.Variable(v) for v in host)
 
     def eager():
         with aj.GradientTape() as tape:
@@ -56,7 +78,7 @@ def toy_cases():
 
     graph = aj.function(eager)
     cases = {"numpy by hand": numpy_by_hand, "autojit eager": eager, "autojit @function": graph}
-    cases.update(peer_toys(xn, yn, zn))
+    cases.update(peer_toys(*host))
     return cases
 
 
@@ -65,13 +87,14 @@ def peer_toys(xn, yn, zn):
     try:
         import torch
 
-        xt, yt, zt = (torch.tensor(v, requires_grad=True) for v in (xn, yn, zn))
+        dev = "cuda" if ON_GPU else "cpu"
+        xt, yt, zt = (torch.tensor(v, requires_grad=True, device=dev) for v in (xn, yn, zn))
 
         def torch_eager():
             c = (xt * yt + zt).sum()
             return torch.autograd.grad(c, [xt, yt, zt])
 
-        cases["PyTorch eager"] = torch_eager
+        cases["PyTorch eager"] = _torch_synced(torch_eager)
     except ImportError:
         pass
     try:
@@ -131,13 +154,15 @@ class MLP(aj.Module):
 
 def mlp_cases(sizes, batch, lr=0.001):
     rng = np.random.default_rng(1)
-    xn = rng.standard_normal((batch, sizes[0])).astype(np.float32)
-    yn = rng.integers(0, sizes[-1], batch).astype(np.int32)
+    host_x = rng.standard_normal((batch, sizes[0])).astype(np.float32)
+    host_y = rng.integers(0, sizes[-1], batch).astype(np.int32)
+    xp = XP
+    xn, yn = xp.asarray(host_x), xp.asarray(host_y)
 
     model = MLP(sizes, rng)
-    params = [(layer.w.numpy().copy(), layer.b.numpy().copy()) for layer in model.layers]
+    params = [(xp.array(layer.w.numpy()), xp.array(layer.b.numpy())) for layer in model.layers]
     optimizer = aj.optimizers.SGD(lr)
-    rows = np.arange(batch)
+    rows = xp.arange(batch)
 
     def numpy_by_hand():
         acts, pre = [xn], []
@@ -145,13 +170,13 @@ def mlp_cases(sizes, batch, lr=0.001):
         for i, (w, b) in enumerate(params):
             p = h @ w + b
             pre.append(p)
-            h = np.maximum(p, 0) if i < len(params) - 1 else p
+            h = xp.maximum(p, 0) if i < len(params) - 1 else p
             acts.append(h)
         logits = h
         m = logits.max(axis=1, keepdims=True)
-        e = np.exp(logits - m)
+        e = xp.exp(logits - m)
         s = e.sum(axis=1, keepdims=True)
-        loss = np.mean(np.log(s[:, 0]) + m[:, 0] - logits[rows, yn])
+        loss = xp.mean(xp.log(s[:, 0]) + m[:, 0] - logits[rows, yn])
         d = e / s
         d[rows, yn] -= 1
         d /= batch
@@ -166,7 +191,7 @@ def mlp_cases(sizes, batch, lr=0.001):
             b -= lr * db
         return loss
 
-    x, y = aj.constant(xn), aj.constant(yn)
+    x, y = aj.constant(host_x), aj.constant(host_y)
 
     def train_step(inputs, targets):
         with aj.GradientTape() as tape:
@@ -187,7 +212,7 @@ def mlp_cases(sizes, batch, lr=0.001):
 
     cases = {"numpy by hand": numpy_by_hand, "autojit eager": lambda: train_step(x, y),
              "autojit @function": lambda: graph_step(x, y)}
-    cases.update(peer_mlps(sizes, batch, xn, yn, lr))
+    cases.update(peer_mlps(sizes, batch, host_x, host_y, lr))
     return cases, first_call, graph_step.get_concrete_function(x, y)
 
 
@@ -201,9 +226,10 @@ def peer_mlps(sizes, batch, xn, yn, lr):
             layers.append(torch.nn.Linear(a, b))
             if i < len(sizes) - 2:
                 layers.append(torch.nn.ReLU())
-        net = torch.nn.Sequential(*layers)
+        dev = "cuda" if ON_GPU else "cpu"
+        net = torch.nn.Sequential(*layers).to(dev)
         opt = torch.optim.SGD(net.parameters(), lr=lr)
-        xt, yt = torch.tensor(xn), torch.tensor(yn, dtype=torch.long)
+        xt, yt = torch.tensor(xn, device=dev), torch.tensor(yn, dtype=torch.long, device=dev)
 
         def torch_step():
             opt.zero_grad()
@@ -212,7 +238,7 @@ def peer_mlps(sizes, batch, xn, yn, lr):
             opt.step()
             return loss
 
-        cases["PyTorch eager"] = torch_step
+        cases["PyTorch eager"] = _torch_synced(torch_step)
     except ImportError:
         pass
     try:
@@ -252,12 +278,23 @@ def peer_mlps(sizes, batch, xn, yn, lr):
     return cases
 
 
+def _torch_synced(fn):
+    if not ON_GPU:
+        return fn
+    import torch
+
+    def synced():
+        fn()
+        torch.cuda.synchronize()
+    return synced
+
+
 # ----------------------------------------------------------------------------- report
 
 
 def report(title, cases, repeat):
     times = {name: median_us(fn, repeat) for name, fn in cases.items()}
-    base = times["numpy by hand"]
+    base = times["numpy by hand"]  # CuPy by hand with --device GPU:0
     print(f"\n{title}")
     print(f"  {'':26s} {'median µs':>12s} {'x NumPy':>8s}")
     for name, t in times.items():
@@ -270,9 +307,22 @@ def report(title, cases, repeat):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--device", default="CPU:0", help="CPU:0 (default) or GPU:0")
     args = parser.parse_args(argv)
     scale = 0.1 if args.quick else 1.0
-    print(f"autojit {aj.__version__}, NumPy {np.__version__}, Python {sys.version.split()[0]}")
+    device = aj.get_device(args.device)
+    print(f"autojit {aj.__version__}, NumPy {np.__version__}, Python {sys.version.split()[0]}, "
+          f"device {device.name}, BLAS threads {os.environ['OPENBLAS_NUM_THREADS']}")
+    if device.kind == "GPU":
+        global XP, SYNC, ON_GPU
+        XP, ON_GPU = device.xp, True
+        SYNC = device.xp.cuda.Device(device.index).synchronize
+        print(f"GPU: {device.xp.cuda.runtime.getDeviceProperties(device.index)['name'].decode()}")
+    with aj.device(device):
+        run_all(scale)
+
+
+def run_all(scale):
     report("(1) lecture toy: reduce_sum(x*y+z) + gradients, N,D=3,4", toy_cases(),
            int(5000 * scale))
     cases, first_call, concrete = mlp_cases([784, 256, 256, 10], 128)
