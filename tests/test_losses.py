@@ -8,6 +8,7 @@ import pytest
 
 import autojit as aj
 from autojit.errors import DTypeError, ShapeError
+from tests.numeric import numeric_grad
 
 L = aj.losses
 EPS = 1e-7
@@ -25,16 +26,6 @@ def softmax(z):
 
 def sigmoid(z):
     return 1 / (1 + np.exp(-z))
-
-
-def numeric_grad(f, x, h=1e-6):
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[index] += h
-        down[index] -= h
-        grad[index] = (f(up) - f(down)) / (2 * h)
-    return grad
 
 
 def check_grad(loss_fn, y_pred, weights=None):

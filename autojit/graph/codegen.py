@@ -163,7 +163,7 @@ class _Emitter:
     def protect_reads(self, node: Node, indent: str, graph: Graph, index: int,
                       last_use: dict) -> None:
         """Note [Reads alias buffers]: copy live reads of any variable ``node`` writes."""
-        written = _written_vars(node)
+        written = node.written_variables()
         if not written:
             return
         later = _used_after(graph, index)
@@ -283,17 +283,6 @@ def _alias_sources(node: Node) -> list[Value]:
         outer_of = {inner.id: value for inner, value in zip(graph.inputs, outer)}
         sources.extend(outer_of.get(v.id, v) for v in graph.outputs)
     return sources
-
-
-def _written_vars(node: Node) -> set[int]:
-    written = set()
-    if node.op.effect and "var" in node.attrs and node.op.name != "read_variable":
-        written.add(id(node.attrs["var"]))
-    for sub in node.subgraphs():
-        for inner in sub.walk():
-            if inner.op.effect and "var" in inner.attrs and inner.op.name != "read_variable":
-                written.add(id(inner.attrs["var"]))
-    return written
 
 
 def _used_after(graph: Graph, index: int) -> set[int]:

@@ -48,7 +48,7 @@ def evaluate(graph: Graph, inputs: Sequence[Any]) -> list:
         if node.op.name == "read_variable":
             env[node.outputs[0].id] = node.attrs["var"]
             continue
-        written = _written(node)
+        written = node.written_variables()
         if written:
             _snapshot(env, written)
         attrs = node.attrs
@@ -62,18 +62,6 @@ def evaluate(graph: Graph, inputs: Sequence[Any]) -> list:
             env[value.id] = out
     outputs = [env[v.id] for v in graph.outputs]
     return [x.read_value() if getattr(x, "_is_variable", False) else x for x in outputs]
-
-
-def _written(node: Any) -> set:
-    """Ids of the variables ``node`` (or a subgraph it carries) writes."""
-    written = set()
-    if node.op.effect and "var" in node.attrs and node.op.name != "read_variable":
-        written.add(id(node.attrs["var"]))
-    for sub in node.subgraphs():
-        for inner in sub.walk():
-            if inner.op.effect and "var" in inner.attrs and inner.op.name != "read_variable":
-                written.add(id(inner.attrs["var"]))
-    return written
 
 
 def _snapshot(env: dict, written: set) -> None:

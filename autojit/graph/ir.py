@@ -63,14 +63,13 @@ class Node:
                 found.extend(value)
         return found
 
-    def walk_effects(self) -> list[int]:
-        """Ids of the variables this node's subgraphs write."""
-        found = []
-        for sub in self.subgraphs():
-            for inner in sub.walk():
-                if inner.op.effect and "var" in inner.attrs and inner.op.name != "read_variable":
-                    found.append(id(inner.attrs["var"]))
-        return found
+    def written_variables(self) -> set[int]:
+        """Ids of the variables this node, or any subgraph it carries, writes."""
+        written = set()
+        for node in (self, *(inner for sub in self.subgraphs() for inner in sub.walk())):
+            if node.op.effect and "var" in node.attrs and node.op.name != "read_variable":
+                written.add(id(node.attrs["var"]))
+        return written
 
     @property
     def effect(self) -> bool:

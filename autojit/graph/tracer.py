@@ -256,8 +256,7 @@ class GraphTrace:
             self._variables.pop(id(attrs["var"]), None)
             self._written.add(id(attrs["var"]))
         if node.subgraphs() and node.effect:
-            for inner in node.walk_effects():
-                self._written.add(inner)
+            self._written.update(node.written_variables())
             self.forget_variables()
         outputs = [SymbolicTensor(v, self) for v in node.outputs]
         result = tuple(outputs) if op.multiple else outputs[0]

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import autojit as aj
+from tests.numeric import numeric_grad
 
 
 def branchy(x):
@@ -37,16 +38,6 @@ def nested(x, n):
                 s = s + aj.sin(x) * 0.5
                 j += 1
     return aj.reduce_sum(s)
-
-
-def numeric_grad(f, x, eps=1e-6):
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[i] += eps
-        down[i] -= eps
-        grad[i] = (f(up) - f(down)) / (2 * eps)
-    return grad
 
 
 def gradient(fn, x, *rest):

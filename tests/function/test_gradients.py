@@ -10,23 +10,13 @@ import pytest
 import autojit as aj
 
 from .common import AUTOGRAPH
+from tests.numeric import numeric_grad
 
 RNG = np.random.default_rng(0)
 
 
 def fn(f):
     return aj.function(f, autograph=AUTOGRAPH)
-
-
-def numeric_grad(f, x, eps=1e-6):
-    x = np.asarray(x, np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[i] += eps
-        down[i] -= eps
-        grad[i] = (f(up) - f(down)) / (2 * eps)
-    return grad
 
 
 def toy(x, y, z):

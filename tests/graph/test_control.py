@@ -12,6 +12,7 @@ import pytest
 import autojit as aj
 from autojit.errors import AutojitError, DTypeError, TracingError
 from autojit.graph.interpret import interpret
+from tests.numeric import numeric_grad
 
 State = collections.namedtuple("State", ["step", "acc"])
 
@@ -34,18 +35,6 @@ def assert_same(a, b, **tol):
     assert len(fa) == len(fb)
     for x, y in zip(fa, fb):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), **tol)
-
-
-def numeric_grad(f, x, eps=1e-6):
-    """Central finite differences of the scalar ``f`` (NumPy in, float out)."""
-    x = np.asarray(x, np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[i] += eps
-        down[i] -= eps
-        grad[i] = (f(up) - f(down)) / (2 * eps)
-    return grad
 
 
 def tape_grad(fn, x):

@@ -106,7 +106,7 @@ def test_effects_and_walk():
     graph = aj.function(fn, autograph=False).get_concrete_function(aj.constant(1.0)).graph
     cond = next(n for n in graph.nodes if n.op.name == "cond")
     assert cond.effect and graph.has_effects()  # an effect inside a branch counts
-    assert id(v) in cond.walk_effects()
+    assert id(v) in cond.written_variables()
     names = [n.op.name for n in graph.walk()]
     assert "assign_add" in names and names.index("cond") < names.index("assign_add")
     assert not small_graph().has_effects()
