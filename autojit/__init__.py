@@ -25,7 +25,7 @@ from autojit.variables import Variable, name_scope  # noqa: E402
 from autojit.module import Module  # noqa: E402
 from autojit import optimizers  # noqa: E402
 from autojit import config  # noqa: E402
-from autojit.function import ConcreteFunction, Function, function  # noqa: E402
+from autojit.function import ConcreteFunction, Function, RetracingWarning, function  # noqa: E402
 from autojit.graph.control import cond, while_loop  # noqa: E402
 from autojit.ops.io import print  # noqa: E402,A001
 

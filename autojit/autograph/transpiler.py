@@ -6,8 +6,8 @@ function again (or another closure of it) costs one ``types.FunctionType`` call.
 """
 
 from __future__ import annotations
-
 import __future__
+
 import functools
 import linecache
 import sys

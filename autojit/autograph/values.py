@@ -1,0 +1,192 @@
+"""What the runtime operators share: ``Undefined`` values, the tensor-or-Python test, the
+kinds of values state variables hold, and the wording of errors about them."""
+
+from __future__ import annotations
+
+import builtins
+import weakref
+from typing import Any
+
+import numpy as np
+
+import autojit as aj  # noqa: E402  (public ops, looked up at call time; see operators.py)
+from autojit import dtypes, nest
+from autojit.autograph import origin
+from autojit.errors import AutographError
+from autojit.graph.tracer import GraphTrace
+from autojit.ops import core
+from autojit.tensor import Tensor
+
+
+class AutographWarning(UserWarning):
+    """Autograph ran something as plain Python where the user may expect a graph."""
+
+
+# ---------------------------------------------------------------------------------------
+# Undefined values
+
+
+class Undefined:
+    """The value of a local that has no value yet (assigned in only one branch, or first
+    inside a loop). Converted code reads such names through ``ld``."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<undefined {self.name}>"
+
+
+class UndefinedReturnValue:
+    """The return value of a function before any ``return`` ran (``retval_``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<no return value>"
+
+
+def ld(value: Any) -> Any:
+    """``value``, or Python's own ``UnboundLocalError`` when it is ``Undefined``."""
+    if isinstance(value, Undefined):
+        raise UnboundLocalError(f"cannot access local variable '{value.name}' where it is "
+                                "not associated with a value")
+    return value
+
+
+# Symbolic `do_return` flags (and other bool state) made by a tensor `if`/loop, mapped to
+# that statement's location, so `retval` can say which statement returned on only some paths.
+# Keyed by id with a weak reference: a WeakKeyDictionary would compare tensors with `==`,
+# which is elementwise for tensors.
+_FLAG_ORIGINS: dict = {}
+
+
+def remember_flag(value: Any, where: tuple) -> None:
+    key = id(value)
+    _FLAG_ORIGINS[key] = (weakref.ref(value, lambda _: _FLAG_ORIGINS.pop(key, None)), where)
+
+
+def flag_origin(value: Any) -> tuple | None:
+    entry = _FLAG_ORIGINS.get(id(value))
+    if entry is not None and entry[0]() is value:
+        return entry[1]
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Tensor or Python (Note [Tensor or Python] in operators.py)
+
+
+def tracing() -> bool:
+    return isinstance(core.current_trace(), GraphTrace)
+
+
+def is_graph_value(value: Any) -> bool:
+    """True when ``value`` must become graph control flow (see the module docstring)."""
+    if not isinstance(value, Tensor):
+        return False
+    if value._array is None:
+        return True
+    return value._is_variable and tracing()
+
+
+def as_pred(value: Any, what: str, where: tuple) -> Any:
+    """A scalar bool tensor standing for ``value``'s truth in a graph condition."""
+    if not isinstance(value, Tensor):
+        return aj.constant(builtins.bool(value))
+    if value._is_variable:
+        value = aj.identity(value)
+    if any(d != 1 for d in value.shape):
+        raise AutographError(
+            f"the condition of the tensor {what} at {origin.where(where)} must be a scalar, "
+            f"got a {value.dtype.name} tensor of shape {list(value.shape)}; reduce it with "
+            "aj.reduce_any / aj.reduce_all")
+    if value.dtype != dtypes.bool:
+        value = aj.not_equal(value, 0)  # Python's truth of a number
+    return value
+
+
+# ---------------------------------------------------------------------------------------
+# Values as cond outputs and loop variables
+
+
+class Replan(Exception):
+    def __init__(self, updates: dict):
+        super().__init__("replan")
+        self.updates = updates
+
+
+def kind_of(value: Any) -> str:
+    if isinstance(value, Tensor):
+        return "tensor"
+    if isinstance(value, (builtins.bool, int, float, np.number, np.bool_, np.ndarray)):
+        return "scalar"
+    if isinstance(value, Undefined):
+        return "undefined"
+    if isinstance(value, UndefinedReturnValue):
+        return "noreturn"
+    if isinstance(value, (list, tuple, dict)):
+        leaves = nest.flatten(value)
+        if leaves and all(kind_of(leaf) in ("tensor", "scalar") for leaf in leaves):
+            return "struct"
+    return "object"
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, builtins.bool)
+
+
+def spec_of(value: Any) -> core.TensorSpec:
+    """The type a value has as a tensor."""
+    if isinstance(value, Tensor):
+        return core.TensorSpec(value.shape, value.dtype)
+    array = core.to_numpy_constant(value)
+    return core.TensorSpec(array.shape, array.dtype)
+
+
+def zeros(spec: core.TensorSpec) -> Any:
+    # Unknown dims get 1: the value is a placeholder nobody reads, and `cond` relaxes the
+    # shape it disagrees on to unknown anyway.
+    return aj.zeros([1 if d is None else d for d in spec.shape], spec.dtype)
+
+
+def same_object(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return type(a) is type(b) and builtins.bool(a == b)
+    except Exception:  # noqa: BLE001  (objects whose == is not a plain bool)
+        return False
+
+
+def branches_error(label, true_value, false_value, where, what) -> AutographError:
+    return AutographError(
+        f"{display_name(label)} is {describe(true_value)} in the true branch but "
+        f"{describe(false_value)} in the false branch of the tensor {what} at "
+        f"{origin.where(where)}; only tensors and numbers can depend on a tensor condition")
+
+
+def object_error(label, value, where, what) -> AutographError:
+    return AutographError(
+        f"{display_name(label)} holds a Python {type(value).__name__} ({describe(value)}) that "
+        f"changes inside the tensor {what} at {origin.where(where)}; only tensors and numbers "
+        "can change in a graph loop")
+
+
+def display_name(label: str) -> str:
+    """How errors name a variable: `x`, or what a generated flag stands for."""
+    base = label.rstrip("0123456789")
+    if base == "retval_":
+        return "the return value"
+    if base in ("do_return", "break_", "continue_"):
+        return f"the `{base.rstrip('_')}` flag"
+    return f"`{label}`" if label.isidentifier() else label
+
+
+def describe(value: Any) -> str:
+    text = repr(nest.map_structure(lambda leaf: "tensor" if isinstance(leaf, Tensor) else leaf,
+                                   value)) if isinstance(value, (list, tuple, dict)) else \
+        repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
