@@ -52,7 +52,7 @@ class TracingError(AutojitError, TypeError):
     """
 
 
-class AutographError(AutojitError, ValueError):
+class AutographError(AutojitError):
     """Python control flow over tensors cannot be turned into a graph as written.
 
     Example: a variable assigned in only one branch of a tensor ``if`` and used after it.

@@ -9,10 +9,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-import autojit as aj  # noqa: E402  (public ops, looked up at call time; see operators.py)
+import autojit as aj  # public ops, looked up at call time (see operators.py)
 from autojit import dtypes, nest
 from autojit.autograph import origin
-from autojit.autograph import values as v
+from autojit.autograph import values as vals
 from autojit.errors import AutographError
 from autojit.graph import control
 from autojit.tensor import Tensor
@@ -24,7 +24,7 @@ from autojit.tensor import Tensor
 def if_stmt(cond: Any, body: Callable, orelse: Callable, get_state: Callable | None,
             set_state: Callable | None, names: tuple, nouts: int) -> None:
     """``if cond: body() else: orelse()``; a tensor ``cond`` becomes an ``aj.cond`` node."""
-    if v.is_graph_value(cond):
+    if vals.is_graph_value(cond):
         _graph_if(cond, body, orelse, get_state, set_state, names, nouts, origin.caller())
     elif cond:
         body()
@@ -33,7 +33,7 @@ def if_stmt(cond: Any, body: Callable, orelse: Callable, get_state: Callable | N
 
 
 def _graph_if(cond, body, orelse, get_state, set_state, names, nouts, where) -> None:
-    pred = v.as_pred(cond, "`if`", where)
+    pred = vals.as_pred(cond, "`if`", where)
     init = get_state() if get_state is not None else ()
 
     def branch(fn: Callable) -> Callable:
@@ -51,9 +51,9 @@ def _graph_if(cond, body, orelse, get_state, set_state, names, nouts, where) -> 
 
 def if_exp(cond: Any, if_true: Callable, if_false: Callable) -> Any:
     """``if_true() if cond else if_false()``; a tensor ``cond`` becomes an ``aj.cond`` node."""
-    if v.is_graph_value(cond):
+    if vals.is_graph_value(cond):
         where = origin.caller()
-        pred = v.as_pred(cond, "`... if ... else ...`", where)
+        pred = vals.as_pred(cond, "`... if ... else ...`", where)
         (value,) = _graph_cond(pred, lambda: (if_true(),), lambda: (if_false(),),
                                ("the expression",), where, "`... if ... else ...`")
         return value
@@ -64,21 +64,21 @@ def and_(a: Any, b: Callable, cheap: bool = False) -> Any:
     """``a and b()``. With a tensor ``a``: ``logical_and`` when ``b`` is cheap (the converter
     says so: names, constants and comparisons of them), else an ``aj.cond``, so ``b`` still
     runs only when ``a`` holds (``i < n and x[i] > 0``)."""
-    if v.is_graph_value(a):
+    if vals.is_graph_value(a):
         return _graph_logical(a, b, cheap, origin.caller(), is_and=True)
     return b() if a else a
 
 
 def or_(a: Any, b: Callable, cheap: bool = False) -> Any:
     """``a or b()``; see ``and_``."""
-    if v.is_graph_value(a):
+    if vals.is_graph_value(a):
         return _graph_logical(a, b, cheap, origin.caller(), is_and=False)
     return a if a else b()
 
 
 def _graph_logical(a: Any, b: Callable, cheap: bool, where: tuple, is_and: bool) -> Any:
     word = "`and`" if is_and else "`or`"
-    pred = v.as_pred(a, word, where)
+    pred = vals.as_pred(a, word, where)
     if cheap:
         value = b()
         if (isinstance(value, builtins.bool) or isinstance(value, Tensor)
@@ -99,7 +99,7 @@ def _identity(value: Any) -> Any:
 
 def not_(a: Any) -> Any:
     """``not a``; for a symbolic tensor, ``aj.logical_not`` (``x == 0`` for numbers)."""
-    if v.is_graph_value(a):
+    if vals.is_graph_value(a):
         if a.dtype == dtypes.bool:
             return aj.logical_not(a)
         return aj.equal(a, 0)
@@ -115,7 +115,7 @@ def not_(a: Any) -> Any:
 # user's error; `UndefinedReturnValue` (no `return` ran) in one branch gets zeros of the
 # other branch's type, which nothing reads (`do_return` says which value counts). Branches
 # are traced in order, so when the false branch shows the true branch needs a change (cast
-# a Python scalar, fill a missing return value), both are traced again (`v.Replan`).
+# a Python scalar, fill a missing return value), both are traced again (`vals.Replan`).
 
 def _graph_cond(pred: Any, true_fn: Callable, false_fn: Callable, labels: tuple,
                 where: tuple, what: str) -> list:
@@ -125,7 +125,7 @@ def _graph_cond(pred: Any, true_fn: Callable, false_fn: Callable, labels: tuple,
         try:
             outputs = control.cond(pred, _branch(true_fn, 0, seen, plan, labels, where, what),
                                    _branch(false_fn, 1, seen, plan, labels, where, what))
-        except v.Replan as replan:
+        except vals.Replan as replan:
             plan.update(replan.updates)
             continue
         break
@@ -137,8 +137,9 @@ def _graph_cond(pred: Any, true_fn: Callable, false_fn: Callable, labels: tuple,
     for slot, (t, f) in enumerate(zip(true_values, false_values)):
         if _included(slot, t, plan):
             value = next(out)
-            if isinstance(t, builtins.bool) or isinstance(f, builtins.bool):
-                v.remember_flag(value, where)
+            if isinstance(value, Tensor) and value.dtype == dtypes.bool:
+                # A flag (`do_return`) keeps the statement that first made it a tensor.
+                vals.remember_flag(value, vals.flag_origin(t) or vals.flag_origin(f) or where)
             final.append(value)
         else:
             final.append(t)  # the same Python object (or Undefined) in both branches
@@ -146,7 +147,7 @@ def _graph_cond(pred: Any, true_fn: Callable, false_fn: Callable, labels: tuple,
 
 
 def _included(slot: int, value: Any, plan: dict) -> bool:
-    kind = v.kind_of(value)
+    kind = vals.kind_of(value)
     return kind in ("tensor", "scalar", "struct") or (kind == "noreturn" and slot in plan)
 
 
@@ -168,51 +169,52 @@ def _branch(fn, which, seen, plan, labels, where, what) -> Callable:
 
 def _branch_output(slot: int, value: Any, first: Any, which: int, plan: dict) -> Any:
     step = plan.get(slot)
-    kind = v.kind_of(value)
+    kind = vals.kind_of(value)
     if kind == "noreturn":
-        template = step[1] if step else nest.map_structure(v.spec_of, first)
-        return nest.map_structure(v.zeros, template)
+        template = step[1] if step else nest.map_structure(vals.spec_of, first)
+        return nest.map_structure(vals.zeros, template)
     if kind == "scalar":
         dtype = step[1] if step and step[0] == "cast" else None
         if which == 1 and dtype is None:
-            dtype = v.spec_of(first).dtype  # the false branch follows the true one
+            dtype = vals.spec_of(first).dtype  # the false branch follows the true one
         return aj.constant(value, dtype=dtype)
     return value
 
 
 def _check_branches(true_values, false_values, plan, labels, where, what) -> None:
-    """Compare the branches slot by slot; raise the user's error or a ``v.Replan``."""
+    """Compare the branches slot by slot; raise the user's error or a ``vals.Replan``."""
     updates = {}
     for slot, (t, f) in enumerate(zip(true_values, false_values)):
-        tk, fk = v.kind_of(t), v.kind_of(f)
+        tk, fk = vals.kind_of(t), vals.kind_of(f)
         label = labels[slot]
+        name = vals.display_name(label)
         if tk == "undefined" or fk == "undefined":
             if tk != fk:
                 side = "true" if fk == "undefined" else "false (`else`)"
                 raise AutographError(
-                    f"{v.display_name(label)} is assigned only in the {side} branch of the tensor {what} at "
+                    f"{name} is assigned only in the {side} branch of the tensor {what} at "
                     f"{origin.where(where)} but is used after it; give it a value before the "
                     f"{what} or assign it in both branches")
             continue
         if tk == "noreturn" or fk == "noreturn":
             other = f if tk == "noreturn" else t
-            if v.kind_of(other) == "object":
-                raise v.branches_error(label, t, f, where, what)
+            if vals.kind_of(other) == "object":
+                raise vals.branches_error(label, t, f, where, what)
             if tk == "noreturn" and fk != "noreturn" and slot not in plan:
-                updates[slot] = ("zeros", nest.map_structure(v.spec_of, f))
+                updates[slot] = ("zeros", nest.map_structure(vals.spec_of, f))
             continue
         if tk == "object" or fk == "object":
-            if not v.same_object(t, f):
-                raise v.branches_error(label, t, f, where, what)
+            if not vals.same_object(t, f):
+                raise vals.branches_error(label, t, f, where, what)
             continue
         if tk == "struct" or fk == "struct":
             if nest.structure_key(t, lambda leaf: None) != nest.structure_key(f, lambda leaf: None):
                 raise AutographError(
-                    f"{v.display_name(label)} has a different structure in the two branches of the tensor "
-                    f"{what} at {origin.where(where)}: {v.describe(t)} and {v.describe(f)}")
+                    f"{name} has a different structure in the two branches of the tensor "
+                    f"{what} at {origin.where(where)}: {vals.describe(t)} and {vals.describe(f)}")
             continue
-        t_shape, t_dtype = v.spec_of(t).shape, v.spec_of(t).dtype
-        f_shape, f_dtype = v.spec_of(f).shape, v.spec_of(f).dtype
+        t_shape, t_dtype = vals.spec_of(t).shape, vals.spec_of(t).dtype
+        f_shape, f_dtype = vals.spec_of(f).shape, vals.spec_of(f).dtype
         if slot in plan and plan[slot][0] == "cast":
             t_dtype = plan[slot][1]
         if tk == "scalar" and fk == "tensor" and t_dtype != f_dtype:
@@ -226,16 +228,16 @@ def _check_branches(true_values, false_values, plan, labels, where, what) -> Non
             continue
         if fk == "tensor" and t_dtype != f_dtype:
             raise AutographError(
-                f"{v.display_name(label)} is {t_dtype.name} in the true branch but {f_dtype.name} in the false "
+                f"{name} is {t_dtype.name} in the true branch but {f_dtype.name} in the false "
                 f"branch of the tensor {what} at {origin.where(where)}; cast one with aj.cast so "
                 "both have the same dtype")
         if len(t_shape) != len(f_shape):
             raise AutographError(
-                f"{v.display_name(label)} has shape {list(t_shape)} in the true branch but {list(f_shape)} in "
+                f"{name} has shape {list(t_shape)} in the true branch but {list(f_shape)} in "
                 f"the false branch of the tensor {what} at {origin.where(where)}; both branches "
                 "must give it the same rank")
     if updates:
-        raise v.Replan(updates)
+        raise vals.Replan(updates)
 
 
 def no_op() -> None:

@@ -9,10 +9,10 @@ import functools
 import warnings
 from typing import Any, Callable
 
-import autojit as aj  # noqa: E402  (public ops, looked up at call time; see operators.py)
+import autojit as aj  # public ops, looked up at call time (see operators.py)
 from autojit import dtypes, nest
 from autojit.autograph import origin
-from autojit.autograph import values as v
+from autojit.autograph import values as vals
 from autojit.autograph.conditionals import if_stmt, no_op
 from autojit.errors import AutographError, DTypeError
 from autojit.graph import control
@@ -30,14 +30,14 @@ def while_stmt(test: Callable, body: Callable, get_state: Callable | None,
     value = test()
     unroll = _Unroll()
     while True:
-        if v.is_graph_value(value):
+        if vals.is_graph_value(value):
             where = origin.caller()
             loop = _GraphLoop(get_state, set_state, names, nouts, (), where, "`while` loop")
-            loop.run(value, lambda: (), body, test)
+            loop.run(value, (), body, lambda: (), test)
             return
         if not value:
             return
-        unroll.step(get_state)
+        unroll.step()
         body()
         value = test()
 
@@ -52,7 +52,7 @@ class _Unroll:
         self.count = 0
         self.nodes = None
 
-    def step(self, get_state) -> None:
+    def step(self) -> None:
         self.count += 1
         if self.count == 2 or self.count == UNROLL_WARNING_ITERATIONS + 1:
             trace = core.current_trace()
@@ -66,14 +66,15 @@ class _Unroll:
                     f"a Python loop at {origin.where(where)} has run more than "
                     f"{UNROLL_WARNING_ITERATIONS} iterations while tracing; each one adds its "
                     "ops to the graph. Loop over a tensor (aj.range(n), or range() of a tensor) "
-                    "to make it one graph loop", AutographWarning, stacklevel=3)
+                    "to make it one graph loop", vals.AutographWarning, stacklevel=3)
 
 
 class _GraphLoop:
-    """One ``aj.while_loop`` for the rest of a ``while``/``for`` loop.
+    """One ``aj.while_loop`` for (the rest of) a ``while``/``for`` loop.
 
-    Loop variables are ``(pred, *extra, *state[:nouts])``: the test is evaluated at the end of
-    each body (so once per iteration), ``extra`` is the iteration index of a ``for``.
+    Its loop variables are ``(pred, *index, *state[:nouts])``: ``pred`` is the loop test,
+    evaluated at the end of each body (so the user's test runs once per iteration), ``index``
+    the iteration index of a ``for`` (empty for a ``while``).
     """
 
     def __init__(self, get_state, set_state, names, nouts, targets, where, what):
@@ -81,48 +82,48 @@ class _GraphLoop:
         self.set_state = set_state
         self.names = names[:nouts]
         self.nouts = nouts
-        self.targets = targets
+        self.targets = targets  # a `for`'s iteration variables, assigned by each step
         self.where = where
         self.what = what
         self.init = tuple(get_state()) if get_state is not None else ()
 
-    def run(self, pred: Any, extra: Callable, body: Callable, test: Callable,
-            extra_next: Callable | None = None, step_body: Callable | None = None) -> None:
-        """``extra()`` gives the index variables' initial values; ``step_body(*extra)`` runs
-        one iteration; ``test(*extra)`` gives the next predicate."""
-        pred = v.as_pred(pred, self.what, self.where)
+    def run(self, pred: Any, index: tuple, step: Callable, advance: Callable,
+            test: Callable) -> None:
+        """Loop while ``pred``: ``step(*index)`` runs the body once, ``advance(*index)`` gives
+        the next index and ``test(*index)`` the next ``pred``; then set the state."""
+        pred = vals.as_pred(pred, self.what, self.where)
         values = list(self.init[:self.nouts])
-        objects = self._fill_undefined(values, extra, step_body or body)
+        objects = self._fill_undefined(values, index, step)
         casts: dict = {}
         for _ in range(len(values) + 2):
             try:
-                results = self._loop(pred, extra(), values, casts, objects, body, test,
-                                     extra_next, step_body)
-            except v.Replan as replan:
+                results = self._loop(pred, index, values, casts, objects, step, advance, test)
+            except vals.Replan as replan:
                 casts.update(replan.updates)
                 continue
             except DTypeError:
                 # `acc = 0` then `acc += x` with a float x fails inside the body, where `acc`
                 # is already an int32 tensor: find the dtype one iteration gives the Python
                 # numbers (weak, as in eager code) and try again with those.
-                updates = self._weak_scalar_dtypes(values, casts, extra, step_body or body)
+                updates = self._weak_scalar_dtypes(values, casts, index, step)
                 if not updates:
                     raise
                 casts.update(updates)
                 continue
             break
-        else:  # pragma: no cover
+        else:  # pragma: no cover  (each replan settles a variable for good)
             raise AutographError(f"tensor {self.what} at {origin.where(self.where)}")
         final = list(results)
-        for slot in objects:
+        for slot in objects:  # ascending, so each lands at its own position
             final.insert(slot, values[slot])
         for slot, value in enumerate(final):
-            if isinstance(self.init[slot], builtins.bool):
-                v.remember_flag(value, self.where)
+            if isinstance(value, Tensor) and value.dtype == dtypes.bool:
+                before = self.init[slot]
+                vals.remember_flag(value, vals.flag_origin(before) or self.where)
         if self.set_state is not None:
             self.set_state(tuple(final) + tuple(self.init[self.nouts:]))
 
-    def _loop(self, pred, index, values, casts, objects, body, test, extra_next, step_body):
+    def _loop(self, pred, index, values, casts, objects, step, advance, test) -> list:
         carried = [i for i in range(len(values)) if i not in objects]
         start = [values[i] if i not in casts else aj.constant(values[i], dtype=casts[i])
                  for i in carried]
@@ -134,116 +135,110 @@ class _GraphLoop:
         def body_fn(p, *rest):
             idx, loop_values = rest[:n_index], rest[n_index:]
             state = list(values)
-            for i, v in zip(carried, loop_values):
-                state[i] = v
-            if self.set_state is not None:
-                self.set_state(tuple(state) + tuple(self.init[self.nouts:]))
-            if step_body is not None:
-                step_body(*idx)
-            else:
-                body()
+            for i, value in zip(carried, loop_values):
+                state[i] = value
+            self._set(state)
+            step(*idx)
             new = list(self.get_state()[:self.nouts]) if self.get_state is not None else []
             outputs = [self._carry(i, new[i], start[k]) for k, i in enumerate(carried)]
             for i in objects:
-                if not v.same_object(new[i], values[i]):
-                    raise v.object_error(self.names[i], new[i], self.where, self.what)
-            next_index = extra_next(*idx) if extra_next is not None else ()
-            next_pred = test(*next_index) if extra_next is not None else test()
-            if v.is_graph_value(next_pred):
-                next_pred = v.as_pred(next_pred, self.what, self.where)
+                if not vals.same_object(new[i], values[i]):
+                    raise vals.object_error(self.names[i], new[i], self.where, self.what)
+            next_index = advance(*idx)
+            next_pred = test(*next_index)
+            if vals.is_graph_value(next_pred):
+                next_pred = vals.as_pred(next_pred, self.what, self.where)
             elif not isinstance(next_pred, Tensor):
                 next_pred = builtins.bool(next_pred)
             return (next_pred, *next_index, *outputs)
 
         labels = ("the loop condition",) + ("the loop index",) * n_index + tuple(
             self.names[i] for i in carried)
-        try:
-            results = control.while_loop(cond_fn, body_fn, (pred, *index, *start),
-                                         _names=labels)
-        except v.Replan:
-            raise
-        return results[1 + n_index:]
+        results = control.while_loop(cond_fn, body_fn, (pred, *index, *start), _names=labels)
+        return list(results[1 + n_index:])
+
+    def _set(self, values: list) -> None:
+        if self.set_state is not None:
+            self.set_state(tuple(values) + tuple(self.init[self.nouts:]))
 
     def _carry(self, slot: int, value: Any, start: Any) -> Any:
         """The body's new value of a loop variable, checked against its value before."""
-        kind = v.kind_of(value)
+        kind = vals.kind_of(value)
         label = self.names[slot]
         if kind == "undefined":
             raise AutographError(
-                f"`{label}` is deleted inside the tensor {self.what} at "
+                f"{vals.display_name(label)} is deleted inside the tensor {self.what} at "
                 f"{origin.where(self.where)}; a loop variable must keep a value")
         if kind == "object":
-            raise v.object_error(label, value, self.where, self.what)
+            raise vals.object_error(label, value, self.where, self.what)
         before = self.init[slot]
-        if v.is_number(before) and isinstance(value, Tensor) and start is before \
+        if vals.is_number(before) and isinstance(value, Tensor) and start is before \
                 and value.dtype != core.to_numpy_constant(before).dtype:
-            # `acc = 0` then `acc += x` with float x: the Python scalar takes x's dtype.
-            raise v.Replan({slot: value.dtype})
+            # `acc = 0` then `acc = x` with a float x: the Python number takes x's dtype.
+            raise vals.Replan({slot: value.dtype})
         if kind == "scalar" and isinstance(start, Tensor):
             return aj.constant(value, dtype=start.dtype)
         return value
 
-    def _weak_scalar_dtypes(self, values: list, casts: dict, extra: Callable,
-                            body: Callable) -> dict:
-        weak = [i for i, v in enumerate(values) if i not in casts and v.is_number(v)]
+    def _weak_scalar_dtypes(self, values: list, casts: dict, index: tuple,
+                            step: Callable) -> dict:
+        weak = [i for i, value in enumerate(values) if i not in casts and vals.is_number(value)]
         if not weak:
             return {}
-        trial = self._trial(values, extra, body, symbolic=False)
+        trial = self._trial(values, index, step, symbolic=False)
         updates = {}
         for i in weak:
             value = trial[i]
-            if isinstance(value, Tensor) and value.dtype != v.spec_of(values[i]).dtype:
+            if isinstance(value, Tensor) and value.dtype != vals.spec_of(values[i]).dtype:
                 updates[i] = value.dtype
         return updates
 
-    def _fill_undefined(self, values: list, extra: Callable, body: Callable) -> list:
-        """Loop variables without a value before the loop: the iteration variable of a
+    def _fill_undefined(self, values: list, index: tuple, step: Callable) -> list:
+        """Loop variables without a value before the loop: the iteration variables of a
         ``for`` and the function's return value get zeros of the type one trial iteration
         (traced into a throwaway graph) gives them; any other is the user's error.
-        Returns the slots that hold Python objects (not loop variables)."""
-        missing = [i for i, v in enumerate(values)
-                   if v.kind_of(v) in ("undefined", "noreturn")]
+        Returns the slots that stay Python objects (not loop variables)."""
+        missing = [i for i, value in enumerate(values)
+                   if vals.kind_of(value) in ("undefined", "noreturn")]
         for i in missing:
-            if v.kind_of(values[i]) == "undefined" and self.names[i] not in self.targets:
+            if vals.kind_of(values[i]) == "undefined" and self.names[i] not in self.targets:
                 raise AutographError(
                     f"`{self.names[i]}` is first assigned inside the tensor {self.what} at "
                     f"{origin.where(self.where)} but is used after the loop or read in the "
                     f"next iteration; give it a value before the loop")
         if missing:
-            trial = self._trial(values, extra, body)
+            trial = self._trial(values, index, step)
             for i in missing:
                 value = trial[i]
-                kind = v.kind_of(value)
+                kind = vals.kind_of(value)
                 if kind in ("undefined", "noreturn"):
                     continue  # the loop never assigns it (a Python condition says so)
                 if kind not in ("tensor", "scalar", "struct"):
                     raise AutographError(
-                        f"{v.display_name(self.names[i])} has no value before the tensor {self.what} "
-                        f"at {origin.where(self.where)}, and one iteration gives it "
-                        f"{v.describe(value)}; give it a value before the loop")
-                values[i] = nest.map_structure(
-                    lambda leaf: v.zeros(v.spec_of(leaf)), value)
-        return [i for i, v in enumerate(values)
-                if v.kind_of(v) in ("object", "undefined", "noreturn")]
+                        f"{vals.display_name(self.names[i])} has no value before the tensor "
+                        f"{self.what} at {origin.where(self.where)}, and one iteration gives "
+                        f"it {vals.describe(value)}; give it a value before the loop")
+                values[i] = nest.map_structure(lambda leaf: vals.zeros(vals.spec_of(leaf)),
+                                               value)
+        return [i for i, value in enumerate(values)
+                if vals.kind_of(value) in ("object", "undefined", "noreturn")]
 
-    def _trial(self, values: list, extra: Callable, body: Callable,
-               symbolic: bool = True) -> list:
+    def _trial(self, values: list, index: tuple, step: Callable, symbolic: bool = True) -> list:
         """The state after one iteration, traced into a throwaway graph. With ``symbolic``,
         tensors and numbers enter as symbolic values, as in the real loop body (so Python
         conditions on them become graph conditions there too); else as they are."""
         seen: list = []
-        index = list(extra())
-        slots = [i for i, v in enumerate(values) if symbolic and v.kind_of(v) in ("tensor", "scalar")]
-        specs = [v.spec_of(v) for v in index] + [v.spec_of(values[i]) for i in slots] \
+        slots = [i for i, value in enumerate(values)
+                 if symbolic and vals.kind_of(value) in ("tensor", "scalar")]
+        specs = [vals.spec_of(v) for v in index] + [vals.spec_of(values[i]) for i in slots] \
             if symbolic else []
 
         def run(*inputs):
             state = list(values)
             for i, value in zip(slots, inputs[len(index):]):
                 state[i] = value
-            if self.set_state is not None:
-                self.set_state(tuple(state) + tuple(self.init[self.nouts:]))
-            body(*(inputs[:len(index)] if symbolic else index))
+            self._set(state)
+            step(*(inputs[:len(index)] if symbolic else index))
             seen.extend(self.get_state()[:self.nouts])
             return ()
 
@@ -284,12 +279,11 @@ class TensorRange:
             compare = aj.less if step > 0 else aj.greater
             return compare(index, self.stop)
         return aj.where(aj.greater(step, 0), aj.less(index, self.stop),
-                              aj.greater(index, self.stop))
+                        aj.greater(index, self.stop))
 
     def eager(self) -> Any:
         return aj.range(*(v.item() if isinstance(v, Tensor) else v
-                                  for v in (self.start, self.stop, self.step)),
-                                dtype=self.dtype)
+                          for v in (self.start, self.stop, self.step)), dtype=self.dtype)
 
 
 def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
@@ -300,9 +294,9 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
     ``range`` of tensors and symbolic tensors become one ``aj.while_loop`` (iterating rows
     with ``aj.gather``); Python iterables (and eager tensors' rows) are unrolled.
     """
-    if isinstance(iterable, TensorRange) and not v.tracing():
+    if isinstance(iterable, TensorRange) and not vals.tracing():
         iterable = iterable.eager()
-    if isinstance(iterable, TensorRange) or v.is_graph_value(iterable):
+    if isinstance(iterable, TensorRange) or vals.is_graph_value(iterable):
         where = origin.caller()
         loop = _GraphLoop(get_state, set_state, names, nouts, targets, where, "`for` loop")
         _graph_for(loop, iterable, extra_test, body)
@@ -311,7 +305,7 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
     for item in iterable:
         if extra_test is not None:
             go = extra_test()
-            if v.is_graph_value(go):
+            if vals.is_graph_value(go):
                 # A tensor `break`/`return` in a Python loop: every later iteration runs
                 # under a graph condition.
                 if_stmt(go, functools.partial(body, item), no_op, get_state, set_state,
@@ -319,25 +313,26 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
                 continue
             if not go:
                 return
-        unroll.step(get_state)
+        unroll.step()
         body(item)
 
 
 def _graph_for(loop: _GraphLoop, iterable: Any, extra_test: Callable | None,
                body: Callable) -> None:
+    """The ``for`` as one graph loop over an int32 (or the range's dtype) index."""
     if isinstance(iterable, TensorRange):
         rng = iterable
-        start = aj.constant(rng.start, dtype=rng.dtype) \
-            if not isinstance(rng.start, Tensor) else aj.cast(rng.start, rng.dtype)
-        item_of = _identity
+        start = aj.cast(rng.start, rng.dtype) if isinstance(rng.start, Tensor) \
+            else aj.constant(rng.start, dtype=rng.dtype)
         in_range = rng.test
 
+        def item_of(i):
+            return i
+
         def advance(i):
-            return aj.add(i, rng.step)
+            return (aj.add(i, rng.step),)
     else:
-        x = iterable
-        if x._is_variable:
-            x = aj.identity(x)
+        x = aj.identity(iterable) if iterable._is_variable else iterable
         if not x.shape:
             raise AutographError(f"cannot iterate over a 0-d tensor in the `for` loop at "
                                  f"{origin.where(loop.where)}")
@@ -351,19 +346,15 @@ def _graph_for(loop: _GraphLoop, iterable: Any, extra_test: Callable | None,
             return aj.less(i, length)
 
         def advance(i):
-            return aj.add(i, 1)
+            return (aj.add(i, 1),)
 
     def test(i):
         go = in_range(i)
         if extra_test is None:
             return go
         more = extra_test()
-        if v.is_graph_value(more):
-            return aj.logical_and(go, v.as_pred(more, loop.what, loop.where))
+        if vals.is_graph_value(more):
+            return aj.logical_and(go, vals.as_pred(more, loop.what, loop.where))
         return go if more else False
 
-    def step(i):
-        body(item_of(i))
-
-    loop.run(test(start), lambda: (start,), body=None, test=test,
-             extra_next=lambda i: (advance(i),), step_body=step)
+    loop.run(test(start), (start,), lambda i: body(item_of(i)), advance, test)

@@ -1,17 +1,28 @@
-"""Runtime operators called by converted code (as ``ag__.if_stmt(...)`` etc.).
+"""The runtime operators: the namespace converted code calls as ``ag__`` (``ag__.if_stmt``,
+``ag__.while_stmt``, ``ag__.converted_call``, ...). The control-flow ones live in
+``conditionals.py`` and ``loops.py``; this module adds calls, ``assert``, ``print``, the end of
+a function with ``return``s in control flow, and statements kept as Python.
 
-Converters never look at types; these functions do, at call time (Note [Tensor or Python]):
+Note [Tensor or Python]
+~~~~~~~~~~~~~~~~~~~~~~~
+Converters never look at types; the operators do, at call time, on the condition's value:
 
-* a Python value (or a concrete, eager tensor) as a condition runs plain Python, so Python
-  control flow on Python values is resolved while tracing, exactly as the original code;
-* a symbolic tensor (or a ``Variable`` while tracing) becomes graph control flow:
-  ``aj.cond`` for ``if``, ``a if c else b``, ``and``/``or``, and ``aj.while_loop`` for
-  ``while`` and ``for`` over ``range(tensor)`` or over a tensor's rows.
+* a Python value, or a concrete (eager) tensor, runs plain Python: Python control flow on
+  Python values is resolved while tracing, exactly as the original code would run;
+* a symbolic tensor, or a ``Variable`` while tracing, becomes graph control flow:
+  ``aj.cond`` for ``if``, ``a if c else b`` and ``and``/``or``; ``aj.while_loop`` for
+  ``while`` and for ``for`` over ``range`` of tensors or over a tensor's rows.
+
+A loop decides again at each test: a Python loop whose test turns into a tensor after some
+iterations (they are unrolled) continues as one graph loop.
 
 Statement operators get the block as functions plus ``get_state``/``set_state`` closures over
 the variables it modifies (``names``); the first ``nouts`` of them are live after the block
 (the loop variables or ``cond`` outputs). Errors name the variable and the user's line, found
 from the caller's frame (converted code runs at the user's line numbers).
+
+Ops are used through the public namespace ``aj`` (looked up at call time, so these modules
+can be imported while ``autojit`` itself is still initializing): it is the stable contract.
 """
 
 from __future__ import annotations
@@ -21,11 +32,9 @@ import sys
 import warnings
 from typing import Any, Callable
 
-# Ops are used through the public namespace (looked up at call time, so this module can be
-# imported while `autojit` itself is still initializing): it is the stable contract.
-import autojit as aj  # noqa: E402
+import autojit as aj  # public ops (see the module docstring)
 from autojit.autograph import origin
-from autojit.autograph import values as v
+from autojit.autograph import values as vals
 from autojit.autograph.conditionals import and_, if_exp, if_stmt, no_op, not_, or_
 from autojit.autograph.loops import TensorRange, for_stmt, while_stmt
 from autojit.autograph.values import AutographWarning, Undefined, UndefinedReturnValue, ld
@@ -40,8 +49,8 @@ __all__ = ["AutographWarning", "TensorRange", "Undefined", "UndefinedReturnValue
 
 def retval(do_return: Any, value: Any) -> Any:
     """The function's result at its end: ``value`` if a ``return`` ran, else ``None``."""
-    if v.is_graph_value(do_return):
-        where = v.flag_origin(do_return)
+    if vals.is_graph_value(do_return):
+        where = vals.flag_origin(do_return)
         frame = sys._getframe(1)
         name = frame.f_code.co_name
         raise AutographError(
@@ -61,7 +70,7 @@ def retval(do_return: Any, value: Any) -> Any:
 
 def python_cond(value: Any, construct: str) -> Any:
     """The condition of a statement autograph left as Python; a tensor here is an error."""
-    if v.is_graph_value(value):
+    if vals.is_graph_value(value):
         where = origin.caller()
         raise AutographError(
             f"the condition at {origin.where(where)} is a tensor, but the statement is "
@@ -72,7 +81,7 @@ def python_cond(value: Any, construct: str) -> Any:
 
 def python_iter(value: Any, construct: str) -> Any:
     """The iterable of a ``for`` autograph left as Python; a symbolic tensor is an error."""
-    if isinstance(value, TensorRange) or v.is_graph_value(value):
+    if isinstance(value, TensorRange) or vals.is_graph_value(value):
         where = origin.caller()
         raise AutographError(
             f"the `for` loop at {origin.where(where)} iterates over a tensor, but it is "
@@ -88,7 +97,7 @@ def python_iter(value: Any, construct: str) -> Any:
 def assert_stmt(test: Any, message: Callable | None = None) -> None:
     """``assert test, message()``: checked now for Python values; for a symbolic tensor,
     by the graph's ``assert`` op when the op library has one (else a warning: see below)."""
-    if v.is_graph_value(test):
+    if vals.is_graph_value(test):
         where = origin.caller()
         op = core.registry().get("assert")
         text = f"assertion failed at {origin.where(where)}: {origin.source_line(where)}"
@@ -142,14 +151,14 @@ def converted_call(fn: Any, args: tuple, kwargs: dict | None = None) -> Any:
 
 
 def _range(*args: Any) -> Any:
-    if any(v.is_graph_value(a) for a in args):
+    if any(vals.is_graph_value(a) for a in args):
         return TensorRange(*args)
     return builtins.range(*args)
 
 
 def _aj_range(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None,
               name: str | None = None) -> Any:
-    if any(v.is_graph_value(a) for a in (start, limit, delta)):
+    if any(vals.is_graph_value(a) for a in (start, limit, delta)):
         args = (start,) if limit is None else (start, limit, delta)
         return TensorRange(*args, dtype=dtype)
     return aj.range(start, limit, delta, dtype, name)

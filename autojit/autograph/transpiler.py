@@ -124,6 +124,8 @@ def to_code(fn: Callable) -> str:
     """
     fn = getattr(fn, "python_function", fn)
     fn = getattr(fn, "__func__", fn)
+    if is_converted(fn):
+        fn = getattr(fn, "__wrapped__", fn)
     if not isinstance(fn, types.FunctionType):
         raise AutographError(f"to_code: expected a Python function, got {type(fn).__name__}")
     entry = _entry(fn)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-import autojit as aj  # noqa: E402  (public ops, looked up at call time; see operators.py)
+import autojit as aj  # public ops, looked up at call time (see operators.py)
 from autojit import dtypes, nest
 from autojit.autograph import origin
 from autojit.errors import AutographError
@@ -64,11 +64,13 @@ _FLAG_ORIGINS: dict = {}
 
 
 def remember_flag(value: Any, where: tuple) -> None:
+    """Record that the statement at ``where`` made the symbolic bool ``value``."""
     key = id(value)
     _FLAG_ORIGINS[key] = (weakref.ref(value, lambda _: _FLAG_ORIGINS.pop(key, None)), where)
 
 
 def flag_origin(value: Any) -> tuple | None:
+    """Where ``remember_flag`` saw ``value`` made, or None."""
     entry = _FLAG_ORIGINS.get(id(value))
     if entry is not None and entry[0]() is value:
         return entry[1]
@@ -80,11 +82,14 @@ def flag_origin(value: Any) -> tuple | None:
 
 
 def tracing() -> bool:
+    """True while a graph is being traced in this thread."""
     return isinstance(core.current_trace(), GraphTrace)
 
 
 def is_graph_value(value: Any) -> bool:
-    """True when ``value`` must become graph control flow (see the module docstring)."""
+    """True when ``value`` must become graph control flow: a symbolic tensor, or a
+    ``Variable`` while tracing (its value may change between calls, so it cannot be read
+    once and baked in). Everything else, eager tensors included, runs plain Python."""
     if not isinstance(value, Tensor):
         return False
     if value._array is None:
@@ -113,12 +118,19 @@ def as_pred(value: Any, what: str, where: tuple) -> Any:
 
 
 class Replan(Exception):
+    """Raised while tracing a branch or loop body when an earlier choice must change (a
+    Python number takes a tensor's dtype, a missing return value needs a placeholder);
+    the operator traces again with ``updates`` (slot -> what to do)."""
+
     def __init__(self, updates: dict):
         super().__init__("replan")
         self.updates = updates
 
 
 def kind_of(value: Any) -> str:
+    """What a state variable holds: ``tensor``, ``scalar`` (a Python/NumPy number or array,
+    which becomes a constant), ``struct`` (lists/tuples/dicts of those), ``undefined``,
+    ``noreturn`` (no ``return`` ran yet) or ``object`` (anything else: stays Python)."""
     if isinstance(value, Tensor):
         return "tensor"
     if isinstance(value, (builtins.bool, int, float, np.number, np.bool_, np.ndarray)):
@@ -135,6 +147,7 @@ def kind_of(value: Any) -> str:
 
 
 def is_number(value: Any) -> bool:
+    """A Python int or float (not bool): weak, it takes the dtype of the tensors it meets."""
     return isinstance(value, (int, float)) and not isinstance(value, builtins.bool)
 
 
@@ -147,12 +160,14 @@ def spec_of(value: Any) -> core.TensorSpec:
 
 
 def zeros(spec: core.TensorSpec) -> Any:
-    # Unknown dims get 1: the value is a placeholder nobody reads, and `cond` relaxes the
-    # shape it disagrees on to unknown anyway.
+    """A placeholder of type ``spec``. Unknown dims get 1: nobody reads the value, and
+    ``cond`` relaxes a shape it disagrees on to unknown anyway."""
     return aj.zeros([1 if d is None else d for d in spec.shape], spec.dtype)
 
 
 def same_object(a: Any, b: Any) -> bool:
+    """True when a Python value is the same in both branches (or before and after a loop
+    body), so it can stay Python."""
     if a is b:
         return True
     try:
@@ -162,6 +177,7 @@ def same_object(a: Any, b: Any) -> bool:
 
 
 def branches_error(label, true_value, false_value, where, what) -> AutographError:
+    """The error for a Python value that differs between the branches of a tensor ``if``."""
     return AutographError(
         f"{display_name(label)} is {describe(true_value)} in the true branch but "
         f"{describe(false_value)} in the false branch of the tensor {what} at "
@@ -169,6 +185,7 @@ def branches_error(label, true_value, false_value, where, what) -> AutographErro
 
 
 def object_error(label, value, where, what) -> AutographError:
+    """The error for a Python value that a tensor loop's body changes."""
     return AutographError(
         f"{display_name(label)} holds a Python {type(value).__name__} ({describe(value)}) that "
         f"changes inside the tensor {what} at {origin.where(where)}; only tensors and numbers "
@@ -186,6 +203,7 @@ def display_name(label: str) -> str:
 
 
 def describe(value: Any) -> str:
+    """A short repr for error messages (tensors shown as ``'tensor'``)."""
     text = repr(nest.map_structure(lambda leaf: "tensor" if isinstance(leaf, Tensor) else leaf,
                                    value)) if isinstance(value, (list, tuple, dict)) else \
         repr(value)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from autojit.errors import DTypeError
 from autojit.ops.core import bind, defop
 
 
@@ -38,3 +39,25 @@ def print(*inputs: Any, sep: str = " ", end: str = "\n") -> None:  # noqa: A001
     template = tuple(None if hasattr(x, "dtype") and hasattr(x, "shape") else str(x)
                      for x in inputs)
     bind(PRINT, *tensors, template=template, sep=sep, end=end)
+
+
+# ----------------------------------------------------------------------------- assert
+
+
+def _assert(xp, condition, message):
+    if not bool(condition):
+        raise AssertionError(message)
+    return ()
+
+
+def _assert_rule(name, condition, *, message):
+    if condition.dtype != np.dtype(bool) or any(d not in (1, None) for d in condition.shape):
+        raise DTypeError(f"assert: expected a bool scalar condition, got "
+                         f"{condition.dtype.name}{list(condition.shape)}")
+    return []
+
+
+# What autograph emits for ``assert tensor_condition, message`` inside a traced function:
+# checked at every call, raising AssertionError with the user's line in ``message``.
+ASSERT = defop("assert", ["condition"], "_assert(xp, condition, message)", _assert_rule,
+               attrs=("message",), effect=True, no_outputs=True, namespace={"_assert": _assert})

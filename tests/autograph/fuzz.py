@@ -3,8 +3,9 @@
 Each program has the signature ``f(x, y, n)`` (``x``, ``y`` floats, ``n`` a small int) and
 mixes ``if``/``elif``/``else``, ``while`` and ``for`` loops (over ``range(n)`` — a tensor loop
 once ``n`` is a tensor — and over Python ranges, unrolled while tracing), ``break``,
-``continue``, early ``return``, ``and``/``or``/``not`` and ``a if c else b``, with conditions
-on tensors and on Python loop counters.
+``continue``, early ``return``, ``and``/``or``/``not`` and ``a if c else b``, calls of a
+module-level helper and of a lambda (converted recursively), with conditions on tensors and
+on Python loop counters.
 
 Values stay exact: constants are dyadic (0.5, 0.25, ...) and variables are only added,
 subtracted and scaled by constants, so NumPy float32 (plain Python) and the graph agree
@@ -20,6 +21,15 @@ from __future__ import annotations
 import random
 
 FLOATS = ("a", "b", "c")
+HELPER = """
+def helper(v, w):
+    if v > w:
+        return v - w
+    r = w
+    while r > 4.0:
+        r = r * 0.5
+    return r
+"""
 CONSTANTS = ("0.5", "0.25", "1.0", "1.5", "2.0", "-1.0")
 
 
@@ -45,7 +55,9 @@ class _Generator:
         self.budget = 18  # statements per program, so programs stay small
 
     def program(self) -> Program:
-        self.lines = ["def f(x, y, n):", "    a = x", "    b = y", "    c = 0.0"]
+        self.lines = HELPER.splitlines() + [
+            "def f(x, y, n):", "    a = x", "    b = y", "    c = 0.0",
+            "    h = lambda v: v * 0.5 if v > 0.0 else -v"]
         self.block(1, loops=[], python_ints=[], depth=0)
         if self.rng.random() < 0.04:
             self.risky = True  # may fall off the end (returns None)
@@ -69,9 +81,9 @@ class _Generator:
 
     def statement(self, indent, loops, python_ints, depth) -> None:
         self.budget -= 1
-        choices = ["assign", "assign", "augassign", "ifexp"]
+        choices = ["assign", "assign", "augassign", "ifexp", "call"]
         if depth < 3 and self.budget > 0:
-            choices += ["if", "if", "while", "for", "pyfor", "pywhile"]
+            choices += ["if", "if", "while", "for", "pyfor", "pywhile", "tuplefor"]
         if loops:
             choices += ["break", "continue"]
         choices += ["return"]
@@ -127,6 +139,19 @@ class _Generator:
     def s_augassign(self, indent, loops, python_ints, depth):
         op = self.rng.choice(["+=", "-="])
         self.emit(indent, f"{self.rng.choice(FLOATS)} {op} {self.fexpr()}")
+
+    def s_call(self, indent, loops, python_ints, depth):
+        target = self.rng.choice(FLOATS)
+        if self.rng.random() < 0.5:
+            self.emit(indent, f"{target} = helper({self.fexpr()}, {self.rng.choice(FLOATS)})")
+        else:
+            self.emit(indent, f"{target} = h({self.fexpr()})")
+
+    def s_tuplefor(self, indent, loops, python_ints, depth):
+        t = self.fresh("t")
+        self.emit(indent, f"for {t} in (a, b, x):")
+        self.emit(indent + 1, f"c = c + {t} * 0.25")
+        self.block(indent + 1, loops + ["tuplefor"], python_ints, depth + 1)
 
     def s_ifexp(self, indent, loops, python_ints, depth):
         self.emit(indent, f"{self.rng.choice(FLOATS)} = {self.fexpr()} if "

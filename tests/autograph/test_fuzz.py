@@ -2,7 +2,7 @@
 through ``@aj.function`` on tensors must agree; programs autograph cannot convert must be
 rejected with one of its documented errors, never crash inside autojit.
 
-``AUTOJIT_FUZZ_N`` sets the number of programs (default 300), ``AUTOJIT_FUZZ_SEED`` the
+``AUTOJIT_FUZZ_N`` sets the number of programs (default 600), ``AUTOJIT_FUZZ_SEED`` the
 first seed: ``AUTOJIT_FUZZ_N=5000 pytest tests/autograph/test_fuzz.py``.
 """
 
@@ -19,7 +19,7 @@ from autojit.errors import AutographError, DTypeError, TracingError
 
 from .fuzz import generate
 
-N = int(os.environ.get("AUTOJIT_FUZZ_N", "300"))
+N = int(os.environ.get("AUTOJIT_FUZZ_N", "600"))
 SEED = int(os.environ.get("AUTOJIT_FUZZ_SEED", "0"))
 INPUTS = [(0.5, -1.25, 0), (1.5, 0.75, 1), (-2.0, 0.25, 3), (2.75, 2.75, 2), (-0.5, 1.0, 4)]
 DOCUMENTED = (AutographError, DTypeError, TracingError, UnboundLocalError)

@@ -591,6 +591,7 @@ TESTED_ELSEWHERE = {
     "stack_get": "tests/graph/test_control.py",
     "stack_len": "tests/graph/test_control.py",
     "print": "tests/function/test_footguns.py",
+    "assert": "tests/autograph/converters/test_asserts.py",
 }
 
 

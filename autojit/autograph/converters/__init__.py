@@ -55,10 +55,16 @@ class Converter(gast.NodeTransformer):
             _METHODS[(type(self), type(node))] = method = method or type(self).generic_visit
         return method(self, node)
 
+    # Converters of statements set this: they skip expressions (most of a tree), which can
+    # hold no statements (lambdas have none; nested `def`s are statements).
+    statements_only = False
+
     def generic_visit(self, node: Any) -> Any:
         for field in node._fields:
             old = getattr(node, field, None)
             if isinstance(old, list):
+                if self.statements_only and old and not isinstance(old[0], _BLOCK_ITEMS):
+                    continue
                 new = []
                 for item in old:
                     if isinstance(item, gast.AST):
@@ -70,12 +76,13 @@ class Converter(gast.NodeTransformer):
                             continue
                     new.append(item)
                 old[:] = new
-            elif isinstance(old, gast.AST):
+            elif isinstance(old, gast.AST) and not self.statements_only:
                 setattr(node, field, self.visit(old))
         return node
 
 
 _METHODS: dict = {}
+_BLOCK_ITEMS = (gast.stmt, gast.excepthandler, gast.match_case)
 
 
 def own_nodes(stmts: list, skip_loops: bool = False):

@@ -12,6 +12,8 @@ from autojit.autograph.converters.conditional_expressions import safe_in_lambda
 
 
 class AssertConverter(Converter):
+    statements_only = True
+
     def visit_Assert(self, node: Any) -> Any:
         node = self.generic_visit(node)
         if node.msg is None:

@@ -16,6 +16,8 @@ from autojit.autograph.converters import Converter, and_not, contains, rewrite_j
 
 
 class BreakConverter(Converter):
+    statements_only = True
+
     def _loop(self, node: Any) -> Any:
         node = self.generic_visit(node)
         orelse, node.orelse = node.orelse, []

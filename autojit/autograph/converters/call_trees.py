@@ -1,8 +1,8 @@
 """Calls → ``ag__.converted_call(f, (args...), {kwargs...})``, which converts user functions
 recursively at call time (library functions and builtins run as they are).
 
-Left alone: decorators, calls of ``ag__`` operators, ``print`` (the print converter handles it) and the
-builtins that look at the calling frame (``locals()``, ``eval``, ...). A zero-argument
+Left alone: decorators, calls of ``ag__`` operators, ``print`` (the print converter handles
+it) and the builtins that look at the calling frame (``locals()``, ``eval``, ...). A zero-argument
 ``super()`` becomes ``super(__class__, self)``, since the converted method is no longer
 compiled inside its class.
 """

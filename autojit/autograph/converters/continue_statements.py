@@ -13,6 +13,8 @@ from autojit.autograph.converters import Converter, contains, rewrite_jumps
 
 
 class ContinueConverter(Converter):
+    statements_only = True
+
     def _loop(self, node: Any) -> Any:
         node = self.generic_visit(node)
         if not contains(node.body, gast.Continue, skip_loops=True):

@@ -43,6 +43,8 @@ _SUSPEND = (gast.Yield, gast.YieldFrom, gast.Await)
 
 
 class ControlFlowConverter(Converter):
+    statements_only = True
+
     def __init__(self, ctx: Any):
         super().__init__(ctx)
         self.scopes: list = []

@@ -10,6 +10,8 @@ from autojit.autograph.converters import Converter
 
 
 class FunctionConverter(Converter):
+    statements_only = True
+
     def visit_FunctionDef(self, node: Any) -> Any:
         if node is self.ctx.top:
             node.decorator_list = []

@@ -21,6 +21,8 @@ _COMPOUND = (gast.If, gast.For, gast.AsyncFor, gast.While, gast.With, gast.Async
 
 
 class ReturnConverter(Converter):
+    statements_only = True
+
     def visit_FunctionDef(self, node: Any) -> Any:
         node = self.generic_visit(node)
         nested = [s for s in node.body if isinstance(s, _COMPOUND) and contains(s, gast.Return)]

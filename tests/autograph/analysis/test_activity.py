@@ -26,7 +26,8 @@ def test_nested_scopes_only_read_their_free_names():
 
 
 def test_walrus_imports_and_declarations():
-    info = activity.activity(first("if (n := f()):\n    import numpy as np\n    from os import path"))
+    info = activity.activity(first("if (n := f()):\n    import numpy as np\n"
+                                   "    from os import path"))
     assert info.maybe == {"n"} and info.modified == {"np", "path"}
     fn = first("def f():\n    global a\n    nonlocal b\n    def g():\n        nonlocal c")
     assert activity.declarations(fn) == {"global": {"a"}, "nonlocal": {"b"}}

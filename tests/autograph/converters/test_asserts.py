@@ -1,5 +1,7 @@
-"""``assert``: checked on Python values (also under ``-O``); tensors warn until the graph
-has an assert op."""
+"""``assert``: checked on Python values (also under ``-O``); on tensors inside
+``@aj.function`` by the graph's ``assert`` op, at every call."""
+
+import re
 
 import pytest
 
@@ -21,6 +23,24 @@ def test_python_assert():
         autograph.to_code(checked)
 
 
-def test_tensor_assert():
-    with pytest.warns(autograph.AutographWarning, match="checks a tensor inside @aj.function"):
-        assert aj.function(checked)(aj.constant(2.0)).numpy() == 2.0
+def test_tensor_assert_is_checked_at_every_call():
+    fn = aj.function(checked)
+    assert fn(aj.constant(2.0)).numpy() == 2.0
+    graph_text = str(fn.get_concrete_function(aj.constant(2.0)).graph)
+    assert "assert" in graph_text
+    with pytest.raises(AssertionError) as info:
+        fn(aj.constant(-3.0))  # same signature: replayed, not retraced
+    assert fn.tracing_count == 1
+    message = str(info.value)
+    assert "while running `assert` of checked" in message
+    assert re.search(r"assertion failed at .*test_asserts\.py:\d+: "
+                     r"assert x > 0, f.x must be positive, got \{x\}.", message), message
+
+
+def test_assert_op_rejects_a_non_bool_condition():
+    from autojit.ops.core import bind
+    from autojit.ops.io import ASSERT
+
+    with pytest.raises(aj.errors.DTypeError,
+                       match=re.escape("assert: expected a bool scalar condition, got float32[]")):
+        bind(ASSERT, aj.constant(1.0), message="m")

@@ -187,3 +187,61 @@ def test_code_shape():
     assert "y = ag__.Undefined('y')" in code
     assert "ag__.while_stmt(loop_test, loop_body, get_state, set_state, ('n', 'x'), 2)" \
         in autograph.to_code(count_down)
+
+
+def test_a_python_loop_whose_test_becomes_a_tensor_continues_as_a_graph_loop():
+    def fn(x):
+        i = 0
+        s = 0.0
+        while i < 3:  # `i` is a Python int first, then a tensor
+            i = i + aj.cast(x > 0, aj.int32) + 1
+            s += 1.0
+        return s, i
+
+    traced = aj.function(fn)
+    assert [float(v) for v in traced(aj.constant(1.0))] == [2.0, 4.0]
+    assert [float(v) for v in traced(aj.constant(-1.0))] == [3.0, 3.0]
+    assert traced.tracing_count == 1
+    assert "while_loop" in op_names(traced.get_concrete_function(aj.constant(1.0)).graph)
+
+
+def test_the_iteration_variable_is_usable_after_a_tensor_loop():
+    def fn(n):
+        i = -1
+        for i in range(n):
+            pass
+        for j in range(n):
+            pass
+        return i, j
+
+    traced = aj.function(fn)
+    assert [int(v) for v in traced(aj.constant(4))] == [3, 3]
+
+
+def test_variables_as_conditions_are_read_at_every_call():
+    flag = aj.Variable(1.0)
+
+    def fn(x):
+        if flag:
+            return x
+        return -x
+
+    traced = aj.function(fn)
+    assert traced(aj.constant(2.0)).numpy() == 2.0
+    flag.assign(0.0)
+    assert traced(aj.constant(2.0)).numpy() == -2.0
+    assert traced.tracing_count == 1
+
+
+def test_unknown_lengths():
+    def fn(x):
+        total = aj.zeros_like(x[0])
+        for row in x:
+            total = total + row
+        return total, len(x)
+
+    traced = aj.function(fn, input_signature=[aj.TensorSpec([None, 2], aj.float32)])
+    for rows in (1, 3):
+        total, length = traced(aj.constant(np.ones((rows, 2), np.float32)))
+        assert total.numpy().tolist() == [rows, rows] and int(length) == rows
+    assert traced.tracing_count == 1
