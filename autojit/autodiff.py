@@ -244,7 +244,11 @@ class GradientTape:
                 gs = tuple([get(id(o)) for o in outs])
                 if all(g is None for g in gs):
                     continue
-                in_cts = op.vjp(gs, outs, *inputs, **attrs)
+                if op.vjp_needs:
+                    needs = tuple(id(k) in reach for k in keys)
+                    in_cts = op.vjp(gs, outs, *inputs, needs=needs, **attrs)
+                else:
+                    in_cts = op.vjp(gs, outs, *inputs, **attrs)
             else:
                 g = get(id(outs[0]))
                 if g is None:

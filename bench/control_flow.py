@@ -1,6 +1,12 @@
-"""Autograph's costs: converting a function, tracing it the first time, and replaying the
-graph it makes against running the same Python eagerly.
+"""Control flow in graphs: the lecture's loop and conditional (eager vs graph vs hand-written
+NumPy), and autograph's costs: converting a function, tracing it the first time, and
+replaying the graph it makes against running the same Python eagerly.
 
+Part 1, the lecture's examples, each with its gradient:
+  loop         ``y_t = (y_{t-1} + x_t) * w`` over T=100 steps of D=64, gradient w.r.t. ``w``
+  conditional  ``y = w1 * x if z > 0 else w2 * x`` for x of 256, gradients w.r.t. ``w1, w2``
+
+Part 2:
 The workload is a 30-line function with nested tensor loops, ``if``/``elif``, ``break``,
 ``continue`` and an early ``return`` (``SOURCE`` below). Each conversion is measured on a
 fresh code object (conversions are cached by code object), so nothing is reused.
@@ -72,11 +78,108 @@ def median_ms(samples: list) -> float:
     return statistics.median(samples) * 1e3
 
 
+def median_us(fn, repeat: int) -> float:
+    for _ in range(3):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter_ns()
+        fn()
+        samples.append(time.perf_counter_ns() - start)
+    return statistics.median(samples) / 1000
+
+
+def lecture_loop(repeat: int) -> dict:
+    rng = np.random.default_rng(0)
+    t_steps, d = 100, 64
+    xs_np = rng.standard_normal((t_steps, d)).astype(np.float32)
+    w_np = (rng.standard_normal(d) * 0.5).astype(np.float32)
+
+    def numpy_by_hand():
+        ys = [np.zeros(d, np.float32)]
+        for t in range(t_steps):
+            ys.append((ys[-1] + xs_np[t]) * w_np)
+        dy = np.ones(d, np.float32)
+        dw = np.zeros(d, np.float32)
+        for t in range(t_steps - 1, -1, -1):
+            dw += dy * (ys[t] + xs_np[t])
+            dy = dy * w_np
+        return ys[-1].sum(), dw
+
+    xs, w = aj.constant(xs_np), aj.Variable(w_np)
+
+    def rnn(xs):
+        with aj.GradientTape() as tape:
+            y = aj.zeros_like(xs[0])
+            for t in aj.range(aj.shape(xs)[0]):
+                y = (y + xs[t]) * w
+            loss = aj.reduce_sum(y)
+        return loss, tape.gradient(loss, w)
+
+    graph = aj.function(rnn)
+    loss, grad = graph(xs)
+    reference = numpy_by_hand()
+    np.testing.assert_allclose(grad.numpy(), reference[1], rtol=1e-4, atol=1e-5)
+    return {"numpy by hand": median_us(numpy_by_hand, repeat),
+            "autojit eager": median_us(lambda: rnn(xs), max(5, repeat // 10)),
+            "autojit @function": median_us(lambda: graph(xs), repeat)}
+
+
+def lecture_conditional(repeat: int) -> dict:
+    rng = np.random.default_rng(1)
+    x_np = rng.standard_normal(256).astype(np.float32)
+    w1_np, w2_np = (rng.standard_normal(256).astype(np.float32) for _ in range(2))
+    z_values = [np.float32(1.0), np.float32(-1.0)]
+    state = {"i": 0}
+
+    def next_z():
+        state["i"] += 1
+        return z_values[state["i"] % 2]  # alternate branches, as real data would
+
+    def numpy_by_hand():
+        z = next_z()
+        y = w1_np * x_np if z > 0 else w2_np * x_np
+        dw1 = x_np if z > 0 else np.zeros_like(x_np)
+        dw2 = np.zeros_like(x_np) if z > 0 else x_np
+        return y.sum(), dw1, dw2
+
+    x, w1, w2 = aj.constant(x_np), aj.Variable(w1_np), aj.Variable(w2_np)
+    zs = [aj.constant(z) for z in z_values]
+
+    def step(x, z):
+        with aj.GradientTape() as tape:
+            y = w1 * x if z > 0 else w2 * x
+            loss = aj.reduce_sum(y)
+        return loss, tape.gradient(loss, [w1, w2], unconnected_gradients="zero")
+
+    graph = aj.function(step)
+    for z in zs:
+        _, (g1, g2) = graph(x, z)
+        np.testing.assert_allclose(g1.numpy() + g2.numpy(), x_np)
+    assert graph.tracing_count == 1
+    return {"numpy by hand": median_us(numpy_by_hand, repeat),
+            "autojit eager": median_us(lambda: step(x, zs[state["i"] % 2]), repeat),
+            "autojit @function": median_us(lambda: graph(x, zs[next_z() is z_values[0]]),
+                                           repeat)}
+
+
+def report(title: str, times: dict) -> None:
+    base = times["numpy by hand"]
+    print(title)
+    for name, t in times.items():
+        print(f"  {name:26s} {t:10.1f} us   {t / base:6.2f}x NumPy")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     args = parser.parse_args()
     repeats = 5 if args.quick else 30
+    report("loop: y_t = (y_{t-1} + x_t) * w, T=100, D=64, + gradient w.r.t. w",
+           lecture_loop(repeats * 20))
+    report("conditional: y = w1*x if z > 0 else w2*x, x of 256, + gradients w.r.t. w1, w2",
+           lecture_conditional(repeats * 200))
+    print()
     x = aj.constant(np.linspace(-1, 1, 64).astype(np.float32))
     w = aj.constant(0.5)
     n = aj.constant(4)

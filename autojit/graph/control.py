@@ -116,11 +116,12 @@ def _cond_rule(name, pred, *captured, branches):
     return [(v.spec.shape, v.spec.dtype) for v in branches[0].outputs]
 
 
-def _cond_vjp(gs, outs, pred, *captured, branches):
+def _cond_vjp(gs, outs, pred, *captured, branches, needs=None):
     from autojit.autodiff import GradientTape, UnconnectedGradients
     from autojit.ops.math import zeros_like_value
 
-    wanted = [i for i, c in enumerate(captured) if dtypes.is_floating(c.dtype)]
+    wanted = [i for i, c in enumerate(captured) if dtypes.is_floating(c.dtype)
+              and (needs is None or needs[1 + i])]
     if not wanted:
         return (None,) * (1 + len(captured))
     cts = [g if g is not None else zeros_like_value(o) for g, o in zip(gs, outs)]
@@ -147,7 +148,7 @@ def _cond_vjp(gs, outs, pred, *captured, branches):
 
 
 COND = core.defop("cond", ["*args"], _cond_kernel, _cond_rule, _cond_vjp,
-                  attrs=("branches",), multiple=True)
+                  attrs=("branches",), multiple=True, vjp_needs=True)
 
 
 def cond(pred: Any, true_fn: Callable, false_fn: Callable, name: str | None = None) -> Any:
@@ -218,7 +219,7 @@ def _while_rule(name, *avals, cond, body, n_vars, save, has_max):
     return specs + ([((), STACK_DTYPE)] if save else [])
 
 
-def _while_vjp(gs, outs, *inputs, cond, body, n_vars, save, has_max):
+def _while_vjp(gs, outs, *inputs, cond, body, n_vars, save, has_max, needs=None):
     from autojit.autodiff import GradientTape, UnconnectedGradients
     from autojit.ops.math import add, subtract, zeros_like_value
 
@@ -230,7 +231,10 @@ def _while_vjp(gs, outs, *inputs, cond, body, n_vars, save, has_max):
     loop_outs = outs[:n_vars]
     stack = outs[n_vars]
     float_vars = [i for i in range(n_vars) if dtypes.is_floating(loop_outs[i].dtype)]
-    float_caps = [i for i, c in enumerate(captured) if dtypes.is_floating(c.dtype)]
+    # Only the captured values the tape wants: the reverse loop accumulates one gradient per
+    # capture every iteration (a gathered row's is a full-size scatter).
+    float_caps = [i for i, c in enumerate(captured) if dtypes.is_floating(c.dtype)
+                  and (needs is None or needs[n_vars + i])]
     if not float_vars:
         return (None,) * len(inputs)
     cts = [gs[i] if gs[i] is not None else zeros_like_value(loop_outs[i]) for i in float_vars]
@@ -263,7 +267,8 @@ def _while_vjp(gs, outs, *inputs, cond, body, n_vars, save, has_max):
 
 
 WHILE = core.defop("while_loop", ["*args"], _while_kernel, _while_rule, _while_vjp,
-                   attrs=("cond", "body", "n_vars", "save", "has_max"), multiple=True)
+                   attrs=("cond", "body", "n_vars", "save", "has_max"), multiple=True,
+                   vjp_needs=True)
 
 STACK_GET = core.defop(
     "stack_get", ["stack", "index"], "stack[int(index)]",

@@ -42,11 +42,12 @@ class Op:
 
     __slots__ = (
         "name", "inputs", "variadic", "attr_names", "kernel", "source", "namespace", "rule",
-        "vjp", "effect", "multiple", "scalars", "no_outputs",
+        "vjp", "effect", "multiple", "scalars", "no_outputs", "vjp_needs",
     )
 
     def __init__(self, name, inputs, kernel, rule, vjp=None, *, attrs=(), effect=False,
-                 multiple=False, scalars=True, namespace=None, no_outputs=False):
+                 multiple=False, scalars=True, namespace=None, no_outputs=False,
+                 vjp_needs=False):
         self.name = name
         self.variadic = len(inputs) == 1 and inputs[0].startswith("*")
         self.inputs = tuple(i.lstrip("*") for i in inputs)
@@ -55,6 +56,10 @@ class Op:
         self.vjp = vjp
         self.effect = effect  # ordered, never removed or merged by passes
         self.no_outputs = no_outputs  # run for its effect only (assign, print)
+        # The VJP takes ``needs=`` (one bool per input: does the tape want its cotangent?),
+        # for ops whose cotangents come from one shared computation (a while_loop's reverse
+        # loop), where deferring each one separately cannot skip work.
+        self.vjp_needs = vjp_needs
         self.multiple = multiple or no_outputs  # returns a tuple of outputs
         self.scalars = scalars  # Python scalars among inputs are weak (Note [Weak scalars])
         self.namespace = dict(namespace or {})
