@@ -234,11 +234,16 @@ class _Emitter:
         return text
 
 
+_CONSTANT_TESTS = (ast.Constant, ast.Compare, ast.BoolOp, ast.UnaryOp, ast.cmpop, ast.boolop,
+                   ast.unaryop, ast.expr_context)
+
+
 class _DeadArms(ast.NodeTransformer):
     def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
         self.generic_visit(node)
-        if isinstance(node.test, ast.Constant):
-            return node.body if node.test.value else node.orelse
+        if all(isinstance(n, _CONSTANT_TESTS) for n in ast.walk(node.test)):
+            test = eval(compile(ast.Expression(node.test), "<test>", "eval"))  # noqa: S307
+            return node.body if test else node.orelse
         return node
 
 

@@ -99,8 +99,23 @@ def getitem(x: Any, key: Any) -> Any:
             parts.append(Slot(len(arrays)))
             arrays.append(_index_array(k))
     if arrays:
+        axis = _scalar_index_axis(parts, arrays)
+        if axis is not None:
+            return bind(INDEX_AT, x, arrays[0], axis=axis)
         return bind(GETITEM_ADVANCED, x, *arrays, key=IndexKey(parts))
     return bind(GETITEM, x, key=IndexKey(parts))
+
+
+def _scalar_index_axis(parts: list, arrays: list) -> int | None:
+    """The axis of ``x[:, ..., :, i]`` for one 0-d integer tensor ``i`` (None otherwise):
+    the common ``xs[t]`` of a loop, which ``index_at`` does without advanced indexing."""
+    if len(arrays) != 1 or getattr(arrays[0], "shape", None) != () \
+            or not dtypes.is_integer(getattr(arrays[0], "dtype", None)):
+        return None
+    *lead, last = parts
+    if not isinstance(last, Slot) or any(p != slice(None) for p in lead):
+        return None
+    return len(lead)
 
 
 def _slice(k: slice) -> slice:
@@ -256,6 +271,39 @@ GETITEM_ADVANCED_GRAD = defop(
     lambda gg, out, g, like, *indices, key: (
         bind(GETITEM_ADVANCED, gg, *indices, key=key), None, *([None] * len(indices))),
     attrs=("key",), namespace={"_scatter_advanced": _scatter_advanced})
+
+
+# ----------------------------------------------------------------------------- index_at
+
+
+def _index_at_rule(name, x, i, *, axis):
+    if not dtypes.is_integer(i.dtype) or tuple(i.shape) != ():
+        raise DTypeError(f"getitem: expected a scalar integer index, got "
+                         f"{i.dtype.name}{list(i.shape)}")
+    d = x.shape[axis]
+    check_index_range("getitem", i, d, f"dimension {axis} of size {d} (tensor shape "
+                      f"{shapes.fmt(x.shape)})", negative=True)
+    return x.shape[:axis] + x.shape[axis + 1:], x.dtype
+
+
+def _index_at_grad(xp, g, like, i, axis):
+    out = xp.zeros(like.shape, g.dtype)
+    out[(slice(None),) * axis + (int(i),)] = g
+    return out
+
+
+# ``x[i]`` for a scalar integer tensor ``i`` (a view); codegen keeps only the live arm, so
+# the replay line of a loop's ``xs[t]`` is ``v = a0[int(t)]``.
+INDEX_AT = defop(
+    "index_at", ["x", "i"], "x[int(i)] if axis == 0 else x[(slice(None),) * axis + (int(i),)]",
+    _index_at_rule,
+    lambda g, out, x, i, *, axis: (bind(INDEX_AT_GRAD, g, x, i, axis=axis), None),
+    attrs=("axis",))
+INDEX_AT_GRAD = defop(
+    "index_at_grad", ["g", "like", "i"], "_index_at_grad(xp, g, like, i, axis)",
+    lambda name, g, like, i, *, axis: (like.shape, g.dtype),
+    lambda gg, out, g, like, i, *, axis: (bind(INDEX_AT, gg, i, axis=axis), None, None),
+    attrs=("axis",), namespace={"_index_at_grad": _index_at_grad})
 
 
 # ----------------------------------------------------------------------------- gather

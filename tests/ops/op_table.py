@@ -27,7 +27,8 @@ import autojit.variables  # its ops must be registered before the registry is re
 from autojit.ops import core
 from autojit.ops.array import CONCAT_GRAD, PAD_GRAD, SIZE_ALONG, TILE_GRAD, reshape_like
 from autojit.ops.core import bind
-from autojit.ops.indexing import GATHER_GRAD, GETITEM_ADVANCED_GRAD, GETITEM_GRAD, IndexKey, Slot
+from autojit.ops.indexing import (GATHER_GRAD, GETITEM_ADVANCED_GRAD, GETITEM_GRAD, INDEX_AT,
+                                  INDEX_AT_GRAD, IndexKey, Slot)
 from autojit.ops.math import broadcast_like, unbroadcast
 from autojit.ops.nn import RELU_GRAD
 
@@ -509,7 +510,7 @@ TABLE: list[Entry] = [
           (0, slice(None), [1, 3]), ([1, 0], None, [2, 2]), (Ellipsis, [0, 3]),
           np.arange(6).reshape(2, 3) % 2 == 0, ([0, 1], Ellipsis, [1, 2])]]
       + [Case((F((4, 3)), I((2,), -4, 4)), {"key": Arg(0)}),
-         Case((F((4, 3)), I((), 0, 3)), {"key": (slice(None), Arg(0))}),
+         Case((F((4, 3)), I((2,), 0, 3)), {"key": (slice(None), Arg(0))}),
          Case((F((4, 3)), B((4, 3))), {"key": Arg(0)}),
          Case((F((4, 3)), B((4,))), {"key": (Arg(0), slice(0, 2))})],
       NUMERIC, value_dependent_shape=True),
@@ -517,6 +518,15 @@ TABLE: list[Entry] = [
       lambda g, like, index: bind(GETITEM_ADVANCED_GRAD, g, like, index, key=IndexKey((Slot(0),))),
       lambda g, like, index: _add_at_ref(g, like, index),
       [Case((F((4, 3)), F((5, 3)), np.array([0, 2, 2, 4])))]),
+    E("index_at", lambda x, i, axis: bind(INDEX_AT, x, i, axis=axis),
+      lambda x, i, axis: np.take(x, i, axis),
+      [Case((F((5, 3)), I((), 0, 5)), {"axis": 0}), Case((F((2, 4, 3)), I((), 0, 4)), {"axis": 1}),
+       Case((F((5,)), I((), -5, 0)), {"axis": 0}), Case((F((4, 2)), I((), 0, 4, I64)), {"axis": 0})],
+      NUMERIC),
+    E("index_at_grad", lambda g, like, i, axis: bind(INDEX_AT_GRAD, g, like, i, axis=axis),
+      lambda g, like, i, axis: _index_at_grad_ref(g, like, i, axis),
+      [Case((F((3,)), F((5, 3)), np.int32(2)), {"axis": 0}),
+       Case((F((2, 3)), F((2, 4, 3)), np.int32(-1)), {"axis": 1})]),
     E("gather", aj.gather, lambda params, indices, axis=0: np.take(params, indices, axis),
       [Case((F((5, 3)), I((4,), 0, 5))), Case((F((3, 5)), I((2, 2), 0, 5)), {"axis": 1}),
        Case((F((5,)), I((), 0, 5))), Case((F((2, 3, 4)), [3, 0, 3]), {"axis": -1}),
@@ -572,6 +582,12 @@ def _add_at_ref(g, like, index, axis=0):
     for row, i in zip(g, np.asarray(index).ravel()):
         out[i] += row
     return np.moveaxis(out, 0, axis)
+
+
+def _index_at_grad_ref(g, like, i, axis):
+    out = np.zeros(like.shape, g.dtype)
+    out[(slice(None),) * axis + (int(i),)] = g
+    return out
 
 
 # Ops tested in their own files (an op in neither this table nor here fails test_op_table).
