@@ -36,6 +36,7 @@ import numpy as np
 
 from autojit.graph.buffers import plan_buffers
 from autojit.graph.ir import Graph, Node, Value
+from autojit.graph.scalars import INT_ARGUMENTS, PYTHON_EXPR, host_scalars, shape_item
 from autojit.ops.core import Op
 
 _TEMPLATES: dict[int, tuple] = {}
@@ -122,6 +123,16 @@ class _Emitter:
         self.reads: dict[int, list[Value]] = {}  # variable id -> read values in scope
         self.line_nodes: dict[int, Node] = {}  # index into lines -> node that emitted it
         self.inplace: dict[int, int] = {}  # id(node) -> input it may overwrite (buffers.py)
+        self.host: set[int] = set()  # values kept as Python scalars (scalars.py)
+
+    def arg(self, value: Value, host_ok: bool = False) -> str:
+        """The name of ``value`` as an op argument: a host scalar becomes a 0-d array unless
+        the consumer takes Python scalars (``host_ok``)."""
+        name = self.names[value.id]
+        if value.id in self.host and not host_ok:
+            dtype = self.ns.hoist(value.spec.dtype, value.spec.dtype.name)
+            return f"xp.asarray({name}, dtype={dtype})"
+        return name
 
     def name(self, value: Value) -> str:
         return self.names[value.id]
@@ -182,6 +193,8 @@ class _Emitter:
 
     def _node(self, node: Node, indent: str) -> None:
         op = node.op
+        if node.outputs and node.outputs[0].id in self.host and self._host_node(node, indent):
+            return
         if op.name == "constant":
             array = node.attrs["value"]
             if self.device.xp is not np:
@@ -206,9 +219,33 @@ class _Emitter:
         else:
             self.lines.append(f"{indent}{expr}")
 
+    def _host_node(self, node: Node, indent: str) -> bool:
+        """Emit ``node`` as Python scalar arithmetic (Note in scalars.py); False if it is
+        not one of the forms that produce host scalars themselves."""
+        name = node.op.name
+        out = node.outputs[0]
+        if name == "constant":
+            value = np.asarray(node.attrs["value"]).reshape(()).item()
+            self.names[out.id] = repr(value)
+            return True
+        item = shape_item(node)
+        if item is not None:
+            self.lines.append(f"{indent}{self.define(out)} = {self.name(item[0])}.shape[{item[1]}]")
+            return True
+        if name == "stack_len":
+            self.lines.append(f"{indent}{self.define(out)} = len({self.name(node.inputs[0])})")
+            return True
+        template = PYTHON_EXPR.get(name)
+        if template is None:
+            return False
+        expr = template.format(*[self.name(v) for v in node.inputs])
+        self.lines.append(f"{indent}{self.define(out)} = {expr}")
+        return True
+
     def expression(self, node: Node) -> str:
         op = node.op
-        args = [self.name(v) for v in node.inputs]
+        host_ok = op.name in INT_ARGUMENTS
+        args = [self.arg(v, host_ok) for v in node.inputs]
         if op.source is None:
             fn = self.ns.hoist(op.kernel, f"k_{op.name}")
             parts = ["xp", *args] + [f"{k}={self.ns.literal(v, k)}" for k, v in node.attrs.items()]
@@ -321,11 +358,12 @@ def generate(graph: Graph, device: Any, name: str = "replay") -> tuple[Callable,
     fn_name = ns.fresh(name)
     emitter.inplace = {id(graph.nodes[i]): position
                        for i, position in plan_buffers(graph).items()}
+    emitter.host = host_scalars(graph)
     emitter.block(graph, "    ", free=True)
     outs = []
     read_values = {v.id for vs in emitter.reads.values() for v in vs}
     for value in graph.outputs:
-        text = emitter.name(value)
+        text = emitter.arg(value)
         if value.id in read_values or (value.node is not None and value.node.op.name in
                                        ("read_variable", "constant")):
             # a constant is one array shared by every call: a caller writing into one

@@ -400,10 +400,11 @@ def _emit_cond(em, node, indent):
     outs = [em.define(v) for v in node.outputs]
     for keyword, graph in zip(("if", "else"), node.attrs["branches"]):
         em.lines.append(f"{indent}if {pred}:" if keyword == "if" else f"{indent}else:")
-        for inner, name in zip(graph.inputs, args):
-            em.names[inner.id] = name
+        for inner, outer, name in zip(graph.inputs, node.inputs[1:], args):
+            # a capture the branch keeps as an array but the outside has as a Python scalar
+            em.names[inner.id] = em.arg(outer, host_ok=inner.id in em.host)
         em.block(graph, indent + "    ", free=False)
-        results = [em.name(v) for v in graph.outputs]
+        results = [em.arg(v, host_ok=o.id in em.host) for v, o in zip(graph.outputs, node.outputs)]
         if outs:
             em.lines.append(f"{indent}    {', '.join(outs)}{',' if len(outs) == 1 else ''} = "
                             f"{', '.join(results)}{',' if len(results) == 1 else ''}")
@@ -414,8 +415,12 @@ def _emit_cond(em, node, indent):
 def _emit_while(em, node, indent):
     attrs = node.attrs
     n = attrs["n_vars"]
-    names = [em.name(v) for v in node.inputs]
-    init, captured = names[:n], names[n:len(names) - (1 if attrs["has_max"] else 0)]
+    body_inputs = attrs["body"].inputs
+    names = [em.arg(v, host_ok=k >= n or body_inputs[k].id in em.host)
+             for k, v in enumerate(node.inputs)]
+    init = names[:n]
+    captured = [em.arg(outer, host_ok=inner.id in em.host)
+                for inner, outer in zip(body_inputs[n:], node.inputs[n:])]
     loop = [em.ns.fresh(f"loop{v.id}") for v in node.outputs[:n]]
     if loop:
         em.lines.append(f"{indent}{', '.join(loop)}, = {', '.join(init)},")
@@ -430,7 +435,10 @@ def _emit_while(em, node, indent):
         em.lines.append(f"{indent}while True:")
     inner = indent + "    "
     for graph in (attrs["cond"], attrs["body"]):
-        for value, name in zip(graph.inputs, loop + captured):
+        for k, (value, name) in enumerate(zip(graph.inputs, loop + captured)):
+            if k >= n:  # the cond graph may keep a capture as an array the body does not
+                outer = node.inputs[k]
+                name = em.arg(outer, host_ok=value.id in em.host)
             em.names[value.id] = name
     em.block(attrs["cond"], inner, free=False)
     em.lines.append(f"{inner}if not {em.name(attrs['cond'].outputs[0])}:")
@@ -442,8 +450,9 @@ def _emit_while(em, node, indent):
     # A result that shares a variable's buffer would change under the next iteration's
     # write before that iteration reads it (Note [Reads alias buffers] in codegen.py).
     aliased = {v.id for values in em.reads.values() for v in values}
-    results = [em.name(v) + (".copy()" if v.id in aliased else "")
-               for v in attrs["body"].outputs]
+    results = [em.arg(v, host_ok=body_inputs[k].id in em.host)
+               + (".copy()" if v.id in aliased else "")
+               for k, v in enumerate(attrs["body"].outputs)]
     if loop:
         em.lines.append(f"{inner}{', '.join(loop)}, = {', '.join(results)},")
     if attrs["has_max"]:

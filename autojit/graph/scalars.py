@@ -1,0 +1,127 @@
+"""Host scalars: which 0-d integer/bool values replay can keep as Python ints and bools.
+
+Loop counters, their bounds and the tests on them (``i + 1``, ``i < n``) are 0-d int/bool
+tensors in the graph. As NumPy 0-d arrays each such op costs about half a microsecond (and
+on a GPU a device round trip per test); as Python values, a few tens of nanoseconds. So
+codegen emits them as Python arithmetic when it is safe:
+
+A value is a host scalar when it is 0-d int32/int64/bool and is: a constant; ``len`` of a
+while loop's saved stack; ``shape(x)[k]``; the result of an op in ``PYTHON_EXPR`` whose
+inputs are all host scalars; a loop variable whose initial value and body result both are;
+a ``cond`` result both branches give as one; a subgraph input whose outer value is; or a
+state a reverse loop reads back (``stack_get``) from a loop variable that is. Everything
+else stays an array. The analysis is the greatest fixpoint of those rules (assume every
+candidate is one, drop those that break a rule, repeat).
+
+Where a host scalar meets an op that needs an array, codegen converts it
+(``xp.asarray(v, dtype=...)``); ops in ``INT_ARGUMENTS`` call ``int()`` on it themselves.
+Python ints do not wrap around at 2**31 as int32 does; loop counters never get there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autojit.graph.ir import Graph, Node, Value
+
+PYTHON_EXPR = {
+    "add": "{0} + {1}", "subtract": "{0} - {1}", "multiply": "{0} * {1}",
+    "floordiv": "{0} // {1}", "mod": "{0} % {1}", "negative": "-{0}",
+    "less": "{0} < {1}", "less_equal": "{0} <= {1}", "greater": "{0} > {1}",
+    "greater_equal": "{0} >= {1}", "equal": "{0} == {1}", "not_equal": "{0} != {1}",
+    "logical_and": "({0} and {1})", "logical_or": "({0} or {1})", "logical_not": "(not {0})",
+    "maximum": "max({0}, {1})", "minimum": "min({0}, {1})", "identity": "{0}",
+}
+INT_ARGUMENTS = frozenset({"stack_get", "index_at"})  # kernels that call int() on the index
+_TYPES = (np.dtype("int32"), np.dtype("int64"), np.dtype("bool"))
+
+
+def _candidate(value: Value) -> bool:
+    return value.spec.shape == () and value.spec.dtype in _TYPES
+
+
+def shape_item(node: Node) -> tuple | None:
+    """For ``shape(x)[k]`` (a ``getitem`` with one int key on a ``shape`` node): (x, k)."""
+    if node.op.name != "getitem" or not node.inputs:
+        return None
+    source = node.inputs[0].node
+    key = node.attrs.get("key")
+    if source is None or source.op.name != "shape" or not isinstance(key, tuple) \
+            or len(key) != 1 or type(key[0]) is not int:
+        return None
+    return source.inputs[0], key[0]
+
+
+def host_scalars(graph: Graph) -> set[int]:
+    """Ids of the values (in ``graph`` and its subgraphs) replay keeps as Python scalars."""
+    graphs = _graphs(graph)
+    host = {v.id for g in graphs for v in _values(g) if _candidate(v)}
+    for value in graph.inputs:
+        host.discard(value.id)
+    changed = True
+    while changed:
+        changed = False
+        for g in graphs:
+            for node in g.nodes:
+                for value in _breaking(node, host):
+                    host.discard(value.id)
+                    changed = True
+    return host
+
+
+def _graphs(graph: Graph) -> list[Graph]:
+    found = [graph]
+    for node in graph.walk():
+        found.extend(node.subgraphs())
+    return found
+
+
+def _values(graph: Graph):
+    yield from graph.inputs
+    for node in graph.nodes:
+        yield from node.outputs
+
+
+def _breaking(node: Node, host: set) -> list[Value]:
+    """The outputs (and subgraph inputs) of ``node`` now known not to be host scalars."""
+    name = node.op.name
+    ins = [v.id in host for v in node.inputs]
+    outs = [v for v in node.outputs if v.id in host]
+    if name == "constant":
+        return [v for v in outs if node.attrs["value"].size != 1]
+    if name == "stack_len":
+        return []
+    if name in PYTHON_EXPR:
+        return [] if all(ins) else outs
+    if shape_item(node) is not None:
+        return []
+    if name == "stack_get":
+        loop = node.inputs[0].node  # the forward while_loop that saved the states
+        body_inputs = loop.attrs["body"].inputs if loop is not None else []
+        return [v for i, v in enumerate(node.outputs)
+                if v.id in host and (i >= len(body_inputs) or body_inputs[i].id not in host)]
+    if name == "cond":
+        broken = []
+        branches = node.attrs["branches"]
+        for i, v in enumerate(node.outputs):
+            if v.id in host and not all(b.outputs[i].id in host for b in branches):
+                broken.append(v)
+        for branch in branches:  # captures: inputs 1.. of the node
+            broken += [inner for inner, outer in zip(branch.inputs, node.inputs[1:])
+                       if inner.id in host and outer.id not in host]
+        return broken
+    if name == "while_loop":
+        n = node.attrs["n_vars"]
+        body, test = node.attrs["body"], node.attrs["cond"]
+        broken = []
+        for k in range(n):
+            ok = ins[k] and body.outputs[k].id in host
+            for v in (node.outputs[k], body.inputs[k], test.inputs[k]):
+                if v.id in host and not ok:
+                    broken.append(v)
+        for graph in (body, test):
+            for inner, outer in zip(graph.inputs[n:], node.inputs[n:]):
+                if inner.id in host and outer.id not in host:
+                    broken.append(inner)
+        return broken
+    return outs
