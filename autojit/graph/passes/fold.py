@@ -1,7 +1,9 @@
 """Constant folding: pure nodes whose inputs are all constants become constants.
 
 Only small results are folded (``MAX_FOLD`` elements), so folding never turns a cheap
-``ones`` of a big shape into a big array held by the graph.
+``ones`` of a big shape into a big array held by the graph. Constants a ``cond`` or
+``while_loop`` passes into its subgraphs as captures become constants inside them, so
+folding and simplification see them there too (a branch's ``g * ones`` disappears).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ def fold_constants(graph: Graph) -> Graph:
     kept = []
     for node in graph.nodes:
         node.inputs = [subst.get(v.id, v) for v in node.inputs]
+        _constants_into_subgraphs(node, constant_op)
         for sub in node.subgraphs():
             fold_constants(sub)
         foldable = (node.op.name != "constant" and not node.effect and not node.subgraphs()
@@ -46,3 +49,26 @@ def fold_constants(graph: Graph) -> Graph:
     graph.nodes = kept
     apply_substitutions(graph, subst)
     return graph
+
+
+def _captures(node) -> list[tuple[Graph, list]]:
+    """(subgraph, [(inner input, outer value)]) for the captured inputs of a control node."""
+    if node.op.name == "cond":
+        return [(b, list(zip(b.inputs, node.inputs[1:]))) for b in node.attrs["branches"]]
+    if node.op.name == "while_loop":
+        n = node.attrs["n_vars"]
+        return [(g, list(zip(g.inputs[n:], node.inputs[n:])))
+                for g in (node.attrs["cond"], node.attrs["body"])]
+    return []
+
+
+def _constants_into_subgraphs(node, constant_op) -> None:
+    for sub, pairs in _captures(node):
+        subst = {}
+        for inner, outer in pairs:
+            if is_constant(outer) and inner.id not in subst:
+                value = constant_array(outer)
+                const = sub.add_node(constant_op, [], {"value": value}, [outer.spec])
+                sub.nodes.insert(0, sub.nodes.pop())  # first, before any use
+                subst[inner.id] = const.outputs[0]
+        apply_substitutions(sub, subst)
