@@ -296,21 +296,27 @@ class EagerTrace:
         elif target is not _CPU:
             arrays = [backend.transfer(a, target) if isinstance(a, np.ndarray) else a
                       for a in arrays]
-        if attrs:
+        if op.checks_values:
             op.rule(op.name, *arrays, **attrs)
-            result = op.kernel(target.xp, *arrays, **attrs)
         else:  # Note [Checked signatures]
             if len(arrays) == 2:
                 a, b = arrays
                 key = (op, a.shape, a.dtype, b.shape, b.dtype)
             else:
                 key = (op, *[(a.shape, a.dtype) for a in arrays])
-            if key not in _CHECKED:
-                op.rule(op.name, *arrays)
-                if len(_CHECKED) >= _CHECKED_MAX:
-                    _CHECKED.clear()
-                _CHECKED[key] = True
-            result = op.kernel(target.xp, *arrays)
+            if attrs:
+                key = (key, *attrs.values())
+            try:
+                known = key in _CHECKED
+            except TypeError:  # an unhashable attribute: check every time
+                known, key = False, None
+            if not known:
+                op.rule(op.name, *arrays, **attrs)
+                if key is not None:
+                    if len(_CHECKED) >= _CHECKED_MAX:
+                        _CHECKED.clear()
+                    _CHECKED[key] = True
+        result = op.kernel(target.xp, *arrays, **attrs)
         if op.multiple:
             if shared is not None:
                 result = [_unshared(r, inputs, target) for r in result]
@@ -330,12 +336,13 @@ class EagerTrace:
 _CPU = backend.CPU
 _scope = backend._scope
 
-# Note [Checked signatures]: an op's rule depends only on its inputs' shapes and dtypes (and
-# attributes): it must, since the graph tracer calls it with TensorSpecs. So once a rule has
-# accepted a signature, running it again can only accept it again. For ops without
-# attributes (elementwise math, the bulk of eager work) ``process`` remembers accepted
-# signatures and skips the rule on a repeat: one tuple and one dict lookup instead of a few
-# Python calls. Errors are never cached, so they read the same every time.
+# Note [Checked signatures]: an op's rule depends only on its inputs' shapes and dtypes and
+# its attributes: it must, since the graph tracer calls it with TensorSpecs. So once a rule
+# has accepted a signature, running it again can only accept it again, and ``process``
+# remembers accepted (op, shapes, dtypes, attribute values) and skips the rule on a repeat:
+# one tuple and one dict lookup instead of a few Python calls. Errors are never cached, so
+# they read the same every time. Rules that also check values eagerly (index ranges: op
+# flag ``checks_values``) run every time.
 _CHECKED: dict = {}
 _CHECKED_MAX = 4096
 

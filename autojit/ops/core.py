@@ -42,12 +42,12 @@ class Op:
 
     __slots__ = (
         "name", "inputs", "variadic", "attr_names", "kernel", "source", "namespace", "rule",
-        "vjp", "effect", "multiple", "scalars", "no_outputs", "vjp_needs",
+        "vjp", "effect", "multiple", "scalars", "no_outputs", "vjp_needs", "checks_values",
     )
 
     def __init__(self, name, inputs, kernel, rule, vjp=None, *, attrs=(), effect=False,
                  multiple=False, scalars=True, namespace=None, no_outputs=False,
-                 vjp_needs=False):
+                 vjp_needs=False, checks_values=False):
         self.name = name
         self.variadic = len(inputs) == 1 and inputs[0].startswith("*")
         self.inputs = tuple(i.lstrip("*") for i in inputs)
@@ -60,6 +60,9 @@ class Op:
         # for ops whose cotangents come from one shared computation (a while_loop's reverse
         # loop), where deferring each one separately cannot skip work.
         self.vjp_needs = vjp_needs
+        # The rule also looks at input values when they are concrete (index ranges), so the
+        # eager trace must run it every time (Note [Checked signatures] in tensor.py).
+        self.checks_values = checks_values
         self.multiple = multiple or no_outputs  # returns a tuple of outputs
         self.scalars = scalars  # Python scalars among inputs are weak (Note [Weak scalars])
         self.namespace = dict(namespace or {})

@@ -263,7 +263,7 @@ GETITEM_ADVANCED = defop(
     lambda name, x, *indices, key: (_index_shape("getitem", x.shape, key, indices), x.dtype),
     lambda g, out, x, *indices, key: (
         bind(GETITEM_ADVANCED_GRAD, g, x, *indices, key=key), *([None] * len(indices))),
-    attrs=("key",), namespace={"_fill_slots": _fill_slots})
+    attrs=("key",), namespace={"_fill_slots": _fill_slots}, checks_values=True)
 GETITEM_ADVANCED_GRAD = defop(
     "getitem_advanced_grad", ["*values"],
     "_scatter_advanced(xp, values[0], values[1], key, values[2:])",
@@ -298,7 +298,7 @@ INDEX_AT = defop(
     "index_at", ["x", "i"], "x[int(i)] if axis == 0 else x[(slice(None),) * axis + (int(i),)]",
     _index_at_rule,
     lambda g, out, x, i, *, axis: (bind(INDEX_AT_GRAD, g, x, i, axis=axis), None),
-    attrs=("axis",))
+    attrs=("axis",), checks_values=True)
 INDEX_AT_GRAD = defop(
     "index_at_grad", ["g", "like", "i"], "_index_at_grad(xp, g, like, i, axis)",
     lambda name, g, like, i, *, axis: (like.shape, g.dtype),
@@ -329,7 +329,7 @@ GATHER = defop("gather", ["params", "indices"],
                "xp.take(params, xp.asarray(indices), axis=axis)", _gather_rule,
                lambda g, out, params, indices, *, axis: (
                    bind(GATHER_GRAD, g, indices, params, axis=axis), None),
-               attrs=("axis",))
+               attrs=("axis",), checks_values=True)
 GATHER_GRAD = defop("gather_grad", ["g", "indices", "like"],
                     "_gather_grad(xp, g, indices, like, axis)",
                     lambda name, g, indices, like, *, axis: (like.shape, g.dtype),

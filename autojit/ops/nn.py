@@ -137,7 +137,7 @@ def _sparse_xent_vjp(g, out, labels, logits):
 
 SPARSE_XENT = defop("sparse_softmax_cross_entropy_with_logits", ["labels", "logits"],
                     "_sparse_xent(xp, labels, logits)", _sparse_xent_rule, _sparse_xent_vjp,
-                    namespace={"_sparse_xent": _sparse_xent})
+                    namespace={"_sparse_xent": _sparse_xent}, checks_values=True)
 
 
 def sparse_softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = None,

@@ -261,3 +261,16 @@ def test_slicing_with_a_symbolic_bound_points_to_gather():
     traced = aj.function(lambda x: x[:aj.size(x)], autograph=False)
     with pytest.raises(TracingError, match=re.escape("Use aj.gather")):
         traced(aj.constant(np.ones((3, 4), np.float32)))
+
+
+@pytest.mark.parametrize("call", [
+    lambda bad: aj.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=aj.constant(bad), logits=aj.zeros((2, 3))),
+    lambda bad: aj.gather(aj.zeros((3, 2)), aj.constant(bad)),
+])
+def test_value_checks_run_on_every_eager_call(call):
+    # The eager trace skips rules it has already accepted for the same shapes (Note
+    # [Checked signatures]); rules that check index values must still run every time.
+    call([0, 1])
+    with pytest.raises(aj.errors.InvalidArgumentError, match="out of range"):
+        call([0, 7])
