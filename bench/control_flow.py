@@ -120,9 +120,44 @@ def lecture_loop(repeat: int) -> dict:
     loss, grad = graph(xs)
     reference = numpy_by_hand()
     np.testing.assert_allclose(grad.numpy(), reference[1], rtol=1e-4, atol=1e-5)
-    return {"numpy by hand": median_us(numpy_by_hand, repeat),
-            "autojit eager": median_us(lambda: rnn(xs), max(5, repeat // 10)),
-            "autojit @function": median_us(lambda: graph(xs), repeat)}
+    times = {"numpy by hand": median_us(numpy_by_hand, repeat),
+             "autojit eager": median_us(lambda: rnn(xs), max(5, repeat // 10)),
+             "autojit @function": median_us(lambda: graph(xs), repeat)}
+    for name, fn in _loop_peers(xs_np, w_np).items():
+        times[name] = median_us(fn, max(5, repeat // 5))
+    return times
+
+
+def _loop_peers(xs_np, w_np) -> dict:
+    peers = {}
+    try:
+        import torch
+
+        xt, wt = torch.tensor(xs_np), torch.tensor(w_np, requires_grad=True)
+
+        def torch_eager():
+            y = torch.zeros_like(xt[0])
+            for t in range(xt.shape[0]):
+                y = (y + xt[t]) * wt
+            return torch.autograd.grad(y.sum(), wt)
+
+        peers["PyTorch eager"] = torch_eager
+    except ImportError:
+        pass
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        def loss(w, xs):
+            return jax.lax.fori_loop(0, xs.shape[0], lambda t, y: (y + xs[t]) * w,
+                                     jnp.zeros(xs.shape[1])).sum()
+
+        step = jax.jit(jax.value_and_grad(loss))
+        xj, wj = jnp.asarray(xs_np), jnp.asarray(w_np)
+        peers["JAX jit (fori_loop)"] = lambda: jax.block_until_ready(step(wj, xj))
+    except ImportError:
+        pass
+    return peers
 
 
 def lecture_conditional(repeat: int) -> dict:
@@ -157,10 +192,28 @@ def lecture_conditional(repeat: int) -> dict:
         _, (g1, g2) = graph(x, z)
         np.testing.assert_allclose(g1.numpy() + g2.numpy(), x_np)
     assert graph.tracing_count == 1
-    return {"numpy by hand": median_us(numpy_by_hand, repeat),
-            "autojit eager": median_us(lambda: step(x, zs[state["i"] % 2]), repeat),
-            "autojit @function": median_us(lambda: graph(x, zs[next_z() is z_values[0]]),
-                                           repeat)}
+    def next_tensor():
+        return zs[0] if next_z() > 0 else zs[1]
+
+    times = {"numpy by hand": median_us(numpy_by_hand, repeat),
+             "autojit eager": median_us(lambda: step(x, next_tensor()), repeat),
+             "autojit @function": median_us(lambda: graph(x, next_tensor()), repeat)}
+    try:
+        import jax
+        import jax.numpy as jnp
+
+        def loss(w1, w2, x, z):
+            return jax.lax.cond(z > 0, lambda: w1 * x, lambda: w2 * x).sum()
+
+        jstep = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))
+        args = [jnp.asarray(v) for v in (w1_np, w2_np, x_np)]
+        jz = [jnp.asarray(z) for z in z_values]
+        times["JAX jit (lax.cond)"] = median_us(
+            lambda: jax.block_until_ready(jstep(*args, jz[0] if next_z() > 0 else jz[1])),
+            repeat)
+    except ImportError:
+        pass
+    return times
 
 
 def report(title: str, times: dict) -> None:
