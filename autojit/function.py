@@ -568,7 +568,11 @@ class Function:
 
 
 class RetracingWarning(UserWarning):
-    """An ``@aj.function`` keeps tracing: some argument changes between calls."""
+    """An ``@aj.function`` keeps tracing: some argument changes between calls (the message
+    names it).
+
+    Usage: ``warnings.simplefilter("error", aj.RetracingWarning)``
+    """
 
 
 def _forget(bound: dict, key: int) -> Callable:

@@ -144,7 +144,10 @@ def do_not_convert(fn: Callable) -> Callable:
 
 
 def is_converted(fn: Callable) -> bool:
-    """True for a function made by autograph (or nested in one)."""
+    """True for a function made by autograph (or nested in one).
+
+    Usage: ``aj.autograph.is_converted(aj.autograph.convert(f))``
+    """
     code = getattr(getattr(fn, "__func__", fn), "__code__", None)
     return code is not None and code in _CONVERTED
 

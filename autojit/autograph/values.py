@@ -19,7 +19,11 @@ from autojit.tensor import Tensor
 
 
 class AutographWarning(UserWarning):
-    """Autograph ran something as plain Python where the user may expect a graph."""
+    """Autograph ran something as plain Python where the user may expect a graph (a long
+    unrolled loop, ...).
+
+    Usage: ``warnings.simplefilter("error", aj.autograph.AutographWarning)``
+    """
 
 
 # ---------------------------------------------------------------------------------------
