@@ -21,6 +21,7 @@ from autojit.ops.math import (
     cast,
     clip_by_value,
     exp,
+    greater_equal,
     log,
     log1p,
     maximum,
@@ -28,6 +29,7 @@ from autojit.ops.math import (
     negative,
     square,
     subtract,
+    where,
 )
 from autojit.ops.reduce import reduce_mean, reduce_sum
 from autojit.tensor import Tensor, convert_to_tensor
@@ -95,8 +97,11 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> 
     y_pred = _float_prediction(name, y_pred)
     y_true = _matching_target(name, y_true, y_pred)
     if from_logits:
+        # -|x| as a where (as TF), not abs: abs' gradient at 0 is 0, which would drop the
+        # log1p term's share and give 1 - z instead of sigmoid(0) - z at zero logits.
+        neg_abs = where(greater_equal(y_pred, 0.0), negative(y_pred), y_pred)
         per_entry = add(subtract(maximum(y_pred, 0.0), multiply(y_pred, y_true)),
-                        log1p(exp(negative(abs(y_pred)))))
+                        log1p(exp(neg_abs)))
     else:
         p = clip_by_value(y_pred, EPSILON, 1.0 - EPSILON)
         per_entry = negative(add(multiply(y_true, log(p)),

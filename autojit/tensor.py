@@ -296,7 +296,7 @@ class EagerTrace:
         elif target is not _CPU:
             arrays = [backend.transfer(a, target) if isinstance(a, np.ndarray) else a
                       for a in arrays]
-        if op.checks_values:
+        if op.checks_values or op.effect:  # effect ops key on a Variable: do not keep it alive
             op.rule(op.name, *arrays, **attrs)
         else:  # Note [Checked signatures]
             if len(arrays) == 2:
@@ -322,8 +322,8 @@ class EagerTrace:
                 result = [_unshared(r, inputs, target) for r in result]
             outputs = tuple([Tensor(r, target) for r in result])
         else:
-            if shared is not None and (result is shared or getattr(result, "base", None)
-                                       is not None):
+            if shared is not None and (getattr(result, "base", None) is not None
+                                       or any(result is a for a in arrays)):
                 result = _unshared(result, inputs, target)
             outputs = Tensor(result, target)
         tapes = core._state.tapes
@@ -342,7 +342,8 @@ _scope = backend._scope
 # remembers accepted (op, shapes, dtypes, attribute values) and skips the rule on a repeat:
 # one tuple and one dict lookup instead of a few Python calls. Errors are never cached, so
 # they read the same every time. Rules that also check values eagerly (index ranges: op
-# flag ``checks_values``) run every time.
+# flag ``checks_values``) run every time, and so do effect ops (``assign``): their
+# attributes hold a Variable, which the cache would keep alive.
 _CHECKED: dict = {}
 _CHECKED_MAX = 4096
 

@@ -182,7 +182,11 @@ class _Emitter:
             for value in self.reads.get(var_id, ()):
                 if value.id in later:
                     name = self.name(value)
-                    self.lines.append(f"{indent}{name} = {name}.copy()")
+                    if value.spec.dtype == object:  # a loop's saved states: copy each state
+                        copy = self.ns.hoist(_copy_stack, "copy_stack")
+                        self.lines.append(f"{indent}{name} = {copy}({name})")
+                    else:
+                        self.lines.append(f"{indent}{name} = {name}.copy()")
             self.reads[var_id] = []
 
     def node(self, node: Node, indent: str) -> None:
@@ -325,6 +329,12 @@ def _alias_sources(node: Node) -> list[Value]:
         outer_of = {inner.id: value for inner, value in zip(graph.inputs, outer)}
         sources.extend(outer_of.get(v.id, v) for v in graph.outputs)
     return sources
+
+
+def _copy_stack(stack: list) -> list:
+    """A while loop's saved states with their arrays copied: a state may be a variable's
+    buffer (the loop started from a read) that a later write changes in place."""
+    return [tuple(x.copy() if hasattr(x, "copy") else x for x in state) for state in stack]
 
 
 def _used_after(graph: Graph, index: int) -> set[int]:

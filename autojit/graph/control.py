@@ -199,12 +199,21 @@ def _shape_of_structure(value: Any) -> str:
 # while_loop
 
 
+class _Stack(list):
+    """A loop's saved states when the kernel runs eagerly (``evaluate`` of a stateful function
+    under a tape): an eager Tensor wraps it, so it has the dtype and shape of its spec."""
+
+    dtype = STACK_DTYPE
+    shape = ()
+    ndim = 0
+
+
 def _while_kernel(xp, *args, cond, body, n_vars, save, has_max):
     end = len(args) - (1 if has_max else 0)
     loop = list(args[:n_vars])
     captured = list(args[n_vars:end])
     limit = int(args[-1]) if has_max else None
-    stack = []
+    stack = _Stack()
     count = 0
     while (limit is None or count < limit) and interpret(cond, loop + captured, xp)[0]:
         if save:

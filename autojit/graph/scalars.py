@@ -58,12 +58,13 @@ def host_scalars(graph: Graph) -> set[int]:
     host = {v.id for g in graphs for v in _values(g) if _candidate(v)}
     for value in graph.inputs:
         host.discard(value.id)
+    outer = _captured_from(graph)
     changed = True
     while changed:
         changed = False
         for g in graphs:
             for node in g.nodes:
-                for value in _breaking(node, host):
+                for value in _breaking(node, host, outer):
                     host.discard(value.id)
                     changed = True
     return host
@@ -76,13 +77,27 @@ def _graphs(graph: Graph) -> list[Graph]:
     return found
 
 
+def _captured_from(graph: Graph) -> dict[int, Value]:
+    """Subgraph input id -> the value the enclosing node passes in for it (a capture; for a
+    while loop's variables, the initial value)."""
+    outer: dict[int, Value] = {}
+    for node in graph.walk():
+        if node.op.name == "cond":
+            for branch in node.attrs["branches"]:
+                outer.update((inner.id, v) for inner, v in zip(branch.inputs, node.inputs[1:]))
+        elif node.op.name == "while_loop":
+            for sub in (node.attrs["body"], node.attrs["cond"]):
+                outer.update((inner.id, v) for inner, v in zip(sub.inputs, node.inputs))
+    return outer
+
+
 def _values(graph: Graph):
     yield from graph.inputs
     for node in graph.nodes:
         yield from node.outputs
 
 
-def _breaking(node: Node, host: set) -> list[Value]:
+def _breaking(node: Node, host: set, outer: dict) -> list[Value]:
     """The outputs (and subgraph inputs) of ``node`` now known not to be host scalars."""
     name = node.op.name
     ins = [v.id in host for v in node.inputs]
@@ -96,8 +111,12 @@ def _breaking(node: Node, host: set) -> list[Value]:
     if shape_item(node) is not None:
         return []
     if name == "stack_get":
-        loop = node.inputs[0].node  # the forward while_loop that saved the states
-        body_inputs = loop.attrs["body"].inputs if loop is not None else []
+        stack = node.inputs[0]
+        while stack.node is None and stack.id in outer:  # a stack captured by a reverse loop
+            stack = outer[stack.id]
+        loop = stack.node  # the forward while_loop that saved the states
+        body_inputs = (loop.attrs["body"].inputs
+                       if loop is not None and loop.op.name == "while_loop" else [])
         return [v for i, v in enumerate(node.outputs)
                 if v.id in host and (i >= len(body_inputs) or body_inputs[i].id not in host)]
     if name == "cond":

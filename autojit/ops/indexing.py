@@ -370,7 +370,9 @@ def _one_hot_rule(name, indices, *, depth, on_value, off_value, axis, dtype):
 
 
 def _one_hot(xp, indices, depth, on_value, off_value, axis, dtype):
-    hot = xp.expand_dims(xp.asarray(indices), -1) == xp.arange(depth, dtype=indices.dtype)
+    # The positions in int64: in the indices' own dtype they would wrap (int8 indices with
+    # depth 200 would count -100 as position 156), or overflow (uint8 with depth 300).
+    hot = xp.expand_dims(xp.asarray(indices), -1) == xp.arange(depth, dtype=xp.int64)
     if on_value == 1 and off_value == 0:
         out = hot.astype(dtype)
     else:
