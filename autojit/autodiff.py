@@ -10,6 +10,14 @@ passed to the op. That is the tensor itself eagerly, and the ``Variable`` (not t
 symbolic read of it) while tracing, so ``tape.gradient(loss, model.trainable_variables)``
 finds variables in both modes. Entries hold those objects, so ids stay unique while the
 tape lives.
+
+Note [Tapes and assigns]: a VJP must see a Variable's value as it was when the op ran
+(``r = v * w; v.assign(...); tape.gradient(r, w)`` is the old ``v``, as in TF). Eagerly the
+tape therefore keeps the Variable's *buffer* as the VJP input (the key stays the Variable)
+and pins the Variable; an eager ``assign`` to a pinned Variable first moves it to a fresh
+copy of its buffer (copy-on-write), leaving the recorded one untouched. A tape unpins its
+Variables when it releases its record (after ``gradient`` unless persistent), so the usual
+``gradient`` then ``apply_gradients`` still updates weights in place.
 """
 
 from __future__ import annotations
@@ -79,6 +87,7 @@ class GradientTape:
         self._entries: list = []
         self._watched: set = set()
         self._keep: list = []  # objects whose ids are in _watched (Note [Tape keys])
+        self._pinned: dict = {}  # Variables recorded as inputs (Note [Tapes and assigns])
         self._variables: list = []  # watched Variables, in the order they were first watched
         self._used = False
         self._active = False
@@ -147,6 +156,10 @@ class GradientTape:
             if outputs.dtype in _FLOATS:
                 watched.add(id(outputs))
         self._entries.append((op, keys, inputs, outs, attrs))
+        for key in keys:  # Note [Tapes and assigns]
+            if isinstance(key, Tensor) and key._is_variable and id(key) not in self._pinned:
+                self._pinned[id(key)] = key
+                key._pin(self)
 
     class _Pause:
         def __init__(self, tape):
@@ -174,6 +187,9 @@ class GradientTape:
         self._entries.clear()
         self._watched.clear()
         self._keep.clear()
+        for var in self._pinned.values():
+            var._unpin(self)
+        self._pinned.clear()
 
     # --- gradients ---------------------------------------------------------------------
     def gradient(self, target: Any, sources: Any, output_gradients: Any = None,

@@ -269,6 +269,7 @@ class EagerTrace:
         append = arrays.append
         partner = None
         shared = None  # the buffer of a Variable input (Note [Variable views])
+        snapshots = False  # a _Snapshot among the inputs (Note [Tapes and assigns])
         for value in inputs:
             if isinstance(value, Tensor):
                 array = value._array
@@ -284,6 +285,8 @@ class EagerTrace:
                         return self.process(op, _joined(op, inputs), attrs)
                 if value._is_variable:
                     shared = array
+                elif type(value) is _Snapshot:
+                    snapshots = True
                 append(array)
             elif isinstance(value, _PY_SCALARS):
                 if partner is None:
@@ -298,6 +301,10 @@ class EagerTrace:
                       for a in arrays]
         if op.checks_values or op.effect:  # effect ops key on a Variable: do not keep it alive
             op.rule(op.name, *arrays, **attrs)
+            var = attrs.get("var")
+            if var is not None and var._tapes:
+                # copy-on-write: a tape still holds the buffer (Note [Tapes and assigns])
+                var._array = var._array.copy()
         else:  # Note [Checked signatures]
             if len(arrays) == 2:
                 a, b = arrays
@@ -328,9 +335,29 @@ class EagerTrace:
             outputs = Tensor(result, target)
         tapes = core._state.tapes
         if tapes:
+            # Note [Tapes and assigns]: VJPs get the Variables' current buffers, not the
+            # Variables, so a later assign (copy-on-write) cannot change them.
+            keys = saved = inputs
+            if shared is not None:
+                saved = tuple([_Snapshot(v) if isinstance(v, Tensor) and v._is_variable
+                               else v for v in inputs])
+            if snapshots:  # a VJP running under an outer tape: key on the Variable
+                keys = tuple([v._source if type(v) is _Snapshot else v for v in inputs])
             for tape in tapes:
-                tape.record(op, inputs, inputs, outputs, attrs)
+                tape.record(op, keys, saved, outputs, attrs)
         return outputs
+
+
+class _Snapshot(Tensor):
+    """The buffer a Variable had when a taped op read it (Note [Tapes and assigns] in
+    autodiff.py): VJPs compute with it, and ops on it are recorded as ops on the Variable."""
+
+    __slots__ = ("_source",)
+
+    def __init__(self, var: Tensor):
+        self._array = var._array
+        self._device = var._device
+        self._source = var
 
 
 _CPU = backend.CPU

@@ -361,3 +361,27 @@ def test_matmul_gradient_matches_numpy():
         y = aj.reduce_sum(aj.matmul(x, w))
     gw = tape.gradient(y, w)
     np.testing.assert_allclose(gw.numpy(), xs.T @ np.ones((5, 3)), rtol=1e-5)
+
+
+def test_gradient_uses_variable_values_from_before_a_later_assign():
+    # Note [Tapes and assigns]: as TF, the VJP of `v * w` uses v as it was when the op ran.
+    v = aj.Variable(np.array([1.0, 1.0], np.float32))
+    w = aj.Variable(np.array([3.0, 4.0], np.float32))
+    with aj.GradientTape() as tape:
+        r = v * w
+        v.assign([10.0, 10.0])
+        loss = aj.reduce_sum(r)
+    np.testing.assert_allclose(tape.gradient(loss, w).numpy(), [1.0, 1.0])
+    np.testing.assert_allclose(v.numpy(), [10.0, 10.0])
+
+
+def test_assign_after_gradient_stays_in_place():
+    # A released tape unpins its Variables: the usual gradient-then-update is in place.
+    v = aj.Variable(np.array([1.0, 2.0], np.float32))
+    buffer = v._array
+    with aj.GradientTape() as tape:
+        loss = aj.reduce_sum(v * v)
+    grad = tape.gradient(loss, v)
+    v.assign_sub(0.5 * grad)
+    assert v._array is buffer
+    np.testing.assert_allclose(v.numpy(), [0.0, 0.0])
