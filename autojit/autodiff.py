@@ -12,12 +12,14 @@ finds variables in both modes. Entries hold those objects, so ids stay unique wh
 tape lives.
 
 Note [Tapes and assigns]: a VJP must see a Variable's value as it was when the op ran
-(``r = v * w; v.assign(...); tape.gradient(r, w)`` is the old ``v``, as in TF). Eagerly the
-tape therefore keeps the Variable's *buffer* as the VJP input (the key stays the Variable)
-and pins the Variable; an eager ``assign`` to a pinned Variable first moves it to a fresh
-copy of its buffer (copy-on-write), leaving the recorded one untouched. A tape unpins its
-Variables when it releases its record (after ``gradient`` unless persistent), so the usual
-``gradient`` then ``apply_gradients`` still updates weights in place.
+(``r = v * w; v.assign(...); tape.gradient(r, w)`` is the old ``v``, as in TF). Entries
+hold the Variable itself (no copy, nothing extra per op), and the tape pins it. An eager
+``assign`` to a pinned Variable is copy-on-write: the Variable moves to a fresh copy of its
+buffer and each pinning tape swaps the Variable in its entries for a ``_Snapshot`` of the
+old buffer (ops on a snapshot are still recorded as ops on the Variable, so higher-order
+gradients find it). A tape unpins its Variables when it releases its record (after
+``gradient`` unless persistent), so the usual ``gradient`` then ``apply_gradients`` still
+updates weights in place.
 """
 
 from __future__ import annotations
@@ -124,6 +126,9 @@ class GradientTape:
                 self._keep.append(leaf)
                 if leaf._is_variable:
                     self._variables.append(leaf)
+                    if id(leaf) not in self._pinned:  # Note [Tapes and assigns]
+                        self._pinned[id(leaf)] = leaf
+                        leaf._pin(self)
 
     def watched_variables(self) -> list:
         """The Variables this tape has watched, in order (still known after a non-persistent
@@ -137,13 +142,16 @@ class GradientTape:
         hit = False
         for key in keys:
             if id(key) in watched:
-                hit = True
-            elif (isinstance(key, Tensor) and key._trainable and self.watch_accessed_variables
-                  and key.dtype in _FLOATS):
-                watched.add(id(key))
-                self._keep.append(key)
-                self._variables.append(key)
-                hit = True
+                hit = True  # a watched Variable was pinned when it was watched
+            elif isinstance(key, Tensor) and key._is_variable:
+                if id(key) not in self._pinned:  # Note [Tapes and assigns]
+                    self._pinned[id(key)] = key
+                    key._pin(self)
+                if key._trainable and self.watch_accessed_variables and key.dtype in _FLOATS:
+                    watched.add(id(key))
+                    self._keep.append(key)
+                    self._variables.append(key)
+                    hit = True
         if not hit or op.vjp is None:
             return
         if op.multiple:
@@ -156,10 +164,6 @@ class GradientTape:
             if outputs.dtype in _FLOATS:
                 watched.add(id(outputs))
         self._entries.append((op, keys, inputs, outs, attrs))
-        for key in keys:  # Note [Tapes and assigns]
-            if isinstance(key, Tensor) and key._is_variable and id(key) not in self._pinned:
-                self._pinned[id(key)] = key
-                key._pin(self)
 
     class _Pause:
         def __init__(self, tape):
@@ -182,6 +186,13 @@ class GradientTape:
         """Forget everything recorded and watched so far. Usage: ``tape.reset()``"""
         self._release()
         self._variables.clear()
+
+    def _detach(self, var: Any, snapshot: Any) -> None:
+        """``var`` is about to change in place: entries that read it get ``snapshot``."""
+        for i, (op, keys, inputs, outs, attrs) in enumerate(self._entries):
+            if any(x is var for x in inputs):
+                inputs = tuple(snapshot if x is var else x for x in inputs)
+                self._entries[i] = (op, keys, inputs, outs, attrs)
 
     def _release(self) -> None:
         self._entries.clear()

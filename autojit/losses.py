@@ -16,7 +16,6 @@ from autojit.errors import DTypeError, ShapeError
 from autojit.ops import nn, shapes
 from autojit.ops.array import expand_dims, reshape
 from autojit.ops.math import (
-    abs,
     add,
     cast,
     clip_by_value,

@@ -303,8 +303,11 @@ class EagerTrace:
             op.rule(op.name, *arrays, **attrs)
             var = attrs.get("var")
             if var is not None and var._tapes:
-                # copy-on-write: a tape still holds the buffer (Note [Tapes and assigns])
+                # copy-on-write: taped ops read this buffer (Note [Tapes and assigns])
+                snapshot = _Snapshot(var)
                 var._array = var._array.copy()
+                for tape in list(var._tapes):
+                    tape._detach(var, snapshot)
         else:  # Note [Checked signatures]
             if len(arrays) == 2:
                 a, b = arrays
@@ -330,22 +333,24 @@ class EagerTrace:
             outputs = tuple([Tensor(r, target) for r in result])
         else:
             if shared is not None and (getattr(result, "base", None) is not None
-                                       or any(result is a for a in arrays)):
+                                       or _is_one_of(result, arrays)):
                 result = _unshared(result, inputs, target)
             outputs = Tensor(result, target)
         tapes = core._state.tapes
         if tapes:
-            # Note [Tapes and assigns]: VJPs get the Variables' current buffers, not the
-            # Variables, so a later assign (copy-on-write) cannot change them.
-            keys = saved = inputs
-            if shared is not None:
-                saved = tuple([_Snapshot(v) if isinstance(v, Tensor) and v._is_variable
-                               else v for v in inputs])
+            keys = inputs
             if snapshots:  # a VJP running under an outer tape: key on the Variable
                 keys = tuple([v._source if type(v) is _Snapshot else v for v in inputs])
             for tape in tapes:
-                tape.record(op, keys, saved, outputs, attrs)
+                tape.record(op, keys, inputs, outputs, attrs)
         return outputs
+
+
+def _is_one_of(result: Any, arrays: list) -> bool:
+    for array in arrays:  # a loop: a generator in any() costs a frame per call
+        if result is array:
+            return True
+    return False
 
 
 class _Snapshot(Tensor):
