@@ -33,6 +33,8 @@ from autojit.graph.tracer import (GraphTrace, SymbolicTensor, spec_of, user_loca
                                   where_text)
 from autojit.ops import core
 from autojit.ops.core import TensorSpec
+from autojit.signature import (SCALARS, describe_key, first_difference, key_of,
+                               key_tensor_shapes, strip_shapes)
 from autojit.tensor import Tensor
 
 _EAGER = core._State.trace
@@ -225,56 +227,6 @@ CALL = core.defop("call", ["*args"], _call_kernel, _call_rule, _call_vjp,
 
 
 # ---------------------------------------------------------------------------------------
-# Signature keys (Note [Signature keys]).
-
-_SCALARS = (bool, int, float, str, type(None))
-
-
-def _key(value: Any, tensors: list) -> Any:
-    kind = type(value)
-    if kind in _SCALARS:
-        return (kind, value)
-    if isinstance(value, Tensor):
-        if value._is_variable:
-            return ("var", id(value))
-        if value._array is None:
-            raise TracingError("a symbolic tensor was passed to an @aj.function from outside "
-                               "a trace; return it from its own function first")
-        tensors.append(value)
-        array = value._array
-        return (array.shape, array.dtype, value._device)
-    if kind is tuple or kind is list:
-        return (kind, tuple([_key(v, tensors) for v in value]))
-    if isinstance(value, dict):  # OrderedDict and defaultdict too; keys in nest's order, so
-        # tensors are listed in the order nest.flatten gives them to the trace
-        return (kind, tuple((k, _key(value[k], tensors))
-                            for k in sorted(value, key=nest._sort_key)))
-    if isinstance(value, np.ndarray):
-        tensors.append(Tensor(value))
-        return (value.shape, value.dtype, backend.CPU)
-    if kind is TensorSpec:  # get_concrete_function(spec): a tensor of that type
-        tensors.append(value)
-        return (value.shape, value.dtype, backend.scope_device() or backend.CPU)
-    if nest.is_namedtuple(value) or isinstance(value, (list, tuple)):  # subclasses too
-        return (kind, tuple([_key(v, tensors) for v in value]))
-    try:
-        hash(value)
-    except TypeError:
-        return ("id", id(value))
-    return (kind, value)
-
-
-def _describe_key(key: Any) -> str:
-    if isinstance(key, tuple) and len(key) == 3 and isinstance(key[1], np.dtype):
-        return f"a {key[1].name} tensor of shape {tuple(key[0])}"
-    if isinstance(key, tuple) and len(key) == 2 and key[0] == "var":
-        return "a Variable"
-    if isinstance(key, tuple) and len(key) == 2 and key[0] in _SCALARS:
-        return f"the Python value {key[1]!r}"
-    return "a different structure"
-
-
-# ---------------------------------------------------------------------------------------
 
 
 class Function:
@@ -367,7 +319,7 @@ class Function:
         if self.input_signature is not None:
             key = self._check_signature(args, kwargs, tensors)
         else:
-            key = (_key(args, tensors), _key(kwargs, tensors) if kwargs else None)
+            key = (key_of(args, tensors), key_of(kwargs, tensors) if kwargs else None)
         scope = backend._scope.stack
         if scope:
             key = (key, scope[-1])
@@ -455,7 +407,7 @@ class Function:
     # --- reduce_retracing ----------------------------------------------------------------
     def _match_generalized(self, key: Any, tensors: list) -> ConcreteFunction | None:
         for specs, concrete, structure in self._generalized:
-            if structure == _strip_shapes(key) and len(specs) == len(tensors) and all(
+            if structure == strip_shapes(key) and len(specs) == len(tensors) and all(
                     s.is_compatible_with(t.shape, t.dtype) for s, t in zip(specs, tensors)):
                 return concrete
         return None
@@ -512,7 +464,7 @@ class Function:
         used = _variables_read(graph)
         concrete = ConcreteFunction(self.name, graph, device, specs, outputs, kinds, used)
         if self.reduce_retracing and any(None in s.shape for s in specs):
-            self._generalized.append((specs, concrete, _strip_shapes(key)))
+            self._generalized.append((specs, concrete, strip_shapes(key)))
         return concrete
 
     def _variable_hook(self, created: list) -> Callable:
@@ -524,7 +476,7 @@ class Function:
             if self._traced_once:
                 raise TracingError(
                     f"{self.name}: a Variable ({var.name}) was created on a later trace at "
-                    f"{_where(user_location())}. Variables may be created only on the first "
+                    f"{where_text(user_location())}. Variables may be created only on the first "
                     "trace of an @aj.function (as in TF): create it outside the function, or "
                     "once, guarded by `if self.v is None:`")
             created.append(var)
@@ -532,7 +484,7 @@ class Function:
 
     def _generalize(self, key: Any, specs: list) -> list:
         previous: list = []
-        _key_tensors_shapes(self._last_key, previous)
+        key_tensor_shapes(self._last_key, previous)
         if len(previous) != len(specs):
             return specs
         out = []
@@ -547,14 +499,14 @@ class Function:
     def _warn_if_retracing(self, args: tuple, key: Any) -> None:
         if self._tracing_count + 1 < _config.retrace_warning_threshold or self._last_key is None:
             return
-        change = _first_difference(self._last_key, key)
+        change = first_difference(self._last_key, key)
         what = ""
         if change is not None:
             index, old, new = change
             label = f"`{index}`" if isinstance(index, str) else self._arg_name(index)
-            what = (f": argument {label} changed from {_describe_key(old)} to "
-                    f"{_describe_key(new)}")
-            if isinstance(new, tuple) and new and new[0] in _SCALARS:
+            what = (f": argument {label} changed from {describe_key(old)} to "
+                    f"{describe_key(new)}")
+            if isinstance(new, tuple) and new and new[0] in SCALARS:
                 what += ("; Python values are part of the signature, so pass a tensor "
                          "(aj.constant) to avoid retracing")
             else:
@@ -594,45 +546,6 @@ def _user_stacklevel() -> int:
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def _where(loc) -> str:
-    return f"{loc[0]}:{loc[1]}" if loc else "an unknown line"
-
-
-def _first_difference(old: Any, new: Any):
-    """(argument index or keyword name, old key, new key) of the first argument whose key
-    changed between two call keys, or None."""
-    try:
-        old_args, new_args = old[0], new[0]
-        if isinstance(old_args, tuple) and old_args and old_args[0] is tuple:
-            for i, (a, b) in enumerate(zip(old_args[1], new_args[1])):
-                if a != b:
-                    return i, a, b
-        old_kw = dict(old[1][1]) if old[1] is not None else {}
-        new_kw = dict(new[1][1]) if new[1] is not None else {}
-        for name in sorted(set(old_kw) & set(new_kw), key=repr):
-            if old_kw[name] != new_kw[name]:
-                return name, old_kw[name], new_kw[name]
-    except (TypeError, IndexError):
-        pass
-    return None
-
-
-def _strip_shapes(key: Any) -> Any:
-    if isinstance(key, tuple) and len(key) == 3 and isinstance(key[1], np.dtype):
-        return ("tensor", key[1], len(key[0]), key[2])
-    if isinstance(key, tuple):
-        return tuple(_strip_shapes(k) for k in key)
-    return key
-
-
-def _key_tensors_shapes(key: Any, out: list) -> None:
-    if isinstance(key, tuple) and len(key) == 3 and isinstance(key[1], np.dtype):
-        out.append(tuple(key[0]))
-    elif isinstance(key, tuple):
-        for k in key:
-            _key_tensors_shapes(k, out)
 
 
 def _variables_read(graph: Graph) -> list:
