@@ -29,12 +29,17 @@ from autojit.graph.codegen import generate
 from autojit.graph.interpret import evaluate
 from autojit.graph.ir import Graph
 from autojit.graph.passes import optimize
-from autojit.graph.tracer import (GraphTrace, SymbolicTensor, spec_of, user_location,
-                                  where_text)
+from autojit.graph.tracer import GraphTrace, SymbolicTensor, spec_of, user_location, where_text
 from autojit.ops import core
 from autojit.ops.core import TensorSpec
-from autojit.signature import (SCALARS, describe_key, first_difference, key_of,
-                               key_tensor_shapes, strip_shapes)
+from autojit.signature import (
+    SCALARS,
+    describe_key,
+    first_difference,
+    key_of,
+    key_tensor_shapes,
+    strip_shapes,
+)
 from autojit.tensor import Tensor
 
 _EAGER = core._State.trace
