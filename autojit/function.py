@@ -68,6 +68,7 @@ class ConcreteFunction:
         # writes, prints or random draws: recomputing it for a VJP would repeat them
         self._stateful = any(node.op.effect and node.op.name != "read_variable"
                              for node in graph.walk())
+        self._guarded = _written_before_failure(graph)  # Note [Failed replays]
 
     @property
     def structured_input_signature(self) -> list:
@@ -106,9 +107,12 @@ class ConcreteFunction:
                     arrays.append(backend.transfer(t._array, device))
                 else:
                     arrays.append(t._array)
+            saved = [(v, v._array.copy()) for v in self._guarded]
             try:
                 results = self._fn(*arrays)
             except Exception as exc:
+                for var, array in saved:  # Note [Failed replays]
+                    var._array[...] = array
                 raise self._replay_error(exc) from exc
             return self._pack(results, Tensor, device)
         return self._pack(results, None, None)
@@ -551,6 +555,34 @@ def _user_stacklevel() -> int:
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+# Note [Failed replays]: nothing the user owns is left half-updated by a failed call. Shapes
+# and dtypes are checked while tracing, so a replay can fail only where a check had to wait
+# for values: an op whose rule checks values eagerly (index ranges), an ``assert``, or an op
+# on a dim that was unknown at trace time (``input_signature`` with None). Training steps
+# write their variables last, after all of those; a graph that writes a variable *before*
+# such a node copies that variable at each call and restores it when the replay raises.
+
+
+def _may_fail(node) -> bool:
+    if node.op.checks_values or node.op.name == "assert":
+        return True
+    if any(None in v.spec.shape for v in node.inputs if v.spec.shape is not None):
+        return True
+    return any(_may_fail(inner) for sub in node.subgraphs() for inner in sub.nodes)
+
+
+def _written_before_failure(graph: Graph) -> list:
+    """The variables written before the last node that may fail at replay time."""
+    last = max((i for i, node in enumerate(graph.nodes) if _may_fail(node)), default=-1)
+    found: dict = {}
+    for node in graph.nodes[:last]:
+        for inner in (node, *(n for sub in node.subgraphs() for n in sub.walk())):
+            var = inner.attrs.get("var")
+            if var is not None and inner.op.effect and inner.op.name != "read_variable":
+                found[id(var)] = var
+    return list(found.values())
 
 
 def _variables_read(graph: Graph) -> list:
