@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from autojit import dtypes
 from autojit.errors import DTypeError
 from autojit.ops import shapes
@@ -109,8 +111,9 @@ def unbroadcast(g: Any, like: Any) -> Any:
 def _broadcast(xp, x, shape):
     # A read-only view for big results; a small filled array otherwise, because
     # np.broadcast_to costs ~3 µs of Python overhead and a small fill costs ~0.5 µs.
-    if x.size == 1 and len(shape) <= 2 and _small(shape):
-        return xp.full(shape, x.reshape(()), dtype=x.dtype)
+    # NumPy only: on CuPy a fill would read the device scalar back to the host.
+    if xp is np and x.size == 1 and _small(shape):
+        return np.full(shape, x.reshape(()), dtype=x.dtype)
     return xp.broadcast_to(x, shape)
 
 
