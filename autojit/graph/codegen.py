@@ -5,14 +5,17 @@ in ``ops/core.py``), with inputs renamed to SSA names and attributes pasted as l
 hoisted globals::
 
     def train_step(a0, a1):
-        v2 = _w_0._array
+        v2 = var_w._array
         v3 = xp.matmul(a0, v2)
+        v5 = xp.add(v3, v4, out=v3)
         ...
 
 Constants and other non-literal attributes are hoisted into the module's globals; values
-are deleted after their last use so big activations are freed early; subgraphs (``cond``
-branches, ``while_loop`` bodies) are emitted inline as ``if``/``while`` blocks. The source
-is registered with ``linecache`` so tracebacks and debuggers show it.
+are deleted after their last use so big activations are freed early; a dying buffer is
+reused with ``out=`` (``buffers.py``); loop counters and their tests stay Python ints and
+bools (``scalars.py``); subgraphs (``cond`` branches, ``while_loop`` bodies) are emitted
+inline as ``if``/``while`` blocks. The source is registered with ``linecache`` so
+tracebacks and debuggers show it.
 
 Note [Reads alias buffers]: ``read_variable`` yields the variable's buffer itself (no copy).
 Before a node writes a variable, any earlier read of it that is still needed is copied, and
@@ -43,11 +46,11 @@ _TEMPLATES: dict[int, tuple] = {}
 _files = itertools.count()
 
 
-def _template(op: Op) -> tuple[str, bool]:
+def _template(op: Op) -> str:
     """The op's kernel expression with markers for inputs, attrs and helpers (cached)."""
     cached = _TEMPLATES.get(id(op))
     if cached is not None and cached[0] is op:
-        return cached[1], cached[2]
+        return cached[1]
     tree = ast.parse(op.source, mode="eval")
     for name in ast.walk(tree):
         if isinstance(name, ast.Name):
@@ -58,10 +61,8 @@ def _template(op: Op) -> tuple[str, bool]:
             elif name.id in op.namespace:
                 name.id = f"__ns_{name.id}__"
     text = ast.unparse(tree)
-    simple = isinstance(tree.body, ast.Name)
-    _TEMPLATES[id(op)] = (op, text, simple)
-    return text, simple
-
+    _TEMPLATES[id(op)] = (op, text)
+    return text
 
 
 class Namespace:
@@ -145,12 +146,10 @@ class _Emitter:
     # --- graphs ----------------------------------------------------------------------
     def block(self, graph: Graph, indent: str, free: bool) -> None:
         last_use = _last_uses(graph) if free else {}
-        alias = {}
         for i, node in enumerate(graph.nodes):
             self.protect_reads(node, indent, graph, i, last_use)
             self.node(node, indent)
             if node.op.name == "read_variable":
-                alias.setdefault(id(node.attrs["var"]), []).append(node.outputs[0])
                 self.reads.setdefault(id(node.attrs["var"]), []).append(node.outputs[0])
             else:
                 self.track_aliases(node)
@@ -254,7 +253,7 @@ class _Emitter:
             fn = self.ns.hoist(op.kernel, f"k_{op.name}")
             parts = ["xp", *args] + [f"{k}={self.ns.literal(v, k)}" for k, v in node.attrs.items()]
             return f"{fn}({', '.join(parts)})"
-        text, _ = _template(op)
+        text = _template(op)
         if op.variadic:
             text = text.replace("__in_0__", "(" + ", ".join(args) + ("," if len(args) == 1 else "")
                                 + ")")
