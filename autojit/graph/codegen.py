@@ -147,7 +147,7 @@ class _Emitter:
     def block(self, graph: Graph, indent: str, free: bool) -> None:
         last_use = _last_uses(graph) if free else {}
         for i, node in enumerate(graph.nodes):
-            self.protect_reads(node, indent, graph, i, last_use)
+            self.protect_reads(node, indent, graph, i)
             self.node(node, indent)
             if node.op.name == "read_variable":
                 self.reads.setdefault(id(node.attrs["var"]), []).append(node.outputs[0])
@@ -170,8 +170,7 @@ class _Emitter:
             if any(v.id in ids for v in values):
                 values.extend(node.outputs)
 
-    def protect_reads(self, node: Node, indent: str, graph: Graph, index: int,
-                      last_use: dict) -> None:
+    def protect_reads(self, node: Node, indent: str, graph: Graph, index: int) -> None:
         """Note [Reads alias buffers]: copy live reads of any variable ``node`` writes."""
         written = node.written_variables()
         if not written:
