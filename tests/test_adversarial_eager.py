@@ -6,6 +6,7 @@ import pytest
 import autojit as aj
 from autojit.ops import math as m
 from autojit.ops.core import bind
+from tests.numeric import numeric_grad
 
 
 def _grad(fn, x0):
@@ -17,15 +18,7 @@ def _grad(fn, x0):
 
 
 def _fd(fn, x0, eps=1e-6):
-    x0 = np.asarray(x0, np.float64)
-    out = np.zeros_like(x0)
-    for i in np.ndindex(x0.shape):
-        a, b = x0.copy(), x0.copy()
-        a[i] += eps
-        b[i] -= eps
-        out[i] = (float(aj.reduce_sum(fn(aj.constant(a)))) -
-                  float(aj.reduce_sum(fn(aj.constant(b))))) / (2 * eps)
-    return out
+    return numeric_grad(lambda a: float(aj.reduce_sum(fn(aj.constant(a)))), x0, eps)
 
 
 def _sigmoid(x):
