@@ -13,13 +13,13 @@ tape lives.
 
 Note [Tapes and assigns]: a VJP must see a Variable's value as it was when the op ran
 (``r = v * w; v.assign(...); tape.gradient(r, w)`` is the old ``v``, as in TF). Entries
-hold the Variable itself (no copy, nothing extra per op), and the tape pins it. An eager
-``assign`` to a pinned Variable is copy-on-write: the Variable moves to a fresh copy of its
-buffer and each pinning tape swaps the Variable in its entries for a ``_Snapshot`` of the
-old buffer (ops on a snapshot are still recorded as ops on the Variable, so higher-order
-gradients find it). A tape unpins its Variables when it releases its record (after
-``gradient`` unless persistent), so the usual ``gradient`` then ``apply_gradients`` still
-updates weights in place.
+hold the Variable itself (no copy, nothing extra per op). A tape holding entries is listed
+in ``core.holding_tapes`` until it releases them (after ``gradient`` unless persistent).
+An eager ``assign`` checks that list: when a holding tape read the Variable, the assign is
+copy-on-write: the Variable moves to a fresh copy of its buffer and those tapes swap it in
+their entries for a ``_Snapshot`` of the old buffer (ops on a snapshot are still recorded
+as ops on the Variable, so higher-order gradients find it). The usual ``gradient`` then
+``apply_gradients`` finds no holding tape and updates weights in place.
 """
 
 from __future__ import annotations
@@ -89,7 +89,6 @@ class GradientTape:
         self._entries: list = []
         self._watched: set = set()
         self._keep: list = []  # objects whose ids are in _watched (Note [Tape keys])
-        self._pinned: dict = {}  # Variables recorded as inputs (Note [Tapes and assigns])
         self._variables: list = []  # watched Variables, in the order they were first watched
         self._used = False
         self._active = False
@@ -126,9 +125,6 @@ class GradientTape:
                 self._keep.append(leaf)
                 if leaf._is_variable:
                     self._variables.append(leaf)
-                    if id(leaf) not in self._pinned:  # Note [Tapes and assigns]
-                        self._pinned[id(leaf)] = leaf
-                        leaf._pin(self)
 
     def watched_variables(self) -> list:
         """The Variables this tape has watched, in order (still known after a non-persistent
@@ -142,16 +138,13 @@ class GradientTape:
         hit = False
         for key in keys:
             if id(key) in watched:
-                hit = True  # a watched Variable was pinned when it was watched
-            elif isinstance(key, Tensor) and key._is_variable:
-                if id(key) not in self._pinned:  # Note [Tapes and assigns]
-                    self._pinned[id(key)] = key
-                    key._pin(self)
-                if key._trainable and self.watch_accessed_variables and key.dtype in _FLOATS:
-                    watched.add(id(key))
-                    self._keep.append(key)
-                    self._variables.append(key)
-                    hit = True
+                hit = True
+            elif (isinstance(key, Tensor) and key._trainable and self.watch_accessed_variables
+                  and key.dtype in _FLOATS):
+                watched.add(id(key))
+                self._keep.append(key)
+                self._variables.append(key)
+                hit = True
         if not hit or op.vjp is None:
             return
         if op.multiple:
@@ -163,6 +156,8 @@ class GradientTape:
             outs = (outputs,)
             if outputs.dtype in _FLOATS:
                 watched.add(id(outputs))
+        if not self._entries:
+            core.holding_tapes.add(self)  # Note [Tapes and assigns]
         self._entries.append((op, keys, inputs, outs, attrs))
 
     class _Pause:
@@ -187,7 +182,11 @@ class GradientTape:
         self._release()
         self._variables.clear()
 
-    def _detach(self, var: Any, snapshot: Any) -> None:
+    def reads(self, var: Any) -> bool:
+        """Whether a recorded op takes ``var`` as an input (Note [Tapes and assigns])."""
+        return any(x is var for entry in self._entries for x in entry[2])
+
+    def detach(self, var: Any, snapshot: Any) -> None:
         """``var`` is about to change in place: entries that read it get ``snapshot``."""
         for i, (op, keys, inputs, outs, attrs) in enumerate(self._entries):
             if any(x is var for x in inputs):
@@ -198,9 +197,7 @@ class GradientTape:
         self._entries.clear()
         self._watched.clear()
         self._keep.clear()
-        for var in self._pinned.values():
-            var._unpin(self)
-        self._pinned.clear()
+        core.holding_tapes.discard(self)
 
     # --- gradients ---------------------------------------------------------------------
     def gradient(self, target: Any, sources: Any, output_gradients: Any = None,

@@ -302,12 +302,8 @@ class EagerTrace:
         if op.checks_values or op.effect:  # effect ops key on a Variable: do not keep it alive
             op.rule(op.name, *arrays, **attrs)
             var = attrs.get("var")
-            if var is not None and var._tapes:
-                # copy-on-write: taped ops read this buffer (Note [Tapes and assigns])
-                snapshot = _Snapshot(var)
-                var._array = var._array.copy()
-                for tape in list(var._tapes):
-                    tape._detach(var, snapshot)
+            if var is not None and core.holding_tapes:
+                _copy_on_write(var)
         else:  # Note [Checked signatures]
             if len(arrays) == 2:
                 a, b = arrays
@@ -351,6 +347,17 @@ def _is_one_of(result: Any, arrays: list) -> bool:
         if result is array:
             return True
     return False
+
+
+def _copy_on_write(var: Tensor) -> None:
+    """Before ``var`` changes in place: if a tape's record read it, move ``var`` to a copy
+    and leave the old buffer to the tape (Note [Tapes and assigns] in autodiff.py)."""
+    readers = [tape for tape in list(core.holding_tapes) if tape.reads(var)]
+    if readers:
+        snapshot = _Snapshot(var)
+        var._array = var._array.copy()
+        for tape in readers:
+            tape.detach(var, snapshot)
 
 
 class _Snapshot(Tensor):

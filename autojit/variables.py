@@ -5,7 +5,6 @@ that prefix variable names.
 from __future__ import annotations
 
 import threading
-import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -124,7 +123,7 @@ class Variable(Tensor):
     current value and assignments happen in place, in program order.
     """
 
-    __slots__ = ("_trainable", "_name", "_initial_shape", "_tapes")
+    __slots__ = ("_trainable", "_name", "_initial_shape")
     _is_variable = True
 
     def __init__(self, initial_value: Any = None, trainable: bool = True,
@@ -149,7 +148,6 @@ class Variable(Tensor):
             array = device.xp.array(array, copy=True)
         super().__init__(array, device)
         self._trainable = bool(trainable)
-        self._tapes: weakref.WeakSet | None = None  # pinned by (Note [Tapes and assigns])
         self._name = _scoped(name or "Variable") + ":0"
         for hook in list(_creation_hooks):
             hook(self)
@@ -178,15 +176,6 @@ class Variable(Tensor):
         """Subtract ``delta`` in place. Usage: ``w.assign_sub(lr * g)``"""
         self._update(ASSIGN_SUB, delta)
         return self
-
-    def _pin(self, tape: Any) -> None:
-        if self._tapes is None:
-            self._tapes = weakref.WeakSet()
-        self._tapes.add(tape)
-
-    def _unpin(self, tape: Any) -> None:
-        if self._tapes is not None:
-            self._tapes.discard(tape)
 
     def _update(self, op: core.Op, value: Any) -> None:
         device = self._device

@@ -24,6 +24,7 @@ This module knows nothing of ``Tensor``, graphs or tapes: higher layers install 
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -211,6 +212,11 @@ def lift_value(value: Any) -> Any:
     for hook in _lift_hooks:
         value = hook(value)
     return value
+
+
+# Tapes that hold recorded entries (active or not), so an eager ``assign`` can find the
+# ones that read the Variable it is about to change (Note [Tapes and assigns], autodiff.py).
+holding_tapes: weakref.WeakSet = weakref.WeakSet()
 
 
 def active_tapes() -> list:
