@@ -78,9 +78,9 @@ class GradientTape:
     starts a fresh recording. Tapes nest: an outer tape records the gradient computation
     of an inner one, which gives higher derivatives.
 
-    VJPs read the values that ops saw when they ran, except for Variables, which are read
-    when ``gradient`` runs: assigning to a Variable between the forward pass and
-    ``gradient`` gives gradients at the new value.
+    VJPs read the values that ops saw when they ran, Variables included: assigning to a
+    Variable between the forward pass and ``gradient`` does not change the gradients, as in
+    TF (Note [Tapes and assigns]).
     """
 
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
