@@ -28,7 +28,7 @@ from autojit.ops.creation import (  # noqa: F401  (re-exported: autojit imports 
     zeros_like,
 )
 from autojit.ops.indexing import getitem  # Tensor.__getitem__ calls it through this module
-from autojit.ops.math import unbroadcast, zeros_like_value
+from autojit.ops.math import cast, unbroadcast, zeros_like_value
 
 
 def _shape_of(x: Any) -> tuple:
@@ -107,8 +107,50 @@ RESHAPE_LIKE = defop("reshape_like", ["x", "like"], "xp.reshape(x, like.shape)",
 
 
 def reshape(tensor: Any, shape: Any, name: str | None = None) -> Any:
-    """The same values in a new shape (one dim may be -1). Usage: ``aj.reshape(x, (-1, 784))``"""
+    """The same values in a new shape (one dim may be -1).
+
+    Usage: ``aj.reshape(x, (-1, 784))``; inside ``@aj.function`` the shape may hold tensors:
+    ``aj.reshape(x, [aj.shape(x)[0], -1])``
+    """
+    if _symbolic(shape) or (type(shape) in (list, tuple) and any(_symbolic(d) for d in shape)):
+        return _reshape_dynamic(tensor, shape)
     return bind(RESHAPE, tensor, shape=static_ints("reshape", shape, "a shape such as (-1, 784)"))
+
+
+def _symbolic(value: Any) -> bool:
+    return hasattr(value, "dtype") and getattr(value, "_array", 0) is None
+
+
+def _reshape_dynamic(tensor: Any, shape: Any) -> Any:
+    """Reshape to a shape known only when the graph runs; Python ints in it stay static."""
+    if type(shape) in (list, tuple):
+        hint = tuple(d if type(d) is int else None for d in shape)
+        parts = [d if type(d) is int else cast(d, dtypes.int32) for d in shape]
+        shape = stack(parts) if any(_symbolic(d) for d in parts) else parts
+    else:
+        hint = (None,) * (shape.shape[0] if shape.shape and shape.shape[0] is not None else 0)
+    return bind(RESHAPE_DYNAMIC, tensor, shape, hint=hint)
+
+
+def _reshape_dynamic_rule(name, x, shape, *, hint):
+    if len(shape.shape) == 1 and shape.shape[0] is not None:
+        rank = shape.shape[0]
+    else:  # a length unknown while tracing: the rank recorded when the op was bound
+        rank = len(hint) if hint else None
+    if not dtypes.is_integer(shape.dtype) or len(shape.shape) != 1 or rank is None:
+        raise InvalidArgumentError(f"{name}: expected a 1-D integer shape of known length, got "
+                                   f"{shape.dtype.name}{shapes.fmt(shape.shape)}")
+    if hasattr(shape, "tolist"):  # concrete (eager, or folded): check it exactly
+        return _resolve_reshape(name, x.shape, tuple(int(d) for d in shape.tolist())), x.dtype
+    if len(hint) != rank:
+        hint = (None,) * rank
+    return tuple(None if d in (None, -1) else d for d in hint), x.dtype
+
+
+RESHAPE_DYNAMIC = defop(
+    "reshape_dynamic", ["x", "shape"], "xp.reshape(x, tuple(int(d) for d in shape.tolist()))",
+    _reshape_dynamic_rule, lambda g, out, x, shape, *, hint: (reshape_like(g, x), None),
+    attrs=("hint",))
 
 
 def reshape_like(x: Any, like: Any) -> Any:

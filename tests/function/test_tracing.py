@@ -336,3 +336,16 @@ def test_creating_a_variable_in_another_thread_during_a_retrace():
     slow(ones(2))  # a retrace, blocked until the other thread made its Variable
     thread.join()
     assert not errors, errors
+
+
+def test_reshape_to_a_shape_computed_in_the_graph():
+    # TF's `tf.reshape(x, [tf.shape(x)[0], -1])`: one trace serves every batch size.
+    @aj.function(input_signature=[aj.TensorSpec([None, 2, 3], aj.float32)])
+    def flatten(x):
+        return aj.reshape(x, [aj.shape(x)[0], -1])
+
+    for n in (1, 4):
+        x = np.arange(n * 6, dtype=np.float32).reshape(n, 2, 3)
+        np.testing.assert_array_equal(flatten(aj.constant(x)).numpy(), x.reshape(n, -1))
+    assert flatten.tracing_count == 1
+    assert flatten.get_concrete_function().graph.outputs[0].spec.shape == (None, None)

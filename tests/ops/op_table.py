@@ -25,10 +25,24 @@ import numpy as np
 import autojit as aj
 import autojit.variables  # its ops must be registered before the registry is read
 from autojit.ops import core
-from autojit.ops.array import CONCAT_GRAD, PAD_GRAD, SIZE_ALONG, TILE_GRAD, reshape_like
+from autojit.ops.array import (
+    CONCAT_GRAD,
+    PAD_GRAD,
+    RESHAPE_DYNAMIC,
+    SIZE_ALONG,
+    TILE_GRAD,
+    reshape_like,
+)
 from autojit.ops.core import bind
-from autojit.ops.indexing import (GATHER_GRAD, GETITEM_ADVANCED_GRAD, GETITEM_GRAD, INDEX_AT,
-                                  INDEX_AT_GRAD, IndexKey, Slot)
+from autojit.ops.indexing import (
+    GATHER_GRAD,
+    GETITEM_ADVANCED_GRAD,
+    GETITEM_GRAD,
+    INDEX_AT,
+    INDEX_AT_GRAD,
+    IndexKey,
+    Slot,
+)
 from autojit.ops.math import broadcast_like, unbroadcast
 from autojit.ops.nn import RELU_GRAD
 
@@ -422,6 +436,11 @@ TABLE: list[Entry] = [
     E("reshape", aj.reshape, np.reshape,
       [Case((F((3, 4)),), {"shape": s}) for s in [(4, 3), (-1,), (2, -1, 2), (12, 1)]]
       + [Case((F(()),), {"shape": (1, 1)})], NUMERIC),
+    E("reshape_dynamic",
+      lambda x, shape: bind(RESHAPE_DYNAMIC, x, shape, hint=(None,) * len(shape)),
+      lambda x, shape: np.reshape(x, tuple(shape)),
+      [Case((F((3, 4)), np.array([4, 3], np.int32))), Case((F((3, 4)), np.array([2, -1], np.int32))),
+       Case((F((2, 3, 2)), np.array([-1], np.int64)))], NUMERIC, value_dependent_shape=True),
     E("reshape_like", reshape_like, lambda x, like: x.reshape(like.shape),
       [Case((F((3, 4)), F((2, 6)))), Case((F((6,)), F((2, 3))))]),
     E("expand_dims", aj.expand_dims, np.expand_dims,
