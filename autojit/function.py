@@ -29,7 +29,7 @@ from autojit.graph.codegen import generate
 from autojit.graph.interpret import evaluate
 from autojit.graph.ir import Graph
 from autojit.graph.passes import optimize
-from autojit.graph.tracer import GraphTrace, SymbolicTensor, spec_of, user_location, where_text
+from autojit.graph.tracer import GraphTrace, SymbolicTensor, user_location, where_text
 from autojit.ops import core
 from autojit.ops.core import TensorSpec
 from autojit.signature import (
@@ -610,4 +610,4 @@ def function(func: Callable | None = None, *, input_signature: Sequence[TensorSp
                     reduce_retracing=reduce_retracing)
 
 
-__all__ = ["function", "Function", "ConcreteFunction", "RetracingWarning", "spec_of"]
+__all__ = ["function", "Function", "ConcreteFunction", "RetracingWarning"]

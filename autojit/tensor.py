@@ -12,7 +12,7 @@ from autojit import backend, dtypes
 from autojit.errors import DeviceError, TracingError
 from autojit.ops import array as array_ops
 from autojit.ops import core
-from autojit.ops import linalg, reduce
+from autojit.ops import linalg
 from autojit.ops import math as m
 
 _PY_SCALARS = core.PY_SCALARS
@@ -518,4 +518,4 @@ def convert_to_tensor(value: Any, dtype: Any = None, name: str | None = None,
     return array_ops.constant(value, dtype=dtype)
 
 
-__all__ = ["Tensor", "EagerTrace", "convert_to_tensor", "from_dlpack", "to_device", "reduce"]
+__all__ = ["Tensor", "EagerTrace", "convert_to_tensor", "from_dlpack", "to_device"]

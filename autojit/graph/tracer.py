@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from autojit import backend, dtypes
+from autojit import backend
 from autojit.errors import AutojitError, TracingError
 from autojit.graph.ir import Graph, Value
 from autojit.ops import core
@@ -297,10 +297,5 @@ def _lift(value: Any) -> Any:
 core._lift_hooks.append(_lift)
 
 
-def spec_of(x: Any) -> TensorSpec:
-    """The ``TensorSpec`` of a tensor or array."""
-    return TensorSpec(x.shape, x.dtype)
-
-
 __all__ = ["SymbolicTensor", "GraphTrace", "READ_VARIABLE", "user_location", "where_text",
-           "spec_of", "dtypes"]
+           "at_user_line"]

@@ -47,25 +47,19 @@ def _all_equal(value: Value, number: float) -> bool:
         node.op.name == "ones" and number == 1) or (node.op.name == "zeros" and number == 0)
 
 
+# op -> (its neutral element, whether it may stand on the left too): x*1, 1*x, x/1, x+0,
+# 0+x, x-0 are x.
+_NEUTRAL = {"multiply": (1, True), "divide": (1, False), "add": (0, True),
+            "subtract": (0, False)}
+
+
 def _neutral(node: Node, out: Value) -> Value | None:
     x, y = node.inputs
-    name = node.op.name
-    if name == "multiply":
-        if _all_equal(y, 1) and _same_type(x, out):
-            return x
-        if _all_equal(x, 1) and _same_type(y, out):
-            return y
-    elif name == "divide":
-        if _all_equal(y, 1) and _same_type(x, out):
-            return x
-    elif name == "add":
-        if _all_equal(y, 0) and _same_type(x, out):
-            return x
-        if _all_equal(x, 0) and _same_type(y, out):
-            return y
-    elif name == "subtract":
-        if _all_equal(y, 0) and _same_type(x, out):
-            return x
+    number, either_side = _NEUTRAL[node.op.name]
+    if _all_equal(y, number) and _same_type(x, out):
+        return x
+    if either_side and _all_equal(x, number) and _same_type(y, out):
+        return y
     return None
 
 
