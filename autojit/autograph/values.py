@@ -15,7 +15,7 @@ from autojit.autograph import origin
 from autojit.errors import AutographError
 from autojit.graph.tracer import GraphTrace
 from autojit.ops import core
-from autojit.tensor import Tensor
+from autojit.tensor import Tensor, is_symbolic
 
 
 class AutographWarning(UserWarning):
@@ -94,11 +94,9 @@ def is_graph_value(value: Any) -> bool:
     """True when ``value`` must become graph control flow: a symbolic tensor, or a
     ``Variable`` while tracing (its value may change between calls, so it cannot be read
     once and baked in). Everything else, eager tensors included, runs plain Python."""
-    if not isinstance(value, Tensor):
-        return False
-    if value._array is None:
+    if is_symbolic(value):
         return True
-    return value._is_variable and tracing()
+    return isinstance(value, Tensor) and value._is_variable and tracing()
 
 
 def as_pred(value: Any, what: str, where: tuple) -> Any:
