@@ -260,13 +260,12 @@ class Function:
         self.reduce_retracing = reduce_retracing
         self._instance = None if instance is None else weakref.ref(instance)
         self._cache: dict = {}
-        self._generalized: list = []  # (specs, concrete) for reduce_retracing
+        self._generalized: list = []  # (specs, concrete, key shape) for reduce_retracing
         self._lock = threading.RLock()
         self._tracing_count = 0
         self._last_key: Any = None
         self._converted: Callable | None = None
         self._bound: dict = {}  # id(instance) -> (weakref to it, its bound Function)
-        self._traced_once = False
         functools.update_wrapper(self, python_function, updated=())
 
     @property
@@ -446,8 +445,7 @@ class Function:
             sym_args, sym_kwargs = self._signature_arguments(args, kwargs, inputs)
         else:
             sym_args, sym_kwargs = nest.map_structure(to_symbol, (args, kwargs))
-        created: list = []
-        hook = self._variable_hook(created)
+        hook = self._variable_hook()
         variables._creation_hooks.append(hook)
         try:
             with core.trace_scope(trace):
@@ -455,7 +453,6 @@ class Function:
         finally:
             variables._creation_hooks.remove(hook)
         self._tracing_count += 1
-        self._traced_once = True
         self._last_key = key
         kinds, results = [], []
         for leaf in nest.flatten(outputs):
@@ -476,19 +473,18 @@ class Function:
             self._generalized.append((specs, concrete, strip_shapes(key)))
         return concrete
 
-    def _variable_hook(self, created: list) -> Callable:
+    def _variable_hook(self) -> Callable:
         tracing_thread = threading.get_ident()
 
         def hook(var):
             if threading.get_ident() != tracing_thread:
                 return  # another thread's Variable (hooks are global; traces are per thread)
-            if self._traced_once:
+            if self._tracing_count:  # a variable created after the first trace
                 raise TracingError(
                     f"{self.name}: a Variable ({var.name}) was created on a later trace at "
                     f"{where_text(user_location())}. Variables may be created only on the first "
                     "trace of an @aj.function (as in TF): create it outside the function, or "
                     "once, guarded by `if self.v is None:`")
-            created.append(var)
         return hook
 
     def _generalize(self, key: Any, specs: list) -> list:
