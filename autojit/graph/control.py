@@ -56,11 +56,11 @@ def _to_tensor(leaf: Any) -> Any:
 
 def trace_subgraph(fn: Callable, parent: GraphTrace, specs: Sequence[TensorSpec], name: str,
                    args_structure: Any = None, skip_none: bool = False
-                   ) -> tuple[Graph, GraphTrace, Any, list]:
+                   ) -> tuple[Graph, GraphTrace, Any]:
     """Trace ``fn`` over symbolic inputs of ``specs`` in a child of ``parent``.
 
-    Returns the graph (inputs: the given specs, then one per capture), the child trace,
-    the output structure, and the flat output tensors (the graph's outputs). With
+    Returns the graph (inputs: the given specs, then one per capture; outputs: the flat
+    output tensors), the child trace and the output structure. With
     ``skip_none``, ``None`` leaves of the output are no graph outputs (a branch run only
     for its effects returns None)."""
     graph = Graph(name)
@@ -72,7 +72,7 @@ def trace_subgraph(fn: Callable, parent: GraphTrace, specs: Sequence[TensorSpec]
         flat = [_to_tensor(leaf) for leaf in nest.flatten(out)
                 if not (skip_none and leaf is None)]
         graph.outputs = [trace.value_of(t, name) for t in flat]
-    return graph, trace, out, flat
+    return graph, trace, out
 
 
 def _align_captures(traces: Sequence[GraphTrace]) -> list:
@@ -161,10 +161,10 @@ def cond(pred: Any, true_fn: Callable, false_fn: Callable, name: str | None = No
         return true_fn() if bool(pred) else false_fn()
     parent = core.current_trace()
     where = user_location()
-    t_graph, t_trace, t_out, t_flat = trace_subgraph(true_fn, parent, [], "true_branch",
-                                                     skip_none=True)
-    f_graph, f_trace, f_out, f_flat = trace_subgraph(false_fn, parent, [], "false_branch",
-                                                     skip_none=True)
+    t_graph, t_trace, t_out = trace_subgraph(true_fn, parent, [], "true_branch",
+                                             skip_none=True)
+    f_graph, f_trace, f_out = trace_subgraph(false_fn, parent, [], "false_branch",
+                                             skip_none=True)
     t_key = nest.structure_key(t_out, lambda leaf: leaf is None)
     f_key = nest.structure_key(f_out, lambda leaf: leaf is None)
     if t_key != f_key:
@@ -311,8 +311,7 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any,
         return (out,) if single and not isinstance(out, (list, tuple)) else tuple(out)
 
     for _ in range(3):  # relax shapes that change across an iteration, then retrace
-        b_graph, b_trace, b_out, b_flat = trace_subgraph(body_fn, parent, specs, "body",
-                                                         structure)
+        b_graph, b_trace, b_out = trace_subgraph(body_fn, parent, specs, "body", structure)
         if nest.structure_key(b_out, lambda leaf: None) != \
                 nest.structure_key(structure, lambda leaf: None):
             raise AutographError(
@@ -323,8 +322,7 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any,
         if relaxed == specs:
             break
         specs = relaxed
-    c_graph, c_trace, c_out, c_flat = trace_subgraph(
-        lambda *args: cond(*args), parent, specs, "cond", structure)
+    c_graph, c_trace, c_out = trace_subgraph(cond, parent, specs, "cond", structure)
     if len(c_graph.outputs) != 1 or c_graph.outputs[0].spec.dtype != dtypes.bool:
         raise DTypeError(f"while_loop: cond must return a bool scalar tensor (at "
                          f"{where_text(where)}), got {_shape_of_structure(c_out)}")
