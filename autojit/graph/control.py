@@ -36,12 +36,6 @@ from autojit.tensor import Tensor, is_symbolic
 STACK_DTYPE = np.dtype(object)
 
 
-def _stack_spec() -> TensorSpec:
-    spec = TensorSpec.__new__(TensorSpec)
-    spec.shape, spec.dtype, spec.name, spec.device = (), STACK_DTYPE, None, None
-    return spec
-
-
 # ---------------------------------------------------------------------------------------
 # Tracing a Python function into a subgraph.
 

@@ -50,12 +50,6 @@ def binary_rule(name, x, y):
     return shapes.broadcast(name, x.shape, y.shape), dt
 
 
-def float_binary_rule(name, x, y):
-    shape, dt = binary_rule(name, x, y)
-    _floats(name, x)
-    return shape, dt
-
-
 def compare_rule(name, x, y):
     dtypes.same_dtype(name, (x.dtype, y.dtype))
     return shapes.broadcast(name, x.shape, y.shape), dtypes.bool
