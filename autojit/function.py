@@ -107,7 +107,7 @@ class ConcreteFunction:
                     arrays.append(backend.transfer(t._array, device))
                 else:
                     arrays.append(t._array)
-            saved = [(v, v._array.copy()) for v in self._guarded]
+            saved = [(v, v._array.copy()) for v in self._guarded] if self._guarded else ()
             try:
                 results = self._fn(*arrays)
             except Exception as exc:
