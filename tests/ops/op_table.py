@@ -653,3 +653,17 @@ def recorded_ops(fn: Callable) -> tuple:
     finally:
         core.pop_tape(recorder)
     return result, calls
+
+
+# Entries kept in their own files by theme: ``op_table_<theme>.py`` holds a list ``ENTRIES``
+# built with the helpers above (and optionally a dict ``TESTED_ELSEWHERE``); imported here,
+# after those helpers exist.
+for _theme in ("op_table_conv", "op_table_math", "op_table_tensor_array"):
+    try:
+        _module = __import__(_theme)
+    except ModuleNotFoundError as error:
+        if error.name != _theme:
+            raise
+        continue
+    TABLE.extend(_module.ENTRIES)
+    TESTED_ELSEWHERE.update(getattr(_module, "TESTED_ELSEWHERE", {}))
