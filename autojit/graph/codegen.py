@@ -125,17 +125,22 @@ class _Emitter:
         self.line_nodes: dict[int, Node] = {}  # index into lines -> node that emitted it
         self.inplace: dict[int, int] = {}  # id(node) -> input it may overwrite (buffers.py)
         self.host: set[int] = set()  # values kept as Python scalars (scalars.py)
+        self.reading: set[int] | None = None  # ids the top-level node being emitted reads
 
     def arg(self, value: Value, host_ok: bool = False) -> str:
         """The name of ``value`` as an op argument: a host scalar becomes a 0-d array unless
         the consumer takes Python scalars (``host_ok``)."""
         name = self.names[value.id]
+        if self.reading is not None:
+            self.reading.add(value.id)
         if value.id in self.host and not host_ok:
             dtype = self.ns.hoist(value.spec.dtype, value.spec.dtype.name)
             return f"xp.asarray({name}, dtype={dtype})"
         return name
 
     def name(self, value: Value) -> str:
+        if self.reading is not None:
+            self.reading.add(value.id)
         return self.names[value.id]
 
     def define(self, value: Value) -> str:
@@ -145,8 +150,11 @@ class _Emitter:
 
     # --- graphs ----------------------------------------------------------------------
     def block(self, graph: Graph, indent: str, free: bool) -> None:
-        last_use = _last_uses(graph) if free else {}
+        """Emit ``graph``'s nodes; with ``free``, delete each value after its last read."""
+        reads: list[tuple[int, set[int]]] = []  # per node: end of its lines, ids it read
         for i, node in enumerate(graph.nodes):
+            if free:
+                self.reading = set()
             self.protect_reads(node, indent, graph, i)
             self.node(node, indent)
             if node.op.name == "read_variable":
@@ -154,10 +162,43 @@ class _Emitter:
             else:
                 self.track_aliases(node)
             if free:
-                dead = [self.names[v.id] for v in last_use.get(i, ())
-                        if v.node is not None and v.node.op.name != "constant"]
-                if dead:
-                    self.lines.append(f"{indent}del {', '.join(dead)}")
+                reads.append((len(self.lines), self.reading))
+                self.reading = None
+        if free:
+            self.free_after_last_read(graph, indent, reads)
+
+    def free_after_last_read(self, graph: Graph, indent: str, reads: list) -> None:
+        """Insert ``del`` lines for the values ``graph``'s nodes define, each after the node
+        whose emitted code last reads it. Note [Liveness from emitted code]: the reads are
+        those the emitted lines actually make (recorded by ``name``/``arg``), so a node
+        whose code reads a value its inputs do not list (``shape(x)[k]`` emitted as
+        ``x.shape[k]``, a loop reading a capture) keeps that value alive."""
+        keep = {v.id for v in graph.outputs} | {v.id for v in graph.inputs}
+        names = {v.id: self.names[v.id] for node in graph.nodes if node.op.name != "constant"
+                 for v in node.outputs if v.id not in keep and v.id in self.names}
+        last: dict[int, int] = {}
+        for i, (_, ids) in enumerate(reads):
+            for vid in ids:
+                if vid in names:
+                    last[vid] = i
+        dead_at: dict[int, list[str]] = {}
+        for vid, i in last.items():
+            dead_at.setdefault(i, []).append(names[vid])
+        lines, line_nodes = [], {}
+        start = 0
+        for i, (end, _) in enumerate(reads):
+            for index in range(start, end):
+                if index in self.line_nodes:
+                    line_nodes[len(lines)] = self.line_nodes[index]
+                lines.append(self.lines[index])
+            if i in dead_at:
+                lines.append(f"{indent}del {', '.join(sorted(set(dead_at[i]), key=_natural))}")
+            start = end
+        for index in range(start, len(self.lines)):
+            if index in self.line_nodes:
+                line_nodes[len(lines)] = self.line_nodes[index]
+            lines.append(self.lines[index])
+        self.lines, self.line_nodes = lines, line_nodes
 
     def track_aliases(self, node: Node) -> None:
         """Outputs that may share a read's buffer (a view of it, or a branch or loop result
@@ -291,24 +332,16 @@ def _drop_dead_arms(text: str) -> str:
     return ast.unparse(_DeadArms().visit(ast.parse(text, mode="eval")))
 
 
-def _last_uses(graph: Graph) -> dict[int, list[Value]]:
-    """For each node index, the values whose last use (in this graph) is that node."""
-    last: dict[int, tuple[int, Value]] = {}
-    for i, node in enumerate(graph.nodes):
-        for value in node.inputs:
-            last[value.id] = (i, value)
-    keep = {v.id for v in graph.outputs} | {v.id for v in graph.inputs}
-    out: dict[int, list[Value]] = {}
-    for vid, (i, value) in last.items():
-        if vid not in keep:
-            out.setdefault(i, []).append(value)
-    return out
-
-
 # Ops whose result may be a view of their input (NumPy returns views for these).
 _VIEW_OPS = frozenset({"identity", "stop_gradient", "reshape", "reshape_like", "expand_dims",
                        "squeeze", "getitem", "transpose", "matrix_transpose", "broadcast_to",
                        "broadcast_like", "unstack", "split", "to_device"})
+
+
+def _natural(name: str) -> tuple:
+    """Sort key putting ``v9`` before ``v10``."""
+    digits = re.sub(r"\D", "", name)
+    return (len(digits), digits, name)
 
 
 def _alias_sources(node: Node) -> list[Value]:

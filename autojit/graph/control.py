@@ -10,7 +10,8 @@ record it and its VJP runs when a gradient is asked for:
   and return its VJP (recomputing one branch is cheaper than keeping both alive).
 * ``while_loop``'s VJP makes the forward loop save each iteration's loop variables (a stack,
   like TF's), then runs a reverse loop that recomputes one body step from the saved state
-  and applies its VJP, accumulating gradients of captured values.
+  and applies its VJP, accumulating gradients of captured values. Reading a saved state is
+  itself differentiable, so gradients of gradients are right (Note [Higher-order loops]).
 
 Replay code inlines branches as ``if``/``else`` and loops as ``while`` blocks (see the
 emitters at the end), so no Python call happens per branch or iteration.
@@ -88,6 +89,24 @@ def _align_captures(traces: Sequence[GraphTrace]) -> list:
     return objects
 
 
+def _distinct(values: Sequence[Any], positions: list[int]) -> list[int]:
+    """The positions holding the first occurrence of each value.
+
+    Note [Repeated inputs]: a node may take one value at several inputs (a subgraph that
+    captured ``a`` and ``x`` after simplification merged ``a = x * 1`` into ``x``). A VJP
+    that recomputes its subgraph under a tape and asks for the gradient of each input gets,
+    for a repeated value, the gradient through *all* of its uses at every position; the tape
+    adds cotangents per value, so it would count them once per repeat. Asking only at the
+    first position (None at the others) gives each value its gradient once."""
+    seen: set[int] = set()
+    kept = []
+    for i in positions:
+        if id(values[i]) not in seen:
+            seen.add(id(values[i]))
+            kept.append(i)
+    return kept
+
+
 def _unused_input(obj: Any):
     from autojit.graph.ir import Value
 
@@ -114,8 +133,9 @@ def _cond_vjp(gs, outs, pred, *captured, branches, needs=None):
     from autojit.autodiff import GradientTape, UnconnectedGradients
     from autojit.ops.math import zeros_like_value
 
-    wanted = [i for i, c in enumerate(captured) if dtypes.is_floating(c.dtype)
-              and (needs is None or needs[1 + i])]
+    wanted = _distinct(captured, [i for i, c in enumerate(captured)
+                                  if dtypes.is_floating(c.dtype)
+                                  and (needs is None or needs[1 + i])])
     if not wanted:
         return (None,) * (1 + len(captured))
     cts = [g if g is not None else zeros_like_value(o) for g, o in zip(gs, outs)]
@@ -223,34 +243,74 @@ def _while_rule(name, *avals, cond, body, n_vars, save, has_max):
 
 
 def _while_vjp(gs, outs, *inputs, cond, body, n_vars, save, has_max, needs=None):
-    from autojit.autodiff import GradientTape, UnconnectedGradients
-    from autojit.ops.math import add, subtract, zeros_like_value
+    from autojit.ops.math import subtract, zeros_like_value
 
     if not save:
         raise TracingError("while_loop: a gradient was requested through a loop traced "
                            "outside any GradientTape; compute the loop inside the tape")
     end = len(inputs) - (1 if has_max else 0)
-    captured = list(inputs[n_vars:end])
+    init, captured = list(inputs[:n_vars]), list(inputs[n_vars:end])
     loop_outs = outs[:n_vars]
-    stack = outs[n_vars]
     float_vars = [i for i in range(n_vars) if dtypes.is_floating(loop_outs[i].dtype)]
-    # Only the captured values the tape wants: the reverse loop accumulates one gradient per
-    # capture every iteration (a gathered row's is a full-size scatter).
-    float_caps = [i for i, c in enumerate(captured) if dtypes.is_floating(c.dtype)
-                  and (needs is None or needs[n_vars + i])]
     if not float_vars:
         return (None,) * len(inputs)
+    # Only the captured values the tape wants: the reverse loop accumulates one gradient per
+    # capture every iteration (a gathered row's is a full-size scatter).
+    float_caps = _distinct(captured, [i for i, c in enumerate(captured)
+                                      if dtypes.is_floating(c.dtype)
+                                      and (needs is None or needs[n_vars + i])])
     cts = [gs[i] if gs[i] is not None else zeros_like_value(loop_outs[i]) for i in float_vars]
-    accs = [zeros_like_value(captured[i]) for i in float_caps]
-    specs = [TensorSpec(v.spec.shape, v.spec.dtype) for v in body.inputs[:n_vars]]
+    stack = outs[n_vars]
+    start = subtract(bind(STACK_LEN, stack), 1)
+    var_grads, cap_grads = _reverse_loop(_Loop(body, n_vars), stack, start, cts, init, captured,
+                                         float_vars, float_caps)
+    grads: list = [None] * len(inputs)
+    for i, g in zip(float_vars, var_grads):
+        grads[i] = g
+    for i, g in zip(float_caps, cap_grads):
+        grads[n_vars + i] = g
+    return tuple(grads)
+
+
+class _Loop:
+    """A forward loop's body and number of loop variables, as an attribute of the
+    ``stack_get`` nodes that read its saved states: their VJP runs the body backwards (it is
+    no subgraph of theirs: the nodes themselves never run it)."""
+
+    __slots__ = ("body", "n_vars")
+
+    def __init__(self, body: Graph, n_vars: int):
+        self.body, self.n_vars = body, n_vars
+
+    def __repr__(self) -> str:
+        return f"<loop {self.body.name}>"
+
+
+def _reverse_loop(loop: _Loop, stack, start, cts, init, captured, float_vars, float_caps):
+    """Cotangents of the loop variables before iteration 0, and of the captured values, from
+    cotangents ``cts`` of the float loop variables after iteration ``start``: a loop running
+    iterations ``start, start - 1, ..., 0``, each recomputing one body step from the state
+    saved in ``stack`` under a tape and applying its VJP.
+
+    Note [Higher-order loops]: the states are read with ``stack_get``, whose inputs include
+    the loop's initial values and captures and whose VJP is this reverse loop again (from
+    the state read back to iteration 0). So an outer tape that records a reverse loop sees
+    how each saved state depends on the loop's inputs, and gradients of gradients are right
+    to any order (at O(n^2) body steps for the second order of an n-iteration loop)."""
+    from autojit.autodiff import GradientTape, UnconnectedGradients
+    from autojit.ops.math import add, subtract, zeros_like_value
+
+    body, n_vars = loop.body, loop.n_vars
+    specs = tuple(TensorSpec(v.spec.shape, v.spec.dtype) for v in body.inputs[:n_vars])
     nf = len(float_vars)
+    accs = [zeros_like_value(captured[i]) for i in float_caps]
 
     def back_cond(i, *rest):
         return i >= 0
 
     def back_body(i, *rest):
         ct, acc = list(rest[:nf]), list(rest[nf:])
-        state = list(bind(STACK_GET, stack, i, specs=tuple(specs)))
+        state = list(bind(STACK_GET, stack, i, *init, *captured, specs=specs, loop=loop))
         sources = [state[j] for j in float_vars] + [captured[j] for j in float_caps]
         with GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(sources)
@@ -259,13 +319,31 @@ def _while_vjp(gs, outs, *inputs, cond, body, n_vars, save, has_max, needs=None)
                               unconnected_gradients=UnconnectedGradients.ZERO)
         return (subtract(i, 1), *grads[:nf], *[add(a, g) for a, g in zip(acc, grads[nf:])])
 
-    start = subtract(bind(STACK_LEN, stack), 1)
     result = while_loop(back_cond, back_body, (start, *cts, *accs))
-    grads: list = [None] * len(inputs)
-    for k, i in enumerate(float_vars):
-        grads[i] = result[1 + k]
-    for k, i in enumerate(float_caps):
-        grads[n_vars + i] = result[1 + nf + k]
+    return list(result[1:1 + nf]), list(result[1 + nf:])
+
+
+def _stack_get_vjp(gs, outs, stack, index, *rest, specs, loop, needs=None):
+    """State ``index`` of a loop is its body applied ``index`` times to the initial values:
+    its VJP runs the reverse loop from iteration ``index - 1`` (Note [Higher-order loops])."""
+    from autojit.ops.math import subtract, zeros_like_value
+
+    n_vars = loop.n_vars
+    init, captured = list(rest[:n_vars]), list(rest[n_vars:])
+    float_vars = [j for j in range(n_vars) if dtypes.is_floating(specs[j].dtype)]
+    grads: list = [None] * (2 + len(rest))
+    if all(gs[j] is None for j in float_vars):
+        return tuple(grads)
+    float_caps = _distinct(captured, [i for i, c in enumerate(captured)
+                                      if dtypes.is_floating(c.dtype)
+                                      and (needs is None or needs[2 + n_vars + i])])
+    cts = [gs[j] if gs[j] is not None else zeros_like_value(outs[j]) for j in float_vars]
+    var_grads, cap_grads = _reverse_loop(loop, stack, subtract(index, 1), cts, init, captured,
+                                         float_vars, float_caps)
+    for j, g in zip(float_vars, var_grads):
+        grads[2 + j] = g
+    for i, g in zip(float_caps, cap_grads):
+        grads[2 + n_vars + i] = g
     return tuple(grads)
 
 
@@ -273,10 +351,12 @@ WHILE = core.defop("while_loop", ["*args"], _while_kernel, _while_rule, _while_v
                    attrs=("cond", "body", "n_vars", "save", "has_max"), multiple=True,
                    vjp_needs=True)
 
+# ``stack_get(stack, index, *initial values, *captures)``: the loop state saved before
+# iteration ``index``; the kernel reads only the stack, the other inputs are there for the VJP.
 STACK_GET = core.defop(
-    "stack_get", ["stack", "index"], "stack[int(index)]",
-    lambda name, stack, index, *, specs: [(s.shape, s.dtype) for s in specs],
-    attrs=("specs",), multiple=True)
+    "stack_get", ["*args"], "args[0][int(args[1])]",
+    lambda name, stack, index, *rest, specs, loop: [(s.shape, s.dtype) for s in specs],
+    _stack_get_vjp, attrs=("specs", "loop"), multiple=True, vjp_needs=True)
 STACK_LEN = core.defop("stack_len", ["stack"], "xp.asarray(len(stack), dtype=xp.int32)",
                        lambda name, stack: ((), dtypes.int32))
 
