@@ -555,14 +555,14 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 # Note [Failed replays]: nothing the user owns is left half-updated by a failed call. Shapes
 # and dtypes are checked while tracing, so a replay can fail only where a check had to wait
-# for values: an op whose rule checks values eagerly (index ranges), an ``assert``, or an op
+# for values: an op that checks input values (index ranges), an ``assert``, or an op
 # on a dim that was unknown at trace time (``input_signature`` with None). Training steps
 # write their variables last, after all of those; a graph that writes a variable *before*
 # such a node copies that variable at each call and restores it when the replay raises.
 
 
 def _may_fail(node) -> bool:
-    if node.op.checks_values or node.op.name == "assert":
+    if node.op.checks_values or node.op.check is not None or node.op.name == "assert":
         return True
     if any(None in v.spec.shape for v in node.inputs if v.spec.shape is not None):
         return True

@@ -322,6 +322,8 @@ class EagerTrace:
                     if len(_CHECKED) >= _CHECKED_MAX:
                         _CHECKED.clear()
                     _CHECKED[key] = True
+        if op.check is not None:
+            op.check(op.name, *arrays, **attrs)
         result = op.kernel(target.xp, *arrays, **attrs)
         if op.multiple:
             if shared is not None:
@@ -380,9 +382,11 @@ _scope = backend._scope
 # has accepted a signature, running it again can only accept it again, and ``process``
 # remembers accepted (op, shapes, dtypes, attribute values) and skips the rule on a repeat:
 # one tuple and one dict lookup instead of a few Python calls. Errors are never cached, so
-# they read the same every time. Rules that also check values eagerly (index ranges: op
-# flag ``checks_values``) run every time, and so do effect ops (``assign``): their
-# attributes hold a Variable, which the cache would keep alive.
+# they read the same every time. Rules that also look at values eagerly (a bool mask's
+# count gives a shape: op flag ``checks_values``) run every time, and so do effect ops
+# (``assign``): their attributes hold a Variable, which the cache would keep alive. Value
+# checks proper (index ranges) are the op's ``check``, run at every call (Note [Value
+# checks] in ops/core.py).
 _CHECKED: dict = {}
 _CHECKED_MAX = 4096
 

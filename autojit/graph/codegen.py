@@ -250,6 +250,8 @@ class _Emitter:
         if emit is not None:
             emit(self, node, indent)
             return
+        if op.check is not None:  # Note [Value checks] in ops/core.py
+            self.lines.append(f"{indent}{self.check_call(node)}")
         expr = self.expression(node)
         position = self.inplace.get(id(node))
         if position is not None:
@@ -284,6 +286,14 @@ class _Emitter:
         expr = template.format(*[self.name(v) for v in node.inputs])
         self.lines.append(f"{indent}{self.define(out)} = {expr}")
         return True
+
+    def check_call(self, node: Node) -> str:
+        """The call of ``node``'s value check on its inputs, run before its kernel."""
+        op = node.op
+        host_ok = op.name in INT_ARGUMENTS
+        parts = [repr(op.name), *[self.arg(v, host_ok) for v in node.inputs]]
+        parts += [f"{k}={self.ns.literal(v, k)}" for k, v in node.attrs.items()]
+        return f"{self.ns.hoist(op.check, f'check_{op.name}')}({', '.join(parts)})"
 
     def expression(self, node: Node) -> str:
         op = node.op

@@ -21,7 +21,10 @@ def interpret(graph: Graph, arrays: Sequence[Any], xp: Any) -> list:
     """
     env = {value.id: array for value, array in zip(graph.inputs, arrays)}
     for node in graph.nodes:
-        result = node.op.kernel(xp, *[env[v.id] for v in node.inputs], **node.attrs)
+        arrays = [env[v.id] for v in node.inputs]
+        if node.op.check is not None:  # Note [Value checks] in ops/core.py
+            node.op.check(node.op.name, *arrays, **node.attrs)
+        result = node.op.kernel(xp, *arrays, **node.attrs)
         if node.op.no_outputs:
             continue
         if node.op.name == "read_variable":

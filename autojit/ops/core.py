@@ -14,6 +14,8 @@ An op is one definition serving every mode (Note [One op, every mode]):
 * ``vjp``: ``vjp(g, out, *inputs, **attrs) -> tuple`` of cotangents (``None`` where an input
   has no gradient), written with autojit ops so it works eagerly, to higher order and
   inside traced graphs.
+* ``check`` (optional): a value check run on concrete inputs before the kernel, eagerly
+  and at every graph replay (Note [Value checks]).
 
 ``bind(op, *inputs, **attrs)`` hands the op to the innermost trace of this thread: the
 eager trace (``autojit.tensor``) computes at once, the graph tracer (``autojit.graph``)
@@ -44,11 +46,12 @@ class Op:
     __slots__ = (
         "name", "inputs", "variadic", "attr_names", "kernel", "source", "namespace", "rule",
         "vjp", "effect", "multiple", "scalars", "no_outputs", "vjp_needs", "checks_values",
+        "check",
     )
 
     def __init__(self, name, inputs, kernel, rule, vjp=None, *, attrs=(), effect=False,
                  multiple=False, scalars=True, namespace=None, no_outputs=False,
-                 vjp_needs=False, checks_values=False):
+                 vjp_needs=False, checks_values=False, check=None):
         self.name = name
         self.variadic = len(inputs) == 1 and inputs[0].startswith("*")
         self.inputs = tuple(i.lstrip("*") for i in inputs)
@@ -64,6 +67,12 @@ class Op:
         # The rule also looks at input values when they are concrete (index ranges), so the
         # eager trace must run it every time (Note [Checked signatures] in tensor.py).
         self.checks_values = checks_values
+        # Note [Value checks]: ``check(name, *inputs, **attrs)`` raises the user-facing error
+        # for input *values* the kernel cannot use (an index out of range), which no shape
+        # rule can see while tracing. It runs before the kernel at every eager call and, in
+        # graphs, at every replay (codegen emits a call to it; the interpreter calls it),
+        # so a bad value gives the same error in both modes instead of a wrapped index.
+        self.check = check
         self.multiple = multiple or no_outputs  # returns a tuple of outputs
         self.scalars = scalars  # Python scalars among inputs are weak (Note [Weak scalars])
         self.namespace = dict(namespace or {})

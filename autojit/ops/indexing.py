@@ -63,8 +63,11 @@ def _is_concrete(aval: Any) -> bool:
 
 def check_index_range(name: str, indices: Any, size: Any, where: str, negative: bool,
                       noun: str = "index") -> None:
-    """Eagerly, an error for index values outside a dim of ``size`` (negatives count from
-    the end when ``negative``); inside graphs values are unknown and nothing is checked."""
+    """An error for index values outside a dim of ``size`` (negatives count from the end
+    when ``negative``). Ops call it from their value ``check`` (Note [Value checks] in
+    core.py), which sees concrete arrays eagerly and at every graph replay."""
+    if type(indices) is int:  # a loop counter replay keeps as a Python int
+        indices = np.asarray(indices)
     if size is None or not _is_concrete(indices) or indices.size == 0:
         return
     lo, hi = int(indices.min()), int(indices.max())
@@ -145,9 +148,11 @@ def _index_array(k: Any) -> Any:
     return array.astype(np.int64) if array.size == 0 else array
 
 
-def _index_shape(name: str, shape: tuple, key: tuple, indices: tuple) -> tuple:
+def _index_shape(name: str, shape: tuple, key: tuple, indices: tuple,
+                 ranges: bool = False) -> tuple:
     """The shape of ``x[key]`` by NumPy's rules, computed from shapes alone (plus, eagerly,
-    the number of True values of each mask). ``indices`` are the avals of the Slots."""
+    the number of True values of each mask). ``indices`` are the avals of the Slots; with
+    ``ranges``, the values of integer index arrays are checked against their dims."""
     ndim = len(shape)
     used = 0
     for k in key:
@@ -190,9 +195,10 @@ def _index_shape(name: str, shape: tuple, key: tuple, indices: tuple) -> tuple:
                 advanced.append((len(out), (count,)))
                 dim += n
             elif dtypes.is_integer(aval.dtype):
-                check_index_range(name, aval, shape[dim],
-                             f"dimension {dim} of size {shape[dim]} (tensor shape "
-                             f"{shapes.fmt(shape)})", negative=True)
+                if ranges:
+                    check_index_range(name, aval, shape[dim],
+                                      f"dimension {dim} of size {shape[dim]} (tensor shape "
+                                      f"{shapes.fmt(shape)})", negative=True)
                 advanced.append((len(out), tuple(aval.shape)))
                 dim += 1
             else:
@@ -263,7 +269,9 @@ GETITEM_ADVANCED = defop(
     lambda name, x, *indices, key: (_index_shape("getitem", x.shape, key, indices), x.dtype),
     lambda g, out, x, *indices, key: (
         bind(GETITEM_ADVANCED_GRAD, g, x, *indices, key=key), *([None] * len(indices))),
-    attrs=("key",), namespace={"_fill_slots": _fill_slots}, checks_values=True)
+    attrs=("key",), namespace={"_fill_slots": _fill_slots}, checks_values=True,
+    check=lambda name, x, *indices, key: _index_shape("getitem", x.shape, key, indices,
+                                                      ranges=True))
 GETITEM_ADVANCED_GRAD = defop(
     "getitem_advanced_grad", ["*values"],
     "_scatter_advanced(xp, values[0], values[1], key, values[2:])",
@@ -280,10 +288,15 @@ def _index_at_rule(name, x, i, *, axis):
     if not dtypes.is_integer(i.dtype) or tuple(i.shape) != ():
         raise DTypeError(f"getitem: expected a scalar integer index, got "
                          f"{i.dtype.name}{list(i.shape)}")
+    return x.shape[:axis] + x.shape[axis + 1:], x.dtype
+
+
+def _index_at_check(name, x, i, *, axis):
     d = x.shape[axis]
+    if type(i) is int and -d <= i < d:  # the loop counter of ``for row in x``: fast path
+        return
     check_index_range("getitem", i, d, f"dimension {axis} of size {d} (tensor shape "
                       f"{shapes.fmt(x.shape)})", negative=True)
-    return x.shape[:axis] + x.shape[axis + 1:], x.dtype
 
 
 def _index_at_grad(xp, g, like, i, axis):
@@ -298,7 +311,7 @@ INDEX_AT = defop(
     "index_at", ["x", "i"], "x[int(i)] if axis == 0 else x[(slice(None),) * axis + (int(i),)]",
     _index_at_rule,
     lambda g, out, x, i, *, axis: (bind(INDEX_AT_GRAD, g, x, i, axis=axis), None),
-    attrs=("axis",), checks_values=True)
+    attrs=("axis",), check=_index_at_check)
 INDEX_AT_GRAD = defop(
     "index_at_grad", ["g", "like", "i"], "_index_at_grad(xp, g, like, i, axis)",
     lambda name, g, like, i, *, axis: (like.shape, g.dtype),
@@ -313,10 +326,13 @@ def _gather_rule(name, params, indices, *, axis):
     if not dtypes.is_integer(indices.dtype):
         raise DTypeError(f"{name}: expected int32 or int64 indices, got {indices.dtype.name}")
     a = shapes.normalize_axis(name, axis, len(params.shape))
-    check_index_range(name, indices, params.shape[a],
-                 f"axis {a} of size {params.shape[a]} (params shape "
-                 f"{shapes.fmt(params.shape)})", negative=False)
     return params.shape[:a] + tuple(indices.shape) + params.shape[a + 1:], params.dtype
+
+
+def _gather_check(name, params, indices, *, axis):
+    d = params.shape[axis]
+    check_index_range(name, indices, d, f"axis {axis} of size {d} (params shape "
+                      f"{shapes.fmt(params.shape)})", negative=False)
 
 
 def _gather_grad(xp, g, indices, like, axis):
@@ -329,7 +345,7 @@ GATHER = defop("gather", ["params", "indices"],
                "xp.take(params, xp.asarray(indices), axis=axis)", _gather_rule,
                lambda g, out, params, indices, *, axis: (
                    bind(GATHER_GRAD, g, indices, params, axis=axis), None),
-               attrs=("axis",), checks_values=True)
+               attrs=("axis",), check=_gather_check)
 GATHER_GRAD = defop("gather_grad", ["g", "indices", "like"],
                     "_gather_grad(xp, g, indices, like, axis)",
                     lambda name, g, indices, like, *, axis: (like.shape, g.dtype),

@@ -114,9 +114,12 @@ def _sparse_xent_rule(name, labels, logits):
         raise ShapeError(f"{name}: expected labels of shape {shapes.fmt(batch)} (logits "
                          f"{shapes.fmt(logits.shape)} without the class axis), got "
                          f"{shapes.fmt(labels.shape)}")
+    return tuple(b if b is not None else a for a, b in zip(labels.shape, batch)), logits.dtype
+
+
+def _sparse_xent_check(name, labels, logits):
     classes = logits.shape[-1]
     check_index_range(name, labels, classes, f"{classes} classes", negative=False, noun="label")
-    return tuple(b if b is not None else a for a, b in zip(labels.shape, batch)), logits.dtype
 
 
 def _sparse_xent(xp, labels, logits):
@@ -137,7 +140,7 @@ def _sparse_xent_vjp(g, out, labels, logits):
 
 SPARSE_XENT = defop("sparse_softmax_cross_entropy_with_logits", ["labels", "logits"],
                     "_sparse_xent(xp, labels, logits)", _sparse_xent_rule, _sparse_xent_vjp,
-                    namespace={"_sparse_xent": _sparse_xent}, checks_values=True)
+                    namespace={"_sparse_xent": _sparse_xent}, check=_sparse_xent_check)
 
 
 def sparse_softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = None,

@@ -35,6 +35,9 @@ def fold_constants(graph: Graph) -> Graph:
             kept.append(node)
             continue
         arrays = [constant_array(v) for v in node.inputs]
+        if not _values_pass(node, arrays):
+            kept.append(node)  # the replay raises the op's error, with the user's line
+            continue
         device = backend.device_of_array(arrays[0]) if arrays else backend.CPU
         result = node.op.kernel(device.xp, *arrays, **node.attrs)
         results = result if node.op.multiple else (result,)
@@ -49,6 +52,17 @@ def fold_constants(graph: Graph) -> Graph:
     graph.nodes = kept
     apply_substitutions(graph, subst)
     return graph
+
+
+def _values_pass(node, arrays: list) -> bool:
+    """False when the op's value check rejects these constants (Note [Value checks])."""
+    if node.op.check is None:
+        return True
+    try:
+        node.op.check(node.op.name, *arrays, **node.attrs)
+    except Exception:
+        return False
+    return True
 
 
 def _captures(node) -> list[tuple[Graph, list]]:
