@@ -1,0 +1,99 @@
+"""Every value check an op makes eagerly also runs at every graph replay, with the same error
+(Note [Value checks] in autojit/ops/core.py): an out-of-range label or index inside
+``@aj.function`` must not wrap around silently."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import autojit as aj
+import autojit.variables  # noqa: F401  (registers its ops before the registry is read)
+from autojit.errors import InvalidArgumentError
+from autojit.ops import core
+
+LOGITS = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])
+X = np.arange(12.0).reshape(3, 4)
+
+# op name -> [(function of tensors, bad inputs, message fragment)], one or more bad cases each
+BAD = {
+    "sparse_softmax_cross_entropy_with_logits": [
+        (lambda labels, logits: aj.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=labels, logits=logits), (np.array([0, -1]), LOGITS),
+         "label -1 is out of range for 3 classes; expected 0 <= label < 3"),
+        (lambda labels, logits: aj.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=labels, logits=logits), (np.array([3, 0]), LOGITS),
+         "label 3 is out of range for 3 classes"),
+        (lambda labels, logits: aj.keras.losses.sparse_categorical_crossentropy(
+            labels, logits, from_logits=True), (np.array([0, -1]), LOGITS),
+         "label -1 is out of range for 3 classes"),
+    ],
+    "gather": [
+        (lambda x, i: aj.gather(x, i), (X, np.array([0, -1])),
+         "index -1 is out of range for axis 0 of size 3"),
+        (lambda x, i: aj.gather(x, i, axis=1), (X, np.array([4])),
+         "index 4 is out of range for axis 1 of size 4"),
+    ],
+    "getitem_advanced": [
+        (lambda x, i: x[i], (X, np.array([0, 3])), "index 3 is out of range for dimension 0"),
+        (lambda x, i: x[:, i], (X, np.array([[-5]])), "index -5 is out of range for dimension 1"),
+    ],
+    "index_at": [
+        (lambda x, i: x[i], (X, np.array(3)), "index 3 is out of range for dimension 0"),
+        (lambda x, i: x[:, i], (X, np.array(-5)), "index -5 is out of range for dimension 1"),
+    ],
+}
+CASES = [(name, k) for name, cases in BAD.items() for k in range(len(cases))]
+
+
+def test_every_op_with_a_value_check_has_bad_cases():
+    checked = {name for name, op in core.registry().items() if op.check is not None}
+    assert checked <= set(BAD), f"ops with a value check but no bad case here: {checked - set(BAD)}"
+
+
+def _tensors(values):
+    return [aj.constant(v, aj.float64) if v.dtype.kind == "f" else aj.constant(v) for v in values]
+
+
+@pytest.mark.parametrize("name,k", CASES)
+def test_same_error_eagerly_and_at_every_replay(name, k):
+    fn, bad, fragment = BAD[name][k]
+    with pytest.raises(InvalidArgumentError, match=re.escape(fragment)) as eager:
+        fn(*_tensors(bad))
+    eager_text = str(eager.value)
+    compiled = aj.function(fn)
+    good = [np.zeros_like(v) for v in bad]  # all-zero indices are valid: trace on them
+    compiled(*_tensors(good))
+    for _ in range(2):  # the same concrete function, replayed
+        with pytest.raises(InvalidArgumentError) as graph:
+            compiled(*_tensors(bad))
+        assert eager_text in str(graph.value)
+        assert __file__ in str(graph.value)  # the user's line
+    assert compiled.tracing_count == 1
+
+
+def test_constant_bad_indices_are_not_folded_away():
+    @aj.function
+    def f(logits):
+        return aj.nn.sparse_softmax_cross_entropy_with_logits(labels=aj.constant([0, -1]),
+                                                              logits=logits)
+
+    with pytest.raises(InvalidArgumentError, match="label -1 is out of range"):
+        f(aj.constant(LOGITS))
+
+
+def test_failed_check_leaves_variables_unchanged():
+    v = aj.Variable([1.0, 2.0, 3.0], dtype=aj.float64)
+
+    @aj.function
+    def step(i):
+        v.assign_add(aj.constant([1.0, 1.0, 1.0], aj.float64))
+        return aj.gather(v, i)
+
+    step(aj.constant([0]))
+    before = v.numpy().copy()
+    with pytest.raises(InvalidArgumentError, match="index 5 is out of range"):
+        step(aj.constant([5]))
+    np.testing.assert_array_equal(v.numpy(), before)
