@@ -38,3 +38,4 @@ from autojit import linalg, math, nn, random  # noqa: E402
 from autojit import keras, layers, losses  # noqa: E402
 from autojit import compat  # noqa: E402
 from autojit import autograph  # noqa: E402
+from autojit import train  # noqa: E402

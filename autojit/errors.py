@@ -58,3 +58,13 @@ class AutographError(AutojitError):
     Example: a variable assigned in only one branch of a tensor ``if`` and used after it.
     Fix: give it a value before the ``if`` or in both branches.
     """
+
+
+class CheckpointError(AutojitError, ValueError):
+    """A checkpoint cannot be written or restored: the file is missing, truncated or not a
+    checkpoint, or its variables do not match the objects restored into (a missing or
+    unexpected variable, a shape or dtype mismatch).
+
+    Example: ``aj.train.Checkpoint(model=bigger_model).restore(path)``. Fix: restore into
+    objects built the same way as those saved; the message names the variable or file.
+    """

@@ -93,6 +93,26 @@ class Optimizer:
                                        "by its first apply_gradients")
         return entry[1][slot_name]
 
+    def slot_variables(self) -> list[tuple[Variable, dict[str, Variable]]]:
+        """Each variable that has slots, with its slots by name, in creation order.
+
+        Usage: ``for var, slots in opt.slot_variables(): print(var.name, list(slots))``
+        """
+        return [(var, dict(slots)) for var, slots in self._slots.values()]
+
+    def build(self, var_list: Iterable[Variable]) -> None:
+        """Create the (zero) slots of each variable in ``var_list`` that has none yet, as the
+        first ``apply_gradients`` would (Keras's ``build``). Checkpoint restore uses it.
+
+        Usage: ``opt.build(model.trainable_variables)``
+        """
+        for var in var_list:
+            if not isinstance(var, Variable):
+                raise InvalidArgumentError(f"{self._name}.build: expected aj.Variables, got "
+                                           f"{type(var).__name__}")
+            if id(var) not in self._slots:
+                self._create_slots(var)
+
     # --- updates -----------------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Variable]]) -> Variable:
         """Update each variable in place with its gradient; skip (and warn about) ``None``
