@@ -268,14 +268,18 @@ class _Walk:
             more = f" and {len(unexpected) - 8} more" if len(unexpected) > 8 else ""
             problems.append(f"it holds values no object of this Checkpoint takes: "
                             f"{listed}{more}")
+        mismatched = []
         for key, var in specs.items():
             value = arrays.get(key)
             if value is None:
                 continue
             if tuple(value.shape) != tuple(var.shape) or value.dtype != var.dtype:
-                problems.append(f"{key!r} is {value.dtype.name}{shapes.fmt(value.shape)} in the "
-                                f"file but variable {_describe(var)} expects "
-                                f"{var.dtype.name}{shapes.fmt(var.shape)}")
+                mismatched.append(f"{key!r} is {value.dtype.name}{shapes.fmt(value.shape)} in "
+                                  f"the file but variable {_describe(var)} expects "
+                                  f"{var.dtype.name}{shapes.fmt(var.shape)}")
+        problems.extend(mismatched[:8])
+        if len(mismatched) > 8:
+            problems.append(f"and {len(mismatched) - 8} more of a different shape or dtype")
         if problems:
             raise CheckpointError(f"{self.where}: {filename!r} does not match the objects of "
                                   f"this Checkpoint: {'; '.join(problems)}. Nothing was "
