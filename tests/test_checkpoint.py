@@ -48,7 +48,7 @@ def train(model, optimizer, steps=3, seed=0):
     dtype = model.layers[0].w.dtype
     for _ in range(steps):
         x = aj.constant(rng.normal(size=(5, n_in)).astype(dtype))
-        optimizer.minimize(lambda: aj.reduce_sum(aj.square(model(x))),
+        optimizer.minimize(lambda x=x: aj.reduce_sum(aj.square(model(x))),
                            model.trainable_variables)
 
 
@@ -129,6 +129,22 @@ def test_restore_without_optimizer_slots_in_the_file_leaves_a_fresh_optimizer_fr
     assert len(other.variables) == 1
 
 
+def test_optimizer_build_and_slot_variables():
+    # The two accessors restore uses: build creates zero slots once; slot_variables lists them.
+    w = aj.Variable(np.ones((2, 3), np.float32), name="w")
+    optimizer = aj.optimizers.Adam()
+    assert optimizer.slot_variables() == []
+    optimizer.build([w])
+    optimizer.build([w])  # a second build keeps the slots it made
+    [(var, slots)] = optimizer.slot_variables()
+    assert var is w and sorted(slots) == ["m", "v"]
+    assert slots["m"] is optimizer.get_slot(w, "m")
+    assert np.array_equal(slots["v"].numpy(), np.zeros((2, 3), np.float32))
+    with pytest.raises(aj.errors.InvalidArgumentError,
+                       match="Adam.build: expected aj.Variables, got ndarray"):
+        optimizer.build([np.zeros(3)])
+
+
 def test_paths_follow_the_objects_and_the_file_is_a_plain_npz(tmp_path):
     model, optimizer = trained()
     path = aj.train.Checkpoint(model=model, optimizer=optimizer).write(tmp_path / "c.npz")
@@ -163,7 +179,7 @@ def test_nested_structures_tied_variables_and_a_variable_learning_rate(tmp_path)
 
 
 def test_restore_reaches_a_graph_that_captured_the_variables(tmp_path):
-    model, optimizer = trained()
+    model, _ = trained()
     x = aj.constant(np.ones((2, 4), np.float32))
     expected = model(x).numpy()
     path = aj.train.Checkpoint(model=model).write(tmp_path / "c.npz")
@@ -215,7 +231,7 @@ def test_untrackable_objects_and_untracked_slots_are_errors(tmp_path):
         aj.train.Checkpoint(opt=optimizer).write(tmp_path / "c.npz")
     assert not os.listdir(tmp_path)
     with pytest.raises(AttributeError, match="Checkpoint has no object 'modle'"):
-        aj.train.Checkpoint(model=model).modle
+        _ = aj.train.Checkpoint(model=model).modle
 
 
 # ----------------------------------------------------------------------------- restore errors
@@ -275,7 +291,8 @@ def test_a_dtype_mismatch_is_named_and_nothing_changes(saved):
     model, optimizer = MLP(dtype=np.float64), aj.optimizers.Adam(learning_rate=0.01)
     train(model, optimizer)
     restore_fails(path, re.escape("'model/layers/0/b' is float32[8] in the file but "
-                                  "variable 'b:0' expects float64[8]") + ".* and 4 more", model, optimizer)
+                                  "variable 'b:0' expects float64[8]") + ".* and 4 more",
+                  model, optimizer)
 
 
 def test_slots_for_a_fresh_optimizer_are_checked_before_any_are_created(saved, tmp_path):

@@ -66,7 +66,10 @@ class Checkpoint:
 
     @property
     def save_counter(self) -> int:
-        """How many times ``save`` has run (restored by ``restore``). Usage: ``ckpt.save_counter``"""
+        """How many times ``save`` has run (``restore`` sets it from the file).
+
+        Usage: ``ckpt.save_counter``
+        """
         return self._save_counter
 
     def __getattr__(self, name: str) -> Any:
@@ -178,8 +181,8 @@ class _Walk:
         self.optimizers: list[tuple[str, Optimizer]] = []
         self._path_of: dict[int, str] = {}
         self._seen: set[int] = set()
-        for name in objects:
-            self._visit(_component(name), objects[name])
+        for name, value in objects.items():
+            self._visit(_component(name), value)
 
     def _visit(self, path: str, value: Any) -> None:
         if isinstance(value, Variable):
@@ -209,7 +212,7 @@ class _Walk:
         if isinstance(value.learning_rate, Variable):
             self._visit(f"{path}/learning_rate", value.learning_rate)
 
-    def _slot_base(self, opt_path: str, optimizer: Optimizer, var: Variable) -> str:
+    def _slot_base(self, opt_path: str, var: Variable) -> str:
         var_path = self._path_of.get(id(var))
         if var_path is None:
             raise CheckpointError(
@@ -223,7 +226,7 @@ class _Walk:
         result = list(self.variables)
         for opt_path, optimizer in self.optimizers:
             for var, slots in optimizer.slot_variables():
-                base = self._slot_base(opt_path, optimizer, var)
+                base = self._slot_base(opt_path, var)
                 result.extend((base + name, slots[name]) for name in optimizer.slot_names)
         return result
 
@@ -236,12 +239,14 @@ class _Walk:
         builds = []
         for opt_path, optimizer in self.optimizers:
             has_slots = {id(var) for var, _ in optimizer.slot_variables()}
+            prefix = f"{opt_path}/slots/"
+            in_file = {key.rsplit("/", 1)[0] + "/" for key in arrays if key.startswith(prefix)}
             to_build = []
             for _, var in self.variables:
                 if id(var) in has_slots or not optimizer.slot_names:
                     continue
-                base = self._slot_base(opt_path, optimizer, var)
-                if any(key.startswith(base) for key in arrays):
+                base = self._slot_base(opt_path, var)
+                if base in in_file:
                     to_build.append(var)  # Note [Restoring slots]: create, then fill
                     for name in optimizer.slot_names:
                         targets[base + name] = (optimizer, var, name)
