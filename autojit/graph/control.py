@@ -262,8 +262,9 @@ def _while_vjp(gs, outs, *inputs, cond, body, n_vars, save, has_max, needs=None)
     cts = [gs[i] if gs[i] is not None else zeros_like_value(loop_outs[i]) for i in float_vars]
     stack = outs[n_vars]
     start = subtract(bind(STACK_LEN, stack), 1)
-    var_grads, cap_grads = _reverse_loop(_Loop(body, n_vars), stack, start, cts, init, captured,
-                                         float_vars, float_caps)
+    # a private copy: passes change the loop node's body for that node (Note [Owned subgraphs])
+    var_grads, cap_grads = _reverse_loop(_Loop(body.clone(), n_vars), stack, start, cts, init,
+                                         captured, float_vars, float_caps)
     grads: list = [None] * len(inputs)
     for i, g in zip(float_vars, var_grads):
         grads[i] = g

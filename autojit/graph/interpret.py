@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from autojit.graph.ir import Graph
-from autojit.ops.core import active_tapes, bind
+from autojit.graph.ir import Graph, clone_subgraphs
+from autojit.graph.tracer import GraphTrace
+from autojit.ops.core import active_tapes, bind, current_trace
 
 
 def interpret(graph: Graph, arrays: Sequence[Any], xp: Any) -> list:
@@ -47,6 +48,7 @@ def evaluate(graph: Graph, inputs: Sequence[Any]) -> list:
     and no output is the live Variable.
     """
     env = {value.id: x for value, x in zip(graph.inputs, inputs)}
+    tracing = isinstance(current_trace(), GraphTrace)
     for node in graph.nodes:
         if node.op.name == "read_variable":
             env[node.outputs[0].id] = node.attrs["var"]
@@ -59,6 +61,8 @@ def evaluate(graph: Graph, inputs: Sequence[Any]) -> list:
             # The loop was traced with no tape (a subgraph, or a function later called
             # under a tape): now one records it, so keep the iterations its VJP replays.
             attrs = {**attrs, "save": True}
+        if tracing and node.subgraphs():
+            attrs = clone_subgraphs(attrs)  # Note [Owned subgraphs] in ir.py
         result = bind(node.op, *[env[v.id] for v in node.inputs], **attrs)
         outs = result if node.op.multiple else (result,)
         for value, out in zip(node.outputs, outs):  # a saved loop's stack comes last

@@ -123,8 +123,29 @@ class Graph:
             for sub in node.subgraphs():
                 yield from sub.walk()
 
-    def verify(self) -> "Graph":
-        """Check SSA and typing rules; raise ``AssertionError`` naming the bad node."""
+    def clone(self) -> "Graph":
+        """A copy with fresh values and nodes (subgraphs cloned too): passes may then change
+        one without touching the other (Note [Owned subgraphs]).
+
+        Usage: ``branch = graph.clone()``
+        """
+        copy = Graph(self.name)
+        mapping: dict[int, Value] = {}
+        for value in self.inputs:
+            mapping[value.id] = copy.add_input(value.spec)
+        for node in self.nodes:
+            attrs = clone_subgraphs(node.attrs)
+            new = copy.add_node(node.op, [mapping[v.id] for v in node.inputs], attrs,
+                                [v.spec for v in node.outputs], node.where)
+            for old, value in zip(node.outputs, new.outputs):
+                mapping[old.id] = value
+        copy.outputs = [mapping[v.id] for v in self.outputs]
+        return copy
+
+    def verify(self, _owned: set | None = None) -> "Graph":
+        """Check SSA and typing rules, and that each subgraph belongs to one node; raise
+        ``AssertionError`` naming the bad node."""
+        owned = set() if _owned is None else _owned
         defined = set()
         for value in self.inputs:
             assert value.node is None, f"{self.name}: input {value} has a defining node"
@@ -139,7 +160,9 @@ class Graph:
                 assert isinstance(value.spec, TensorSpec), f"{node}: untyped output {value}"
                 defined.add(value.id)
             for sub in node.subgraphs():
-                sub.verify()
+                assert id(sub) not in owned, f"{node}: subgraph {sub.name} has another owner"
+                owned.add(id(sub))
+                sub.verify(owned)
         for value in self.outputs:
             assert value.id in defined, f"{self.name}: output {value} is not defined"
         return self
@@ -151,6 +174,28 @@ class Graph:
 
     def __repr__(self) -> str:
         return f"<Graph {self.name}: {len(self.inputs)} inputs, {len(self.nodes)} nodes>"
+
+
+# Note [Owned subgraphs]: passes change subgraphs in place, for their node's context: DCE
+# drops the ``cond`` outputs its node does not use from both branches, constant folding
+# pastes the node's constant captures into them. So a subgraph must belong to one node only.
+# ``cond``/``while_loop`` trace fresh subgraphs; a node copied from another graph (``evaluate``
+# while tracing: a VJP recomputing a branch that holds a loop) gets clones of its subgraphs.
+
+
+def clone_subgraphs(attrs: dict) -> dict:
+    """``attrs`` with each subgraph (or tuple of subgraphs) replaced by a clone."""
+    if not any(isinstance(v, Graph) or (isinstance(v, tuple) and v and isinstance(v[0], Graph))
+               for v in attrs.values()):
+        return attrs
+    out = {}
+    for key, value in attrs.items():
+        if isinstance(value, Graph):
+            value = value.clone()
+        elif isinstance(value, tuple) and value and isinstance(value[0], Graph):
+            value = tuple(g.clone() for g in value)
+        out[key] = value
+    return out
 
 
 def uses(graph: Graph) -> dict[int, int]:

@@ -171,11 +171,30 @@ def own_nodes(body: list) -> Iterable:
         stack.extend(reversed(list(gast.iter_child_nodes(node))))
 
 
+def _call_arguments(call: Any) -> list:
+    """The argument expressions of ``call``, looking into the argument tuple and keyword
+    dict of ``ag__.converted_call(f, (args...), {kwargs...})`` (calls are converted first)."""
+    found = [*call.args, *(k.value for k in call.keywords)]
+    for arg in call.args[1:]:
+        if isinstance(arg, (gast.Tuple, gast.List)):
+            found.extend(arg.elts)
+        elif isinstance(arg, gast.Dict):
+            found.extend(arg.values)
+    return found
+
+
 def closure_reads(fn: Any) -> set:
     """Names of ``fn``'s scope read by functions/lambdas nested in it. A closure may run at
-    any time, so the analyses treat these names as always live."""
+    any time, so the analyses treat these names as always live, except for a lambda passed
+    straight to a call (``aj.cond(p, lambda: a * x, ...)``, ``sorted(xs, key=lambda v: v)``):
+    it runs during that call, where its reads count like the statement's own."""
     found: set = set()
-    for node in own_nodes(fn.body):
+    nodes = list(own_nodes(fn.body))
+    arguments = {id(arg) for node in nodes if isinstance(node, gast.Call)
+                 for arg in _call_arguments(node) if isinstance(arg, gast.Lambda)}
+    for node in nodes:
+        if isinstance(node, gast.Lambda) and id(node) in arguments:
+            continue
         if isinstance(node, (*_FUNCTIONS, gast.Lambda)):
             found |= free_names(node)
         elif isinstance(node, gast.ClassDef):
