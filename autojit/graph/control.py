@@ -543,5 +543,14 @@ def _emit_while(em, node, indent):
         em.names[value.id] = name
 
 
+def _emit_stack_get(em, node, indent):
+    # the kernel reads only the stack and the index; the other inputs serve the VJP
+    stack, index = em.name(node.inputs[0]), em.name(node.inputs[1])
+    outs = [em.define(v) for v in node.outputs]
+    target = f"{', '.join(outs)}{',' if len(outs) == 1 else ''}" if outs else "_"
+    em.lines.append(f"{indent}{target} = {stack}[int({index})]")
+
+
 codegen.register_emitter("cond", _emit_cond)
+codegen.register_emitter("stack_get", _emit_stack_get)
 codegen.register_emitter("while_loop", _emit_while)
