@@ -72,6 +72,8 @@ class Op:
         # rule can see while tracing. It runs before the kernel at every eager call and, in
         # graphs, at every replay (codegen emits a call to it; the interpreter calls it),
         # so a bad value gives the same error in both modes instead of a wrapped index.
+        # Replay passes host scalars (loop counters) as Python ints; a check must accept them
+        # and should return fast when the values are fine (it runs every loop iteration).
         self.check = check
         self.multiple = multiple or no_outputs  # returns a tuple of outputs
         self.scalars = scalars  # Python scalars among inputs are weak (Note [Weak scalars])

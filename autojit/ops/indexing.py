@@ -65,15 +65,22 @@ def check_index_range(name: str, indices: Any, size: Any, where: str, negative: 
                       noun: str = "index") -> None:
     """An error for index values outside a dim of ``size`` (negatives count from the end
     when ``negative``). Ops call it from their value ``check`` (Note [Value checks] in
-    core.py), which sees concrete arrays eagerly and at every graph replay."""
-    if type(indices) is int:  # a loop counter replay keeps as a Python int
-        indices = np.asarray(indices)
-    if size is None or not _is_concrete(indices) or indices.size == 0:
+    core.py), which sees concrete arrays eagerly and at every graph replay. ``where`` (the
+    dim, for the message) may be a function making the text: checks that pass build none."""
+    if size is None:
         return
-    lo, hi = int(indices.min()), int(indices.max())
+    if type(indices) is int or (_is_concrete(indices) and indices.ndim == 0):
+        # one index (a loop's counter, every iteration): no array reductions
+        lo = hi = int(indices)
+    elif not _is_concrete(indices) or indices.size == 0:
+        return
+    else:
+        lo, hi = int(indices.min()), int(indices.max())
     low = -size if negative else 0
     if lo < low or hi >= size:
         bad = lo if lo < low else hi
+        if callable(where):
+            where = where()
         raise InvalidArgumentError(f"{name}: {noun} {bad} is out of range for {where}; "
                                    f"expected {low} <= {noun} < {size}")
 
@@ -295,7 +302,7 @@ def _index_at_check(name, x, i, *, axis):
     d = x.shape[axis]
     if type(i) is int and -d <= i < d:  # the loop counter of ``for row in x``: fast path
         return
-    check_index_range("getitem", i, d, f"dimension {axis} of size {d} (tensor shape "
+    check_index_range("getitem", i, d, lambda: f"dimension {axis} of size {d} (tensor shape "
                       f"{shapes.fmt(x.shape)})", negative=True)
 
 
@@ -331,7 +338,9 @@ def _gather_rule(name, params, indices, *, axis):
 
 def _gather_check(name, params, indices, *, axis):
     d = params.shape[axis]
-    check_index_range(name, indices, d, f"axis {axis} of size {d} (params shape "
+    if type(indices) is int and 0 <= indices < d:  # a loop's row index: fast path
+        return
+    check_index_range(name, indices, d, lambda: f"axis {axis} of size {d} (params shape "
                       f"{shapes.fmt(params.shape)})", negative=False)
 
 

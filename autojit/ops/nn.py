@@ -119,7 +119,8 @@ def _sparse_xent_rule(name, labels, logits):
 
 def _sparse_xent_check(name, labels, logits):
     classes = logits.shape[-1]
-    check_index_range(name, labels, classes, f"{classes} classes", negative=False, noun="label")
+    check_index_range(name, labels, classes, lambda: f"{classes} classes", negative=False,
+                      noun="label")
 
 
 def _sparse_xent(xp, labels, logits):
