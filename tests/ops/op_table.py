@@ -658,7 +658,8 @@ def recorded_ops(fn: Callable) -> tuple:
 # Entries kept in their own files by theme: ``op_table_<theme>.py`` holds a list ``ENTRIES``
 # built with the helpers above (and optionally a dict ``TESTED_ELSEWHERE``); imported here,
 # after those helpers exist.
-for _theme in ("op_table_conv", "op_table_math", "op_table_tensor_array"):
+for _theme in ("op_table_conv", "op_table_math", "op_table_nn", "op_table_tensor_array",
+               "op_table_range"):
     try:
         _module = __import__(_theme)
     except ModuleNotFoundError as error:
