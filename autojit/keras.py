@@ -1,9 +1,9 @@
-"""A tiny ``tf.keras``-shaped namespace, so lecture code such as
+"""A ``tf.keras``-shaped namespace, so lecture code such as
 ``aj.keras.losses.sparse_categorical_crossentropy`` runs unchanged.
 
 Usage: ``aj.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)``
 """
 
-from autojit import losses, optimizers
+from autojit import layers, losses, optimizers
 
-__all__ = ["losses", "optimizers"]
+__all__ = ["layers", "losses", "optimizers"]

@@ -1,4 +1,4 @@
-"""Ready-made layers built on ``Module``: ``Dense``.
+"""Core layers: ``Dense`` and the activation lookup shared by every layer.
 
 Usage: ``layer = aj.layers.Dense(784, 256, activation=aj.nn.relu); y = layer(x)``
 """
