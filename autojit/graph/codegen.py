@@ -39,6 +39,7 @@ import numpy as np
 
 from autojit.graph.buffers import plan_buffers
 from autojit.graph.ir import Graph, Node, Value
+from autojit.graph.passes.fuse import expand_fused, has_fused
 from autojit.graph.scalars import INT_ARGUMENTS, PYTHON_EXPR, host_scalars, shape_item
 from autojit.ops.core import Op
 
@@ -401,6 +402,8 @@ def generate(graph: Graph, device: Any, name: str = "replay") -> tuple[Callable,
 
     Usage: ``fn, source = generate(graph, aj.get_device("CPU:0"))``
     """
+    if has_fused(graph):  # NumPy has no kernel fusion: one call per op is the fast replay
+        graph = expand_fused(graph.clone())
     ns = Namespace(device.xp)
     emitter = _Emitter(ns, device)
     params = []

@@ -42,7 +42,8 @@ def _format(graph: Graph, names: dict, lines: list, indent: str, title: str) -> 
 
 def _format_node(node: Node, names: dict, lines: list, indent: str) -> None:
     args = ", ".join(_name(names, v) for v in node.inputs)
-    attrs = [f"{k}={_attr(v)}" for k, v in node.attrs.items() if not _is_graphs(v)]
+    attrs = [f"{k}={_attr(v)}" for k, v in node.attrs.items()
+             if not _is_graphs(v) and not hasattr(v, "format_lines")]
     text = node.op.name
     if args:
         text += " " + args
@@ -55,6 +56,8 @@ def _format_node(node: Node, names: dict, lines: list, indent: str) -> None:
         text += f"   # {os.path.basename(node.where[0])}:{node.where[1]}"
     lines.append(indent + text)
     for key, value in node.attrs.items():
+        if hasattr(value, "format_lines"):  # a fused node's expression, one step per line
+            lines.extend(f"{indent}    {line}" for line in value.format_lines())
         if _is_graphs(value):
             graphs = value if isinstance(value, tuple) else (value,)
             for i, sub in enumerate(graphs):

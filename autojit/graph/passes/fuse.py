@@ -1,0 +1,343 @@
+"""Elementwise fusion: chains of elementwise nodes become one ``fused`` node carrying a small
+expression IR (``FusedExpr``), and ``expand_fused`` turns them back into the original nodes.
+
+The pass is backend-neutral: it decides *what* runs as one kernel; an executor decides how.
+The GPU executor turns each fused node into one generated CuPy kernel
+(``autojit/graph/executors/cuda_source.py``); the CPU code generator expands fused nodes
+back (NumPy has no kernel fusion, so one call per op is already the fastest replay).
+``evaluate_fused`` runs a fused node on any array module by calling each member op's own
+kernel, so its result is the unfused graph's, bit for bit.
+
+Note [Fusion groups]: a group is a set of fusable nodes of one graph (never across a
+subgraph boundary) that
+
+* all have the same fully known output shape, the group's shape (inputs may be smaller and
+  broadcast; ``broadcast_like``/``broadcast_to`` into the group's shape become members, so
+  one kernel reads the small operand directly);
+* are pure (fusable ops have no effect) and have known dtypes other than float16;
+* can be computed at the position of the group's last member: a node joins a group only while
+  no node outside the group has used a group value yet (the group is still *open*), so moving
+  the earlier members down to the last one's position never puts a use before a definition.
+
+The fused node's outputs are the members' values used outside the group (by later nodes,
+subgraph captures or graph outputs): one kernel may produce several results. 0-d constants
+feeding a group are pasted into the expression as literals. Groups of one node stay as they
+are. Reductions are not fused (their elementwise prologue would be the next step).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Sequence
+
+import numpy as np
+
+from autojit.graph.ir import Graph, Node, Value
+from autojit.graph.passes.dce import eliminate_dead_code
+from autojit.ops.core import TensorSpec, defop, registry
+
+# Ops whose kernels are elementwise (with NumPy broadcasting) and that every executor that
+# fuses can express; attrs they may carry are listed in the expression.
+FUSABLE = frozenset({
+    "add", "subtract", "multiply", "divide", "maximum", "minimum", "pow",
+    "negative", "abs", "sign", "exp", "log", "log1p", "sqrt", "rsqrt", "square",
+    "sin", "cos", "tanh", "sigmoid", "relu", "relu_grad",
+    "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+    "logical_and", "logical_or", "logical_xor", "logical_not",
+    "where", "cast", "clip_by_value", "identity", "stop_gradient",
+    "broadcast_like", "broadcast_to",
+})
+_DTYPES = frozenset({"float32", "float64", "int32", "int64", "bool"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One member op of a fused expression: ``op`` applied to ``args``.
+
+    An arg is ``("in", k)`` (the fused node's k-th input), ``("t", j)`` (step j's result) or
+    ``("const", array)`` (a 0-d constant pasted in). ``spec`` is the member's output type.
+    """
+
+    op: str
+    args: tuple
+    attrs: tuple  # sorted (name, value) pairs
+    spec: TensorSpec
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FusedExpr:
+    """The expression a fused node computes: steps in order and which steps are outputs.
+
+    Usage: ``print(node.attrs["expr"])`` ->
+    ``{t0: f32[4] = multiply in0, in1; t1: f32[4] = exp t0; -> t1}``
+    """
+
+    steps: tuple
+    outputs: tuple  # step indices, one per output of the fused node
+    wheres: tuple = ()  # each member's source line (for expand_fused)
+
+    def format_lines(self) -> list[str]:
+        """One line per step and one for the results: what the graph printer shows under
+        the fused node (``t1: f32[4,3] = exp t0``)."""
+        lines = []
+        for j, step in enumerate(self.steps):
+            text = f"t{j}: {step.spec.short()} = {step.op} " + ", ".join(map(_arg_text, step.args))
+            if step.attrs:
+                text += " {" + ", ".join(f"{k}={_attr_text(v)}" for k, v in step.attrs) + "}"
+            lines.append(text)
+        lines.append("-> " + ", ".join(f"t{j}" for j in self.outputs))
+        return lines
+
+    def __str__(self) -> str:
+        return "{" + "; ".join(self.format_lines()) + "}"
+
+    __repr__ = __str__
+
+
+def _arg_text(arg: tuple) -> str:
+    kind, what = arg
+    if kind == "const":
+        return repr(what.item())
+    return f"{'in' if kind == 'in' else 't'}{what}"
+
+
+def _attr_text(value: Any) -> str:
+    return value.name if isinstance(value, np.dtype) else repr(value)
+
+
+def evaluate_fused(xp: Any, *inputs: Any, expr: FusedExpr) -> tuple:
+    """The fused node's outputs, computed with each member op's own kernel on ``xp``.
+
+    Usage (the ``fused`` op's kernel): ``evaluate_fused(np, a, b, expr=node.attrs["expr"])``
+    """
+    ops = registry()
+    results: list = []
+    for step in expr.steps:
+        args = [inputs[what] if kind == "in" else results[what] if kind == "t" else what
+                for kind, what in step.args]
+        results.append(ops[step.op].kernel(xp, *args, **dict(step.attrs)))
+    return tuple(results[j] for j in expr.outputs)
+
+
+def _fused_rule(name: str, *inputs: Any, expr: FusedExpr) -> list:
+    return [(expr.steps[j].spec.shape, expr.steps[j].spec.dtype) for j in expr.outputs]
+
+
+def _fused_vjp(g: Any, out: Any, *inputs: Any, expr: FusedExpr) -> tuple:
+    # Fused nodes exist only in graphs handed to an executor; tapes differentiate the
+    # optimized graph before fusion, so no tape ever reaches one.
+    raise NotImplementedError("fused nodes are not differentiated: differentiate the graph "
+                              "before fuse_elementwise")
+
+
+FUSED = defop("fused", ["*inputs"], evaluate_fused, _fused_rule, _fused_vjp, attrs=("expr",),
+              multiple=True)
+
+
+# ----------------------------------------------------------------------------- the pass
+
+
+def _fusable(node: Node) -> bool:
+    if node.op.name not in FUSABLE or node.effect or len(node.outputs) != 1:
+        return False
+    spec = node.outputs[0].spec
+    if spec.shape is None or None in spec.shape or spec.dtype.name not in _DTYPES:
+        return False
+    return all(v.spec.dtype.name in _DTYPES and v.spec.shape is not None for v in node.inputs)
+
+
+class _Group:
+    __slots__ = ("members", "shape", "open")
+
+    def __init__(self, node: Node):
+        self.members = [node]
+        self.shape = node.outputs[0].spec.shape
+        self.open = True
+
+
+def fuse_elementwise(graph: Graph) -> Graph:
+    """Replace each group of two or more fusable nodes by one ``fused`` node (Note [Fusion
+    groups]); subgraphs are fused on their own. Usage: ``g = fuse_elementwise(g.clone())``
+    """
+    for node in graph.nodes:
+        for sub in node.subgraphs():
+            fuse_elementwise(sub)
+    group_of: dict[int, _Group] = {}  # value id -> the group defining it
+    groups: list[_Group] = []
+    for node in graph.nodes:
+        producers = []
+        for value in node.inputs:
+            group = group_of.get(value.id)
+            if group is not None and group not in producers:
+                producers.append(group)
+        joinable = [g for g in producers if g.open and _fusable(node)
+                    and g.shape == node.outputs[0].spec.shape]
+        if joinable:
+            target = joinable[0]
+            for other in joinable[1:]:  # node joins several open groups: merge them
+                target.members.extend(other.members)
+                for member in other.members:
+                    group_of[member.outputs[0].id] = target
+                other.members = []
+            target.members.append(node)
+            group_of[node.outputs[0].id] = target
+            joined = set(map(id, joinable))
+        else:
+            joined = set()
+            if _fusable(node):
+                group = _Group(node)
+                groups.append(group)
+                group_of[node.outputs[0].id] = group
+        for group in producers:
+            if id(group) not in joined:
+                group.open = False  # used outside: later nodes cannot join (they'd move)
+    fused = [g for g in groups if len(g.members) > 1]
+    if not fused:
+        return graph
+    _rewrite(graph, fused)
+    return eliminate_dead_code(graph)
+
+
+def _rewrite(graph: Graph, groups: list[_Group]) -> None:
+    position = {id(n): i for i, n in enumerate(graph.nodes)}
+    for group in groups:  # merged groups: members back in program order
+        group.members.sort(key=lambda n: position[id(n)])
+    last = {id(g.members[-1]): g for g in groups}
+    member_ids = {id(n) for g in groups for n in g.members}
+    used_outside = _uses_outside(graph, groups)
+    nodes = []
+    replace: dict[int, Value] = {}
+    for node in graph.nodes:
+        node.inputs = [replace.get(v.id, v) for v in node.inputs]
+        if id(node) in last:
+            group = last[id(node)]
+            for member in group.members:
+                member.inputs = [replace.get(v.id, v) for v in member.inputs]
+            new, produced = _fused_node(group, used_outside)
+            nodes.append(new)
+            replace.update(produced)
+        elif id(node) not in member_ids:
+            nodes.append(node)
+    graph.nodes = nodes
+    graph.outputs = [replace.get(v.id, v) for v in graph.outputs]
+    graph._effects = None
+
+
+def _uses_outside(graph: Graph, groups: list[_Group]) -> set[int]:
+    """Ids of group values read by nodes outside their group or by the graph's outputs."""
+    owner = {n.outputs[0].id: id(g) for g in groups for n in g.members}
+    member_group = {id(n): id(g) for g in groups for n in g.members}
+    used = {v.id for v in graph.outputs if v.id in owner}
+    for node in graph.nodes:
+        mine = member_group.get(id(node))
+        for value in node.inputs:
+            if value.id in owner and owner[value.id] != mine:
+                used.add(value.id)
+    return used
+
+
+def _fused_node(group: _Group, used_outside: set[int]) -> tuple[Node, dict[int, Value]]:
+    step_of: dict[int, int] = {}
+    inputs: list[Value] = []
+    input_of: dict[int, int] = {}
+    steps = []
+    for member in group.members:
+        args = []
+        for value in _operands(member):
+            if value.id in step_of:
+                args.append(("t", step_of[value.id]))
+            elif _is_scalar_constant(value):
+                args.append(("const", _host_scalar(value.node.attrs["value"])))
+            else:
+                if value.id not in input_of:
+                    input_of[value.id] = len(inputs)
+                    inputs.append(value)
+                args.append(("in", input_of[value.id]))
+        op, attrs = _step_op(member)
+        steps.append(Step(op, tuple(args), attrs, member.outputs[0].spec))
+        step_of[member.outputs[0].id] = len(steps) - 1
+    outs = [m.outputs[0] for m in group.members if m.outputs[0].id in used_outside]
+    expr = FusedExpr(tuple(steps), tuple(step_of[v.id] for v in outs),
+                     tuple(m.where for m in group.members))
+    node = Node(FUSED, inputs, {"expr": expr}, group.members[-1].where)
+    node.outputs = [Value(v.spec, node, i) for i, v in enumerate(outs)]
+    return node, {old.id: new for old, new in zip(outs, node.outputs)}
+
+
+def _operands(member: Node) -> Sequence[Value]:
+    if member.op.name == "broadcast_like":
+        return member.inputs[:1]  # ``like`` gives only the shape, now an attribute
+    return member.inputs
+
+
+def _step_op(member: Node) -> tuple[str, tuple]:
+    if member.op.name == "broadcast_like":
+        return "broadcast_to", (("shape", member.outputs[0].spec.shape),)
+    return member.op.name, tuple(sorted(member.attrs.items()))
+
+
+def _host_scalar(array: Any) -> np.generic:
+    """A 0-d constant (NumPy or CuPy) as a NumPy scalar: it keeps its dtype in every kernel."""
+    host = array.get() if hasattr(array, "get") else np.asarray(array)
+    return host.reshape(())[()]
+
+
+def _is_scalar_constant(value: Value) -> bool:
+    node = value.node
+    return (node is not None and node.op.name == "constant" and value.spec.shape == ()
+            and value.spec.dtype.name in _DTYPES)
+
+
+# ----------------------------------------------------------------------------- expanding back
+
+
+def expand_fused(graph: Graph) -> Graph:
+    """Replace every ``fused`` node (subgraphs too) by its member nodes, in order.
+
+    Usage: ``g = expand_fused(fuse_elementwise(g))`` computes what ``g`` computed.
+    """
+    ops = registry()
+    constant = ops["constant"]
+    nodes: list[Node] = []
+    replace: dict[int, Value] = {}
+    for node in graph.nodes:
+        node.inputs = [replace.get(v.id, v) for v in node.inputs]
+        for sub in node.subgraphs():
+            expand_fused(sub)
+        if node.op is not FUSED:
+            nodes.append(node)
+            continue
+        expr = node.attrs["expr"]
+        values: list[Value] = []
+        wheres = expr.wheres or (node.where,) * len(expr.steps)
+        for step, where in zip(expr.steps, wheres):
+            args = []
+            for kind, what in step.args:
+                if kind == "in":
+                    args.append(node.inputs[what])
+                elif kind == "t":
+                    args.append(values[what])
+                else:
+                    const = Node(constant, [], {"value": what}, where)
+                    const.outputs = [Value(TensorSpec((), what.dtype), const, 0)]
+                    nodes.append(const)
+                    args.append(const.outputs[0])
+            member = Node(ops[step.op], args, dict(step.attrs), where)
+            member.outputs = [Value(step.spec, member, 0)]
+            nodes.append(member)
+            values.append(member.outputs[0])
+        for out, j in zip(node.outputs, expr.outputs):
+            replace[out.id] = values[j]
+    graph.nodes = nodes
+    graph.outputs = [replace.get(v.id, v) for v in graph.outputs]
+    graph._effects = None
+    return graph
+
+
+def has_fused(graph: Graph) -> bool:
+    """True when ``graph`` (or a subgraph) holds a fused node."""
+    return any(node.op is FUSED for node in graph.walk())
+
+
+__all__ = ["FUSABLE", "FUSED", "FusedExpr", "Step", "evaluate_fused", "expand_fused",
+           "fuse_elementwise", "has_fused"]

@@ -1,0 +1,287 @@
+"""Elementwise fusion (``fuse_elementwise``/``expand_fused``): group boundaries, the printed
+form, and results equal to the unfused graph (random programs, gradient graphs, the op table)
+through the fused expression's CPU evaluation and through the CPU replay that expands it."""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+import autojit as aj
+from autojit.graph.codegen import generate
+from autojit.graph.interpret import interpret
+from autojit.graph.passes import expand_fused, fuse_elementwise, optimize
+from autojit.graph.passes.fuse import FUSED, evaluate_fused
+
+from .programs import grad_program, random_program
+
+TOL = dict(rtol=1e-12, atol=1e-12)
+CPU = aj.get_device("CPU:0")
+
+
+def graph_of(fn, *args, optimize_graph=True):
+    aj.config.set_graph_optimization(optimize_graph)
+    try:
+        return aj.function(fn, autograph=False).get_concrete_function(*args).graph
+    finally:
+        aj.config.set_graph_optimization(True)
+
+
+def fused_nodes(graph):
+    return [n for n in graph.walk() if n.op is FUSED]
+
+
+def effects(graph):
+    return [(n.op.name, id(n.attrs.get("var"))) for n in graph.walk() if n.op.effect]
+
+
+def same(actual, expected, what):
+    assert len(actual) == len(expected), what
+    for i, (a, e) in enumerate(zip(actual, expected)):
+        a, e = np.asarray(a), np.asarray(e)
+        assert a.shape == e.shape and a.dtype == e.dtype, f"{what}: output {i}"
+        np.testing.assert_allclose(a, e, err_msg=f"{what}: output {i}", **TOL)
+
+
+@pytest.mark.parametrize("flavour", ["pure", "effects", "control"])
+def test_fusion_keeps_random_programs(flavour):
+    fused_total = 0
+    for seed in range(150):
+        program = random_program(seed, effects=flavour == "effects",
+                                 control=flavour == "control")
+        variables = [aj.Variable(v) for v in program.var_init]
+        xs = [aj.constant(x) for x in program.inputs]
+
+        def fn(*args):
+            return program.run(*args, variables=variables)
+
+        graph = graph_of(fn, *xs)
+        fused = fuse_elementwise(graph.clone()).verify()
+        assert effects(fused) == effects(graph), f"seed {seed}: effects changed"
+        fused_total += len(fused_nodes(fused))
+        what = f"seed {seed} ({flavour})"
+        program.reset(variables)
+        same(interpret(fused, [x.copy() for x in program.inputs], np), program.expected, what)
+        program.reset(variables)
+        replay, source = generate(fused, CPU)
+        assert "fused" not in source
+        same(replay(*[x.copy() for x in program.inputs]), program.expected, what + " replay")
+        for var, expected in zip(variables, program.expected_vars):
+            np.testing.assert_allclose(var.numpy(), expected, **TOL)
+        expanded = expand_fused(fused).verify()
+        assert not fused_nodes(expanded)
+        program.reset(variables)
+        same(interpret(expanded, list(program.inputs), np), program.expected, what + " expanded")
+    assert fused_total >= 50, f"only {fused_total} fused nodes in 150 programs"
+
+
+def test_fusion_keeps_gradient_graphs():
+    fused_total = 0
+    for seed in range(1000, 1060):
+        program = random_program(seed, control=seed % 2 == 0)
+        xs = [aj.constant(x) for x in program.inputs]
+        fn = grad_program(program)
+        graph = graph_of(fn, *xs)
+        expected = interpret(graph, list(program.inputs), np)
+        fused = fuse_elementwise(graph.clone()).verify()
+        fused_total += len(fused_nodes(fused))
+        same(interpret(fused, list(program.inputs), np), expected, f"gradient of seed {seed}")
+    assert fused_total >= 30
+
+
+def test_a_chain_becomes_one_node_with_every_value_used_outside_as_an_output():
+    def f(x, y, w):
+        h = aj.matmul(x, w)
+        a = aj.exp(x * y + 2.0)
+        b = aj.tanh(a) - a
+        return aj.reduce_sum(b) + aj.reduce_sum(a), aj.nn.relu(h + 1.0) * 3.0
+
+    args = [aj.constant(np.ones((4, 3))), aj.constant(np.ones((4, 3))),
+            aj.constant(np.ones((3, 3)))]
+    fused = fuse_elementwise(graph_of(f, *args).clone()).verify()
+    names = [n.op.name for n in fused.nodes]
+    assert names == ["matmul", "fused", "reduce_sum", "reduce_sum", "add", "fused"]
+    first, second = fused_nodes(fused)
+    assert [s.op for s in first.attrs["expr"].steps] == ["multiply", "add", "exp", "tanh",
+                                                         "subtract"]
+    assert len(first.outputs) == 2  # exp's result (a) and b both leave the group
+    assert str(second.attrs["expr"]) == (
+        "{t0: f64[4,3] = add in0, 1.0; t1: f64[4,3] = relu t0; "
+        "t2: f64[4,3] = multiply t1, 3.0; -> t2}")
+    printed = str(fused)
+    assert "= fused %" in printed and "    t1: f64[4,3] = relu t0" in printed
+
+
+def test_a_reduction_or_matmul_ends_a_group_and_a_use_outside_closes_it():
+    def f(x):
+        a = x * 2.0
+        s = aj.reduce_sum(a)  # uses a: a's group is closed; b cannot move below it
+        b = a + s
+        return b * 3.0
+
+    fused = fuse_elementwise(graph_of(f, aj.constant(np.ones((2, 3)))).clone()).verify()
+    assert [n.op.name for n in fused.nodes if n.op.name != "constant"] == [
+        "multiply", "reduce_sum", "fused"]
+    x = np.arange(6.0).reshape(2, 3)
+    same(interpret(fused, [x], np), [(x * 2 + (x * 2).sum()) * 3], "closed group")
+
+
+def test_groups_need_one_known_shape_and_broadcasts_join():
+    def f(x, b):
+        return aj.tanh(x + aj.broadcast_to(b, (3, 4))) * x
+
+    args = [aj.constant(np.ones((3, 4))), aj.constant(np.ones((4,)))]
+    fused = fuse_elementwise(graph_of(f, *args).clone())
+    (node,) = fused_nodes(fused)
+    assert [s.op for s in node.attrs["expr"].steps] == ["broadcast_to", "add", "tanh",
+                                                        "multiply"]
+
+    @aj.function(input_signature=[aj.TensorSpec([None, 4], aj.float64)])
+    def unknown(x):
+        return aj.tanh(x * 2.0) + 1.0
+
+    graph = unknown.get_concrete_function().graph
+    assert not fused_nodes(fuse_elementwise(graph.clone()))
+
+
+def test_effects_keep_their_order_and_reads_before_a_write_keep_their_values():
+    v = aj.Variable(np.full((2, 2), 3.0))
+
+    def f(x):
+        r = v * 2.0  # reads v before the assign; joins the group placed after the assign
+        v.assign(x)
+        return r + 1.0, v * 1.0
+
+    x = aj.constant(np.ones((2, 2)))
+    graph = graph_of(f, x)
+    fused = fuse_elementwise(graph.clone()).verify()
+    assert effects(fused) == effects(graph)
+    v.assign(np.full((2, 2), 3.0))
+    replay, _ = generate(fused, CPU)
+    out = replay(np.ones((2, 2)))
+    np.testing.assert_array_equal(out[0], np.full((2, 2), 7.0))
+    np.testing.assert_array_equal(v.numpy(), np.ones((2, 2)))
+
+
+def test_subgraphs_fuse_on_their_own_and_never_across_their_boundary():
+    def f(x):
+        y = x * 2.0 + 1.0
+        return aj.cond(aj.reduce_sum(x) > 0, lambda: aj.exp(y) * y, lambda: y - 1.0)
+
+    fused = fuse_elementwise(graph_of(f, aj.constant(np.ones((3,)))).clone()).verify()
+    cond = next(n for n in fused.nodes if n.op.name == "cond")
+    true_branch = cond.attrs["branches"][0]
+    assert [n.op.name for n in true_branch.nodes] == ["fused"]
+    for x in (np.ones(3), -np.ones(3)):
+        y = x * 2 + 1
+        expected = np.exp(y) * y if x.sum() > 0 else y - 1
+        same(interpret(fused, [x], np), [expected], "cond")
+
+
+def test_dtypes_casts_comparisons_and_where_fuse():
+    def f(x, y):
+        big = x > y
+        z = aj.where(big, x - y, aj.cast(big, aj.float32) * 0.5)
+        return aj.cast(z * 2.0, aj.int32), big
+
+    args = [aj.constant(np.linspace(-1, 1, 6, dtype=np.float32)),
+            aj.constant(np.zeros(6, np.float32))]
+    graph = graph_of(f, *args)
+    fused = fuse_elementwise(graph.clone())
+    assert len(fused_nodes(fused)) == 1
+    arrays = [a.numpy() for a in args]
+    same(interpret(fused, arrays, np), interpret(graph, arrays, np), "dtypes")
+
+
+def test_evaluate_fused_is_each_member_kernel():
+    def f(x):
+        return aj.sqrt(aj.abs(x) + 1.0) * x
+
+    graph = fuse_elementwise(graph_of(f, aj.constant(np.ones(5))).clone())
+    (node,) = fused_nodes(graph)
+    x = np.linspace(-2, 2, 5)
+    (out,) = evaluate_fused(np, x, expr=node.attrs["expr"])
+    np.testing.assert_array_equal(out, np.sqrt(np.abs(x) + 1.0) * x)
+
+
+def test_fused_nodes_refuse_differentiation():
+    def f(x):
+        return aj.exp(x) * 2.0
+
+    graph = fuse_elementwise(graph_of(f, aj.constant(np.ones(2))).clone())
+    (node,) = fused_nodes(graph)
+    with pytest.raises(NotImplementedError, match="before fuse_elementwise"):
+        node.op.vjp(None, None, expr=node.attrs["expr"])
+
+
+def _op_table():
+    """The op table module (``tests/ops`` is not a package: its files import each other)."""
+    folder = str(pathlib.Path(__file__).resolve().parents[1] / "ops")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    import op_table
+
+    return op_table
+
+
+def test_fusion_keeps_every_op_table_entry():
+    table = _op_table()
+    F32, TABLE, make_inputs, to_tensors = table.F32, table.TABLE, table.make_inputs, table.to_tensors
+
+    checked = fused = 0
+    for entry in TABLE:
+        if entry.value_dependent_shape:
+            continue
+        for case in entry.cases[:3]:
+            dtype = entry.dtypes[0] if entry.dtypes else F32
+            raw = make_inputs(case, dtype, f"fuse:{entry.op}:{case.label()}")
+            tensors = to_tensors(raw)
+            positions = [i for i, t in enumerate(tensors) if isinstance(t, aj.Tensor)]
+            arrays = [raw[i] for i in positions]
+
+            def fn(*xs, _entry=entry, _case=case, _tensors=tensors, _pos=positions):
+                args = list(_tensors)
+                for p, x in zip(_pos, xs):
+                    args[p] = x
+                # wrap the op in an elementwise chain so its inputs and outputs meet fusion
+                args = [x * 1.5 - 0.25 if i in _pos and aj.dtypes.is_floating(x.dtype) else x
+                        for i, x in enumerate(args)]
+                out = _entry.fn(*args, **_case.attrs)
+                outs = out if isinstance(out, (list, tuple)) else [out]
+                return [aj.tanh(o) + 1.0 if isinstance(o, aj.Tensor) and aj.dtypes.is_floating(o.dtype)
+                        else o for o in outs]
+
+            try:
+                graph = graph_of(fn, *[tensors[i] for i in positions])
+            except Exception:  # an entry whose call cannot be traced this way (Python outputs)
+                continue
+            expected = interpret(graph, [a.copy() for a in arrays], np)
+            fused_graph = fuse_elementwise(graph.clone()).verify()
+            fused += len(fused_nodes(fused_graph))
+            actual = interpret(fused_graph, [a.copy() for a in arrays], np)
+            for a, e in zip(actual, expected):
+                np.testing.assert_array_equal(np.asarray(a), np.asarray(e), err_msg=entry.op)
+            checked += 1
+    print("op table:", checked, "cases,", fused, "fused nodes")
+    assert checked >= 100 and fused >= 50, (checked, fused)
+
+
+def test_optimize_then_fuse_shrinks_a_training_step():
+    w = aj.Variable(np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32))
+    opt = aj.optimizers.Adam(1e-2)
+
+    def step(x, y):
+        with aj.GradientTape() as tape:
+            loss = aj.reduce_mean(aj.square(aj.nn.relu(x @ w) - y))
+        opt.apply_gradients([(tape.gradient(loss, w), w)])
+        return loss
+
+    x = aj.constant(np.ones((16, 8), np.float32))
+    y = aj.constant(np.ones((16, 4), np.float32))
+    graph = optimize(graph_of(step, x, y))
+    before = len(graph.nodes)
+    fused = fuse_elementwise(graph.clone()).verify()
+    assert len(fused.nodes) < before - 5  # Adam's update is one long elementwise chain
