@@ -27,6 +27,7 @@ from autojit import optimizers  # noqa: E402
 from autojit import config  # noqa: E402
 from autojit.function import ConcreteFunction, Function, RetracingWarning, function  # noqa: E402
 from autojit.graph.control import cond, while_loop  # noqa: E402
+from autojit.tensor_array import TensorArray  # noqa: E402
 from autojit.ops.io import print  # noqa: E402,A001
 
 # --- array, indexing, nn and random ops; the aj.math / aj.nn / aj.random / aj.linalg namespaces

@@ -19,6 +19,7 @@ from autojit.graph import control
 from autojit.graph.tracer import GraphTrace
 from autojit.ops import core
 from autojit.tensor import Tensor
+from autojit.tensor_array import ListArray
 
 UNROLL_WARNING_ITERATIONS = 100
 
@@ -93,26 +94,14 @@ class _GraphLoop:
         the next index and ``test(*index)`` the next ``pred``; then set the state."""
         pred = vals.as_pred(pred, self.what, self.where)
         values = list(self.init[:self.nouts])
-        objects = self._fill_undefined(values, index, step)
-        casts: dict = {}
-        for _ in range(len(values) + 2):
-            try:
-                results = self._loop(pred, index, values, casts, objects, step, advance, test)
-            except vals.Replan as replan:
-                casts.update(replan.updates)
-                continue
-            except DTypeError:
-                # `acc = 0` then `acc += x` with a float x fails inside the body, where `acc`
-                # is already an int32 tensor: find the dtype one iteration gives the Python
-                # numbers (weak, as in eager code) and try again with those.
-                updates = self._weak_scalar_dtypes(values, casts, index, step)
-                if not updates:
-                    raise
-                casts.update(updates)
-                continue
-            break
-        else:  # pragma: no cover  (each replan settles a variable for good)
-            raise AutographError(f"tensor {self.what} at {origin.where(self.where)}")
+        _LOOP_LISTS.append(set())  # Note [Lists appended in tensor loops]
+        try:
+            objects = self._fill_undefined(values, index, step)
+            casts: dict = {}
+            results = self._plan(pred, index, values, casts, objects, step, advance, test)
+        finally:
+            _LOOP_LISTS.pop()
+        objects = [i for i in objects if i not in casts]
         final = list(results)
         for slot in objects:  # ascending, so each lands at its own position
             final.insert(slot, values[slot])
@@ -123,10 +112,30 @@ class _GraphLoop:
         if self.set_state is not None:
             self.set_state(tuple(final) + tuple(self.init[self.nouts:]))
 
+    def _plan(self, pred, index, values, casts, objects, step, advance, test) -> list:
+        for _ in range(len(values) + 2):
+            try:
+                results = self._loop(pred, index, values, casts, objects, step, advance, test)
+            except vals.Replan as replan:
+                casts.update(replan.updates)
+                objects[:] = [i for i in objects if i not in casts]
+                continue
+            except DTypeError:
+                # `acc = 0` then `acc += x` with a float x fails inside the body, where `acc`
+                # is already an int32 tensor: find the dtype one iteration gives the Python
+                # numbers (weak, as in eager code) and try again with those.
+                updates = self._weak_scalar_dtypes(values, casts, index, step)
+                if not updates:
+                    raise
+                casts.update(updates)
+                continue
+            return results
+        raise AutographError(  # pragma: no cover  (each replan settles a variable for good)
+            f"tensor {self.what} at {origin.where(self.where)}")
+
     def _loop(self, pred, index, values, casts, objects, step, advance, test) -> list:
         carried = [i for i in range(len(values)) if i not in objects]
-        start = [values[i] if i not in casts else aj.constant(values[i], dtype=casts[i])
-                 for i in carried]
+        start = [values[i] if i not in casts else _cast(values[i], casts[i]) for i in carried]
         n_index = len(index)
 
         def cond_fn(p, *rest):
@@ -143,6 +152,7 @@ class _GraphLoop:
             outputs = [self._carry(i, new[i], start[k]) for k, i in enumerate(carried)]
             for i in objects:
                 if not vals.same_object(new[i], values[i]):
+                    _replan_as_array(i, new[i], values[i])
                     raise vals.object_error(self.names[i], new[i], self.where, self.what)
             next_index = advance(*idx)
             next_pred = test(*next_index)
@@ -158,11 +168,15 @@ class _GraphLoop:
         return list(results[1 + n_index:])
 
     def _set(self, values: list) -> None:
+        _LOOP_LISTS[-1].update(id(v) for v in values if type(v) is list)
         if self.set_state is not None:
             self.set_state(tuple(values) + tuple(self.init[self.nouts:]))
 
     def _carry(self, slot: int, value: Any, start: Any) -> Any:
         """The body's new value of a loop variable, checked against its value before."""
+        if control.is_composite(value):  # a TensorArray (Note [Composite loop state])
+            _replan_as_array(slot, value, start)
+            return value
         kind = vals.kind_of(value)
         label = self.names[slot]
         if kind == "undefined":
@@ -220,8 +234,8 @@ class _GraphLoop:
                         f"it {vals.describe(value)}; give it a value before the loop")
                 values[i] = nest.map_structure(lambda leaf: vals.zeros(vals.spec_of(leaf)),
                                                value)
-        return [i for i, value in enumerate(values)
-                if vals.kind_of(value) in ("object", "undefined", "noreturn")]
+        return [i for i, value in enumerate(values) if not control.is_composite(value)
+                and vals.kind_of(value) in ("object", "undefined", "noreturn")]
 
     def _trial(self, values: list, index: tuple, step: Callable, symbolic: bool = True) -> list:
         """The state after one iteration, traced into a throwaway graph. With ``symbolic``,
@@ -247,6 +261,35 @@ class _GraphLoop:
         if self.set_state is not None:
             self.set_state(self.init)
         return seen
+
+
+# Note [Lists appended in tensor loops]
+# A Python list that is state of a tensor loop and that the body appends to becomes an
+# aj.TensorArray (a ``ListArray``), as the loop cannot grow a Python list once per run-time
+# iteration. ``list_append`` (operators.py) sees that the list is loop state here (the ids of
+# the lists the loop's body is given, for every tensor loop being traced) and returns a
+# ListArray instead of appending; the loop then finds a ListArray where the list was and
+# traces again with the list's elements stacked into one (``_cast``). Lists of loops that
+# run as Python, and lists made inside the body, stay Python lists.
+_LOOP_LISTS: list = []
+
+
+def is_loop_list(value: Any) -> bool:
+    """True when ``value`` is a Python list that a tensor loop being traced carries."""
+    return any(id(value) in ids for ids in _LOOP_LISTS)
+
+
+def _replan_as_array(slot: int, value: Any, before: Any) -> None:
+    if isinstance(value, ListArray) and isinstance(before, list):
+        raise vals.Replan({slot: value})
+
+
+def _cast(value: Any, cast: Any) -> Any:
+    """A loop variable's start value after a replan: a list made a ListArray like ``cast``,
+    or a Python number given a dtype."""
+    if isinstance(cast, ListArray):
+        return cast.from_list(value)
+    return aj.constant(value, dtype=cast)
 
 
 # ---------------------------------------------------------------------------------------

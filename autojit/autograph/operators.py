@@ -37,10 +37,12 @@ from autojit.autograph import origin
 from autojit.autograph import values as vals
 from autojit.autograph.conditionals import and_, if_exp, if_stmt, no_op, not_, or_
 from autojit.autograph.loops import TensorRange, for_stmt, while_stmt
+from autojit.autograph.loops import is_loop_list
 from autojit.autograph.values import AutographWarning, Undefined, UndefinedReturnValue, ld
 from autojit.errors import AutographError
 from autojit.ops import core
 from autojit.tensor import Tensor
+from autojit.tensor_array import ListArray, TensorArray, as_tensor_value
 
 __all__ = ["AutographWarning", "TensorRange", "Undefined", "UndefinedReturnValue", "and_",
            "assert_stmt", "converted_call", "for_stmt", "if_exp", "if_stmt", "ld", "no_op",
@@ -141,6 +143,8 @@ def converted_call(fn: Any, args: tuple, kwargs: dict | None = None) -> Any:
     ``len``, ``print``). Conversions are cached by code object, so this is cheap.
     """
     kwargs = kwargs or {}
+    if _has_list_array(args, kwargs):
+        return _list_call(fn, args, kwargs)
     override = (_BUILTINS or _builtins()).get(id(fn))
     if override is not None:
         return override(*args, **kwargs)
@@ -179,3 +183,84 @@ def _builtins() -> dict:
         _BUILTINS.update({id(builtins.range): _range, id(builtins.len): _len,
                           id(builtins.print): print_, id(aj.range): _aj_range})
     return _BUILTINS
+
+
+# ---------------------------------------------------------------------------------------
+# Lists appended to in tensor loops (Note [Lists appended in tensor loops] in loops.py)
+
+__all__ += ["list_append", "list_return"]
+
+
+def list_append(target: Any, element: Any) -> Any:
+    """``target.append(element)``, returning the list: converted code rebinds
+    ``l = ag__.list_append(l, x)``, so a list that a tensor loop carries can become a
+    TensorArray (``ListArray``) that grows once per run-time iteration. Any other list (or
+    object with an ``append``) is appended to in place, as in Python."""
+    if isinstance(target, ListArray):
+        return target.append(element)
+    if isinstance(target, TensorArray):
+        return target.write(target.size(), element)
+    if type(target) is list and is_loop_list(target):
+        return ListArray.like(element).from_list(target).append(element)
+    target.append(element)
+    return target
+
+
+def list_return(value: Any) -> Any:
+    """A function's return value with lists grown in tensor loops stacked into tensors, so
+    they leave the function (and ``@aj.function``) as the tensors they stand for."""
+    return as_tensor_value(value)
+
+
+def _has_list_array(args: tuple, kwargs: dict) -> bool:
+    for arg in args:
+        if isinstance(arg, ListArray) or (type(arg) in (list, tuple) and any(
+                isinstance(a, ListArray) for a in arg)):
+            return True
+    return any(isinstance(v, ListArray) for v in kwargs.values()) if kwargs else False
+
+
+def _list_call(fn: Any, args: tuple, kwargs: dict) -> Any:
+    """A call given a list grown in a tensor loop: the list ops that take a list of tensors
+    see its elements (``aj.stack``, ``aj.concat``, ``aj.add_n``, ``len``), other library
+    functions the stacked tensor (what they would make of a list of tensors), and user
+    functions the list-array itself."""
+    special = _list_functions().get(id(fn))
+    if special is not None and args and isinstance(args[0], ListArray):
+        return special(*args, **kwargs)
+    from autojit.autograph import transpiler
+
+    module = (getattr(fn, "__module__", None) or "").partition(".")[0]
+    if module in transpiler.LIBRARIES or module == "builtins" or isinstance(fn, type):
+        args = tuple(as_tensor_value(a) for a in args)
+        kwargs = {k: as_tensor_value(v) for k, v in kwargs.items()}
+        return converted_call(fn, args, kwargs)
+    return transpiler.convert_for_call(fn)(*args, **kwargs)
+
+
+def _stack_list(values: ListArray, axis: int = 0, name: str | None = None) -> Any:
+    stacked = values.stack()
+    if axis in (0, -len(stacked.shape)):
+        return stacked
+    rank = len(stacked.shape)
+    axis = axis % rank
+    perm = list(range(1, axis + 1)) + [0] + list(range(axis + 1, rank))
+    return aj.transpose(stacked, perm)
+
+
+def _concat_list(values: ListArray, axis: int = 0, name: str | None = None) -> Any:
+    if axis not in (0, -len(values.stack().shape[1:])):
+        return aj.concat(aj.unstack(values.stack()), axis)  # needs a known length
+    return values.concat()
+
+
+def _list_functions() -> dict:
+    if not _LIST_FUNCTIONS:
+        _LIST_FUNCTIONS.update({
+            id(aj.stack): _stack_list, id(aj.concat): _concat_list,
+            id(aj.add_n): lambda values, name=None: aj.reduce_sum(values.stack(), axis=0),
+            id(builtins.len): lambda value: value.size()})
+    return _LIST_FUNCTIONS
+
+
+_LIST_FUNCTIONS: dict = {}

@@ -28,6 +28,7 @@ from autojit.autograph.converters.conditional_expressions import IfExpConverter
 from autojit.autograph.converters.continue_statements import ContinueConverter
 from autojit.autograph.converters.control_flow import ControlFlowConverter
 from autojit.autograph.converters.functions import FunctionConverter
+from autojit.autograph.converters.lists import ListConverter
 from autojit.autograph.converters.logical_expressions import LogicalConverter
 from autojit.autograph.converters.print_functions import PrintConverter
 from autojit.autograph.converters.return_statements import ReturnConverter
@@ -36,9 +37,9 @@ from autojit.errors import AutographError
 
 # Order matters: jumps become flags first (so the `if`s they add are converted too), calls
 # are wrapped before control flow adds operator calls, expressions last.
-CONVERTERS = (FunctionConverter, BreakConverter, ContinueConverter, ReturnConverter,
-              CallTreeConverter, ControlFlowConverter, IfExpConverter, LogicalConverter,
-              AssertConverter, PrintConverter)
+CONVERTERS = (FunctionConverter, ListConverter, BreakConverter, ContinueConverter,
+              ReturnConverter, CallTreeConverter, ControlFlowConverter, IfExpConverter,
+              LogicalConverter, AssertConverter, PrintConverter)
 
 # Functions from these packages (and the standard library, and anything installed under
 # site-packages) are called as they are: they are libraries, not user code.

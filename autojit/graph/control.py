@@ -62,12 +62,77 @@ def trace_subgraph(fn: Callable, parent: GraphTrace, specs: Sequence[TensorSpec]
     trace = GraphTrace(graph, parent.device, parent)
     inputs = [SymbolicTensor(graph.add_input(s), trace) for s in specs]
     with core.trace_scope(trace):
-        args = nest.pack_as(args_structure, inputs) if args_structure is not None else inputs
+        args = pack_state(args_structure, inputs) if args_structure is not None else inputs
         out = fn(*args) if args_structure is not None else fn()
-        flat = [_to_tensor(leaf) for leaf in nest.flatten(out)
+        flat = [_to_tensor(leaf) for leaf in flatten_state(out)
                 if not (skip_none and leaf is None)]
         graph.outputs = [trace.value_of(t, name) for t in flat]
     return graph, trace, out
+
+
+# Note [Composite loop state]
+# A loop variable may be a composite value: an object with ``_aj_components()`` (its tensors,
+# possibly none yet), ``_aj_rebuild(tensors)`` (the same kind of object over other tensors),
+# ``_aj_key()`` (what must stay the same across an iteration) and ``_aj_settle(after)`` (the
+# initial value remade to fit what one iteration gave). ``aj.TensorArray`` is one: it travels
+# through the loop as its buffer tensor, and an array with no buffer yet (its element shape
+# unknown) settles after one traced iteration shows what the body writes into it.
+
+
+def is_composite(leaf: Any) -> bool:
+    """True for a composite loop value (Note [Composite loop state])."""
+    return hasattr(type(leaf), "_aj_components")
+
+
+def flatten_state(structure: Any) -> list:
+    """``nest.flatten`` with composite leaves replaced by their component tensors."""
+    leaves = nest.flatten(structure)
+    if not any(is_composite(leaf) for leaf in leaves):
+        return leaves
+    flat: list = []
+    for leaf in leaves:
+        if is_composite(leaf):
+            flat.extend(leaf._aj_components())
+        else:
+            flat.append(leaf)
+    return flat
+
+
+def pack_state(structure: Any, tensors: Sequence[Any]) -> Any:
+    """The inverse of ``flatten_state``: ``structure`` rebuilt over ``tensors``."""
+    leaves = nest.flatten(structure)
+    if not any(is_composite(leaf) for leaf in leaves):
+        return nest.pack_as(structure, list(tensors))
+    it = iter(tensors)
+    new = []
+    for leaf in leaves:
+        if is_composite(leaf):
+            new.append(leaf._aj_rebuild([next(it) for _ in leaf._aj_components()]))
+        else:
+            new.append(next(it))
+    return nest.pack_as(structure, new)
+
+
+def _state_key(structure: Any) -> Any:
+    return nest.structure_key(structure, lambda leaf: leaf._aj_key() if is_composite(leaf)
+                              else None)
+
+
+def _settle(structure: Any, after: Any) -> Any:
+    """``structure`` with each composite whose key changed across the iteration settled by
+    the body's value, or None when nothing could be settled."""
+    before, later = nest.flatten(structure), nest.flatten(after)
+    if len(before) != len(later):
+        return None
+    changed = False
+    new = []
+    for a, b in zip(before, later):
+        if is_composite(a) and is_composite(b) and a._aj_key() != b._aj_key():
+            settled = a._aj_settle(b)
+            changed = changed or settled is not a
+            a = settled
+        new.append(a)
+    return nest.pack_as(structure, new) if changed else None
 
 
 def _align_captures(traces: Sequence[GraphTrace]) -> list:
@@ -378,17 +443,22 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any,
         return _python_while(cond, body, structure, maximum_iterations, single)
     where = user_location()
     names = list(_names) if _names else None
-    flat = [_to_tensor(leaf) for leaf in nest.flatten(structure)]
+    flat = [_to_tensor(leaf) for leaf in flatten_state(structure)]
     specs = [TensorSpec(t.shape, t.dtype) for t in flat]
 
     def body_fn(*args):
         out = body(*args)
         return (out,) if single and not isinstance(out, (list, tuple)) else tuple(out)
 
-    for _ in range(3):  # relax shapes that change across an iteration, then retrace
+    for _ in range(4):  # relax shapes that change across an iteration, then retrace
         b_graph, b_trace, b_out = trace_subgraph(body_fn, parent, specs, "body", structure)
-        if nest.structure_key(b_out, lambda leaf: None) != \
-                nest.structure_key(structure, lambda leaf: None):
+        if _state_key(b_out) != _state_key(structure):
+            settled = _settle(structure, b_out)  # Note [Composite loop state]
+            if settled is not None:
+                structure = settled
+                flat = [_to_tensor(leaf) for leaf in flatten_state(structure)]
+                specs = [TensorSpec(t.shape, t.dtype) for t in flat]
+                continue
             raise AutographError(
                 f"while_loop: the body must return the same structure as loop_vars "
                 f"(at {where_text(where)}); got {_shape_of_structure(b_out)} for "
@@ -411,7 +481,7 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any,
     save = bool(core.active_tapes())
     outputs = bind(WHILE, *flat, *objects, *extra, cond=c_graph, body=b_graph,
                    n_vars=len(flat), save=save, has_max=bool(extra))
-    result = nest.pack_as(structure, list(outputs[:len(flat)]))
+    result = pack_state(b_out, list(outputs[:len(flat)]))
     return result[0] if single else result
 
 
