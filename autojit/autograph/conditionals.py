@@ -148,7 +148,8 @@ def _graph_cond(pred: Any, true_fn: Callable, false_fn: Callable, labels: tuple,
 
 def _included(slot: int, value: Any, plan: dict) -> bool:
     kind = vals.kind_of(value)
-    return kind in ("tensor", "scalar", "struct") or (kind == "noreturn" and slot in plan)
+    return kind in ("tensor", "scalar", "struct") or (kind == "noreturn" and slot in plan) \
+        or control.is_composite(value)  # a TensorArray (Note [Composite loop state])
 
 
 def _branch(fn, which, seen, plan, labels, where, what) -> Callable:
@@ -202,6 +203,11 @@ def _check_branches(true_values, false_values, plan, labels, where, what) -> Non
                 raise vals.branches_error(label, t, f, where, what)
             if tk == "noreturn" and fk != "noreturn" and slot not in plan:
                 updates[slot] = ("zeros", nest.map_structure(vals.spec_of, f))
+            continue
+        if control.is_composite(t) or control.is_composite(f):  # a TensorArray
+            if not (control.is_composite(f) and control.is_composite(t)
+                    and t._aj_key() == f._aj_key()):
+                raise vals.branches_error(label, t, f, where, what)
             continue
         if tk == "object" or fk == "object":
             if not vals.same_object(t, f):

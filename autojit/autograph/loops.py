@@ -94,11 +94,20 @@ class _GraphLoop:
         the next index and ``test(*index)`` the next ``pred``; then set the state."""
         pred = vals.as_pred(pred, self.what, self.where)
         values = list(self.init[:self.nouts])
-        _LOOP_LISTS.append(set())  # Note [Lists appended in tensor loops]
+        _LOOP_LISTS.append((self, {}))  # Note [Lists appended in tensor loops]
         try:
-            objects = self._fill_undefined(values, index, step)
-            casts: dict = {}
-            results = self._plan(pred, index, values, casts, objects, step, advance, test)
+            while True:
+                try:
+                    objects = self._fill_undefined(values, index, step)
+                    casts: dict = {}
+                    results = self._plan(pred, index, values, casts, objects, step, advance,
+                                         test)
+                    break
+                except ListToArray as claim:
+                    if claim.loop is not self:
+                        raise
+                    values[claim.slot] = ListArray.like(claim.element).from_list(
+                        values[claim.slot])
         finally:
             _LOOP_LISTS.pop()
         objects = [i for i in objects if i not in casts]
@@ -168,7 +177,7 @@ class _GraphLoop:
         return list(results[1 + n_index:])
 
     def _set(self, values: list) -> None:
-        _LOOP_LISTS[-1].update(id(v) for v in values if type(v) is list)
+        _LOOP_LISTS[-1][1].update((id(v), i) for i, v in enumerate(values) if type(v) is list)
         if self.set_state is not None:
             self.set_state(tuple(values) + tuple(self.init[self.nouts:]))
 
@@ -266,17 +275,30 @@ class _GraphLoop:
 # Note [Lists appended in tensor loops]
 # A Python list that is state of a tensor loop and that the body appends to becomes an
 # aj.TensorArray (a ``ListArray``), as the loop cannot grow a Python list once per run-time
-# iteration. ``list_append`` (operators.py) sees that the list is loop state here (the ids of
-# the lists the loop's body is given, for every tensor loop being traced) and returns a
-# ListArray instead of appending; the loop then finds a ListArray where the list was and
-# traces again with the list's elements stacked into one (``_cast``). Lists of loops that
-# run as Python, and lists made inside the body, stay Python lists.
-_LOOP_LISTS: list = []
+# iteration. ``list_append`` (operators.py) asks ``claim_loop_list`` whether a tensor loop
+# being traced gave its body that list (by id, for each loop: ``_LOOP_LISTS``); if so, the
+# outermost such loop is told (``ListToArray``), makes the list a ListArray of its elements and
+# traces again. A loop whose body still ends with a ListArray where a list was (an inner loop
+# converted it) traces again the same way (``_replan_as_array``). Lists of loops that run as
+# Python, and lists made inside the body, stay Python lists.
+_LOOP_LISTS: list = []  # (loop, {id(list): slot}) for each tensor loop being traced
 
 
-def is_loop_list(value: Any) -> bool:
-    """True when ``value`` is a Python list that a tensor loop being traced carries."""
-    return any(id(value) in ids for ids in _LOOP_LISTS)
+class ListToArray(Exception):
+    """Raised by ``claim_loop_list``: ``loop`` must carry its state ``slot`` as a ListArray
+    of elements like ``element``."""
+
+    def __init__(self, loop: Any, slot: int, element: Any):
+        super().__init__("a list appended to in a tensor loop")
+        self.loop, self.slot, self.element = loop, slot, element
+
+
+def claim_loop_list(value: list, element: Any) -> None:
+    """Raise ``ListToArray`` when a tensor loop being traced carries the list ``value``."""
+    for loop, ids in _LOOP_LISTS:
+        slot = ids.get(id(value))
+        if slot is not None:
+            raise ListToArray(loop, slot, element)
 
 
 def _replan_as_array(slot: int, value: Any, before: Any) -> None:

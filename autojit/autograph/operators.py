@@ -37,7 +37,7 @@ from autojit.autograph import origin
 from autojit.autograph import values as vals
 from autojit.autograph.conditionals import and_, if_exp, if_stmt, no_op, not_, or_
 from autojit.autograph.loops import TensorRange, for_stmt, while_stmt
-from autojit.autograph.loops import is_loop_list
+from autojit.autograph.loops import claim_loop_list
 from autojit.autograph.values import AutographWarning, Undefined, UndefinedReturnValue, ld
 from autojit.errors import AutographError
 from autojit.ops import core
@@ -200,8 +200,8 @@ def list_append(target: Any, element: Any) -> Any:
         return target.append(element)
     if isinstance(target, TensorArray):
         return target.write(target.size(), element)
-    if type(target) is list and is_loop_list(target):
-        return ListArray.like(element).from_list(target).append(element)
+    if type(target) is list:
+        claim_loop_list(target, element)  # raises when a tensor loop carries the list
     target.append(element)
     return target
 

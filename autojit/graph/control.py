@@ -244,8 +244,7 @@ def cond(pred: Any, true_fn: Callable, false_fn: Callable, name: str | None = No
                                              skip_none=True)
     f_graph, f_trace, f_out = trace_subgraph(false_fn, parent, [], "false_branch",
                                              skip_none=True)
-    t_key = nest.structure_key(t_out, lambda leaf: leaf is None)
-    f_key = nest.structure_key(f_out, lambda leaf: leaf is None)
+    t_key, f_key = _branch_key(t_out), _branch_key(f_out)
     if t_key != f_key:
         raise AutographError(
             f"cond: both branches must return the same structure (at {where_text(where)}); "
@@ -266,8 +265,15 @@ def cond(pred: Any, true_fn: Callable, false_fn: Callable, name: str | None = No
             relaxed = tuple(x if x == y else None for x, y in zip(a.spec.shape, b.spec.shape))
             a.spec = b.spec = TensorSpec(relaxed, a.spec.dtype)
     objects = _align_captures([t_trace, f_trace])
-    outputs = iter(bind(COND, pred, *objects, branches=(t_graph, f_graph)))
-    return nest.map_structure(lambda leaf: None if leaf is None else next(outputs), t_out)
+    outputs = list(bind(COND, pred, *objects, branches=(t_graph, f_graph)))
+    leaves = [leaf for leaf in nest.flatten(t_out) if leaf is not None]
+    values = iter(nest.flatten(pack_state(leaves, outputs)))
+    return nest.map_structure(lambda leaf: None if leaf is None else next(values), t_out)
+
+
+def _branch_key(out: Any) -> Any:
+    return nest.structure_key(out, lambda leaf: leaf._aj_key() if is_composite(leaf)
+                              else leaf is None)
 
 
 def _shape_of_structure(value: Any) -> str:

@@ -1,0 +1,258 @@
+"""Lists appended to in loops (``converters/lists.py``, ``operators.list_append``): in a tensor
+loop the list becomes a TensorArray and is stacked where it is used as a tensor; in a loop of
+Python length it stays a Python list. Each function is traced once and must give the
+plain-Python answer (the unconverted function run eagerly) for every input."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import autojit as aj
+from autojit.errors import ShapeError
+
+RNG = np.random.default_rng(3)
+SPEC = [aj.TensorSpec([None, 2], aj.float32)]
+
+
+def _python(fn, *args):
+    """The plain-Python answer: the original function, run eagerly."""
+    return fn.python_function(*args)
+
+
+def _same(got, expected):
+    if isinstance(expected, list):
+        expected = aj.stack(expected) if expected else np.zeros((0,))
+    np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-5, atol=1e-6)
+
+
+def _inputs(*lengths):
+    return [aj.constant(RNG.standard_normal((n, 2)).astype(np.float32)) for n in lengths]
+
+
+def test_for_over_a_tensor_appends_then_stacks():
+    @aj.function(input_signature=SPEC)
+    def f(xs):
+        out = []
+        for x in xs:
+            out.append(x * 2.0 + 1.0)
+        return aj.stack(out)
+
+    for xs in _inputs(1, 4, 7):
+        _same(f(xs), _python(f, xs))
+    assert f.tracing_count == 1
+    assert "ag__.list_append(out, " in aj.autograph.to_code(f)
+
+
+def test_while_with_a_tensor_condition_returns_the_list_as_a_tensor():
+    @aj.function
+    def f(xs, n):
+        out = [xs[0]]  # elements before the loop stay first
+        i = 0
+        while i < n:
+            out.append(xs[i] + aj.cast(i, aj.float32))
+            i += 1
+        return out, len(out), out[-1]
+
+    (xs,) = _inputs(5)
+    for n in (0, 2, 5):
+        stacked, length, last = f(xs, aj.constant(n))
+        ref, ref_len, ref_last = _python(f, xs, n)
+        _same(stacked, ref)
+        assert int(length) == ref_len
+        _same(last, ref_last)
+    assert f.tracing_count == 1
+
+
+def test_list_used_as_a_tensor_after_the_loop():
+    @aj.function(input_signature=SPEC)
+    def f(xs):
+        out = []
+        for x in xs:
+            out.append(aj.tanh(x))
+        total = aj.reduce_sum(aj.convert_to_tensor(out))  # an op sees the stacked tensor
+        scaled = out * xs  # arithmetic with a tensor, as Tensor.__rmul__ of a list
+        joined = aj.concat(out, 0)
+        return total, scaled, joined, aj.add_n(out), aj.stack(out, axis=1)
+
+    for xs in _inputs(2, 5):
+        for got, expected in zip(f(xs), _python(f, xs)):
+            _same(got, expected)
+    assert f.tracing_count == 1
+
+
+def test_python_length_loop_keeps_a_python_list():
+    @aj.function(input_signature=SPEC)
+    def f(xs):
+        out = []
+        for i in range(3):
+            out.append(xs[i] * float(i))
+        return out
+
+    (xs,) = _inputs(4)
+    result = f(xs)
+    assert isinstance(result, list) and len(result) == 3
+    for got, expected in zip(result, _python(f, xs)):
+        _same(got, expected)
+
+
+def test_list_made_inside_the_tensor_loop_body_stays_python():
+    @aj.function(input_signature=SPEC)
+    def f(xs):
+        h = xs[0] * 0.0
+        for x in xs:
+            parts = []
+            for j in range(3):
+                parts.append(x * float(j))
+            h = h + aj.add_n(parts)
+        return h
+
+    for xs in _inputs(1, 3):
+        _same(f(xs), _python(f, xs))
+
+
+def test_python_loop_inside_a_tensor_loop_appends_to_the_outer_list():
+    @aj.function(input_signature=SPEC)
+    def f(xs):
+        out = []
+        for x in xs:
+            for j in range(2):
+                out.append(x + float(j))
+        return aj.stack(out)
+
+    for xs in _inputs(1, 3):
+        _same(f(xs), _python(f, xs))
+
+
+def test_nested_tensor_loops_append_to_one_list():
+    @aj.function
+    def f(xs, m):
+        out = []
+        for x in xs:
+            for j in aj.range(m):
+                out.append(x * aj.cast(j, aj.float32))
+        return aj.stack(out)
+
+    (xs,) = _inputs(3)
+    for m in (1, 2):
+        _same(f(xs, aj.constant(m)), _python(f, xs, m))
+    assert f.tracing_count == 1
+
+
+def test_break_in_a_tensor_loop_that_appends():
+    @aj.function(input_signature=SPEC)
+    def f(xs):
+        out = []
+        for x in xs:
+            if aj.reduce_sum(x) > 1.0:
+                break
+            out.append(x)
+        return aj.stack(out) if False else len(out)
+
+    for xs in [aj.constant([[0.1, 0.2], [0.3, 0.4], [2.0, 0.0], [0.0, 0.1]]),
+               aj.constant([[0.1, 0.2]])]:
+        assert int(f(xs)) == _python(f, xs)
+
+
+def test_helper_functions_get_the_list_and_return_it_stacked():
+    def collect(xs):
+        out = []
+        for x in xs:
+            out.append(x * 3.0)
+        return out
+
+    def total(values):
+        return aj.reduce_sum(aj.stack(values), axis=0)
+
+    @aj.function(input_signature=SPEC)
+    def f(xs):
+        out = collect(xs)
+        more = []
+        for x in xs:
+            more.append(-x)
+        return out, total(more)
+
+    for xs in _inputs(2, 4):
+        got, expected = f(xs), _python(f, xs)
+        _same(got[0], expected[0])
+        _same(got[1], expected[1])
+
+
+def test_global_and_closure_lists_are_appended_as_python_side_effects():
+    seen = []
+
+    @aj.function
+    def f(x):
+        seen.append(x.shape)  # a closure list: not rebound, appended while tracing
+        return x * 2.0
+
+    f(aj.constant([1.0]))
+    f(aj.constant([2.0]))
+    assert seen == [(1,)]
+
+
+def test_gradient_of_an_rnn_that_appends_matches_eager_and_finite_differences():
+    w0 = RNG.standard_normal((2, 2)) * 0.5
+    xs0 = RNG.standard_normal((5, 2))
+
+    def rnn(xs, w):
+        h = xs[0] * 0.0
+        out = []
+        for x in xs:
+            h = aj.tanh(aj.matmul(h[None, :], w)[0] + x)
+            out.append(h)
+        return aj.reduce_sum(aj.square(aj.stack(out)))
+
+    f = aj.function(rnn)
+
+    def grad(fn, w):
+        w = aj.constant(w)
+        xs = aj.constant(xs0)
+        with aj.GradientTape() as tape:
+            tape.watch(w)
+            y = fn(xs, w)
+        return float(y), tape.gradient(y, w).numpy()
+
+    y, g = grad(f, w0)
+    y_eager, g_eager = grad(rnn, w0)
+    np.testing.assert_allclose(y, y_eager, rtol=1e-10)
+    np.testing.assert_allclose(g, g_eager, rtol=1e-8)
+    u, h = RNG.standard_normal((2, 2)), 1e-6
+    numeric = (grad(rnn, w0 + h * u)[0] - grad(rnn, w0 - h * u)[0]) / (2 * h)
+    np.testing.assert_allclose(np.sum(g * u), numeric, rtol=1e-6)
+
+
+def test_elements_of_another_shape_are_an_error():
+    @aj.function(input_signature=SPEC)
+    def f(xs):
+        out = []
+        for x in xs:
+            out.append(x)
+            out.append(aj.concat([x, x], 0))
+        return out
+
+    with pytest.raises(ShapeError, match=re.escape(
+            "TensorArray.write: at a tensor index: the array's elements have shape [2], got a "
+            "value of shape [4]")):
+        f(_inputs(2)[0])
+
+
+def test_append_under_a_tensor_if_and_continue_in_a_tensor_loop():
+    @aj.function(input_signature=SPEC)
+    def f(xs):
+        kept, rest = [], []
+        for x in xs:
+            if aj.reduce_sum(x) > 0.0:
+                kept.append(x)
+                continue
+            rest.append(-x)
+        return len(kept), aj.stack(kept + rest)
+
+    for xs in [aj.constant([[1.0, 0.5], [-2.0, 0.0], [0.3, 0.1]]), aj.constant([[-1.0, 0.0]])]:
+        n, joined = f(xs)
+        ref_n, ref_joined = _python(f, xs)
+        assert int(n) == ref_n
+        _same(joined, ref_joined)
+    assert f.tracing_count == 1
