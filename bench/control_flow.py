@@ -5,6 +5,8 @@ replaying the graph it makes against running the same Python eagerly.
 Part 1, the lecture's examples, each with its gradient:
   loop         ``y_t = (y_{t-1} + x_t) * w`` over T=100 steps of D=64, gradient w.r.t. ``w``
   conditional  ``y = w1 * x if z > 0 else w2 * x`` for x of 256, gradients w.r.t. ``w1, w2``
+  rnn append   ``h = tanh(h @ W + x[t]); out.append(h)`` in a tensor loop, T=100, D=64 (batch
+               16), then ``aj.stack(out)``: the list becomes a TensorArray; gradient w.r.t. ``W``
 
 Part 2:
 The workload is a 30-line function with nested tensor loops, ``if``/``elif``, ``break``,
@@ -216,6 +218,45 @@ def lecture_conditional(repeat: int) -> dict:
     return times
 
 
+def rnn_append(repeat: int) -> dict:
+    rng = np.random.default_rng(2)
+    t_steps, batch, d = 100, 16, 64
+    xs_np = rng.standard_normal((t_steps, batch, d)).astype(np.float32)
+    w_np = (rng.standard_normal((d, d)) / np.sqrt(d)).astype(np.float32)
+
+    def numpy_by_hand():
+        hs = [np.zeros((batch, d), np.float32)]
+        for t in range(t_steps):
+            hs.append(np.tanh(hs[-1] @ w_np + xs_np[t]))
+        loss = np.stack(hs[1:]).sum()
+        dh = np.zeros((batch, d), np.float32)
+        dw = np.zeros((d, d), np.float32)
+        for t in range(t_steps, 0, -1):
+            da = (dh + 1.0) * (1.0 - hs[t] * hs[t])  # d loss / d h_t is 1 + what flows back
+            dw += hs[t - 1].T @ da
+            dh = da @ w_np.T
+        return loss, dw
+
+    xs, w = aj.constant(xs_np), aj.Variable(w_np)
+
+    def rnn(xs):
+        with aj.GradientTape() as tape:
+            h = aj.zeros((batch, d))
+            out = []
+            for t in aj.range(aj.shape(xs)[0]):
+                h = aj.tanh(aj.matmul(h, w) + xs[t])
+                out.append(h)
+            loss = aj.reduce_sum(aj.stack(out))
+        return loss, tape.gradient(loss, w)
+
+    graph = aj.function(rnn)
+    _, grad = graph(xs)
+    np.testing.assert_allclose(grad.numpy(), numpy_by_hand()[1], rtol=1e-3, atol=1e-3)
+    return {"numpy by hand": median_us(numpy_by_hand, repeat),
+            "autojit eager": median_us(lambda: rnn(xs), max(5, repeat // 10)),
+            "autojit @function": median_us(lambda: graph(xs), repeat)}
+
+
 def report(title: str, times: dict) -> None:
     base = times["numpy by hand"]
     print(title)
@@ -232,6 +273,8 @@ def main() -> None:
            lecture_loop(repeats * 20))
     report("conditional: y = w1*x if z > 0 else w2*x, x of 256, + gradients w.r.t. w1, w2",
            lecture_conditional(repeats * 200))
+    report("rnn append: h = tanh(h @ W + x[t]); out.append(h), T=100, D=64, batch 16, "
+           "then aj.stack(out), + gradient w.r.t. W", rnn_append(repeats * 5))
     print()
     x = aj.constant(np.linspace(-1, 1, 64).astype(np.float32))
     w = aj.constant(0.5)

@@ -270,3 +270,19 @@ def test_other_errors():
     with pytest.raises(InvalidArgumentError, match=re.escape(
             "TensorArray.unstack: 3 rows do not fit an array of size 2")):
         aj.TensorArray(aj.float32, size=2).unstack([1.0, 2.0, 3.0])
+
+
+def test_appends_in_place_never_change_an_existing_array():
+    base = aj.TensorArray(aj.float32).write(0, [1.0]).write(1, [2.0])
+    first = base.write(2, [3.0])  # may fill the next row of base's buffer in place
+    second = base.write(2, [4.0])  # must not overwrite what `first` holds
+    third = first.write(3, [5.0])
+    fourth = first.write(1, [6.0])  # an overwrite copies
+    np.testing.assert_array_equal(base.stack().numpy().ravel(), [1, 2])
+    np.testing.assert_array_equal(first.stack().numpy().ravel(), [1, 2, 3])
+    np.testing.assert_array_equal(second.stack().numpy().ravel(), [1, 2, 4])
+    np.testing.assert_array_equal(third.stack().numpy().ravel(), [1, 2, 3, 5])
+    np.testing.assert_array_equal(fourth.stack().numpy().ravel(), [1, 6, 3])
+    stacked = third.stack()
+    third.write(4, [7.0]).write(5, [8.0])
+    np.testing.assert_array_equal(stacked.numpy().ravel(), [1, 2, 3, 5])

@@ -20,6 +20,7 @@ element whose shape differs from the elements already written.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from autojit import dtypes
@@ -98,6 +99,8 @@ def _write_check(name, buf, index, value, *, dynamic):
 
 def _write(xp, buf, index, value, dynamic):
     i, n = int(index), buf.shape[0]
+    if i == n and dynamic:
+        return _append(xp, buf, value)
     if i < n:
         out = buf.copy()
     else:  # grow; the elements between the old end and ``i`` are zeros
@@ -107,15 +110,64 @@ def _write(xp, buf, index, value, dynamic):
     return out
 
 
-def _write_vjp(g, out, buf, index, value, *, dynamic):
-    from autojit.ops.math import zeros_like_value
+# Note [Appends in place]: an append (a write at index == size) would copy the whole buffer.
+# Instead, a buffer grown by an append is a prefix view ``owner[:n]`` of a larger ``owner``
+# (capacity doubling), and ``_USED`` records, per owner, how many of its rows any view
+# returned so far covers. Appending to a view that covers exactly those rows writes the next
+# row in place: no other value can see that row (every view made from an owner covers fewer
+# rows, or starts later, and a view covering ``used`` rows with the owner's strides is
+# ``owner[:used]``), and rows below ``used`` are never written again, so every array value
+# stays unchanged, as values must. Any other append copies into a new owner. Filling n
+# elements by appends costs O(n) element copies instead of O(n^2).
+_USED: dict = {}
 
-    cleared = bind(WRITE, g, index, zeros_like_value(value), dynamic=False)
-    return bind(FIT, cleared, buf), None, bind(READ, g, index)
+
+def _append(xp, buf, value):
+    n = buf.shape[0]
+    owner = buf.base
+    if owner is not None and _USED.get(id(owner)) == n and owner.shape[0] > n \
+            and buf.strides == owner.strides and buf.shape[1:] == owner.shape[1:]:
+        owner[n] = value
+        _USED[id(owner)] = n + 1
+        return owner[:n + 1]
+    owner = xp.empty((max(2 * n, 4),) + value.shape, buf.dtype)
+    owner[:n] = buf
+    owner[n] = value
+    try:
+        weakref.finalize(owner, _USED.pop, id(owner), None)
+    except TypeError:  # an array type without weak references: appends copy
+        return owner[:n + 1].copy()
+    _USED[id(owner)] = n + 1
+    return owner[:n + 1]
+
+
+def _write_vjp(g, out, buf, index, value, *, dynamic):
+    return bind(WRITE_GRAD, g, index, buf), None, bind(READ, g, index)
 
 
 WRITE = defop("tensor_array_write", ["buf", "index", "value"], _write, _write_rule,
               _write_vjp, attrs=("dynamic",), checks_values=True, check=_write_check)
+
+
+# ----------------------------------------------------------------------------- write_grad
+
+
+def _write_grad(xp, g, index, like):
+    i, n = int(index), like.shape[0]
+    if i >= n:  # the written row lies past the old buffer (an append): nothing to clear
+        return g[:n]
+    out = g[:n].copy()
+    out[i] = 0
+    return out
+
+
+# The cotangent of a write's buffer: ``g``'s first ``len(like)`` rows with row ``index``
+# cleared (the write replaced it). Its adjoint clears the row and pads back to ``g``'s rows.
+WRITE_GRAD = defop(
+    "tensor_array_write_grad", ["g", "index", "like"], _write_grad,
+    lambda name, g, index, like: ((like.shape[0],) + tuple(g.shape[1:]), g.dtype),
+    lambda gg, out, g, index, like: (
+        bind(FIT, bind(WRITE_GRAD, gg, index, gg), g), None, None))
 
 
 # ----------------------------------------------------------------------------- read
@@ -152,7 +204,7 @@ READ = defop("tensor_array_read", ["buf", "index"], "buf[int(index)].copy()", _r
 def _fit(xp, x, like):
     n, m = like.shape[0], x.shape[0]
     if m >= n:
-        return x[:n].copy()
+        return x if m == n else x[:n]
     out = xp.zeros((n,) + x.shape[1:], x.dtype)
     out[:m] = x
     return out

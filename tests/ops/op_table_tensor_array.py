@@ -8,6 +8,7 @@ import numpy as np
 from op_table import F32, FLOATS, Case, E, F, I
 
 from autojit.ops import tensor_array as ta_ops
+from autojit.ops.core import bind
 
 
 def _write_ref(buf, index, value, dynamic):
@@ -15,6 +16,13 @@ def _write_ref(buf, index, value, dynamic):
     out = np.zeros((max(n, i + 1),) + value.shape, buf.dtype)
     out[:n] = buf
     out[i] = value
+    return out
+
+
+def _write_grad_ref(g, index, like):
+    out = g[:like.shape[0]].copy()
+    if int(index) < like.shape[0]:
+        out[int(index)] = 0
     return out
 
 
@@ -34,6 +42,12 @@ ENTRIES = [
         Case((F((0, 2, 2)), I((), 0, 1), F((2, 2))), {"dynamic": True}),  # the first write
         Case((F((5,)), I((), 0, 5), F(())), {"dynamic": False}),  # scalar elements
     ], FLOATS, value_dependent_shape=True),
+    E("tensor_array_write_grad", lambda g, i, like: bind(ta_ops.WRITE_GRAD, g, i, like),
+      _write_grad_ref, [
+          Case((F((4, 3)), I((), 0, 4), F((4, 3)))),  # an overwrite: the row is cleared
+          Case((F((5, 3)), I((), 4, 5), F((4, 2)))),  # an append: the first rows
+          Case((F((3,)), I((), 1, 2), F((3,)))),
+      ], FLOATS),
     E("tensor_array_read", ta_ops.read, lambda buf, i: buf[int(i)], [
         Case((F((4, 3)), I((), 0, 4))),
         Case((F((3,)), I((), 0, 3))),
