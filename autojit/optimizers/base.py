@@ -1,28 +1,36 @@
-"""Optimizers (``SGD``, ``Adam``, ``RMSprop``) that update Variables in place.
+"""The ``Optimizer`` base class: checks ``(gradient, variable)`` pairs, keeps slots and the
+step count, clips gradients, applies decoupled weight decay and evaluates the learning rate.
 
 Note [Optimizer math is traceable]: every update is written with autojit ops and
 ``Variable.assign*`` only, never with NumPy on values, so the same ``apply_gradients`` runs
 eagerly and, inside ``@aj.function``, becomes in-place graph nodes replayed at every call.
-Values that change between steps (the step count for Adam's bias correction) live in
-Variables and are read with ops; Python floats (learning rate, betas) are constants, which
-a traced function bakes in when it is traced (use an ``aj.Variable`` learning rate to
-change it after tracing). Slots and the ``iterations`` counter are created inside
-``eager_scope()`` (TF's ``init_scope``), so creating them during a trace makes real
-Variables, as on the first call of a traced train step.
+Values that change between steps (the step count for Adam's bias correction, a schedule's
+learning rate) are computed with ops from the ``iterations`` Variable, so a traced step
+never needs a retrace; Python floats (a constant learning rate, betas) are constants, which
+a traced function bakes in when it is traced (use an ``aj.Variable`` learning rate, or a
+schedule from ``aj.optimizers.schedules``, to change it after tracing). Slots and the
+``iterations`` counter are created inside ``eager_scope()`` (TF's ``init_scope``), so
+creating them during a trace makes real Variables, as on the first call of a traced step.
 
-The formulas are those of ``tf.keras.optimizers`` (TF 2.11+), spelled out in each class.
+Note [Order of an update]: as Keras 3's ``BaseOptimizer.apply``: the learning rate is read
+(a schedule is called with ``iterations``, 0 on the first step), gradients are clipped,
+weight decay shrinks each variable (``w -= lr * weight_decay * w``), the optimizer's own
+update runs, and ``iterations`` goes up by one.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any, Callable, Iterable
 
 from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.ops import core, shapes
-from autojit.ops.array import constant, zeros_like
-from autojit.ops.math import cast, pow, sqrt, square
+from autojit.ops.array import add_n, constant, zeros_like
+from autojit.ops.math import cast, clip_by_value, greater, maximum, sqrt, square, where
+from autojit.ops.reduce import reduce_sum
+from autojit.optimizers.schedules import LearningRateSchedule
 from autojit.tensor import Tensor, convert_to_tensor
 from autojit.variables import Variable
 
@@ -32,21 +40,49 @@ class Optimizer:
 
     Usage (subclasses)::
 
-        opt = aj.optimizers.SGD(learning_rate=0.1)
+        opt = aj.optimizers.SGD(learning_rate=0.1, global_clipnorm=1.0)
         opt.apply_gradients(zip(grads, model.trainable_variables))
 
-    A subclass names its slots in ``slot_names`` and implements ``_update(var, grad,
-    slots, step)``, where ``step`` is ``iterations + 1`` as a float tensor of the variable's
-    dtype (computed once per dtype and step).
+    Every optimizer takes ``weight_decay`` (decoupled, Keras 3: ``w -= lr * wd * w`` before
+    the update) and at most one of ``clipnorm`` (each gradient's L2 norm), ``clipvalue``
+    (each element into ``[-v, v]``) and ``global_clipnorm`` (the norm of all gradients
+    together). ``learning_rate`` is a float, an ``aj.Variable`` or a
+    ``LearningRateSchedule``. A subclass names its slots in ``slot_names`` and implements
+    ``_update(var, grad, slots, lr, step)``, where ``lr`` is the learning rate for this step
+    in the variable's dtype and ``step`` is ``iterations + 1`` as a float tensor of that dtype
+    (computed once per dtype and step; ``None`` unless ``needs_step``).
     """
 
     slot_names: tuple[str, ...] = ()
     needs_step = False
 
-    def __init__(self, learning_rate: Any, name: str):
-        _check_hyper(name, "learning_rate", learning_rate, low=0.0)
+    def __init__(self, learning_rate: Any, name: str, weight_decay: float | None = None,
+                 clipnorm: float | None = None, clipvalue: float | None = None,
+                 global_clipnorm: float | None = None):
+        if not isinstance(learning_rate, LearningRateSchedule):
+            _check_hyper(name, "learning_rate", learning_rate, low=0.0)
+        if weight_decay is not None:
+            _check_hyper(name, "weight_decay", weight_decay, low=0.0)
+        clips = {"clipnorm": clipnorm, "clipvalue": clipvalue,
+                 "global_clipnorm": global_clipnorm}
+        given = {key: value for key, value in clips.items() if value is not None}
+        if len(given) > 1:
+            listed = ", ".join(f"{key}={value!r}" for key, value in given.items())
+            raise InvalidArgumentError(f"{name}: at most one of clipnorm, clipvalue and "
+                                       f"global_clipnorm may be set, got {listed}")
+        for key, value in given.items():
+            _check_hyper(name, key, value, low=0.0)
+            if value == 0:
+                raise InvalidArgumentError(f"{name}: expected {key} > 0, got {value!r}; "
+                                           f"leave it None for no clipping")
         self._name = name
         self.learning_rate = learning_rate
+        self.weight_decay = None if weight_decay is None else float(weight_decay)
+        self.clipnorm = None if clipnorm is None else float(clipnorm)
+        self.clipvalue = None if clipvalue is None else float(clipvalue)
+        self.global_clipnorm = None if global_clipnorm is None else float(global_clipnorm)
+        self._decay_excluded: dict[int, Variable] = {}  # by id; holding keeps ids unique
+        self._decay_excluded_names: list[str] = []
         self._slots: dict[int, tuple[Variable, dict[str, Variable]]] = {}
         with core.eager_scope():
             self._iterations = Variable(0, trainable=False, name=f"{name}/iterations",
@@ -78,6 +114,16 @@ class Optimizer:
             result.extend(slots[name] for name in self.slot_names)
         return result
 
+    def current_learning_rate(self) -> Any:
+        """The learning rate the next ``apply_gradients`` uses: a schedule evaluated at
+        ``iterations`` (a float32 tensor), else ``learning_rate`` itself.
+
+        Usage: ``float(opt.current_learning_rate())``
+        """
+        if isinstance(self.learning_rate, LearningRateSchedule):
+            return self.learning_rate(self._iterations)
+        return self.learning_rate
+
     def get_slot(self, var: Variable, slot_name: str) -> Variable:
         """The slot Variable ``slot_name`` kept for ``var`` (e.g. Adam's ``"m"``).
 
@@ -101,7 +147,7 @@ class Optimizer:
         return [(var, dict(slots)) for var, slots in self._slots.values()]
 
     def build(self, var_list: Iterable[Variable]) -> None:
-        """Create the (zero) slots of each variable in ``var_list`` that has none yet, as the
+        """Create the slots of each variable in ``var_list`` that has none yet, as the
         first ``apply_gradients`` would (Keras's ``build``). Checkpoint restore uses it.
 
         Usage: ``opt.build(model.trainable_variables)``
@@ -113,10 +159,26 @@ class Optimizer:
             if id(var) not in self._slots:
                 self._create_slots(var)
 
+    def exclude_from_weight_decay(self, var_list: Iterable[Variable] | None = None,
+                                  var_names: Iterable[str] | None = None) -> None:
+        """Exempt variables from weight decay: those in ``var_list``, and those whose name
+        contains a match of one of the regular expressions ``var_names`` (as Keras 3).
+
+        Usage: ``opt.exclude_from_weight_decay(var_names=["bias", "layer_norm"])``
+        """
+        for var in var_list or ():
+            if not isinstance(var, Variable):
+                raise InvalidArgumentError(f"{self._name}.exclude_from_weight_decay: expected "
+                                           f"aj.Variables in var_list, got "
+                                           f"{type(var).__name__}")
+            self._decay_excluded[id(var)] = var
+        self._decay_excluded_names.extend(var_names or ())
+
     # --- updates -----------------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Variable]]) -> Variable:
-        """Update each variable in place with its gradient; skip (and warn about) ``None``
-        gradients; then add one to ``iterations``. Returns ``iterations``.
+        """Update each variable in place with its gradient (Note [Order of an update]); skip
+        (and warn about) ``None`` gradients; then add one to ``iterations``. Returns
+        ``iterations``.
 
         Usage: ``opt.apply_gradients(zip(grads, model.trainable_variables))``
         """
@@ -124,15 +186,20 @@ class Optimizer:
         for _, var in pairs:
             if id(var) not in self._slots:
                 self._create_slots(var)
-        steps: dict = {}
-        for grad, var in pairs:
-            step = None
-            if self.needs_step:
-                step = steps.get(var.dtype)
-                if step is None:
-                    step = cast(self._iterations + self._one, var.dtype)
-                    steps[var.dtype] = step
-            self._update(var, grad, self._slots[id(var)][1], step)
+        lr = self.current_learning_rate()
+        grads = self._clip([grad for grad, _ in pairs])
+        per_dtype: dict = {}
+        for var in (var for _, var in pairs):
+            if var.dtype not in per_dtype:
+                step = cast(self._iterations + self._one, var.dtype) if self.needs_step else None
+                per_dtype[var.dtype] = (_lr_as(lr, var.dtype), step)
+        if self.weight_decay:
+            for _, var in pairs:
+                if self._uses_weight_decay(var):
+                    var.assign_sub(var * (per_dtype[var.dtype][0] * self.weight_decay))
+        for grad, (_, var) in zip(grads, pairs):
+            var_lr, step = per_dtype[var.dtype]
+            self._update(var, grad, self._slots[id(var)][1], var_lr, step)
         self._iterations.assign_add(self._one)
         return self._iterations
 
@@ -155,22 +222,38 @@ class Optimizer:
         grads = tape.gradient(value, var_list)
         return self.apply_gradients(zip(grads, var_list))
 
-    def _update(self, var: Variable, grad: Tensor, slots: dict, step: Any) -> None:
+    def _update(self, var: Variable, grad: Tensor, slots: dict, lr: Any, step: Any) -> None:
         raise NotImplementedError
 
-    def _lr(self, var: Variable) -> Any:
-        lr = self.learning_rate
-        if isinstance(lr, Tensor) and lr.dtype != var.dtype:
-            return cast(lr, var.dtype)
-        return lr
+    def _slot_initial_value(self, slot: str) -> float:
+        """The value a new slot starts at (Adagrad's accumulator overrides it)."""
+        return 0.0
 
     # --- helpers ---------------------------------------------------------------------------
+    def _clip(self, grads: list) -> list:
+        if self.clipnorm is not None:
+            return [clip_by_norm(g, self.clipnorm) for g in grads]
+        if self.global_clipnorm is not None:
+            return clip_by_global_norm(grads, self.global_clipnorm)
+        if self.clipvalue is not None:
+            return [clip_by_value(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return grads
+
+    def _uses_weight_decay(self, var: Variable) -> bool:
+        if id(var) in self._decay_excluded:
+            return False
+        return not any(re.search(pattern, var.name) for pattern in self._decay_excluded_names)
+
     def _create_slots(self, var: Variable) -> None:
         base = var.name.removesuffix(":0")
         slots = {}
         with core.eager_scope():  # TF's init_scope: real Variables even while tracing
             for slot in self.slot_names:
-                slots[slot] = Variable(zeros_like(var), trainable=False,
+                initial = zeros_like(var)
+                value = self._slot_initial_value(slot)
+                if value:
+                    initial = initial + value
+                slots[slot] = Variable(initial, trainable=False,
                                        name=f"{self._name}/{slot}/{base}")
         self._slots[id(var)] = (var, slots)  # holding var keeps its id from being reused
 
@@ -208,6 +291,36 @@ class Optimizer:
         return f"<aj.optimizers.{type(self).__name__} learning_rate={self.learning_rate!r}>"
 
 
+# --- clipping: Keras 3's formulas, written with ops so they trace -----------------------------
+def clip_by_norm(grad: Tensor, clip_norm: float) -> Tensor:
+    """``grad * clip_norm / max(norm(grad), clip_norm)``; an all-zero gradient stays zero
+    (Keras 3's ``_clip_by_norm``: the square root never sees a zero)."""
+    l2sum = reduce_sum(square(grad))
+    positive = greater(l2sum, 0.0)
+    l2norm = where(positive, sqrt(where(positive, l2sum, 1.0)), l2sum)
+    return grad * clip_norm / maximum(l2norm, clip_norm)
+
+
+def clip_by_global_norm(grads: list, clip_norm: float) -> list:
+    """Scale every gradient by ``clip_norm / max(global_norm, clip_norm)``, where the global
+    norm is that of all gradients together; an inf or NaN norm makes every gradient NaN,
+    as Keras 3 (``+ (norm - norm)``)."""
+    if not grads:
+        return grads
+    wide = dtypes.float64 if any(g.dtype == dtypes.float64 for g in grads) else dtypes.float32
+    squares = [cast(reduce_sum(square(g)), wide) for g in grads]
+    norm = sqrt(add_n(squares) if len(squares) > 1 else squares[0])
+    # clip / max(norm, clip) equals Keras's clip * min(1/norm, 1/clip) without dividing by 0
+    scale = clip_norm / maximum(norm, clip_norm) + (norm - norm)
+    return [g * (scale if g.dtype == wide else cast(scale, g.dtype)) for g in grads]
+
+
+def _lr_as(lr: Any, dtype: Any) -> Any:
+    if isinstance(lr, Tensor) and lr.dtype != dtype:
+        return cast(lr, dtype)
+    return lr
+
+
 def _check_pair(name: str, grad: Tensor, var: Variable) -> None:
     if grad.dtype != var.dtype:
         raise DTypeError(f"{name}.apply_gradients: variable {var.name!r} is "
@@ -230,109 +343,3 @@ def _check_hyper(owner: str, name: str, value: Any, low: float, high: float | No
     if bad:
         upper = "" if high is None else f" and {'<' if high_open else '<='} {high}"
         raise InvalidArgumentError(f"{owner}: expected {name} >= {low}{upper}, got {value!r}")
-
-
-class SGD(Optimizer):
-    """Stochastic gradient descent, with optional (Nesterov) momentum.
-
-    Usage: ``opt = aj.optimizers.SGD(learning_rate=0.1, momentum=0.9)``
-
-    Without momentum: ``w -= lr * g``. With momentum (slot ``"momentum"``, starts at 0)::
-
-        m = momentum * m - lr * g
-        w += m                       # or, with nesterov=True: w += momentum * m - lr * g
-    """
-
-    def __init__(self, learning_rate: Any = 0.01, momentum: float = 0.0,
-                 nesterov: bool = False, name: str = "SGD"):
-        _check_hyper("SGD", "momentum", momentum, low=0.0, high=1.0)
-        super().__init__(learning_rate, name)
-        self.momentum = float(momentum)
-        self.nesterov = bool(nesterov)
-        self.slot_names = ("momentum",) if self.momentum > 0.0 else ()
-
-    def _update(self, var: Variable, grad: Tensor, slots: dict, step: Any) -> None:
-        lr = self._lr(var)
-        if not self.slot_names:
-            var.assign_sub(grad * lr)
-            return
-        m = slots["momentum"]
-        m.assign(m * self.momentum - grad * lr)
-        if self.nesterov:
-            var.assign_add(m * self.momentum - grad * lr)
-        else:
-            var.assign_add(m)
-
-
-class Adam(Optimizer):
-    """Adam (Kingma & Ba), with slots ``"m"`` and ``"v"`` and the bias correction folded into
-    the step size, as ``tf.keras.optimizers.Adam``.
-
-    Usage: ``opt = aj.optimizers.Adam(learning_rate=1e-3)``
-
-    At step ``t`` (1 on the first call)::
-
-        alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)
-        m += (g - m) * (1 - beta_1)
-        v += (g*g - v) * (1 - beta_2)
-        w -= alpha * m / (sqrt(v) + epsilon)
-    """
-
-    slot_names = ("m", "v")
-    needs_step = True
-
-    def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, name: str = "Adam"):
-        _check_hyper("Adam", "beta_1", beta_1, low=0.0, high=1.0, high_open=True)
-        _check_hyper("Adam", "beta_2", beta_2, low=0.0, high=1.0, high_open=True)
-        _check_hyper("Adam", "epsilon", epsilon, low=0.0)
-        super().__init__(learning_rate, name)
-        self.beta_1 = float(beta_1)
-        self.beta_2 = float(beta_2)
-        self.epsilon = float(epsilon)
-
-    def _update(self, var: Variable, grad: Tensor, slots: dict, step: Any) -> None:
-        alpha = self._lr(var) * sqrt(1.0 - pow(self.beta_2, step)) / (1.0 - pow(self.beta_1, step))
-        m, v = slots["m"], slots["v"]
-        m.assign_add((grad - m) * (1.0 - self.beta_1))
-        v.assign_add((square(grad) - v) * (1.0 - self.beta_2))
-        var.assign_sub(m * alpha / (sqrt(v) + self.epsilon))
-
-
-class RMSprop(Optimizer):
-    """RMSprop: scale each step by a running root-mean-square of the gradient, with
-    optional momentum, as ``tf.keras.optimizers.RMSprop`` (not centered).
-
-    Usage: ``opt = aj.optimizers.RMSprop(learning_rate=1e-3)``
-
-    With slot ``"velocity"`` (and ``"momentum"`` when momentum > 0)::
-
-        velocity = rho * velocity + (1 - rho) * g*g
-        step = lr * g / sqrt(velocity + epsilon)
-        w -= step                    # or: m = momentum * m + step; w -= m
-    """
-
-    def __init__(self, learning_rate: Any = 0.001, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7, name: str = "RMSprop"):
-        _check_hyper("RMSprop", "rho", rho, low=0.0, high=1.0)
-        _check_hyper("RMSprop", "momentum", momentum, low=0.0, high=1.0)
-        _check_hyper("RMSprop", "epsilon", epsilon, low=0.0)
-        super().__init__(learning_rate, name)
-        self.rho = float(rho)
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
-        self.slot_names = ("velocity", "momentum") if self.momentum > 0.0 else ("velocity",)
-
-    def _update(self, var: Variable, grad: Tensor, slots: dict, step: Any) -> None:
-        velocity = slots["velocity"]
-        velocity.assign(velocity * self.rho + square(grad) * (1.0 - self.rho))
-        increment = grad * self._lr(var) / sqrt(velocity + self.epsilon)
-        if self.momentum > 0.0:
-            m = slots["momentum"]
-            m.assign(m * self.momentum + increment)
-            var.assign_sub(m)
-        else:
-            var.assign_sub(increment)
-
-
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop"]
