@@ -330,6 +330,9 @@ class ListArray(TensorArray):
                             "use aj.size(aj.stack(out)) or aj.shape(aj.stack(out))[0]")
         return rows
 
+    def __iter__(self):
+        return iter(self.stack())
+
     def __mul__(self, other: Any) -> Any:
         if isinstance(other, (int, np.integer)) and not isinstance(other, bool):
             return self._with(array_ops.tile(self.stack(), [int(other)] + [1] * len(

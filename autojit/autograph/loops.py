@@ -359,6 +359,8 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
     ``range`` of tensors and symbolic tensors become one ``aj.while_loop`` (iterating rows
     with ``aj.gather``); Python iterables (and eager tensors' rows) are unrolled.
     """
+    if isinstance(iterable, ListArray):  # a list grown in a tensor loop: its stacked rows
+        iterable = iterable.stack()
     if isinstance(iterable, TensorRange) and not vals.tracing():
         iterable = iterable.eager()
     if isinstance(iterable, TensorRange) or vals.is_graph_value(iterable):

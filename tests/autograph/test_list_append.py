@@ -256,3 +256,19 @@ def test_append_under_a_tensor_if_and_continue_in_a_tensor_loop():
         assert int(n) == ref_n
         _same(joined, ref_joined)
     assert f.tracing_count == 1
+
+
+def test_iterating_the_list_after_the_tensor_loop_is_a_graph_loop_over_its_rows():
+    @aj.function(input_signature=SPEC)
+    def f(xs):
+        out = []
+        for x in xs:
+            out.append(x * 2.0)
+        total = xs[0] * 0.0
+        for y in out:
+            total = total + aj.square(y)
+        return total
+
+    for xs in _inputs(1, 4):
+        _same(f(xs), _python(f, xs))
+    assert f.tracing_count == 1
