@@ -272,3 +272,18 @@ def test_iterating_the_list_after_the_tensor_loop_is_a_graph_loop_over_its_rows(
     for xs in _inputs(1, 4):
         _same(f(xs), _python(f, xs))
     assert f.tracing_count == 1
+
+
+def test_list_operators_keep_their_list_meaning():
+    @aj.function(input_signature=SPEC)
+    def f(xs):
+        out = []
+        for x in xs:
+            out.append(x + 1.0)
+        doubled = out * 2  # repetition, as for a Python list
+        joined = out + [xs[0]]  # concatenation
+        return aj.stack(doubled), aj.stack(joined), out[0], out[-1]
+
+    for xs in _inputs(1, 3):
+        for got, expected in zip(f(xs), _python(f, xs)):
+            _same(got, expected)
