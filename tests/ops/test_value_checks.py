@@ -30,6 +30,21 @@ BAD = {
             labels, logits, from_logits=True), (np.array([0, -1]), LOGITS),
          "label -1 is out of range for 3 classes"),
     ],
+    # aj.TensorArray (tests/test_tensor_array.py)
+    "tensor_array_read": [
+        (lambda i: aj.TensorArray(aj.float64, size=3, element_shape=[2]).read(i),
+         (np.array(3),), "TensorArray.read: index 3 is out of range for an array of size 3"),
+    ],
+    "tensor_array_write": [
+        (lambda x, i: aj.TensorArray(aj.float64, size=2).write(i, x).stack(),
+         (np.array([1.0]), np.array(2)), "TensorArray.write: index 2 is out of range"),
+        (lambda x, i: aj.TensorArray(aj.float64).write(i, x).stack(),
+         (np.array([1.0]), np.array(-1)), "TensorArray.write: index -1 is negative"),
+    ],
+    "tensor_array_zeros": [
+        (lambda n: aj.TensorArray(aj.float64, size=n, element_shape=[2]).stack(),
+         (np.array(-1),), "TensorArray: expected a size >= 0, got -1"),
+    ],
     "gather": [
         (lambda x, i: aj.gather(x, i), (X, np.array([0, -1])),
          "index -1 is out of range for axis 0 of size 3"),
