@@ -36,6 +36,7 @@ from autojit.ops.array import (add_n, broadcast_to, concat, eye, fill, linspace,
 from autojit.ops.array import arange as range  # noqa: E402,A001  (tf.range)
 from autojit.ops.indexing import gather, one_hot  # noqa: E402
 from autojit import linalg, math, nn, random  # noqa: E402
+from autojit import metrics  # noqa: E402
 from autojit import keras, layers, losses  # noqa: E402
 from autojit import compat  # noqa: E402
 from autojit import autograph  # noqa: E402
