@@ -35,6 +35,14 @@ from autojit.ops.array import (add_n, broadcast_to, concat, eye, fill, linspace,
                                rank, shape, size, split, squeeze, tile, transpose)
 from autojit.ops.array import arange as range  # noqa: E402,A001  (tf.range)
 from autojit.ops.indexing import gather, one_hot  # noqa: E402
+# more math, n-d indexing and sorting (issue 9); this where also takes a condition alone
+from autojit.ops.clipping import clip_by_global_norm, clip_by_norm, norm  # noqa: E402
+from autojit.ops.einsum import einsum  # noqa: E402
+from autojit.ops.extra_math import reduce_logsumexp  # noqa: E402
+from autojit.ops.scan import cumprod, cumsum  # noqa: E402
+from autojit.ops.scatter import (boolean_mask, gather_nd, scatter_nd,  # noqa: E402
+                                 tensor_scatter_nd_add, tensor_scatter_nd_update, where)
+from autojit.ops.sorting import argsort, sort  # noqa: E402
 from autojit import linalg, math, nn, random  # noqa: E402
 from autojit import metrics  # noqa: E402
 from autojit import keras, layers, losses  # noqa: E402

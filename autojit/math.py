@@ -51,6 +51,15 @@ from autojit.ops.reduce import (
                               reduce_sum,
 )
 
+# more math (issue 9)
+from autojit.ops.activations import log_sigmoid  # noqa: E402
+from autojit.ops.extra_math import erf, expm1, reduce_logsumexp, softplus  # noqa: E402
+from autojit.ops.normalization import l2_normalize  # noqa: E402
+from autojit.ops.scan import cumprod, cumsum  # noqa: E402
+from autojit.ops.scatter import where  # noqa: E402  (also where(condition) alone)
+from autojit.ops.segments import segment_sum, unsorted_segment_sum  # noqa: E402
+from autojit.ops.sorting import argsort, sort, top_k  # noqa: E402
+
 floormod = mod  # TF's name for Python's %
 truediv = divide
 
@@ -61,3 +70,6 @@ __all__ = ["abs", "add", "add_n", "argmax", "argmin", "cos", "divide", "equal", 
            "reduce_all", "reduce_any", "reduce_max", "reduce_mean", "reduce_min", "reduce_prod",
            "reduce_sum", "rsqrt", "sigmoid", "sign", "sin", "softmax", "sqrt", "square",
            "subtract", "tanh", "truediv"]
+__all__ += ["argsort", "cumprod", "cumsum", "erf", "expm1", "l2_normalize", "log_sigmoid",
+            "reduce_logsumexp", "segment_sum", "softplus", "sort", "top_k",
+            "unsorted_segment_sum", "where"]

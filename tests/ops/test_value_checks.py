@@ -13,6 +13,7 @@ import autojit as aj
 import autojit.variables  # noqa: F401  (registers its ops before the registry is read)
 from autojit.errors import InvalidArgumentError
 from autojit.ops import core
+from autojit.ops.sorting import take_along_axis
 
 LOGITS = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])
 X = np.arange(12.0).reshape(3, 4)
@@ -58,6 +59,35 @@ BAD = {
     "index_at": [
         (lambda x, i: x[i], (X, np.array(3)), "index 3 is out of range for dimension 0"),
         (lambda x, i: x[:, i], (X, np.array(-5)), "index -5 is out of range for dimension 1"),
+    ],
+    # issue 9: sorting, n-d gathers and scatters, segment sums
+    "take_along_axis": [
+        (lambda x, i: take_along_axis(x, i, axis=1), (X, np.array([[0], [4], [1]])),
+         "index 4 is out of range for axis 1 of size 4"),
+    ],
+    "gather_nd": [
+        (lambda x, i: aj.gather_nd(x, i), (X, np.array([[0, 1], [3, 0]])),
+         "index 3 is out of range for dimension 0 of size 3"),
+    ],
+    "tensor_scatter_nd_add": [
+        (lambda x, i, u: aj.tensor_scatter_nd_add(x, i, u), (X, np.array([[0, 4]]),
+                                                            np.array([1.0])),
+         "index 4 is out of range for dimension 1 of size 4"),
+    ],
+    "tensor_scatter_nd_update": [
+        (lambda x, i, u: aj.tensor_scatter_nd_update(x, i, u), (X, np.array([[-1, 0]]),
+                                                               np.array([1.0])),
+         "index -1 is out of range for dimension 0 of size 3"),
+    ],
+    "scatter_nd": [
+        (lambda i, u: aj.scatter_nd(i, u, [3]), (np.array([[3]]), np.array([1.0])),
+         "index 3 is out of range for dimension 0 of size 3"),
+    ],
+    "segment_sum": [
+        (lambda d, i: aj.math.unsorted_segment_sum(d, i, 2), (X, np.array([0, 2, 1])),
+         "segment id 2 is out of range for 2 segments"),
+        (lambda d, i: aj.math.segment_sum(d, i), (X, np.array([1, 0, 0])),
+         "segment ids must be non-negative and sorted"),
     ],
 }
 CASES = [(name, k) for name, cases in BAD.items() for k in range(len(cases))]
