@@ -106,8 +106,7 @@ class _GraphLoop:
                 except ListToArray as claim:
                     if claim.loop is not self:
                         raise
-                    values[claim.slot] = ListArray.like(claim.element).from_list(
-                        values[claim.slot])
+                    values[claim.slot] = self._list_array(claim)
         finally:
             _LOOP_LISTS.pop()
         objects = [i for i in objects if i not in casts]
@@ -120,6 +119,17 @@ class _GraphLoop:
                 vals.remember_flag(value, vals.flag_origin(before) or self.where)
         if self.set_state is not None:
             self.set_state(tuple(final) + tuple(self.init[self.nouts:]))
+
+    def _list_array(self, claim: "ListToArray") -> Any:
+        """The list of state ``claim.slot`` as a ListArray (Note [Lists appended in tensor
+        loops])."""
+        try:
+            return ListArray.like(claim.element).from_list(self.init[claim.slot])
+        except DTypeError as exc:
+            raise AutographError(
+                f"{vals.display_name(self.names[claim.slot])} is a list appended to inside the "
+                f"tensor {self.what} at {origin.where(self.where)}, so it becomes a "
+                f"TensorArray, which holds tensors of one dtype and shape: {exc}") from None
 
     def _plan(self, pred, index, values, casts, objects, step, advance, test) -> list:
         for _ in range(len(values) + 2):

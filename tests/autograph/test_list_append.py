@@ -287,3 +287,16 @@ def test_list_operators_keep_their_list_meaning():
     for xs in _inputs(1, 3):
         for got, expected in zip(f(xs), _python(f, xs)):
             _same(got, expected)
+
+
+def test_appending_a_non_tensor_in_a_tensor_loop_names_the_list():
+    @aj.function(input_signature=SPEC)
+    def f(xs):
+        names = []
+        for x in xs:
+            names.append("row")
+        return xs
+
+    with pytest.raises(aj.errors.AutographError, match=re.escape(
+            "`names` is a list appended to inside the tensor `for` loop at ")):
+        f(_inputs(2)[0])
