@@ -268,5 +268,9 @@ def fit(x: Any, like: Any) -> Any:
 
 def zeros(size: Any, element_shape: tuple, dtype: Any) -> Any:
     """A buffer of ``size`` zero elements. Usage: ``zeros(n, (64,), aj.float32)``"""
+    if type(size) is int and size >= 0:  # a static shape (the op's rows are known only
+        from autojit.ops.creation import zeros as full_zeros  # at run time in graphs)
+
+        return full_zeros((size,) + tuple(int(d) for d in element_shape), dtype)
     return bind(ZEROS, size, element_shape=tuple(int(d) for d in element_shape),
                 dtype=dtypes.as_dtype(dtype))
