@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 
 from autojit import dtypes, nest
-from autojit.errors import GradientError
-from autojit.ops import core
-from autojit.ops.array import constant
-from autojit.ops.math import add, ones_like_value, zeros_like_value
+from autojit.errors import GradientError, ShapeError
+from autojit.ops import core, shapes
+from autojit.ops.array import constant, reshape, stack
+from autojit.ops.math import add, broadcast_like, ones_like_value, zeros_like_value
 from autojit.tensor import _EAGER, Tensor, to_device
 
 _FLOATS = dtypes._FLOATS
@@ -242,6 +242,137 @@ class GradientTape:
                      for s, g in zip(flat_sources, grads)]
         return nest.pack_as(sources, grads)
 
+    # --- Jacobians (Note [Jacobians by rows]) ------------------------------------------
+    def jacobian(self, target: Any, sources: Any,
+                 unconnected_gradients: Any = UnconnectedGradients.NONE,
+                 parallel_iterations: int | None = None,
+                 experimental_use_pfor: bool = True) -> Any:
+        """d target / d source for each source: shape ``target.shape + source.shape``, in the
+        structure of ``sources`` (None for unconnected ones, or zeros with
+        ``unconnected_gradients="zero"``), as ``tf.GradientTape.jacobian``.
+
+        Usage: ``j = tape.jacobian(y, x)``. As in TF, a non-persistent tape computes one
+        Jacobian (or gradient); ``persistent=True`` allows more. Second derivatives come from
+        nested tapes, e.g. a Hessian (``tf.hessians``-style)::
+
+            with aj.GradientTape() as outer:
+                with aj.GradientTape() as inner:
+                    y = f(x)
+                g = inner.gradient(y, x)
+            hessian = outer.jacobian(g, x)  # shape x.shape + x.shape
+
+        ``parallel_iterations`` and ``experimental_use_pfor`` are accepted for TF
+        compatibility; each row is its own backward pass. Inside ``@aj.function`` the
+        target's shape must be known.
+        """
+        self._check_jacobian_target("jacobian", target)
+        flat_sources = self._checked_sources("jacobian", sources)
+        shape = tuple(target.shape)
+        if None in shape:
+            raise ShapeError(f"jacobian: the target's shape must be known, got "
+                             f"{shapes.fmt(shape)}; use batch_jacobian for an unknown batch dim")
+        n = shapes.size(shape)
+        unit = np.eye(n, dtype=target.dtype)
+        seeds = [to_device(constant(unit[i].reshape(shape)), target._device) for i in range(n)]
+        rows = self._seeded_backward("jacobian", target, seeds, flat_sources,
+                                     unconnected_gradients)
+        out = []
+        for source, grads in zip(flat_sources, rows):
+            if grads is None:
+                out.append(None)
+                continue
+            if grads:
+                full = stack(grads, axis=0)
+            else:  # an empty target: a Jacobian with no rows
+                full = zeros_like_value(source)[None][:0]
+            out.append(full if len(shape) == 1 else _reshaped(full, shape + tuple(source.shape)))
+        return nest.pack_as(sources, out)
+
+    def batch_jacobian(self, target: Any, source: Any,
+                       unconnected_gradients: Any = UnconnectedGradients.NONE,
+                       parallel_iterations: int | None = None,
+                       experimental_use_pfor: bool = True) -> Any:
+        """The Jacobian of each batch row of ``target`` ``[b, y1, ...]`` with respect to the
+        same row of ``source`` ``[b, x1, ...]``: shape ``[b, y1, ..., x1, ...]``, assuming
+        row ``i`` of the target depends only on row ``i`` of the source (as TF).
+
+        Usage: ``j = tape.batch_jacobian(model(x), x)``. One backward pass per entry of a
+        target row; the batch dim may be unknown inside ``@aj.function``. A non-persistent
+        tape computes it once, as ``jacobian``.
+        """
+        self._check_jacobian_target("batch_jacobian", target)
+        (flat_source,) = self._checked_sources("batch_jacobian", [source])
+        t_shape, s_shape = tuple(target.shape), tuple(flat_source.shape)
+        if len(t_shape) < 2 or len(s_shape) < 2 or (
+                None not in (t_shape[0], s_shape[0]) and t_shape[0] != s_shape[0]):
+            raise ShapeError(f"batch_jacobian: expected a target and a source of rank >= 2 with "
+                             f"the same first (batch) dim, got target {shapes.fmt(t_shape)} and "
+                             f"source {shapes.fmt(s_shape)}")
+        rest = t_shape[1:]
+        if None in rest:
+            raise ShapeError(f"batch_jacobian: the target's dims after the batch dim must be "
+                             f"known, got {shapes.fmt(t_shape)}")
+        m = shapes.size(rest)
+        unit = np.eye(m, dtype=target.dtype)
+        seeds = [broadcast_like(to_device(constant(unit[j].reshape((1,) + rest)),
+                                          target._device), target) for j in range(m)]
+        (grads,) = self._seeded_backward("batch_jacobian", target, seeds, [flat_source],
+                                         unconnected_gradients)
+        if grads is None:
+            return None
+        full = stack(grads, axis=1)  # [b, m, x1, ...]
+        if len(rest) == 1:
+            return full
+        batch = t_shape[0] if t_shape[0] is not None else s_shape[0]
+        return _reshaped(full, (batch,) + rest + s_shape[1:])
+
+    def _check_jacobian_target(self, name: str, target: Any) -> None:
+        if self._used and not self.persistent:
+            raise GradientError(
+                f"{name}: a non-persistent GradientTape can compute gradients (or a Jacobian) "
+                "only once; create it with aj.GradientTape(persistent=True) to call it again")
+        if not isinstance(target, Tensor):
+            raise GradientError(f"{name}: expected a tensor target, got "
+                                f"{type(target).__name__} {target!r:.40}")
+        if target.dtype not in _FLOATS:
+            raise GradientError(f"{name}: expected a floating-point target, got "
+                                f"{target.dtype.name}")
+
+    @staticmethod
+    def _checked_sources(name: str, sources: Any) -> list:
+        flat = nest.flatten(sources)
+        for s in flat:
+            if not isinstance(s, Tensor):
+                raise GradientError(f"{name}: expected tensors or Variables as sources, got "
+                                    f"{type(s).__name__} {s!r:.40}")
+        return flat
+
+    def _seeded_backward(self, name: str, target: Any, seeds: list, sources: list,
+                         unconnected_gradients: Any) -> list:
+        """Per source: the list of its gradients, one per seed (zeros where one row is not
+        connected), or None (zeros of the Jacobian's shape are the caller's) when no row is."""
+        zeros = _zeros_for_unconnected(unconnected_gradients)
+        self._used = True
+        paused = self._active
+        if paused:
+            core.pop_tape(self)
+        try:
+            rows = [self._backward([target], [seed], sources) for seed in seeds]
+        finally:
+            if paused:
+                core.push_tape(self)
+            if not self.persistent:
+                self._release()
+        out = []
+        for k, source in enumerate(sources):
+            grads = [row[k] for row in rows]
+            connected = any(g is not None for g in grads)
+            if source.dtype not in _FLOATS or (not connected and not zeros):
+                out.append(None)
+            else:
+                out.append([zeros_like_value(source) if g is None else g for g in grads])
+        return out
+
     def _backward(self, targets: list, seeds: list, sources: list) -> list:
         # Forward sweep: the entries on a path from a watched source (the rest cannot
         # matter; a source the tape never watched gets no gradient, as in TF).
@@ -289,6 +420,23 @@ class GradientTape:
                 previous = get(k)
                 cts[k] = ct if previous is None else add(previous, ct)
         return [get(id(s)) for s in sources]
+
+
+def _reshaped(x: Any, shape: tuple) -> Any:
+    """``reshape`` to ``shape``, whose one unknown dim (at most) is inferred."""
+    unknown = [i for i, d in enumerate(shape) if d is None]
+    if len(unknown) > 1:
+        raise ShapeError(f"jacobian: a Jacobian of shape {shapes.fmt(shape)} has more than one "
+                         "unknown dim; give the source a known shape")
+    return reshape(x, [-1 if d is None else d for d in shape])
+
+
+# Note [Jacobians by rows]: ``jacobian`` runs one backward pass per target entry, seeded with
+# that entry's unit vector as ``output_gradients`` (no ops are added to the forward record,
+# so a non-persistent tape can serve all the rows before it is released, as TF's pfor does).
+# ``batch_jacobian`` seeds entry j of every batch row at once: under its assumption (row i
+# of the target depends only on row i of the source) one pass gives all rows' derivatives.
+# Vectorising the rows (one batched backward pass) is the later step.
 
 
 def _seeds(targets: list, output_gradients: Any) -> list:

@@ -89,7 +89,8 @@ def test_where_with_one_argument_in_a_graph():
         return aj.where(labels == 3)
 
     labels = np.array([[3, 1], [0, 3], [3, 3]], np.int32)
-    np.testing.assert_array_equal(coordinates(aj.constant(labels)).numpy(), np.argwhere(labels == 3))
+    np.testing.assert_array_equal(coordinates(aj.constant(labels)).numpy(),
+                                  np.argwhere(labels == 3))
     assert coordinates(aj.constant([[0, 0]])).numpy().shape == (0, 2)
     assert coordinates(aj.constant([[0, 0]])).dtype == aj.int64
 
