@@ -205,9 +205,10 @@ class TensorArray:
                 raise InvalidArgumentError(
                     f"TensorArray.unstack: {rows} rows do not fit an array of size {size} "
                     "(make it with dynamic_size=True to let it grow)")
+            if rows < size and self._buffer is not None:  # later elements keep their values
+                return self._with(array_ops.concat([value, self._buffer[rows:]], 0))
             if rows < size:
-                like = self._buffer if self._buffer is not None else self._empty(shape)
-                return self._with(ta_ops.fit(value, like))
+                return self._with(ta_ops.fit(value, self._empty(shape)))
         return self._with(array_ops.identity(value))
 
     def scatter(self, indices: Any, value: Any, name: str | None = None) -> "TensorArray":

@@ -59,6 +59,10 @@ def test_fixed_size_unstack_and_empty_arrays():
     np.testing.assert_array_equal(ta.read(2).numpy(), xs[2])
     np.testing.assert_array_equal(ta.stack().numpy(), xs)
     assert not ta.dynamic_size
+    part = ta.unstack(xs[:2] * 0)  # the first rows replaced, the others kept
+    np.testing.assert_array_equal(part.stack().numpy(), np.concatenate([0 * xs[:2], xs[2:]]))
+    padded = aj.TensorArray(aj.float32, size=3).unstack(xs[:1])
+    np.testing.assert_array_equal(padded.stack().numpy(), np.concatenate([xs[:1], 0 * xs[:2]]))
     zeros = aj.TensorArray(aj.float64, size=3, element_shape=[2])
     np.testing.assert_array_equal(zeros.stack().numpy(), np.zeros((3, 2)))
     assert aj.TensorArray(aj.float32).stack().shape == (0,)

@@ -300,3 +300,34 @@ def test_appending_a_non_tensor_in_a_tensor_loop_names_the_list():
     with pytest.raises(aj.errors.AutographError, match=re.escape(
             "`names` is a list appended to inside the tensor `for` loop at ")):
         f(_inputs(2)[0])
+
+
+def test_second_order_gradient_through_an_appended_list():
+    @aj.function
+    def f(xs, w):
+        out = []
+        for x in xs:
+            out.append(aj.sin(x * w))
+        return aj.reduce_sum(aj.square(aj.stack(out)))
+
+    xs = aj.constant(RNG.standard_normal((4, 2)))
+
+    def first(w0):
+        w = aj.constant(w0)
+        with aj.GradientTape() as outer:
+            outer.watch(w)
+            with aj.GradientTape() as tape:
+                tape.watch(w)
+                y = f(xs, w)
+            g = tape.gradient(y, w)
+        return g.numpy(), outer.gradient(g, w).numpy()
+
+    w0, h = np.float64(0.7), 1e-6
+    g, second = first(w0)
+    ref = np.sum(np.sin(xs.numpy() * w0) ** 2)
+    ref_g = (np.sum(np.sin(xs.numpy() * (w0 + h)) ** 2) - np.sum(
+        np.sin(xs.numpy() * (w0 - h)) ** 2)) / (2 * h)
+    np.testing.assert_allclose(float(f(xs, aj.constant(w0))), ref, rtol=1e-12)
+    np.testing.assert_allclose(g, ref_g, rtol=1e-6)
+    np.testing.assert_allclose(second, (first(w0 + h)[0] - first(w0 - h)[0]) / (2 * h),
+                               rtol=1e-5)
