@@ -249,9 +249,19 @@ def _stack_list(values: ListArray, axis: int = 0, name: str | None = None) -> An
 
 
 def _concat_list(values: ListArray, axis: int = 0, name: str | None = None) -> Any:
-    if axis not in (0, -len(values.stack().shape[1:])):
-        return aj.concat(aj.unstack(values.stack()), axis)  # needs a known length
-    return values.concat()
+    stacked = values.stack()
+    rank = len(stacked.shape) - 1  # of the elements
+    if not rank:
+        return values.concat()  # the error for scalars
+    axis = axis % rank
+    if axis == 0:
+        return values.concat()
+    # [n, d0, ..., da, ...] -> [d0, ..., n, da, ...] -> merge n and da: element k's slice
+    # along ``axis`` lands at k * da, as concatenating the elements along ``axis`` would.
+    perm = list(range(1, axis + 1)) + [0] + list(range(axis + 1, rank + 1))
+    moved = aj.transpose(stacked, perm)
+    dims = [d if d is not None else aj.shape(moved)[k] for k, d in enumerate(moved.shape)]
+    return aj.reshape(moved, dims[:axis] + [-1] + dims[axis + 2:])
 
 
 def _list_functions() -> dict:

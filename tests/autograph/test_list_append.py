@@ -74,7 +74,7 @@ def test_list_used_as_a_tensor_after_the_loop():
             out.append(aj.tanh(x))
         total = aj.reduce_sum(aj.convert_to_tensor(out))  # an op sees the stacked tensor
         scaled = out * xs  # arithmetic with a tensor, as Tensor.__rmul__ of a list
-        joined = aj.concat(out, 0)
+        joined = aj.concat(out, 0) + aj.reduce_sum(aj.concat(out, axis=-1))
         return total, scaled, joined, aj.add_n(out), aj.stack(out, axis=1)
 
     for xs in _inputs(2, 5):
