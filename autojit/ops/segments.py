@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.ops import shapes
@@ -51,7 +49,7 @@ def _segment_check(name, data, ids, *, num_segments):
     if ids.size and (int(ids.min()) < 0 or bool((ids[1:] < ids[:-1]).any())):
         raise InvalidArgumentError(f"{name}: segment ids must be non-negative and sorted "
                                    f"(non-decreasing); use aj.math.unsorted_segment_sum for "
-                                   f"others, got {np.asarray(ids).ravel()[:8].tolist()}...")
+                                   f"others, got {ids.ravel()[:8].tolist()}")
 
 
 def _segment_sum(xp, data, ids, num_segments):

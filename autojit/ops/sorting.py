@@ -7,6 +7,7 @@ Ties keep their input order in both directions (the lower index first), as TF's
 
 from __future__ import annotations
 
+import collections
 from typing import Any
 
 from autojit import dtypes
@@ -177,18 +178,6 @@ def top_k(input: Any, k: int = 1, sorted: bool = True,  # noqa: A002
     return TopK(bind(TAKE_ALONG_AXIS, x, indices, axis=axis), indices)
 
 
-class TopK(tuple):
-    """``(values, indices)`` of ``top_k``, also reachable as ``.values`` / ``.indices``."""
-
-    __slots__ = ()
-
-    def __new__(cls, values: Any, indices: Any):
-        return super().__new__(cls, (values, indices))
-
-    @property
-    def values(self) -> Any:
-        return self[0]
-
-    @property
-    def indices(self) -> Any:
-        return self[1]
+# A namedtuple, so ``values``/``indices`` survive nest.flatten/pack_as (graph outputs).
+TopK = collections.namedtuple("TopK", ["values", "indices"])
+TopK.__doc__ = "``(values, indices)`` of ``top_k``, also reachable as ``.values`` / ``.indices``."

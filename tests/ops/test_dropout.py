@@ -44,6 +44,15 @@ def test_masks_differ_between_replays_of_one_function():
     assert not np.array_equal(masks[0], masks[1]) and not np.array_equal(masks[1], masks[2])
 
 
+def test_two_dropouts_in_one_graph_draw_two_masks():
+    @aj.function
+    def twice(x):
+        return aj.nn.dropout(x, 0.5), aj.nn.dropout(x, 0.5)  # not merged by CSE: effects
+
+    first, second = twice(_ones())
+    assert not np.array_equal(first.numpy() == 0, second.numpy() == 0)
+
+
 def test_masks_differ_between_replays_with_an_op_seed_and_unknown_batch():
     @aj.function(input_signature=[aj.TensorSpec([None, 32], aj.float32)])
     def step(x):

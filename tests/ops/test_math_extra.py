@@ -157,6 +157,21 @@ def test_top_k_values_indices_and_gradient():
     np.testing.assert_array_equal(tape.gradient(loss, x).numpy(), [[0.0, 10.0, 0.0, 1.0]])
 
 
+def test_top_k_from_a_function_keeps_its_fields():
+    top = aj.function(lambda x: aj.math.top_k(x, k=2))(_t([[1.0, 3.0, 2.0]]))
+    np.testing.assert_array_equal(top.values.numpy(), [[3.0, 2.0]])
+    np.testing.assert_array_equal(top.indices.numpy(), [[1, 2]])
+
+
+def test_erf_without_scipy_uses_the_c_library(monkeypatch):
+    from autojit.ops import extra_math
+
+    monkeypatch.setattr(extra_math, "_erf_numpy", lambda x: extra_math._ERF_PY(x).astype(
+        np.float64))
+    values = np.array([-3.0, -0.5, 0.0, 0.25, 2.0])
+    np.testing.assert_array_equal(aj.math.erf(_t(values)).numpy(), [math.erf(v) for v in values])
+
+
 def test_scatter_nd_adds_repeats_and_update_takes_the_last():
     out = aj.scatter_nd([[1], [3], [1]], aj.constant([1.0, 2.0, 4.0]), [5])
     np.testing.assert_array_equal(out.numpy(), [0.0, 5.0, 0.0, 2.0, 0.0])
