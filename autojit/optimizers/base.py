@@ -28,7 +28,8 @@ from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.ops import core, shapes
 from autojit.ops.array import add_n, constant, zeros_like
-from autojit.ops.math import cast, clip_by_value, greater, maximum, sqrt, square, where
+from autojit.ops.clipping import clip_by_norm
+from autojit.ops.math import cast, clip_by_value, maximum, sqrt, square
 from autojit.ops.reduce import reduce_sum
 from autojit.optimizers.schedules import LearningRateSchedule
 from autojit.tensor import Tensor, convert_to_tensor
@@ -292,15 +293,9 @@ class Optimizer:
 
 
 # --- clipping: Keras 3's formulas, written with ops so they trace -----------------------------
-def clip_by_norm(grad: Tensor, clip_norm: float) -> Tensor:
-    """``grad * clip_norm / max(norm(grad), clip_norm)``; an all-zero gradient stays zero
-    (Keras 3's ``_clip_by_norm``: the square root never sees a zero)."""
-    l2sum = reduce_sum(square(grad))
-    positive = greater(l2sum, 0.0)
-    l2norm = where(positive, sqrt(where(positive, l2sum, 1.0)), l2sum)
-    return grad * clip_norm / maximum(l2norm, clip_norm)
-
-
+# Per-gradient clipping is aj.clip_by_norm (Keras 3's _clip_by_norm is the same formula, with
+# the same safe square root). The global form stays here: Keras 3 turns an inf or NaN norm
+# into NaN everywhere and sums mixed dtypes in the widest one.
 def clip_by_global_norm(grads: list, clip_norm: float) -> list:
     """Scale every gradient by ``clip_norm / max(global_norm, clip_norm)``, where the global
     norm is that of all gradients together; an inf or NaN norm makes every gradient NaN,
