@@ -16,8 +16,13 @@ from autojit.ops.activations import elu, gelu, leaky_relu, log_sigmoid, selu, si
 from autojit.ops.dropout import dropout
 from autojit.ops.extra_math import softplus
 from autojit.ops.normalization import batch_normalization, l2_normalize, moments
+# convolutions and pooling (issue 9)
+from autojit.ops.conv import (avg_pool, avg_pool1d, avg_pool2d, conv1d, conv2d, conv2d_transpose,
+                              depthwise_conv2d, max_pool, max_pool1d, max_pool2d)
 
 __all__ = ["log_softmax", "relu", "sigmoid", "softmax", "softmax_cross_entropy_with_logits",
            "sparse_softmax_cross_entropy_with_logits", "tanh"]
 __all__ += ["batch_normalization", "dropout", "elu", "gelu", "l2_normalize", "leaky_relu",
             "log_sigmoid", "moments", "selu", "silu", "softplus", "swish"]
+__all__ += ["avg_pool", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "conv2d_transpose",
+            "depthwise_conv2d", "max_pool", "max_pool1d", "max_pool2d"]
