@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from autojit.ops import shapes
+from autojit.ops.array import squeeze
 from autojit.ops.core import to_numpy_constant
 from autojit.ops.math import (add, float_unary_rule, maximum, multiply, negative, rsqrt, square,
                               subtract)
@@ -33,8 +34,6 @@ def moments(x: Any, axes: Any, shift: Any = None, keepdims: bool = False,
     mean = reduce_mean(x, axis=axes, keepdims=True)
     variance = reduce_mean(square(subtract(x, mean)), axis=axes, keepdims=keepdims)
     if not keepdims:
-        from autojit.ops.array import squeeze
-
         mean = squeeze(mean, axis=axes) if axes else mean
     return mean, variance
 

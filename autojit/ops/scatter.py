@@ -20,12 +20,16 @@ from autojit.ops.math import where as _where3
 from autojit.ops.math import zeros_like_value
 
 
+def _tensor(x: Any) -> Any:
+    return x if hasattr(x, "shape") and hasattr(x, "dtype") else to_numpy_constant(x)
+
+
 def _nd_key(xp, indices, depth):
     index = xp.asarray(indices)
     return tuple(index[..., k] for k in range(depth))
 
 
-def depth_of(name: str, indices: Any) -> int:
+def _depth_of(name: str, indices: Any) -> int:
     """``M``, the number of leading dims each index row addresses: the static last dim of
     ``indices`` (an attribute of the ops, so their rules hold for indices of unknown shape)."""
     shape = getattr(indices, "shape", None)
@@ -97,7 +101,7 @@ def gather_nd(params: Any, indices: Any, batch_dims: int = 0, name: str | None =
     if batch_dims:
         raise InvalidArgumentError(f"gather_nd: batch_dims is not supported, got {batch_dims}")
     indices = index_values(indices)
-    return bind(GATHER_ND, _tensor(params), indices, depth=depth_of("gather_nd", indices))
+    return bind(GATHER_ND, _tensor(params), indices, depth=_depth_of("gather_nd", indices))
 
 
 # ----------------------------------------------------------------------------- scatters
@@ -146,10 +150,6 @@ TENSOR_SCATTER_ND_UPDATE = defop(
     attrs=("depth",), namespace={"_scatter_update": _scatter_update}, check=_scatter_check)
 
 
-def _tensor(x: Any) -> Any:
-    return x if hasattr(x, "shape") and hasattr(x, "dtype") else to_numpy_constant(x)
-
-
 def tensor_scatter_nd_add(tensor: Any, indices: Any, updates: Any,
                           name: str | None = None) -> Any:
     """A copy of ``tensor`` with ``updates`` added at ``indices`` (repeats add up).
@@ -158,7 +158,7 @@ def tensor_scatter_nd_add(tensor: Any, indices: Any, updates: Any,
     """
     tensor, indices = _tensor(tensor), index_values(indices)
     return bind(TENSOR_SCATTER_ND_ADD, tensor, indices, _like(updates, tensor),
-                depth=depth_of("tensor_scatter_nd_add", indices))
+                depth=_depth_of("tensor_scatter_nd_add", indices))
 
 
 def tensor_scatter_nd_update(tensor: Any, indices: Any, updates: Any,
@@ -169,7 +169,7 @@ def tensor_scatter_nd_update(tensor: Any, indices: Any, updates: Any,
     """
     tensor, indices = _tensor(tensor), index_values(indices)
     return bind(TENSOR_SCATTER_ND_UPDATE, tensor, indices, _like(updates, tensor),
-                depth=depth_of("tensor_scatter_nd_update", indices))
+                depth=_depth_of("tensor_scatter_nd_update", indices))
 
 
 def _like(updates: Any, tensor: Any) -> Any:
@@ -208,7 +208,7 @@ def scatter_nd(indices: Any, updates: Any, shape: Any, name: str | None = None) 
 
     indices = index_values(indices)
     return bind(SCATTER_ND, indices, _tensor(updates), shape=static_shape("scatter_nd", shape),
-                depth=depth_of("scatter_nd", indices))
+                depth=_depth_of("scatter_nd", indices))
 
 
 # ----------------------------------------------------------------------------- boolean_mask
