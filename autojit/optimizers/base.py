@@ -235,7 +235,7 @@ class Optimizer:
         if self.clipnorm is not None:
             return [clip_by_norm(g, self.clipnorm) for g in grads]
         if self.global_clipnorm is not None:
-            return clip_by_global_norm(grads, self.global_clipnorm)
+            return _clip_by_global_norm(grads, self.global_clipnorm)
         if self.clipvalue is not None:
             return [clip_by_value(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
@@ -296,7 +296,7 @@ class Optimizer:
 # Per-gradient clipping is aj.clip_by_norm (Keras 3's _clip_by_norm is the same formula, with
 # the same safe square root). The global form stays here: Keras 3 turns an inf or NaN norm
 # into NaN everywhere and sums mixed dtypes in the widest one.
-def clip_by_global_norm(grads: list, clip_norm: float) -> list:
+def _clip_by_global_norm(grads: list, clip_norm: float) -> list:
     """Scale every gradient by ``clip_norm / max(global_norm, clip_norm)``, where the global
     norm is that of all gradients together; an inf or NaN norm makes every gradient NaN,
     as Keras 3 (``+ (norm - norm)``)."""
