@@ -4,5 +4,11 @@ Usage: ``layer = aj.layers.Dense(784, 256, activation=aj.nn.relu); y = layer(x)`
 """
 
 from autojit.layers.core import Dense, get_activation
+from autojit.layers.conv import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, Conv1D,
+                                 Conv2D, Convolution1D, Convolution2D, GlobalAveragePooling2D,
+                                 MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D)
 
 __all__ = ["Dense", "get_activation"]
+__all__ += ["AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "Conv1D", "Conv2D",
+            "Convolution1D", "Convolution2D", "GlobalAveragePooling2D", "MaxPool1D", "MaxPool2D",
+            "MaxPooling1D", "MaxPooling2D"]

@@ -1,0 +1,342 @@
+"""Convolution and pooling layers (Keras names): ``Conv1D``, ``Conv2D``, ``MaxPool1D``,
+``MaxPool2D``, ``AveragePooling1D``, ``AveragePooling2D``, ``GlobalAveragePooling2D``.
+
+Usage: ``y = aj.layers.Conv2D(32, 3, padding="same", activation="relu")(images)``
+
+Conv layers build their weights on the first call, from the input's channel count (as
+Keras), so inside ``@aj.function`` they are created on the first trace only; a later call
+with another channel count is a clear error. Kernels start ``glorot_uniform`` (fans count
+every window position, as Keras) and biases at zero.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Callable
+
+from autojit import dtypes
+from autojit.errors import InvalidArgumentError, ShapeError
+from autojit.layers.core import get_activation
+from autojit.module import Module
+from autojit.ops import conv, shapes
+from autojit.ops.array import reshape
+from autojit.ops.reduce import reduce_mean
+from autojit.tensor import Tensor, convert_to_tensor
+from autojit.variables import Variable
+
+try:  # aj.initializers (Keras's initializers); the local Glorot helper below stands in
+    from autojit import initializers as _initializers
+except ImportError:  # pragma: no cover - only while initializers.py is not in the tree
+    _initializers = None
+
+_FORMATS = {"channels_last": False, "channels_first": True}
+
+
+def _tuple(owner: str, what: str, value: Any, n: int) -> tuple:
+    """Keras's int-or-tuple convention: ``3`` -> ``(3, 3)``; each a positive int."""
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * n
+    if len(values) != n:
+        raise InvalidArgumentError(f"{owner}: expected {what} as an int or {n} ints, "
+                                   f"got {value!r}")
+    out = []
+    for v in values:
+        try:
+            number = operator.index(v)
+        except TypeError:
+            number = 0
+        if isinstance(v, bool) or number < 1:
+            raise InvalidArgumentError(f"{owner}: expected {what} to be positive ints, "
+                                       f"got {value!r}")
+        out.append(number)
+    return tuple(out)
+
+
+def _padding(owner: str, padding: Any, allowed: tuple) -> str:
+    if isinstance(padding, str) and padding.lower() in allowed:
+        return padding.lower()
+    raise InvalidArgumentError(f"{owner}: expected padding to be one of "
+                               f"{', '.join(map(repr, allowed))}, got {padding!r}")
+
+
+def _channels_first(owner: str, data_format: str | None) -> bool:
+    fmt = "channels_last" if data_format is None else data_format
+    if fmt not in _FORMATS:
+        raise InvalidArgumentError(f"{owner}: expected data_format 'channels_last' or "
+                                   f"'channels_first', got {data_format!r}")
+    return _FORMATS[fmt]
+
+
+def _glorot_uniform(shape: tuple, dtype: Any) -> Any:
+    """Keras's Glorot-uniform: U(-l, l), ``l = sqrt(6 / (fan_in + fan_out))``."""
+    from autojit.ops import random
+
+    receptive = math.prod(shape[:-2])
+    limit = math.sqrt(6.0 / (receptive * (shape[-2] + shape[-1])))
+    return random.uniform(shape, -limit, limit, dtype=dtype)
+
+
+def _initializer(owner: str, identifier: Any, default: Callable) -> Callable:
+    if _initializers is not None:
+        return _initializers.get(identifier)
+    if identifier in ("glorot_uniform", "zeros"):
+        return default
+    if callable(identifier):
+        return identifier
+    raise InvalidArgumentError(f"{owner}: unknown initializer {identifier!r}")
+
+
+def _zeros(shape: tuple, dtype: Any) -> Any:
+    from autojit.ops.array import zeros
+
+    return zeros(shape, dtype=dtype)
+
+
+def _as_input(x: Any, dtype: Any) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    kind = getattr(getattr(x, "dtype", None), "kind", "")
+    return convert_to_tensor(x, dtype=dtype) if kind == "f" or not kind else convert_to_tensor(x)
+
+
+class _Conv(Module):
+    """Shared by ``Conv1D`` and ``Conv2D``: arguments, lazy build, the call."""
+
+    rank = 2
+    keras_name = "conv2d"  # the default name Keras gives (camel_to_snake says "conv2_d")
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1,
+                 padding: str = "valid", data_format: str | None = None,
+                 dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 name: str | None = None, dtype: Any = dtypes.float32):
+        super().__init__(name=self.keras_name if name is None else name)
+        owner = type(self).__name__
+        self.filters = _tuple(owner, "filters", filters, 1)[0]
+        self.kernel_size = _tuple(owner, "kernel_size", kernel_size, self.rank)
+        self.strides = _tuple(owner, "strides", strides, self.rank)
+        self.dilation_rate = _tuple(owner, "dilation_rate", dilation_rate, self.rank)
+        allowed = ("valid", "same", "causal") if self.rank == 1 else ("valid", "same")
+        self.padding = _padding(owner, padding, allowed)
+        self.channels_first = _channels_first(owner, data_format)
+        if self.padding == "causal" and self.channels_first:
+            raise InvalidArgumentError(f"{owner}: padding='causal' needs "
+                                       "data_format='channels_last'")
+        self.activation = get_activation(activation)
+        self.use_bias = bool(use_bias)
+        self.dtype = dtypes.as_dtype(dtype)
+        if not dtypes.is_floating(self.dtype):
+            raise InvalidArgumentError(f"{owner}: expected a floating-point dtype, got "
+                                       f"{self.dtype.name}")
+        self.kernel_initializer = _initializer(owner, kernel_initializer, _glorot_uniform)
+        self.bias_initializer = _initializer(owner, bias_initializer, _zeros)
+        self.kernel = None
+        self.bias = None
+        self.in_channels: int | None = None
+
+    def _describe(self) -> str:
+        return f"{type(self).__name__} {self.name!r}"
+
+    def _check(self, x: Tensor) -> int:
+        rank = self.rank + 2
+        layout = "[batch, channels, " if self.channels_first else "[batch, "
+        layout += ", ".join(["width"] if self.rank == 1 else ["height", "width"])
+        layout += "]" if self.channels_first else ", channels]"
+        if len(x.shape) != rank:
+            raise ShapeError(f"{self._describe()}: expected input of rank {rank} {layout}, got "
+                             f"shape {shapes.fmt(x.shape)}")
+        channels = x.shape[1] if self.channels_first else x.shape[-1]
+        if channels is None:
+            raise ShapeError(f"{self._describe()}: the channel dim of the input must be known "
+                             f"to build the layer, got shape {shapes.fmt(x.shape)}")
+        if self.in_channels is not None and channels != self.in_channels:
+            raise ShapeError(f"{self._describe()}: the layer was built for inputs with "
+                             f"{self.in_channels} channels, got {channels} (input shape "
+                             f"{shapes.fmt(x.shape)}); use a new layer for other inputs")
+        return channels
+
+    def build(self, in_channels: int) -> None:
+        """Create ``kernel`` [*kernel_size, in_channels, filters] and ``bias`` [filters].
+
+        Usage: ``layer.build(3)`` (done by the first call)
+        """
+        shape = (*self.kernel_size, in_channels, self.filters)
+        with self.name_scope:
+            self.kernel = Variable(self.kernel_initializer(shape, self.dtype), name="kernel")
+            if self.use_bias:
+                self.bias = Variable(self.bias_initializer((self.filters,), self.dtype),
+                                     name="bias")
+        self.in_channels = in_channels
+
+    def __call__(self, x: Any) -> Tensor:
+        """Apply the layer. Usage: ``y = layer(x)``"""
+        x = _as_input(x, self.dtype)
+        channels = self._check(x)
+        if self.kernel is None:
+            self.build(channels)
+        y = self._convolve(x)
+        if self.use_bias:
+            bias = reshape(self.bias, (self.filters,) + (1,) * self.rank) \
+                if self.channels_first else self.bias
+            y = y + bias
+        if self.activation is not None:
+            y = self.activation(y)
+        return y
+
+    def _convolve(self, x: Tensor) -> Tensor:
+        fmt = "NCHW" if self.channels_first else "NHWC"
+        return conv.conv2d(x, self.kernel, self.strides, self.padding.upper(), fmt,
+                           self.dilation_rate)
+
+    def count_params(self) -> int:
+        """Number of weights (the layer must be built). Usage: ``layer.count_params()``"""
+        if self.kernel is None:
+            raise InvalidArgumentError(f"{self._describe()}: the layer is not built yet; call "
+                                       "it on an input first")
+        return sum(math.prod(v.shape) for v in (self.kernel, self.bias) if v is not None)
+
+    def __repr__(self) -> str:
+        return (f"<aj.layers.{type(self).__name__} {self.name!r} filters={self.filters} "
+                f"kernel_size={self.kernel_size} in_channels={self.in_channels}>")
+
+
+class Conv2D(_Conv):
+    """2-D convolution layer: ``activation(conv2d(x, kernel) + bias)``.
+
+    Usage::
+
+        layer = aj.layers.Conv2D(32, (3, 3), strides=1, padding="same", activation="relu")
+        y = layer(images)          # [batch, 28, 28, 1] -> [batch, 28, 28, 32]
+
+    ``padding`` is "valid" or "same" (Keras's lower case; upper case works too);
+    ``data_format`` "channels_last" (default) or "channels_first".
+    """
+
+    rank = 2
+
+
+class Conv1D(_Conv):
+    """1-D convolution layer over [batch, steps, channels]; ``padding`` may also be
+    "causal" (output t sees inputs up to t only).
+
+    Usage: ``y = aj.layers.Conv1D(16, 5, padding="causal")(sequences)``
+    """
+
+    rank = 1
+    keras_name = "conv1d"
+
+    def _convolve(self, x: Tensor) -> Tensor:
+        padding = self.padding.upper()
+        if padding == "CAUSAL":
+            padding = [[self.dilation_rate[0] * (self.kernel_size[0] - 1), 0]]
+        fmt = "NCW" if self.channels_first else "NWC"
+        return conv.conv1d(x, self.kernel, self.strides, padding, fmt, self.dilation_rate)
+
+
+class _Pool(Module):
+    rank = 2
+    pool = staticmethod(conv.max_pool2d)
+    keras_name = "max_pooling2d"
+
+    def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid",
+                 data_format: str | None = None, name: str | None = None):
+        super().__init__(name=self.keras_name if name is None else name)
+        owner = type(self).__name__
+        self.pool_size = _tuple(owner, "pool_size", pool_size, self.rank)
+        self.strides = self.pool_size if strides is None \
+            else _tuple(owner, "strides", strides, self.rank)
+        self.padding = _padding(owner, padding, ("valid", "same"))
+        self.channels_first = _channels_first(owner, data_format)
+
+    def __call__(self, x: Any) -> Tensor:
+        """Pool ``x``. Usage: ``y = layer(x)``"""
+        x = _as_input(x, dtypes.float32)
+        rank = self.rank + 2
+        if len(x.shape) != rank:
+            raise ShapeError(f"{type(self).__name__} {self.name!r}: expected input of rank "
+                             f"{rank}, got shape {shapes.fmt(x.shape)}")
+        if self.rank == 1:
+            fmt = "NCW" if self.channels_first else "NWC"
+        else:
+            fmt = "NCHW" if self.channels_first else "NHWC"
+        return self.pool(x, self.pool_size, self.strides, self.padding.upper(), fmt)
+
+    def __repr__(self) -> str:
+        return (f"<aj.layers.{type(self).__name__} {self.name!r} pool_size={self.pool_size} "
+                f"strides={self.strides}>")
+
+
+class MaxPool2D(_Pool):
+    """Max pooling over [batch, height, width, channels]; ``strides`` default to
+    ``pool_size``.
+
+    Usage: ``y = aj.layers.MaxPool2D(pool_size=2)(x)``   # [b, 28, 28, c] -> [b, 14, 14, c]
+    """
+
+    pool = staticmethod(conv.max_pool2d)
+
+
+class AveragePooling2D(_Pool):
+    """Average pooling over [batch, height, width, channels] ("same" counts only the real
+    elements of each window, as Keras).
+
+    Usage: ``y = aj.layers.AveragePooling2D(2)(x)``
+    """
+
+    keras_name = "average_pooling2d"
+    pool = staticmethod(conv.avg_pool2d)
+
+
+class MaxPool1D(_Pool):
+    """Max pooling over [batch, steps, channels]. Usage: ``aj.layers.MaxPool1D(2)(x)``"""
+
+    rank = 1
+    keras_name = "max_pooling1d"
+    pool = staticmethod(conv.max_pool1d)
+
+
+class AveragePooling1D(_Pool):
+    """Average pooling over [batch, steps, channels].
+
+    Usage: ``aj.layers.AveragePooling1D(2)(x)``
+    """
+
+    rank = 1
+    keras_name = "average_pooling1d"
+    pool = staticmethod(conv.avg_pool1d)
+
+
+class GlobalAveragePooling2D(Module):
+    """The mean over height and width: [batch, h, w, c] -> [batch, c] (``keepdims=True``:
+    [batch, 1, 1, c]).
+
+    Usage: ``features = aj.layers.GlobalAveragePooling2D()(x)``
+    """
+
+    def __init__(self, data_format: str | None = None, keepdims: bool = False,
+                 name: str | None = None):
+        super().__init__(name="global_average_pooling2d" if name is None else name)
+        self.channels_first = _channels_first(type(self).__name__, data_format)
+        self.keepdims = bool(keepdims)
+
+    def __call__(self, x: Any) -> Tensor:
+        """Average ``x`` over its spatial dims. Usage: ``y = layer(x)``"""
+        x = _as_input(x, dtypes.float32)
+        if len(x.shape) != 4:
+            raise ShapeError(f"GlobalAveragePooling2D {self.name!r}: expected input of rank 4, "
+                             f"got shape {shapes.fmt(x.shape)}")
+        axes = (2, 3) if self.channels_first else (1, 2)
+        return reduce_mean(x, axis=axes, keepdims=self.keepdims)
+
+
+# Keras's other spellings of the same layers
+MaxPooling2D = MaxPool2D
+MaxPooling1D = MaxPool1D
+AvgPool2D = AveragePooling2D
+AvgPool1D = AveragePooling1D
+Convolution2D = Conv2D
+Convolution1D = Conv1D
+
+__all__ = ["AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "Conv1D",
+           "Conv2D", "Convolution1D", "Convolution2D", "GlobalAveragePooling2D", "MaxPool1D",
+           "MaxPool2D", "MaxPooling1D", "MaxPooling2D"]

@@ -1,0 +1,190 @@
+"""Tests for the convolution and pooling layers (``autojit/layers/conv.py``): shapes,
+parameter counts, values against the ``aj.nn`` ops and NumPy, lazy building inside
+``@aj.function``, and the error messages."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+import autojit as aj
+from autojit.errors import InvalidArgumentError, ShapeError
+
+RNG = np.random.default_rng(3)
+
+
+def _images(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("kwargs,out_shape", [
+    ({"filters": 8, "kernel_size": 3}, (2, 8, 10, 8)),
+    ({"filters": 8, "kernel_size": 3, "padding": "same"}, (2, 10, 12, 8)),
+    ({"filters": 4, "kernel_size": (3, 1), "strides": 2, "padding": "same"}, (2, 5, 6, 4)),
+    ({"filters": 4, "kernel_size": 3, "dilation_rate": 2}, (2, 6, 8, 4)),
+])
+def test_conv2d_shapes_and_parameter_count(kwargs, out_shape):
+    layer = aj.layers.Conv2D(**kwargs)
+    y = layer(_images(2, 10, 12, 3))
+    assert y.shape == out_shape and y.dtype == aj.float32
+    kh, kw = layer.kernel_size
+    assert layer.kernel.shape == (kh, kw, 3, kwargs["filters"])
+    assert layer.count_params() == kh * kw * 3 * kwargs["filters"] + kwargs["filters"]
+    assert sum(v.numpy().size for v in layer.trainable_variables) == layer.count_params()
+
+
+def test_conv2d_values_match_the_op_plus_bias_and_activation():
+    layer = aj.layers.Conv2D(5, 3, padding="same", activation="relu", name="c1")
+    x = _images(2, 6, 6, 3)
+    layer(x)
+    layer.bias.assign(np.arange(5, dtype=np.float32) - 2)
+    expected = np.maximum(aj.nn.conv2d(x, layer.kernel, 1, "SAME").numpy()
+                          + layer.bias.numpy(), 0)
+    np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-6)
+    assert [v.name for v in layer.trainable_variables] == ["c1/bias:0", "c1/kernel:0"]
+
+
+def test_keras_default_initializers():
+    aj.random.set_seed(7)
+    layer = aj.layers.Conv2D(64, 3)
+    layer(_images(1, 5, 5, 32))
+    kernel = layer.kernel.numpy()
+    limit = math.sqrt(6.0 / (9 * 32 + 9 * 64))  # glorot_uniform over every window position
+    assert np.abs(kernel).max() <= limit and np.abs(kernel).max() > 0.95 * limit
+    assert abs(kernel.std() - limit / math.sqrt(3)) < 0.05 * limit
+    np.testing.assert_array_equal(layer.bias.numpy(), 0.0)
+
+
+def test_use_bias_false_and_channels_first():
+    layer = aj.layers.Conv2D(4, 2, use_bias=False, data_format="channels_first")
+    x = _images(2, 3, 5, 5)
+    y = layer(x)
+    assert layer.bias is None and layer.count_params() == 2 * 2 * 3 * 4
+    nhwc = aj.nn.conv2d(np.transpose(x, (0, 2, 3, 1)), layer.kernel, 1, "VALID").numpy()
+    np.testing.assert_allclose(y.numpy(), np.transpose(nhwc, (0, 3, 1, 2)), rtol=1e-5)
+
+
+def test_conv1d_and_causal_padding():
+    layer = aj.layers.Conv1D(3, 4, padding="causal", dilation_rate=2)
+    x = _images(2, 9, 2)
+    y = layer(x)
+    assert y.shape == (2, 9, 3) and layer.count_params() == 4 * 2 * 3 + 3
+    # output t only sees inputs <= t: changing the last step leaves earlier outputs unchanged
+    x2 = x.copy()
+    x2[:, -1] += 10.0
+    np.testing.assert_array_equal(layer(x2).numpy()[:, :-1], y.numpy()[:, :-1])
+    valid = aj.layers.Conv1D(3, 4, strides=2)
+    assert valid(x).shape == (2, 3, 3)
+
+
+def test_pooling_layers():
+    x = _images(2, 7, 8, 3)
+    assert aj.layers.MaxPool2D()(x).shape == (2, 3, 4, 3)
+    assert aj.layers.MaxPooling2D is aj.layers.MaxPool2D
+    np.testing.assert_array_equal(aj.layers.MaxPool2D(3, 2, "same")(x).numpy(),
+                                  aj.nn.max_pool2d(x, 3, 2, "SAME").numpy())
+    np.testing.assert_allclose(aj.layers.AveragePooling2D(2)(x).numpy(),
+                               x[:, :6].reshape(2, 3, 2, 4, 2, 3).mean(axis=(2, 4)), rtol=1e-6)
+    np.testing.assert_allclose(aj.layers.GlobalAveragePooling2D()(x).numpy(),
+                               x.mean(axis=(1, 2)), rtol=1e-6)
+    assert aj.layers.GlobalAveragePooling2D(keepdims=True)(x).shape == (2, 1, 1, 3)
+    seq = x[:, 0]
+    np.testing.assert_array_equal(aj.layers.MaxPool1D(2)(seq).numpy(),
+                                  seq.reshape(2, 4, 2, 3).max(axis=2))
+    assert aj.layers.AveragePooling1D(3, 1, "same")(seq).shape == (2, 8, 3)
+    assert aj.keras.layers.Conv2D is aj.layers.Conv2D
+    assert [aj.layers.AveragePooling2D().name, aj.layers.MaxPool1D().name] == [
+        "average_pooling2d", "max_pooling1d"]  # Keras's default names
+
+
+def test_lazy_build_inside_function_creates_variables_on_the_first_trace_only():
+    conv = aj.layers.Conv2D(4, 3, padding="same", activation="relu")
+    pool = aj.layers.MaxPool2D(2)
+    head = aj.layers.GlobalAveragePooling2D()
+    opt_vars = []
+
+    @aj.function
+    def step(x):
+        with aj.GradientTape() as tape:
+            loss = aj.reduce_sum(head(pool(conv(x))))
+        grads = tape.gradient(loss, conv.trainable_variables)
+        opt_vars.append(len(conv.trainable_variables))
+        for v, g in zip(conv.trainable_variables, grads):
+            v.assign_sub(0.1 * g)
+        return loss
+
+    x = _images(2, 6, 6, 3)
+    assert conv.kernel is None
+    step(x)
+    kernel = conv.kernel
+    assert kernel is not None and kernel.shape == (3, 3, 3, 4)
+    before = conv.kernel.numpy().copy()
+    step(x)  # replay: no new variables, the update runs again
+    step(_images(5, 6, 6, 3))  # a new batch size retraces; the same variables
+    assert conv.kernel is kernel and step.tracing_count == 2 and opt_vars == [2, 2]
+    assert not np.allclose(conv.kernel.numpy(), before)
+
+
+def test_gradients_flow_to_kernel_and_bias():
+    layer = aj.layers.Conv2D(2, 2)
+    x = aj.constant(_images(1, 3, 3, 1))
+    with aj.GradientTape() as tape:
+        y = aj.reduce_sum(layer(x))
+    gk, gb = tape.gradient(y, [layer.kernel, layer.bias])
+    np.testing.assert_allclose(gb.numpy(), [4.0, 4.0])  # 2x2 outputs per filter
+    window_sums = [[x.numpy()[0, i:i + 2, j:j + 2, 0].sum() for j in range(2)] for i in range(2)]
+    np.testing.assert_allclose(gk.numpy()[:, :, 0, 0], window_sums, rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def test_other_channel_count_after_build():
+    layer = aj.layers.Conv2D(4, 3, name="c")
+    layer(_images(1, 5, 5, 3))
+    msg = ("Conv2D 'c': the layer was built for inputs with 3 channels, got 2 (input shape "
+           "[1, 5, 5, 2]); use a new layer for other inputs")
+    with pytest.raises(ShapeError, match=re.escape(msg)):
+        layer(_images(1, 5, 5, 2))
+
+
+def test_wrong_rank():
+    with pytest.raises(ShapeError, match=re.escape(
+            "Conv2D 'conv2d': expected input of rank 4 [batch, height, width, channels], got "
+            "shape [5, 5, 3]")):
+        aj.layers.Conv2D(4, 3)(_images(5, 5, 3))
+    with pytest.raises(ShapeError, match=re.escape(
+            "Conv1D 'conv1d': expected input of rank 3 [batch, width, channels]")):
+        aj.layers.Conv1D(4, 3)(_images(1, 5, 5, 3))
+    with pytest.raises(ShapeError, match=re.escape("MaxPool2D 'max_pooling2d': expected input of "
+                                                   "rank 4, got shape [5, 3]")):
+        aj.layers.MaxPool2D()(_images(5, 3))
+    with pytest.raises(ShapeError, match="GlobalAveragePooling2D .*expected input of rank 4"):
+        aj.layers.GlobalAveragePooling2D()(_images(5, 3))
+
+
+def test_unknown_channels_cannot_build():
+    layer = aj.layers.Conv2D(4, 3)
+    fn = aj.function(layer, input_signature=[aj.TensorSpec([None, 5, 5, None], aj.float32)])
+    with pytest.raises(ShapeError, match="the channel dim of the input must be known"):
+        fn(_images(1, 5, 5, 3))
+
+
+def test_bad_arguments():
+    with pytest.raises(InvalidArgumentError, match=re.escape(
+            "Conv2D: expected padding to be one of 'valid', 'same', got 'full'")):
+        aj.layers.Conv2D(4, 3, padding="full")
+    with pytest.raises(InvalidArgumentError, match=re.escape(
+            "Conv2D: expected kernel_size as an int or 2 ints, got (3, 3, 3)")):
+        aj.layers.Conv2D(4, (3, 3, 3))
+    with pytest.raises(InvalidArgumentError, match=re.escape(
+            "Conv2D: expected filters to be positive ints, got 0")):
+        aj.layers.Conv2D(0, 3)
+    with pytest.raises(InvalidArgumentError, match=re.escape(
+            "MaxPool2D: expected data_format 'channels_last' or 'channels_first', got 'NHWC'")):
+        aj.layers.MaxPool2D(data_format="NHWC")
+    with pytest.raises(InvalidArgumentError, match="not built yet"):
+        aj.layers.Conv2D(4, 3).count_params()
