@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import op_table  # noqa: F401  (first: it imports the theme files, op_table_conv among them)
+import op_table  # (first: it imports the theme files, op_table_conv among them)
 import pytest
-from op_table_conv import avg_pool_ref, conv2d_ref, max_pool_ref
+from op_table_conv import ENTRIES, avg_pool_ref, conv2d_ref, max_pool_ref
 
 import autojit as aj
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
@@ -100,6 +100,34 @@ def test_nchw_matches_nhwc():
     y = aj.nn.avg_pool2d(x, 2, 1, "SAME", data_format="NCHW").numpy()
     np.testing.assert_allclose(y, avg_pool_ref(nhwc, 2, 1, "SAME").transpose(0, 3, 1, 2),
                                rtol=1e-6)
+
+
+CASES = [pytest.param(e, c, id=i) for e in ENTRIES for c, i in zip(e.cases, e.ids())]
+
+
+@pytest.mark.parametrize("entry,case", CASES)
+def test_every_table_case_replays_in_a_graph_as_eagerly(entry, case, request):
+    """Forward and first-order gradients of each op-table case inside ``@aj.function``
+    equal the eager ones (float64)."""
+    values = op_table.make_inputs(case, np.dtype("float64"), request.node.callspec.id)
+    floats = [i for i, a in enumerate(case.args) if isinstance(a, op_table.F)]
+
+    def run(*inputs):
+        inputs = list(inputs)
+        with aj.GradientTape() as tape:
+            for i in floats:
+                tape.watch(inputs[i])
+            out = entry.fn(*inputs, **case.attrs)
+            total = aj.reduce_sum(out * out)
+        return (out, *tape.gradient(total, [inputs[i] for i in floats]))
+
+    tensors = op_table.to_tensors(values)
+    eager = run(*tensors)
+    graph = aj.function(run)(*tensors)
+    assert [e is None for e in eager] == [g is None for g in graph]  # max-pool index inputs
+    for e, g in zip(eager, graph):
+        if e is not None:
+            np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-12, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- errors
