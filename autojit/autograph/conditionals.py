@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import operator
 from typing import Any, Callable
 
 import numpy as np
@@ -15,6 +16,7 @@ from autojit.autograph import origin
 from autojit.autograph import values as vals
 from autojit.errors import AutographError
 from autojit.graph import control
+from autojit.ops import core
 from autojit.tensor import Tensor
 
 # ---------------------------------------------------------------------------------------
@@ -35,18 +37,160 @@ def if_stmt(cond: Any, body: Callable, orelse: Callable, get_state: Callable | N
 def _graph_if(cond, body, orelse, get_state, set_state, names, nouts, where) -> None:
     pred = vals.as_pred(cond, "`if`", where)
     init = get_state() if get_state is not None else ()
+    saved = snapshot(init)
+    kept: list = [None, None]  # per branch: which state slots still hold their own object
 
-    def branch(fn: Callable) -> Callable:
+    def branch(fn: Callable, which: int) -> Callable:
         def run() -> tuple:
-            if set_state is not None:
-                set_state(init)
-            fn()
-            return tuple(get_state()[:nouts]) if get_state is not None else ()
+            restore(saved)
+            try:
+                if set_state is not None:
+                    set_state(init)
+                try:
+                    fn()
+                except Exception as exc:
+                    if getattr(exc, "_aj_raised_at", None) is None:
+                        raise
+                    raise _BranchRaised(which, exc) from None
+                out = tuple(get_state()[:nouts]) if get_state is not None else ()
+                kept[which] = [a is b for a, b in zip(out, init)]
+                return tuple(detach(value) for value in out)
+            finally:
+                restore(saved)
         return run
 
-    final = _graph_cond(pred, branch(body), branch(orelse), names[:nouts], where, "`if`")
+    try:
+        final = _graph_cond(pred, branch(body, 0), branch(orelse, 1), names[:nouts], where,
+                            "`if`")
+    except _BranchRaised as stop:
+        # Note [raise in a tensor if]: that branch becomes a graph assert; the other runs.
+        other = orelse if stop.which == 0 else body
+        holds = aj.logical_not(pred) if stop.which == 0 else pred
+        exc = stop.exc
+        side = "true" if stop.which == 0 else "false (`else`)"
+        core.bind(core.registry()["assert"], holds, message=(
+            f"the tensor `if` at {origin.where(where)} took its {side} branch, which raises "
+            f"{type(exc).__name__}({str(exc)!r}) at {origin.where(exc._aj_raised_at)}"))
+        restore(saved)
+        if set_state is not None:
+            set_state(init)
+        other()
+        return
+    for slot, value in enumerate(final):
+        if kept[0][slot] and kept[1][slot]:
+            final[slot] = write_back(init[slot], value)
     if set_state is not None:
         set_state(tuple(final) + tuple(init[nouts:]))
+
+
+# Note [raise in a tensor if]
+# A branch of a tensor `if` that raises while it is traced (a `raise` statement of converted
+# code, which `raised` tags with its line; directly, in a Python-decided `if` inside the
+# branch, or in a user function it calls) is not traced as a branch: the graph asserts the
+# other branch's condition (an `assert` node: AssertionError at run time, naming both
+# lines, as TF's autograph turns `raise` into a failed check) and the other branch runs
+# unconditionally. So a raising branch need not define what the other one defines. When
+# both branches raise, the exception of the second escapes the trace, as in Python.
+
+
+class _BranchRaised(Exception):
+    """A branch of a tensor ``if`` raised ``exc`` while traced (Note [raise in a tensor if])."""
+
+    def __init__(self, which: int, exc: BaseException):
+        super().__init__("a branch raised")
+        self.which, self.exc = which, exc
+
+
+def raised(exc: Any) -> Any:
+    """The exception of a user's ``raise`` statement (``raise ag__.raised(E)``), tagged with
+    its line (Note [raise in a tensor if]); an exception class is instantiated, as ``raise``
+    does."""
+    if isinstance(exc, type) and issubclass(exc, BaseException):
+        exc = exc()
+    if isinstance(exc, BaseException):
+        try:
+            exc._aj_raised_at = origin.caller()
+        except AttributeError:  # an exception type with __slots__
+            pass
+    return exc
+
+
+# Note [Containers in tensor control flow]
+# A Python list or dict whose items a tensor `if` branch or loop body assigns (`l[i] = v`,
+# `d[k] += v`) is state of the block, like a rebound variable (the converter adds it: see
+# activity.mutated). Both branches of a `cond` and a loop's trial and real bodies are traced
+# one after the other in Python, so nothing they do to a container may outlive the trace:
+# the operators `snapshot` every list/dict reachable from the state before tracing and
+# `restore` their contents after each branch/body. A branch's containers leave it as
+# `detach`ed copies (fresh lists/dicts, the same leaves), which the `cond`/`while_loop`
+# merges like any nested structure; the merged contents are then written back into the
+# user's own container (`write_back`), so aliases see them as in Python, when every branch
+# (or the body) kept that object; a branch that rebinds the name gives it the merged copy.
+
+
+def _is_container(value: Any) -> bool:
+    return type(value) is list or type(value) is dict
+
+
+def snapshot(values: Any) -> list:
+    """``(container, shallow copy)`` for every list/dict reachable from ``values`` (through
+    lists, tuples and dicts), for ``restore``. Usage: ``saved = snapshot(state)``"""
+    saved: list = []
+    seen: set = set()
+    stack = [values]
+    while stack:
+        value = stack.pop()
+        if _is_container(value):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            saved.append((value, value.copy()))
+            stack.extend(value.values() if type(value) is dict else value)
+        elif type(value) is tuple:
+            stack.extend(value)
+    return saved
+
+
+def restore(saved: list) -> None:
+    """Put back the contents ``snapshot`` saw, in place (the objects keep their identity)."""
+    for container, contents in saved:
+        if type(container) is list:
+            container[:] = contents
+        else:
+            container.clear()
+            container.update(contents)
+
+
+def detach(value: Any) -> Any:
+    """``value`` with every list/dict (and tuple holding one) copied, the leaves shared."""
+    if type(value) is list:
+        return [detach(v) for v in value]
+    if type(value) is dict:
+        return {k: detach(v) for k, v in value.items()}
+    if type(value) is tuple and any(_is_container(v) or type(v) is tuple for v in value):
+        return tuple(detach(v) for v in value)
+    return value
+
+
+def write_back(target: Any, value: Any) -> Any:
+    """Make the container ``target`` hold ``value``'s contents (nested containers of the
+    same shape updated in place too) and return it; other values are returned as they are."""
+    if not (_is_container(target) and type(value) is type(target)):
+        return value
+    if type(target) is list:
+        keys = range(len(target)) if len(value) == len(target) else None
+    else:
+        keys = list(target) if set(value) == set(target) else None
+    if keys is None:
+        if type(target) is list:
+            target[:] = value
+        else:
+            target.clear()
+            target.update(value)
+        return target
+    for key in keys:
+        target[key] = write_back(target[key], value[key])
+    return target
 
 
 def if_exp(cond: Any, if_true: Callable, if_false: Callable) -> Any:
@@ -95,6 +239,30 @@ def _graph_logical(a: Any, b: Callable, cheap: bool, where: tuple, is_and: bool)
 
 def _identity(value: Any) -> Any:
     return value
+
+
+_COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+                ">": operator.gt, ">=": operator.ge, "is": operator.is_,
+                "is not": operator.is_not, "in": lambda a, b: a in b,
+                "not in": lambda a, b: a not in b}
+
+
+def compare_chain(left: Any, ops: tuple, rights: tuple, cheap: bool = False) -> Any:
+    """``left ops[0] rights[0]() ops[1] rights[1]() ...`` (``lo < x < hi``): the pairwise
+    comparisons joined by ``and_``, each operand evaluated once, a later one only when the
+    comparisons before it held (the converter says when the operands are ``cheap``)."""
+    return _compare_chain(left, ops, rights, cheap, origin.caller())
+
+
+def _compare_chain(left, ops, rights, cheap, where) -> Any:
+    right = rights[0]()
+    value = _COMPARISONS[ops[0]](left, right)
+    if len(ops) == 1:
+        return value
+    rest = functools.partial(_compare_chain, right, ops[1:], rights[1:], cheap, where)
+    if vals.is_graph_value(value):
+        return _graph_logical(value, rest, cheap, where, is_and=True)
+    return rest() if value else value
 
 
 def not_(a: Any) -> Any:
@@ -148,7 +316,8 @@ def _graph_cond(pred: Any, true_fn: Callable, false_fn: Callable, labels: tuple,
 
 def _included(slot: int, value: Any, plan: dict) -> bool:
     kind = vals.kind_of(value)
-    return kind in ("tensor", "scalar", "struct") or (kind == "noreturn" and slot in plan) \
+    return kind in ("tensor", "scalar", "struct") \
+        or (kind in ("noreturn", "undefined") and slot in plan) \
         or control.is_composite(value)  # a TensorArray (Note [Composite loop state])
 
 
@@ -171,11 +340,13 @@ def _branch(fn, which, seen, plan, labels, where, what) -> Callable:
 def _branch_output(slot: int, value: Any, first: Any, which: int, plan: dict) -> Any:
     step = plan.get(slot)
     kind = vals.kind_of(value)
-    if kind == "noreturn":
+    if kind in ("noreturn", "undefined"):  # no `return` ran / a branch that jumped
         template = step[1] if step else nest.map_structure(vals.spec_of, first)
         return nest.map_structure(vals.zeros, template)
     if kind == "scalar":
         dtype = step[1] if step and step[0] == "cast" else None
+        if step and step[0] == "zeros" and isinstance(step[1], core.TensorSpec):
+            dtype = step[1].dtype
         if which == 1 and dtype is None:
             dtype = vals.spec_of(first).dtype  # the false branch follows the true one
         return aj.constant(value, dtype=dtype)
@@ -190,6 +361,13 @@ def _check_branches(true_values, false_values, plan, labels, where, what) -> Non
         label = labels[slot]
         name = vals.display_name(label)
         if tk == "undefined" or fk == "undefined":
+            other = f if tk == "undefined" else t
+            if tk != fk and vals.kind_of(other) in ("tensor", "scalar", "struct") and _jumped(
+                    true_values if tk == "undefined" else false_values, labels):
+                # That branch returned (or did `break`/`continue`): nothing reads its value.
+                if tk == "undefined" and slot not in plan:
+                    updates[slot] = ("zeros", nest.map_structure(vals.spec_of, f))
+                continue
             if tk != fk:
                 side = "true" if fk == "undefined" else "false (`else`)"
                 raise AutographError(
@@ -244,6 +422,14 @@ def _check_branches(true_values, false_values, plan, labels, where, what) -> Non
                 "must give it the same rank")
     if updates:
         raise vals.Replan(updates)
+
+
+def _jumped(values: tuple, labels: tuple) -> bool:
+    """True when a branch's state says it ran ``return``/``break``/``continue`` for sure (the
+    flag the jump converters set is Python ``True``)."""
+    return any(value is True and label.rstrip("0123456789") in ("do_return", "break_",
+                                                                 "continue_")
+               for value, label in zip(values, labels))
 
 
 def no_op() -> None:

@@ -13,7 +13,7 @@ import autojit as aj  # public ops, looked up at call time (see operators.py)
 from autojit import dtypes, nest
 from autojit.autograph import origin
 from autojit.autograph import values as vals
-from autojit.autograph.conditionals import if_stmt, no_op
+from autojit.autograph.conditionals import detach, if_stmt, no_op, restore, snapshot, write_back
 from autojit.errors import AutographError, DTypeError
 from autojit.graph import control
 from autojit.graph.tracer import GraphTrace
@@ -87,6 +87,11 @@ class _GraphLoop:
         self.where = where
         self.what = what
         self.init = tuple(get_state()) if get_state is not None else ()
+        # Note [Containers in tensor control flow] (conditionals.py): no trace of the body
+        # may change the user's lists/dicts; `kept` says which slots the body mutates in place.
+        self.saved = snapshot(self.init)
+        self.frozen = [detach(v) for v in self.init[:nouts]]
+        self.kept = [True] * nouts
 
     def run(self, pred: Any, index: tuple, step: Callable, advance: Callable,
             test: Callable) -> None:
@@ -109,10 +114,14 @@ class _GraphLoop:
                     values[claim.slot] = self._list_array(claim)
         finally:
             _LOOP_LISTS.pop()
+            restore(self.saved)
         objects = [i for i in objects if i not in casts]
         final = list(results)
         for slot in objects:  # ascending, so each lands at its own position
             final.insert(slot, values[slot])
+        for slot, value in enumerate(final):
+            if self.kept[slot]:
+                final[slot] = write_back(self.init[slot], value)
         for slot, value in enumerate(final):
             if isinstance(value, Tensor) and value.dtype == dtypes.bool:
                 before = self.init[slot]
@@ -165,12 +174,19 @@ class _GraphLoop:
             state = list(values)
             for i, value in zip(carried, loop_values):
                 state[i] = value
-            self._set(state)
-            step(*idx)
-            new = list(self.get_state()[:self.nouts]) if self.get_state is not None else []
+            restore(self.saved)
+            try:
+                self._set(state)
+                step(*idx)
+                new = list(self.get_state()[:self.nouts]) if self.get_state is not None else []
+                for i in carried:
+                    self.kept[i] = new[i] is state[i]
+                new = [detach(v) for v in new]
+            finally:
+                restore(self.saved)
             outputs = [self._carry(i, new[i], start[k]) for k, i in enumerate(carried)]
             for i in objects:
-                if not vals.same_object(new[i], values[i]):
+                if not vals.same_object(new[i], self.frozen[i]):
                     _replan_as_array(i, new[i], values[i])
                     raise vals.object_error(self.names[i], new[i], self.where, self.what)
             next_index = advance(*idx)
@@ -272,11 +288,14 @@ class _GraphLoop:
                 state[i] = value
             self._set(state)
             step(*(inputs[:len(index)] if symbolic else index))
-            seen.extend(self.get_state()[:self.nouts])
+            seen.extend(detach(v) for v in self.get_state()[:self.nouts])
             return ()
 
-        control.trace_subgraph(run, core.current_trace(), specs, "trial_iteration",
-                               [None] * len(specs))
+        try:
+            control.trace_subgraph(run, core.current_trace(), specs, "trial_iteration",
+                                   [None] * len(specs))
+        finally:
+            restore(self.saved)
         if self.set_state is not None:
             self.set_state(self.init)
         return seen

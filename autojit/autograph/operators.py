@@ -36,6 +36,7 @@ import autojit as aj  # public ops (see the module docstring)
 from autojit.autograph import origin
 from autojit.autograph import values as vals
 from autojit.autograph.conditionals import and_, if_exp, if_stmt, no_op, not_, or_
+from autojit.autograph.conditionals import compare_chain, raised
 from autojit.autograph.loops import TensorRange, for_stmt, while_stmt
 from autojit.autograph.loops import claim_loop_list
 from autojit.autograph.values import AutographWarning, Undefined, UndefinedReturnValue, ld
@@ -45,7 +46,7 @@ from autojit.tensor import Tensor
 from autojit.tensor_array import ListArray, TensorArray, as_tensor_value
 
 __all__ = ["AutographWarning", "TensorRange", "Undefined", "UndefinedReturnValue", "and_",
-           "assert_stmt", "converted_call", "for_stmt", "if_exp", "if_stmt", "ld", "no_op",
+           "assert_stmt", "compare_chain", "raised", "converted_call", "for_stmt", "if_exp", "if_stmt", "ld", "no_op",
            "not_", "or_", "print_", "python_cond", "python_iter", "retval", "while_stmt"]
 
 

@@ -24,6 +24,7 @@ from autojit.autograph.converters import Context
 from autojit.autograph.converters.asserts import AssertConverter
 from autojit.autograph.converters.break_statements import BreakConverter
 from autojit.autograph.converters.call_trees import CallTreeConverter
+from autojit.autograph.converters.comparisons import ChainedComparisonConverter
 from autojit.autograph.converters.conditional_expressions import IfExpConverter
 from autojit.autograph.converters.continue_statements import ContinueConverter
 from autojit.autograph.converters.control_flow import ControlFlowConverter
@@ -31,6 +32,7 @@ from autojit.autograph.converters.functions import FunctionConverter
 from autojit.autograph.converters.lists import ListConverter
 from autojit.autograph.converters.logical_expressions import LogicalConverter
 from autojit.autograph.converters.print_functions import PrintConverter
+from autojit.autograph.converters.raise_statements import RaiseConverter
 from autojit.autograph.converters.return_statements import ReturnConverter
 from autojit.autograph.naming import Namer
 from autojit.errors import AutographError
@@ -38,8 +40,9 @@ from autojit.errors import AutographError
 # Order matters: jumps become flags first (so the `if`s they add are converted too), calls
 # are wrapped before control flow adds operator calls, expressions last.
 CONVERTERS = (FunctionConverter, ListConverter, BreakConverter, ContinueConverter,
-              ReturnConverter, CallTreeConverter, ControlFlowConverter, IfExpConverter,
-              LogicalConverter, AssertConverter, PrintConverter)
+              ReturnConverter, RaiseConverter, CallTreeConverter, ControlFlowConverter,
+              IfExpConverter, ChainedComparisonConverter, LogicalConverter, AssertConverter,
+              PrintConverter)
 
 # Functions from these packages (and the standard library, and anything installed under
 # site-packages) are called as they are: they are libraries, not user code.

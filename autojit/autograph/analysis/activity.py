@@ -3,7 +3,10 @@
 Scope rules follow Python: a nested ``def``/``lambda``/comprehension binds its own names, so
 only its *free* names count as reads of the enclosing function (conservatively, at the point of
 definition), and its name (for a ``def``) as a write. Attribute and item assignments
-(``a.b = 1``, ``a[i] = 1``) read ``a``; they do not rebind it.
+(``a.b = 1``, ``a[i] = 1``) read ``a``; they do not rebind it, but an item assignment or
+deletion (``a[i] = v``, ``a[k] += v``, ``del a[k]``, also ``a[i][j] = v``) records ``a`` as
+*mutated*: the control-flow converter makes such a container state of the block, as if the
+whole container were rebound (Note [Containers in tensor control flow] in conditionals.py).
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ _COMPREHENSIONS = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp
 
 class Activity:
     """Names read and written by a node. ``modified`` are definite rebindings; ``maybe`` are
-    bindings that may not happen (walrus targets inside an expression)."""
+    bindings that may not happen (walrus targets inside an expression); ``mutated`` are
+    names whose items are assigned or deleted (``a[i] = v``)."""
 
-    __slots__ = ("read", "modified", "maybe")
+    __slots__ = ("read", "modified", "maybe", "mutated")
 
     def __init__(self):
         self.read: set = set()
         self.modified: set = set()
         self.maybe: set = set()
+        self.mutated: set = set()
 
 
 def activity(nodes: Any) -> Activity:
@@ -48,6 +53,12 @@ def modified(nodes: Any) -> set:
     return result.modified | result.maybe
 
 
+def mutated(nodes: Any) -> set:
+    """Names whose items a node or list of nodes assigns or deletes (``a[i] = v``; not
+    inside nested functions). Usage: ``mutated(if_node)`` → ``{"a"}``"""
+    return activity(nodes).mutated
+
+
 class _Scanner(gast.NodeVisitor):
     def __init__(self, result: Activity):
         self.result = result
@@ -59,6 +70,15 @@ class _Scanner(gast.NodeVisitor):
             self.result.modified.add(node.id)
         if node.annotation is not None:
             self.visit(node.annotation)
+
+    def visit_Subscript(self, node: Any) -> None:
+        if isinstance(node.ctx, (gast.Store, gast.Del)):
+            base = node.value
+            while isinstance(base, gast.Subscript):
+                base = base.value
+            if isinstance(base, gast.Name):
+                self.result.mutated.add(base.id)
+        self.generic_visit(node)
 
     def visit_AugAssign(self, node: Any) -> None:
         if isinstance(node.target, gast.Name):

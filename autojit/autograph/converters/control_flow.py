@@ -3,7 +3,8 @@
 
 The block's modified variables (its *state*) are shared with the generated functions through
 ``nonlocal`` and read/written as a tuple by ``get_state``/``set_state``; those live after the
-block come first (``nouts``): they are what a graph ``cond``/``while_loop`` must output::
+block come first (``nouts``): they are what a graph ``cond``/``while_loop`` must output
+(containers whose items the block assigns, ``l[i] = v``, count as modified, and as live)::
 
     if x > 0:                         def get_state():
         y = x                             return (y,)
@@ -16,12 +17,12 @@ block come first (``nouts``): they are what a graph ``cond``/``while_loop`` must
                                       def else_body():
                                           nonlocal y
                                           y = -x
-                                      y = ag__.Undefined('y')
                                       ag__.if_stmt(x > 0, if_body, else_body, get_state,
                                                    set_state, ('y',), 1)
 
-A state variable with no value before the block first gets ``ag__.Undefined('name')`` (so
-``nonlocal`` has a binding); reads that may see it go through ``ag__.ld`` (Python's
+A state variable that may have no value at its block gets ``ag__.Undefined('name')`` at the
+top of the function (so ``nonlocal`` has a binding, and a value bound on some paths only is
+kept); reads that may see it go through ``ag__.ld`` (Python's
 ``UnboundLocalError``). Statements inside ``try`` or containing ``yield``/``await`` stay
 Python; their condition is checked by ``ag__.python_cond`` (a tensor there is an error).
 """
@@ -60,13 +61,18 @@ class ControlFlowConverter(Converter):
         suspends = any(isinstance(n, _SUSPEND) for n in own)
         handlers = any(isinstance(n, gast.ExceptHandler) for n in own)
         _mark_python_only(node.body, None, suspends)
+        # Containers whose items a block assigns are its state too, when they are this
+        # function's own names (Note [Containers in tensor control flow], conditionals.py).
+        names = act.params(node) | act.modified(node.body) | declared["global"] \
+            | declared["nonlocal"]
         for stmt in own:
             if isinstance(stmt, _STATEMENTS) and not stmt.ag_python_only:
-                outs, others = _state(stmt, handlers)
+                outs, others = _state(stmt, handlers, names)
                 stmt.ag_state = (outs, others)
                 undefined |= set(outs + others) - stmt.ag_defined_in \
                     - scope["global"] - scope["nonlocal"]
         node.body = _ReadChecks(undefined).visit_block(node.body)
+        node.body = _with_undefined(node.body, undefined)
         self.scopes.append(scope)
         node = self.generic_visit(node)
         self.scopes.pop()
@@ -84,7 +90,7 @@ class ControlFlowConverter(Converter):
         namer = self.ctx.namer
         body, orelse = namer.new("if_body"), namer.new("else_body")
         names = self._names(node)
-        out = self._undefined(node) + self._state_functions(node, names)
+        out = self._state_functions(node, names)
         out += templates.replace("def BODY():\n    DECLARE\n    STMTS", BODY=body,
                                  DECLARE=self._declare(node), STMTS=node.body)
         if node.orelse:
@@ -105,7 +111,7 @@ class ControlFlowConverter(Converter):
         namer = self.ctx.namer
         test, body = namer.new("loop_test"), namer.new("loop_body")
         names = self._names(node)
-        out = self._undefined(node) + self._state_functions(node, names)
+        out = self._state_functions(node, names)
         out += origin.set_location(templates.replace("def TEST():\n    return EXPR", TEST=test,
                                                      EXPR=node.test), node.test)
         out += templates.replace("def BODY():\n    DECLARE\n    STMTS", BODY=body,
@@ -128,7 +134,7 @@ class ControlFlowConverter(Converter):
         namer = self.ctx.namer
         body, itr = namer.new("loop_body"), namer.new("itr")
         names = self._names(node)
-        out = self._undefined(node) + self._state_functions(node, names)
+        out = self._state_functions(node, names)
         extra_name = "None"
         if extra is not None:
             extra_name = namer.new("extra_test")
@@ -186,40 +192,50 @@ class ControlFlowConverter(Converter):
             out.append(gast.Global(names=globals_))
         return out
 
-    def _undefined(self, node: Any) -> list:
-        outs, others = node.ag_state
-        scope = self.scopes[-1]
-        out = []
-        for name in outs + others:
-            if name not in node.ag_defined_in and name not in scope["global"] \
-                    and name not in scope["nonlocal"]:
-                out += templates.replace("NAME = ag__.Undefined(TEXT)", NAME=name,
-                                         TEXT=templates.constant(name))
-        return out
-
     def _python_check(self, operator: str, expr: Any, reason: str) -> Any:
         new = templates.replace_as_expression(f"ag__.{operator}(EXPR, REASON)", EXPR=expr,
                                               REASON=templates.constant(reason))
         return origin.set_location(new, expr)
 
 
+def _with_undefined(body: list, undefined: set) -> list:
+    """``body`` with ``name = ag__.Undefined('name')`` first (after a docstring) for each
+    state variable that may have no value at its block. At the top of the function, not
+    before the block: a name bound on some paths only (``if mode == "a": y = ...`` /
+    ``else: raise ...``), or in an earlier iteration of a Python loop, keeps its value."""
+    out = []
+    for name in sorted(undefined):
+        out += templates.replace("NAME = ag__.Undefined(TEXT)", NAME=name,
+                                 TEXT=templates.constant(name))
+    if not out:
+        return body
+    origin.set_location(out, body[0])
+    first = body[0]
+    docstring = isinstance(first, gast.Expr) and isinstance(first.value, gast.Constant) \
+        and isinstance(first.value.value, str)
+    return body[:1] + out + body[1:] if docstring else out + body
+
+
 def _expr(text: str) -> Any:
     return templates.replace_as_expression(text)
 
 
-def _state(stmt: Any, handlers: bool) -> tuple:
-    """(outputs, others): the statement's modified names, those live after it first.
+def _state(stmt: Any, handlers: bool, names: set) -> tuple:
+    """(outputs, others): the statement's modified names (and those of ``names`` whose items
+    it assigns: ``a[i] = v``), those live after it first.
 
     ``except ... as e`` names are left out: Python deletes them when the handler ends, so
     they are never state, and as locals of the generated function they stay correct.
     """
-    modified = act.modified(stmt)
+    mutated = act.mutated(stmt) & names
+    modified = act.modified(stmt) | mutated
     if handlers:
         modified -= {n.name.id for n in act.own_nodes([stmt])
                      if isinstance(n, gast.ExceptHandler) and isinstance(n.name, gast.Name)}
     modified = sorted(modified)
     live = stmt.ag_live_head if isinstance(stmt, (gast.While, gast.For)) else stmt.ag_live_out
-    outs = [n for n in modified if n in live]
+    # A mutated container is an output even when its name is dead: an alias may read it.
+    outs = [n for n in modified if n in live or n in mutated]
     return outs, [n for n in modified if n not in live]
 
 
