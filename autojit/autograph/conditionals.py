@@ -220,8 +220,9 @@ def or_(a: Any, b: Callable, cheap: bool = False) -> Any:
     return a if a else b()
 
 
-def _graph_logical(a: Any, b: Callable, cheap: bool, where: tuple, is_and: bool) -> Any:
-    word = "`and`" if is_and else "`or`"
+def _graph_logical(a: Any, b: Callable, cheap: bool, where: tuple, is_and: bool,
+                   word: str | None = None) -> Any:
+    word = word or ("`and`" if is_and else "`or`")
     pred = vals.as_pred(a, word, where)
     if cheap:
         value = b()
@@ -261,7 +262,7 @@ def _compare_chain(left, ops, rights, cheap, where) -> Any:
         return value
     rest = functools.partial(_compare_chain, right, ops[1:], rights[1:], cheap, where)
     if vals.is_graph_value(value):
-        return _graph_logical(value, rest, cheap, where, is_and=True)
+        return _graph_logical(value, rest, cheap, where, True, "chained comparison")
     return rest() if value else value
 
 

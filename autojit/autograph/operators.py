@@ -46,8 +46,9 @@ from autojit.tensor import Tensor
 from autojit.tensor_array import ListArray, TensorArray, as_tensor_value
 
 __all__ = ["AutographWarning", "TensorRange", "Undefined", "UndefinedReturnValue", "and_",
-           "assert_stmt", "compare_chain", "raised", "converted_call", "for_stmt", "if_exp", "if_stmt", "ld", "no_op",
-           "not_", "or_", "print_", "python_cond", "python_iter", "retval", "while_stmt"]
+           "assert_stmt", "compare_chain", "converted_call", "for_stmt", "if_exp", "if_stmt", "ld",
+           "no_op", "not_", "or_", "print_", "python_cond", "python_iter", "raised", "retval",
+           "while_stmt"]
 
 
 def retval(do_return: Any, value: Any) -> Any:

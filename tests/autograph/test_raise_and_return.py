@@ -1,0 +1,188 @@
+"""``raise`` and ``return`` in branches (``converters/raise_statements.py``, Note [raise in a
+tensor if] in conditionals.py): a branch that raises or returns need not define what the
+other branches define, under Python and tensor conditions; ``return`` and ``continue`` mixed
+in the branches of a tensor ``if`` inside a tensor loop; ``return`` in a later ``elif``;
+nested conditional expressions on tensors. One function object per test, traced once
+(per Python argument), giving the plain-Python answer every time."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import autojit as aj
+from tests.numeric import numeric_grad
+
+from .helpers import assert_close, check, where
+
+
+def by_mode(x, mode):
+    if mode == "double":
+        y = x * 2.0
+    elif mode == "square":
+        y = x * x
+    else:
+        raise ValueError(f"unknown mode {mode!r}")
+    if y > 1.0:
+        y = y - 1.0
+    return y
+
+
+def test_a_python_decided_raise_leaves_the_other_branches_variables_alone():
+    traced = aj.function(by_mode)
+    for mode in ("double", "square"):
+        for x in (3.0, 0.25, -2.0):
+            assert_close(traced(aj.constant(x), mode), by_mode(x, mode))
+    assert traced.tracing_count == 2  # once per mode (a Python argument)
+    with pytest.raises(ValueError, match=re.escape("unknown mode 'cube'")):
+        traced(aj.constant(1.0), "cube")
+
+
+def early_exit(x, mode):
+    if mode == "skip":
+        return -x
+    else:
+        y = x + 1.0
+    if y > 0:
+        y = y * 3.0
+    return y
+
+
+def test_a_python_decided_return_leaves_the_other_branches_variables_alone():
+    traced = aj.function(early_exit)
+    for mode in ("skip", "run"):
+        for x in (2.0, -4.0):
+            assert_close(traced(aj.constant(x), mode), early_exit(x, mode))
+    assert traced.tracing_count == 2
+
+
+def checked_sqrt(x):
+    if x < 0.0:
+        raise ValueError("x must not be negative")
+    else:
+        y = aj.sqrt(x)
+    return y * 2.0
+
+
+def test_raise_under_a_tensor_condition_is_a_graph_assert():
+    traced = aj.function(checked_sqrt)
+    for x in (4.0, 0.25):
+        assert_close(traced(aj.constant(x)), 2.0 * np.sqrt(x))
+    with pytest.raises(AssertionError, match=re.escape(
+            f"the tensor `if` at {where(checked_sqrt, 'if x < 0.0')} took its true branch, "
+            "which raises ValueError('x must not be negative') at "
+            f"{where(checked_sqrt, 'raise ValueError')}")):
+        traced(aj.constant(-1.0))
+    assert traced.tracing_count == 1
+    assert "assert" in str(traced.get_concrete_function(aj.constant(1.0)).graph)
+
+
+def validate(x, strict):
+    if aj.reduce_sum(x) > 0:
+        y = aj.sin(x) * 2.0
+    else:
+        if strict:
+            raise ValueError("sum must be positive")
+        y = x * x
+    return aj.reduce_sum(y)
+
+
+def test_raise_in_a_python_branch_inside_a_tensor_branch():
+    traced = aj.function(validate)
+    x = np.array([0.5, 1.0], np.float32)
+    assert_close(traced(aj.constant(x), False), validate(aj.constant(x), False))
+    assert_close(traced(aj.constant(-x), False), validate(aj.constant(-x), False))
+    assert_close(traced(aj.constant(x), True), validate(aj.constant(x), True))
+    with pytest.raises(AssertionError, match="took its false .* branch, which raises "
+                                             "ValueError\\('sum must be positive'\\)"):
+        traced(aj.constant(-x), True)
+    assert traced.tracing_count == 2
+
+
+def test_both_branches_raising_raise_while_tracing():
+    def f(x):
+        if x > 0:
+            raise ValueError("positive")
+        else:
+            raise KeyError("not positive")
+
+    with pytest.raises(KeyError, match="not positive"):
+        aj.function(f)(aj.constant(1.0))
+
+
+def return_or_continue(x, n):
+    acc = 0.0
+    i = 0
+    while i < n:
+        i += 1
+        if acc > x:
+            return acc * 10.0
+        else:
+            acc = acc + 1.5
+            continue
+    return acc
+
+
+def elif_return(x):
+    if x > 2.0:
+        y = x * 2.0
+    elif x > 0.0:
+        return x + 100.0
+    else:
+        y = -x
+    return y * 3.0
+
+
+def nested_if_exp(x, y):
+    return x * 2 if x > y else (y - x if x > 0 else (x * y if y > 0 else x + y))
+
+
+def test_return_and_continue_mixed_in_a_tensor_loop():
+    check(return_or_continue, [(2.0, 0), (2.0, 1), (2.0, 3), (2.0, 10), (-1.0, 4),
+                               (100.0, 5)], ops=("while_loop",))
+
+
+def test_return_in_a_later_elif():
+    check(elif_return, [(3.0,), (1.0,), (-2.0,)], ops=("cond",))
+
+
+def test_nested_conditional_expressions_on_tensors():
+    check(nested_if_exp, [(3.0, 1.0), (1.0, 2.0), (-1.0, 2.0), (-1.0, -3.0)], ops=("cond",))
+
+
+def loop_with_exits(x, n):
+    s = x
+    i = 0
+    while i < n:
+        i += 1
+        if aj.reduce_sum(s) > 4.0:
+            return aj.reduce_sum(s * s)
+        elif aj.reduce_sum(s) < -4.0:
+            continue
+        s = s * 1.5 + aj.sin(x)
+    return aj.reduce_sum(s) if aj.reduce_sum(s) > 0 else (aj.reduce_sum(s * x) if i > 2
+                                                           else aj.reduce_sum(-s))
+
+
+@pytest.mark.parametrize("point", [[0.5, 0.25], [1.0, 2.0], [-0.5, 0.1], [-3.0, -2.5]])
+def test_gradients_match_finite_differences_and_eager(point):
+    traced = aj.function(loop_with_exits)
+    x = np.array(point, np.float64)
+
+    def grad(fn, n):
+        v = aj.constant(x)
+        with aj.GradientTape() as tape:
+            tape.watch(v)
+            out = fn(v, aj.constant(n))
+        return tape.gradient(out, v).numpy()
+
+    for n in (0, 2, 6):
+        numeric = numeric_grad(lambda v: float(loop_with_exits(aj.constant(v),
+                                                               aj.constant(n))), x)
+        np.testing.assert_allclose(grad(traced, n), numeric, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(grad(traced, n), grad(loop_with_exits, n), rtol=1e-10)
+        assert_close(traced(aj.constant(x), aj.constant(n)),
+                     loop_with_exits(aj.constant(x), aj.constant(n)))
+    assert traced.tracing_count == 1
