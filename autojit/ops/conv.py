@@ -226,12 +226,23 @@ def _conv_input(xp, g, w, *, input_size, strides, padding, dilations, data_forma
                    data_format="NHWC", depthwise=False)
         return _from_nhwc(xp, dx, data_format)
     if depthwise:
-        cols = xp.einsum("nhwcm,ijcm->nhwijc", g.reshape(n, oh, ow, c, o), w)
+        # multiply-adds per tap and multiplier, never the [n, oh, ow, kh, kw, c] patches
+        # (a reduction over the short multiplier axis is ~20x slower in NumPy)
+        g5 = g.reshape(n, oh, ow, c, o)
+
+        def tap(i, j):
+            total = g5[..., 0] * w[i, j, :, 0]
+            for k in range(1, o):
+                total += g5[..., k] * w[i, j, :, k]
+            return total
     else:
         cols = xp.matmul(g.reshape(n * oh * ow, o), w.reshape(kh * kw * c, o).T)
         cols = cols.reshape(n, oh, ow, kh, kw, c)
-    dx = _col2im(xp, lambda i, j: cols[:, :, :, i, j, :], (n, *input_size, c), pads, (kh, kw),
-                 strides, dilations, out_hw, cols.dtype)
+
+        def tap(i, j):
+            return cols[:, :, :, i, j, :]
+    dx = _col2im(xp, tap, (n, *input_size, c), pads, (kh, kw), strides, dilations, out_hw,
+                 xp.result_type(g, w))
     return _from_nhwc(xp, dx, data_format)
 
 
