@@ -365,10 +365,23 @@ def _max_pool(xp, x, *, ksize, strides, padding, data_format):
 
 
 def _first_max(xp, x, ksize, strides, padding):
-    """Index (into the flattened window) of each window's first maximum: [n, oh, ow, c]."""
+    """One boolean mask [n, oh, ow, c] per window tap (i, j): where that tap holds the first
+    maximum of its window (row-major order, as TF). Tap-by-tap comparisons with the max are
+    ~5x faster in NumPy than ``argmax`` over the short, strided window axis."""
     cols, pads, out_hw = _pool_patches(xp, x, ksize, strides, padding, -xp.inf)
-    n, oh, ow, kh, kw, c = cols.shape
-    return cols.reshape(n, oh, ow, kh * kw, c).argmax(axis=3), pads, out_hw
+    best = cols.max(axis=(3, 4))
+    taken = None
+    masks = {}
+    for i in range(ksize[0]):
+        for j in range(ksize[1]):
+            hit = cols[:, :, :, i, j, :] == best
+            if taken is None:
+                taken = hit
+            else:
+                hit &= ~taken
+                taken = taken | hit
+            masks[i, j] = hit
+    return masks, pads, out_hw
 
 
 def _max_pool_grad_rule(name, x, g, *, ksize, strides, padding, data_format):
@@ -383,13 +396,9 @@ def _max_pool_grad_rule(name, x, g, *, ksize, strides, padding, data_format):
 
 def _max_pool_grad(xp, x, g, *, ksize, strides, padding, data_format):
     x, g = _to_nhwc(x, data_format), _to_nhwc(g, data_format)
-    index, pads, out_hw = _first_max(xp, x, ksize, strides, padding)
-    taps = xp.arange(ksize[0] * ksize[1]).reshape(ksize)
-
-    def tap(i, j):
-        return (index == taps[i, j]) * g
-
-    dx = _col2im(xp, tap, x.shape, pads, ksize, strides, _ONES, out_hw, g.dtype)
+    masks, pads, out_hw = _first_max(xp, x, ksize, strides, padding)
+    dx = _col2im(xp, lambda i, j: masks[i, j] * g, x.shape, pads, ksize, strides, _ONES,
+                 out_hw, g.dtype)
     return _from_nhwc(xp, dx, data_format)
 
 
@@ -405,11 +414,12 @@ def _max_pool_gather_rule(name, x, c, *, ksize, strides, padding, data_format):
 
 def _max_pool_gather(xp, x, c, *, ksize, strides, padding, data_format):
     x, c = _to_nhwc(x, data_format), _to_nhwc(c, data_format)
-    index, _, _ = _first_max(xp, x, ksize, strides, padding)
+    masks, _, _ = _first_max(xp, x, ksize, strides, padding)
     cols, _, _ = _pool_patches(xp, c, ksize, strides, padding, 0)
-    n, oh, ow, kh, kw, ch = cols.shape
-    picked = xp.take_along_axis(cols.reshape(n, oh, ow, kh * kw, ch), index[:, :, :, None], 3)
-    return _from_nhwc(xp, picked[:, :, :, 0], data_format)
+    picked = xp.zeros(cols.shape[:3] + cols.shape[5:], c.dtype)
+    for (i, j), hit in masks.items():
+        picked += hit * cols[:, :, :, i, j, :]
+    return _from_nhwc(xp, picked, data_format)
 
 
 MAX_POOL2D = defop("max_pool2d", ["x"], _max_pool, _pool_rule,

@@ -42,6 +42,11 @@ def test_max_pool_gradient_goes_to_the_first_maximum_of_a_tie():
         tape.watch(x)
         y = aj.nn.max_pool2d(x, ksize=2, strides=2)
     np.testing.assert_array_equal(tape.gradient(y, x).numpy()[0, :, :, 0], [[1, 0], [0, 0]])
+    x = aj.constant(np.array([[0.0, 2.0], [2.0, 1.0]]).reshape(1, 2, 2, 1))
+    with aj.GradientTape() as tape:
+        tape.watch(x)
+        y = aj.nn.max_pool2d(x, ksize=2, strides=2)
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy()[0, :, :, 0], [[0, 1], [0, 0]])
 
 
 def test_aliases_and_lowercase_padding():
