@@ -316,6 +316,13 @@ def _depthwise_input_ref(g, w, input_size, data_format, **attrs):
     return depthwise_input_ref(g, w, (g.shape[0], *input_size, w.shape[2]), **attrs)
 
 
+def _depthwise_any_format_ref(x, w, data_format, strides=1, **attrs):
+    if data_format == "NCHW":
+        return depthwise_ref(x.transpose(0, 2, 3, 1), w, _nhwc(strides),
+                             **attrs).transpose(0, 3, 1, 2)
+    return depthwise_ref(x, w, strides, **attrs)
+
+
 def _drop_format(ref):
     return lambda *args, data_format, **attrs: ref(*args, **attrs)
 
@@ -366,12 +373,14 @@ ENTRIES = [
       ], FLOATS, rtol=1e-4, atol=1e-5),
     E("conv2d_backprop_filter", _bind(conv.CONV2D_BACKPROP_FILTER),
       _drop_format(conv2d_filter_ref), _filter_cases(4), FLOATS, rtol=1e-4, atol=1e-5),
-    E("depthwise_conv2d", aj.nn.depthwise_conv2d, _drop_format(depthwise_ref),
+    E("depthwise_conv2d", aj.nn.depthwise_conv2d, _depthwise_any_format_ref,
       [Case((F(_X), F((3, 3, 3, 2))), {"padding": "SAME", "data_format": "NHWC"}),
        Case((F(_X), F((2, 3, 3, 1))), {"strides": [1, 2, 2, 1], "padding": "VALID",
                                        "data_format": "NHWC"}),
        Case((F(_X), F((2, 2, 3, 2))), {"padding": "SAME", "dilations": 2,
-                                       "data_format": "NHWC"})],
+                                       "data_format": "NHWC"}),
+       Case((F((2, 3, 5, 6)), F((3, 2, 3, 2))), {"strides": [1, 1, 2, 1], "padding": "SAME",
+                                                 "data_format": "NCHW"})],
       FLOATS, rtol=1e-4, atol=1e-5),
     E("depthwise_conv2d_backprop_input", _bind(conv.DEPTHWISE_CONV2D_BACKPROP_INPUT),
       _depthwise_input_ref, _input_cases(lambda k: (*k, 3, 2), 6), FLOATS, rtol=1e-4,
