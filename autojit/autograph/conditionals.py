@@ -351,7 +351,34 @@ def _branch_output(slot: int, value: Any, first: Any, which: int, plan: dict) ->
         if which == 1 and dtype is None:
             dtype = vals.spec_of(first).dtype  # the false branch follows the true one
         return aj.constant(value, dtype=dtype)
+    if kind == "struct" and step and step[0] == "leafcast":
+        leaves = [leaf if dtype is None or isinstance(leaf, Tensor) else
+                  aj.constant(leaf, dtype=dtype)
+                  for leaf, dtype in zip(nest.flatten(value), step[1])]
+        return nest.pack_as(value, leaves)
     return value
+
+
+def _leaf_casts(true_value: Any, false_value: Any) -> tuple | None:
+    """Per leaf of a list/tuple/dict slot, the dtype a Python number must take so both
+    branches agree (a number meeting a tensor takes its dtype; two numbers the wider one),
+    or None where nothing changes; None when no leaf changes."""
+    casts = []
+    for t, f in zip(nest.flatten(true_value), nest.flatten(false_value)):
+        t_number, f_number = not isinstance(t, Tensor), not isinstance(f, Tensor)
+        if not (t_number or f_number):
+            casts.append(None)
+            continue
+        t_dtype, f_dtype = vals.spec_of(t).dtype, vals.spec_of(f).dtype
+        if t_number and f_number:
+            wide = np.promote_types(t_dtype, f_dtype)
+            dtype = dtypes.as_dtype("float32" if wide.kind == "f" and wide != t_dtype
+                                    and wide != f_dtype else wide.name)
+        else:
+            dtype = f_dtype if t_number else t_dtype
+        casts.append(dtype if (t_number and dtype != t_dtype or f_number and dtype != f_dtype)
+                     else None)
+    return tuple(casts) if any(c is not None for c in casts) else None
 
 
 def _check_branches(true_values, false_values, plan, labels, where, what) -> None:
@@ -397,6 +424,9 @@ def _check_branches(true_values, false_values, plan, labels, where, what) -> Non
                 raise AutographError(
                     f"{name} has a different structure in the two branches of the tensor "
                     f"{what} at {origin.where(where)}: {vals.describe(t)} and {vals.describe(f)}")
+            casts = _leaf_casts(t, f)
+            if casts is not None and plan.get(slot) != ("leafcast", casts):
+                updates[slot] = ("leafcast", casts)
             continue
         t_shape, t_dtype = vals.spec_of(t).shape, vals.spec_of(t).dtype
         f_shape, f_dtype = vals.spec_of(f).shape, vals.spec_of(f).dtype

@@ -225,20 +225,30 @@ class _GraphLoop:
                 and value.dtype != core.to_numpy_constant(before).dtype:
             # `acc = 0` then `acc = x` with a float x: the Python number takes x's dtype.
             raise vals.Replan({slot: value.dtype})
+        if kind == "struct" and start is before:
+            leaf_dtypes = _LeafDtypes.between(before, value)
+            if leaf_dtypes is not None:  # the same for numbers in a list/tuple/dict
+                raise vals.Replan({slot: leaf_dtypes})
         if kind == "scalar" and isinstance(start, Tensor):
             return aj.constant(value, dtype=start.dtype)
         return value
 
     def _weak_scalar_dtypes(self, values: list, casts: dict, index: tuple,
                             step: Callable) -> dict:
-        weak = [i for i, value in enumerate(values) if i not in casts and vals.is_number(value)]
+        weak = [i for i, value in enumerate(values) if i not in casts and (
+            vals.is_number(value) or vals.kind_of(value) == "struct"
+            and any(vals.is_number(leaf) for leaf in nest.flatten(value)))]
         if not weak:
             return {}
         trial = self._trial(values, index, step, symbolic=False)
         updates = {}
         for i in weak:
             value = trial[i]
-            if isinstance(value, Tensor) and value.dtype != vals.spec_of(values[i]).dtype:
+            if vals.kind_of(values[i]) == "struct":
+                leaf_dtypes = _LeafDtypes.between(values[i], value)
+                if leaf_dtypes is not None:
+                    updates[i] = leaf_dtypes
+            elif isinstance(value, Tensor) and value.dtype != vals.spec_of(values[i]).dtype:
                 updates[i] = value.dtype
         return updates
 
@@ -335,11 +345,31 @@ def _replan_as_array(slot: int, value: Any, before: Any) -> None:
         raise vals.Replan({slot: value})
 
 
+class _LeafDtypes(tuple):
+    """The dtypes the Python numbers in a list/tuple/dict loop variable take (``None``: the
+    leaf stays as it is), in ``nest.flatten`` order: ``st = [0, x]`` then ``st[0] += y``
+    with a float ``y``."""
+
+    @classmethod
+    def between(cls, before: Any, after: Any) -> "_LeafDtypes | None":
+        old, new = nest.flatten(before), nest.flatten(after)
+        if len(old) != len(new):
+            return None
+        found = cls(n.dtype if vals.is_number(o) and isinstance(n, Tensor)
+                    and n.dtype != core.to_numpy_constant(o).dtype else None
+                    for o, n in zip(old, new))
+        return found if any(d is not None for d in found) else None
+
+
 def _cast(value: Any, cast: Any) -> Any:
     """A loop variable's start value after a replan: a list made a ListArray like ``cast``,
-    or a Python number given a dtype."""
+    a Python number given a dtype, or the numbers in a structure given theirs."""
     if isinstance(cast, ListArray):
         return cast.from_list(value)
+    if isinstance(cast, _LeafDtypes):
+        leaves = [leaf if dtype is None else aj.constant(leaf, dtype=dtype)
+                  for leaf, dtype in zip(nest.flatten(value), cast)]
+        return nest.pack_as(value, leaves)
     return aj.constant(value, dtype=cast)
 
 

@@ -184,3 +184,20 @@ def test_the_converted_code_carries_the_container():
 
     code = aj.autograph.to_code(f)
     assert "('vals',), 1)" in code
+
+
+def test_numbers_in_containers_take_the_dtype_of_the_tensors_they_meet():
+    def f(x, n):
+        st = [0, 1.0, 2]
+        if x > 0:
+            st[0] = x * 2
+            st[2] = 2.5
+        counts = {"sum": 0, "steps": 0}
+        i = 0
+        while i < n:
+            counts["sum"] = counts["sum"] + x
+            counts["steps"] += 1
+            i += 1
+        return st, counts["sum"], counts["steps"]
+
+    check(f, [(2.0, 3), (-1.0, 0), (0.5, 1)], ops=("cond", "while_loop"))
