@@ -186,3 +186,23 @@ def test_gradients_match_finite_differences_and_eager(point):
         assert_close(traced(aj.constant(x), aj.constant(n)),
                      loop_with_exits(aj.constant(x), aj.constant(n)))
     assert traced.tracing_count == 1
+
+
+def no_negatives(xs):
+    s = 0.0
+    for x in xs:
+        if x < 0:
+            raise ValueError("negative entry")
+        s += x * x
+    return s
+
+
+def test_raise_in_a_tensor_loop_is_checked_at_every_iteration():
+    traced = aj.function(no_negatives, input_signature=[aj.TensorSpec([None], aj.float32)])
+    for xs in ([1.0, 2.0], [], [0.5, 0.25, 3.0]):
+        assert_close(traced(aj.constant(np.array(xs, np.float32))), sum(x * x for x in xs))
+    with pytest.raises(AssertionError, match=re.escape(
+            f"took its true branch, which raises ValueError('negative entry') at "
+            f"{where(no_negatives, 'raise ValueError')}")):
+        traced(aj.constant([1.0, -2.0, 3.0]))
+    assert traced.tracing_count == 1
