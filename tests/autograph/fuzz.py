@@ -5,7 +5,13 @@ mixes ``if``/``elif``/``else``, ``while`` and ``for`` loops (over ``range(n)`` â
 once ``n`` is a tensor â€” and over Python ranges, unrolled while tracing), ``break``,
 ``continue``, early ``return``, ``and``/``or``/``not`` and ``a if c else b``, calls of a
 module-level helper and of a lambda (converted recursively), with conditions on tensors and
-on Python loop counters.
+on Python loop counters. Also: a list ``L`` and a dict ``D`` of floats whose items are
+assigned (``L[0] = ...``, ``D["q"] += ...``) in tensor branches and loops and read later,
+chained comparisons (``-1.0 < a < 2.0``), ``raise`` in Python-decided branches (a ``mode``
+string chosen per program; the raising branch never runs), a never-taken ``raise`` under a
+tensor condition (a graph assert), ``return`` and ``continue`` mixed in the branches of an
+``if`` in a loop, ``return`` in a later ``elif`` and nested conditional expressions.
+``Program.constructs`` names what a program uses (for counts by construct).
 
 Values stay exact: constants are dyadic (0.5, 0.25, ...) and variables are only added,
 subtracted and scaled by constants, so NumPy float32 (plain Python) and the graph agree
@@ -36,9 +42,10 @@ CONSTANTS = ("0.5", "0.25", "1.0", "1.5", "2.0", "-1.0")
 class Program:
     """The source of one generated function and whether it may be rejected."""
 
-    def __init__(self, source: str, risky: bool):
+    def __init__(self, source: str, risky: bool, constructs: frozenset = frozenset()):
         self.source = source
         self.risky = risky
+        self.constructs = constructs
 
 
 def generate(seed: int) -> Program:
@@ -53,19 +60,23 @@ class _Generator:
         self.counter = 0
         self.risky = False
         self.budget = 18  # statements per program, so programs stay small
+        self.used: set = set()
+        self.mode = "a"
 
     def program(self) -> Program:
+        self.mode = self.rng.choice(["a", "b"])
         self.lines = HELPER.splitlines() + [
             "def f(x, y, n):", "    a = x", "    b = y", "    c = 0.0",
-            "    h = lambda v: v * 0.5 if v > 0.0 else -v"]
+            "    h = lambda v: v * 0.5 if v > 0.0 else -v",
+            "    L = [x, y * 0.5]", "    D = {'p': y, 'q': 0.0}", f"    mode = {self.mode!r}"]
         self.block(1, loops=[], python_ints=[], depth=0)
         if self.rng.random() < 0.04:
             self.risky = True  # may fall off the end (returns None)
             self.emit(1, "if a > b:")
-            self.emit(2, "return a, b")
+            self.emit(2, "return a + L[0], b - D['q']")
         else:
-            self.emit(1, "return a, b")
-        return Program("\n".join(self.lines) + "\n", self.risky)
+            self.emit(1, "return a + L[0], b - D['q']")
+        return Program("\n".join(self.lines) + "\n", self.risky, frozenset(self.used))
 
     # --- building blocks -----------------------------------------------------------------
     def emit(self, indent: int, text: str) -> None:
@@ -81,11 +92,14 @@ class _Generator:
 
     def statement(self, indent, loops, python_ints, depth) -> None:
         self.budget -= 1
-        choices = ["assign", "assign", "augassign", "ifexp", "call"]
+        choices = ["assign", "assign", "augassign", "ifexp", "call", "item", "item"]
         if depth < 3 and self.budget > 0:
-            choices += ["if", "if", "while", "for", "pyfor", "pywhile", "tuplefor"]
+            choices += ["if", "if", "while", "for", "pyfor", "pywhile", "tuplefor", "moderaise",
+                        "elifreturn"]
         if loops:
-            choices += ["break", "continue"]
+            choices += ["break", "continue", "returncontinue"]
+        if self.rng.random() < 0.03:
+            choices = ["tensorraise"]
         choices += ["return"]
         if self.rng.random() < 0.012:
             choices = ["risky_branch", "risky_loop"]
@@ -94,7 +108,7 @@ class _Generator:
 
     def fexpr(self) -> str:
         r = self.rng.random()
-        v, w = self.rng.choice(FLOATS + ("x", "y")), self.rng.choice(FLOATS + ("x", "y"))
+        v, w = self.operand(), self.operand()
         k = self.rng.choice(CONSTANTS)
         if r < 0.25:
             return f"{v} + {w}"
@@ -108,11 +122,24 @@ class _Generator:
             return k
         return f"{v} * {k} + {w}"
 
+    def operand(self) -> str:
+        if self.rng.random() < 0.12:
+            self.used.add("container read")
+            return self.rng.choice(["L[0]", "L[1]", "D['p']", "D['q']"])
+        return self.rng.choice(FLOATS + ("x", "y"))
+
     def tensor_cond(self, python_ints: list) -> str:
         r = self.rng.random()
-        v, w = self.rng.choice(FLOATS + ("x", "y")), self.rng.choice(FLOATS + ("x", "y"))
+        v, w = self.operand(), self.operand()
         simple = [f"{v} > {w}", f"{v} < {self.rng.choice(CONSTANTS)}", f"{v} >= 0.0",
                   f"n > {self.rng.randint(0, 3)}"]
+        if self.rng.random() < 0.15:
+            self.used.add("chained comparison")
+            lo, hi = sorted(self.rng.sample([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0], 2))
+            u = self.operand()
+            return self.rng.choice([f"{lo} < {v} < {hi}", f"{v} <= {w} < {hi}",
+                                    f"{v} == {w} == {u}", f"0 <= n < {self.rng.randint(1, 4)}",
+                                    f"{lo} < {v} <= {w} < {hi}"])
         if r < 0.6:
             return self.rng.choice(simple)
         if r < 0.75:
@@ -154,8 +181,62 @@ class _Generator:
         self.block(indent + 1, loops + ["tuplefor"], python_ints, depth + 1)
 
     def s_ifexp(self, indent, loops, python_ints, depth):
+        orelse = self.fexpr()
+        if self.rng.random() < 0.3:
+            self.used.add("nested if-expression")
+            orelse = f"({self.fexpr()} if {self.cond(python_ints)} else {self.fexpr()})"
         self.emit(indent, f"{self.rng.choice(FLOATS)} = {self.fexpr()} if "
-                          f"{self.cond(python_ints)} else {self.fexpr()}")
+                          f"{self.cond(python_ints)} else {orelse}")
+
+    def _where(self, loops: list) -> str:
+        if any(loop in ("while", "for") for loop in loops):
+            return "in a tensor loop"
+        return "in a Python loop" if loops else "in a branch or at the top"
+
+    def s_item(self, indent, loops, python_ints, depth):
+        self.used.add("list/dict item assignment " + self._where(loops))
+        target = self.rng.choice(["L[0]", "L[1]", "D['p']", "D['q']"])
+        op = self.rng.choice(["=", "+=", "-="])
+        self.emit(indent, f"{target} {op} {self.fexpr()}")
+
+    def s_moderaise(self, indent, loops, python_ints, depth):
+        self.used.add("raise in a Python-decided branch")
+        d = self.fresh("d")
+        other = "b" if self.mode == "a" else "a"
+        first, second = self.rng.sample([self.mode, other], 2)
+        self.emit(indent, f"if mode == {first!r}:")
+        self.emit(indent + 1, f"{d} = {self.fexpr()}")
+        self.emit(indent, f"elif mode == {second!r}:")
+        self.emit(indent + 1, f"{d} = {self.fexpr()}")
+        self.emit(indent, "else:")
+        self.emit(indent + 1, "raise ValueError('unknown mode')")
+        self.emit(indent, f"if {self.tensor_cond(python_ints)}:")
+        self.emit(indent + 1, f"a = {d} + a")
+
+    def s_tensorraise(self, indent, loops, python_ints, depth):
+        self.used.add("raise under a tensor condition (never taken)")
+        v = self.rng.choice(("x", "y"))
+        self.emit(indent, f"if {v} > 100.0:")
+        self.emit(indent + 1, f"raise ValueError('{v} is too large')")
+
+    def s_elifreturn(self, indent, loops, python_ints, depth):
+        self.used.add("return in a later elif")
+        self.emit(indent, f"if {self.cond(python_ints)}:")
+        self.s_assign(indent + 1, loops, python_ints, depth)
+        self.emit(indent, f"elif {self.cond(python_ints)}:")
+        self.emit(indent + 1, f"return {self.fexpr()}, {self.fexpr()}")
+        self.emit(indent, "else:")
+        self.s_item(indent + 1, loops, python_ints, depth)
+
+    def s_returncontinue(self, indent, loops, python_ints, depth):
+        self.used.add("return and continue mixed")
+        self.emit(indent, f"if {self.cond(python_ints)}:")
+        self.emit(indent + 1, f"return {self.fexpr()}, {self.fexpr()}")
+        self.emit(indent, "else:")
+        self.emit(indent + 1, f"{self.rng.choice(FLOATS)} = {self.fexpr()}")
+        if self.rng.random() < 0.5:
+            self.s_item(indent + 1, loops, python_ints, depth)
+        self.emit(indent + 1, "continue")
 
     def s_if(self, indent, loops, python_ints, depth):
         self.emit(indent, f"if {self.cond(python_ints)}:")
