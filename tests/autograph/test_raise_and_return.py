@@ -206,3 +206,30 @@ def test_raise_in_a_tensor_loop_is_checked_at_every_iteration():
             f"{where(no_negatives, 'raise ValueError')}")):
         traced(aj.constant([1.0, -2.0, 3.0]))
     assert traced.tracing_count == 1
+
+
+def for_with_exits(xs, limit):
+    acc = 0.0
+    for x in xs:
+        if acc > limit:
+            return acc * 10.0
+        elif x < 0:
+            acc = acc - x
+            continue
+        elif x > 5.0:
+            return -acc
+        else:
+            acc = acc + x
+            continue
+    return acc
+
+
+def test_return_and_continue_in_elif_chains_of_a_tensor_for():
+    traced = aj.function(for_with_exits, input_signature=[aj.TensorSpec([None], aj.float32),
+                                                          aj.TensorSpec([], aj.float32)])
+    for xs, limit in (([1.0, -2.0, 3.0], 100.0), ([1.0, 2.0, 3.0], 2.0),
+                      ([1.0, 6.0, 3.0], 100.0), ([], 0.0)):
+        xs = np.array(xs, np.float32)
+        assert_close(traced(aj.constant(xs), aj.constant(limit)),
+                     for_with_exits(xs, np.float32(limit)))
+    assert traced.tracing_count == 1
