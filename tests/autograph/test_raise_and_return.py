@@ -233,3 +233,23 @@ def test_return_and_continue_in_elif_chains_of_a_tensor_for():
         assert_close(traced(aj.constant(xs), aj.constant(limit)),
                      for_with_exits(xs, np.float32(limit)))
     assert traced.tracing_count == 1
+
+
+@pytest.mark.parametrize("fn, args", [(checked_sqrt, ()), (by_mode, ("double",)),
+                                      (by_mode, ("square",))])
+def test_gradients_through_branches_next_to_a_raise(fn, args):
+    traced = aj.function(fn)
+    for point in (0.75, 2.5):
+        x = np.array(point, np.float64)
+
+        def grad(f):
+            v = aj.constant(x)
+            with aj.GradientTape() as tape:
+                tape.watch(v)
+                out = f(v, *args)
+            return tape.gradient(out, v).numpy()
+
+        numeric = numeric_grad(lambda v: float(fn(aj.constant(v), *args)), x)
+        np.testing.assert_allclose(grad(traced), numeric, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(grad(traced), grad(fn), rtol=1e-10)
+    assert traced.tracing_count == 1
