@@ -424,6 +424,14 @@ NEW_CASES = [
      lambda p, g: generic_ref(p, g, 0.2, adagrad_step(), adagrad_slots(0.1), clipvalue=0.5)),
     ("rmsprop_global_clipnorm", lambda: aj.optimizers.RMSprop(0.01, global_clipnorm=1.0),
      lambda p, g: rmsprop_ref(p, clip_seq(g, global_clipnorm=1.0), 0.01)),
+    ("rmsprop_centered", lambda: aj.optimizers.RMSprop(0.01, rho=0.8, centered=True),
+     lambda p, g: generic_ref(p, g, 0.01, rmsprop_centered_step(0.8),
+                              lambda p: {"vel": np.zeros_like(p), "avg": np.zeros_like(p)})),
+    ("rmsprop_centered_momentum",
+     lambda: aj.optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+     lambda p, g: generic_ref(p, g, 0.01, rmsprop_centered_step(0.9, momentum=0.5),
+                              lambda p: {"vel": np.zeros_like(p), "avg": np.zeros_like(p),
+                                         "mom": np.zeros_like(p)})),
     ("rmsprop_weight_decay", lambda: aj.optimizers.RMSprop(0.01, weight_decay=0.3),
      lambda p, g: generic_ref(p, g, 0.01, rmsprop_step(), lambda p: {"vel": np.zeros_like(p)},
                               wd=0.3)),
@@ -438,6 +446,18 @@ def rmsprop_step(rho=0.9, eps=1e-7):
     def step(w, g, s, lr, t):
         s["vel"] = rho * s["vel"] + (1 - rho) * g * g
         return w - lr * g / np.sqrt(s["vel"] + eps)
+    return step
+
+
+def rmsprop_centered_step(rho, eps=1e-7, momentum=0.0):
+    def step(w, g, s, lr, t):
+        s["vel"] = rho * s["vel"] + (1 - rho) * g * g
+        s["avg"] = rho * s["avg"] + (1 - rho) * g
+        inc = lr * g / np.sqrt(s["vel"] - s["avg"] ** 2 + eps)
+        if momentum:
+            s["mom"] = momentum * s["mom"] + inc
+            return w - s["mom"]
+        return w - inc
     return step
 
 
@@ -490,6 +510,9 @@ def test_keras_defaults():
     adagrad = aj.optimizers.Adagrad()
     assert (adagrad.learning_rate, adagrad.initial_accumulator_value, adagrad.epsilon) == \
         (0.001, 0.1, 1e-7)
+    rms = aj.optimizers.RMSprop(centered=True, momentum=0.5)
+    assert rms.slot_names == ("velocity", "momentum", "average_gradient")
+    assert aj.optimizers.RMSprop().centered is False
     sgd = aj.optimizers.SGD()
     assert (sgd.learning_rate, sgd.weight_decay, sgd.clipnorm, sgd.clipvalue,
             sgd.global_clipnorm) == (0.01, None, None, None, None)

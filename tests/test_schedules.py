@@ -204,6 +204,10 @@ def test_keras_namespace():
      "PiecewiseConstant: expected increasing boundaries, got [20, 10]"),
     (lambda: S.PiecewiseConstantDecay([10], ["a", 0.5]),
      "PiecewiseConstant: expected each value to be a float, got str 'a'"),
+    (lambda: S.PiecewiseConstantDecay(["10"], [1.0, 0.5]),
+     "PiecewiseConstant: expected each boundary to be a float, got str '10'"),
+    (lambda: S.ExponentialDecay(0.1, 10, None),
+     "ExponentialDecay: expected decay_rate to be a float, got NoneType None"),
     (lambda: aj.optimizers.SGD(learning_rate=lambda step: 0.1),
      "SGD: expected learning_rate to be a float, got function"),
 ])

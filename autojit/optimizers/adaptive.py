@@ -78,19 +78,22 @@ class AdamW(Adam):
 
 class RMSprop(Optimizer):
     """RMSprop: scale each step by a running root-mean-square of the gradient, with
-    optional momentum, as ``keras.optimizers.RMSprop`` (not centered).
+    optional momentum and centering, as ``keras.optimizers.RMSprop``.
 
     Usage: ``opt = aj.optimizers.RMSprop(learning_rate=1e-3)``
 
-    With slot ``"velocity"`` (and ``"momentum"`` when momentum > 0)::
+    With slot ``"velocity"`` (``"momentum"`` when momentum > 0, ``"average_gradient"`` when
+    centered)::
 
         velocity = rho * velocity + (1 - rho) * g*g
+        avg = rho * avg + (1 - rho) * g  # centered=True only; then velocity - avg*avg below
         step = lr * g / sqrt(velocity + epsilon)
         w -= step                    # or: m = momentum * m + step; w -= m
     """
 
     def __init__(self, learning_rate: Any = 0.001, rho: float = 0.9, momentum: float = 0.0,
-                 epsilon: float = 1e-7, weight_decay: float | None = None,
+                 epsilon: float = 1e-7, centered: bool = False,
+                 weight_decay: float | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
                  global_clipnorm: float | None = None, name: str = "RMSprop"):
         _check_hyper(name, "rho", rho, low=0.0, high=1.0)
@@ -101,12 +104,19 @@ class RMSprop(Optimizer):
         self.rho = float(rho)
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
-        self.slot_names = ("velocity", "momentum") if self.momentum > 0.0 else ("velocity",)
+        self.centered = bool(centered)
+        self.slot_names = (("velocity",) + (("momentum",) if self.momentum > 0.0 else ())
+                           + (("average_gradient",) if self.centered else ()))
 
     def _update(self, var: Variable, grad: Tensor, slots: dict, lr: Any, step: Any) -> None:
         velocity = slots["velocity"]
         velocity.assign(velocity * self.rho + square(grad) * (1.0 - self.rho))
-        increment = grad * lr / sqrt(velocity + self.epsilon)
+        if self.centered:
+            average = slots["average_gradient"]
+            average.assign(average * self.rho + grad * (1.0 - self.rho))
+            increment = grad * lr / sqrt(velocity - square(average) + self.epsilon)
+        else:
+            increment = grad * lr / sqrt(velocity + self.epsilon)
         if self.momentum > 0.0:
             m = slots["momentum"]
             m.assign(m * self.momentum + increment)
