@@ -7,6 +7,8 @@ class _Config:
     run_eagerly = False
     optimize = True  # run graph passes before code generation
     retrace_warning_threshold = 5
+    fusion: bool | None = None  # fuse elementwise chains; None: on the GPU only
+    cuda_graphs: bool | None = None  # capture whole steps as CUDA graphs; None: on the GPU
 
 
 _config = _Config()
@@ -34,3 +36,21 @@ def set_graph_optimization(enabled: bool) -> None:
     Usage: ``aj.config.set_graph_optimization(False)``
     """
     _config.optimize = bool(enabled)
+
+
+def set_fusion(enabled: bool | None) -> None:
+    """Fuse chains of elementwise ops into one kernel per chain (``None``, the default: on the
+    GPU, where each launch costs; the CPU replay expands fused nodes back either way).
+
+    Usage: ``aj.config.set_fusion(False)`` (then trace again: existing graphs keep theirs)
+    """
+    _config.fusion = None if enabled is None else bool(enabled)
+
+
+def set_cuda_graphs(enabled: bool | None) -> None:
+    """Capture GPU replays as one CUDA graph when they have no host synchronisation
+    (``None``, the default: on; only GPU graphs are ever captured).
+
+    Usage: ``aj.config.set_cuda_graphs(False)``
+    """
+    _config.cuda_graphs = None if enabled is None else bool(enabled)

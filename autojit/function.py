@@ -25,7 +25,7 @@ import numpy as np
 from autojit import backend, nest, variables
 from autojit.config import _config
 from autojit.errors import TracingError
-from autojit.graph.codegen import generate
+from autojit.graph.executors import compile_graph
 from autojit.graph.interpret import evaluate
 from autojit.graph.ir import Graph
 from autojit.graph.passes import optimize
@@ -60,7 +60,8 @@ class ConcreteFunction:
         self._template = output_template
         self._kinds = output_kinds  # per flat output leaf: index into results, or ("py", v)
         self.variables = variables_used
-        self._fn, self.code = generate(graph, device, name)
+        self._fn, self.code = compile_graph(graph, device, name, variables_used,
+                                            _config.fusion, _config.cuda_graphs)
         self._filename = self._fn.__code__.co_filename
         self._lines = self._fn.line_nodes
         self._pack = _make_packer(output_template, output_kinds)

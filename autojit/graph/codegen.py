@@ -127,6 +127,7 @@ class _Emitter:
         self.inplace: dict[int, int] = {}  # id(node) -> input it may overwrite (buffers.py)
         self.host: set[int] = set()  # values kept as Python scalars (scalars.py)
         self.reading: set[int] | None = None  # ids the top-level node being emitted reads
+        self.kernels: dict[str, Callable] = {}  # op name -> an executor's own kernel for it
 
     def arg(self, value: Value, host_ok: bool = False) -> str:
         """The name of ``value`` as an op argument: a host scalar becomes a 0-d array unless
@@ -301,8 +302,8 @@ class _Emitter:
         op = node.op
         host_ok = op.name in INT_ARGUMENTS
         args = [self.arg(v, host_ok) for v in node.inputs]
-        if op.source is None:
-            fn = self.ns.hoist(op.kernel, f"k_{op.name}")
+        if op.source is None or op.name in self.kernels:
+            fn = self.ns.hoist(self.kernels.get(op.name, op.kernel), f"k_{op.name}")
             parts = ["xp", *args] + [f"{k}={self.ns.literal(v, k)}" for k, v in node.attrs.items()]
             return f"{fn}({', '.join(parts)})"
         text = _template(op)
@@ -397,15 +398,23 @@ def register_emitter(op_name: str, emit: Callable[[_Emitter, Node, str], None]) 
     _SPECIAL[op_name] = emit
 
 
-def generate(graph: Graph, device: Any, name: str = "replay") -> tuple[Callable, str]:
+def generate(graph: Graph, device: Any, name: str = "replay",
+             kernels: dict[str, Callable] | None = None) -> tuple[Callable, str]:
     """Compile ``graph`` to a Python function over arrays; return it and its source.
+
+    ``kernels`` maps op names to an executor's own kernels (``kernel(xp, *inputs, **attrs)``),
+    called instead of the op's: the GPU executor passes its launcher for ``fused`` nodes.
+    Without one, fused nodes are expanded back (NumPy has no kernel fusion: one call per op
+    is already the fast replay).
 
     Usage: ``fn, source = generate(graph, aj.get_device("CPU:0"))``
     """
-    if has_fused(graph):  # NumPy has no kernel fusion: one call per op is the fast replay
+    kernels = kernels or {}
+    if "fused" not in kernels and has_fused(graph):
         graph = expand_fused(graph.clone())
     ns = Namespace(device.xp)
     emitter = _Emitter(ns, device)
+    emitter.kernels = kernels
     params = []
     for value in graph.inputs:
         params.append(ns.fresh(f"a{value.id}"))

@@ -1,0 +1,154 @@
+"""Whole-step CUDA graph capture: which graphs can be captured (``plan_capture``, decided on
+the graph alone, so the CPU tests check it) and the replay that captures one once and then
+launches it (``CapturedReplay``, written against a small device API so a fake one tests its
+buffer handling on the CPU).
+
+A captured graph replays the kernels recorded at capture, on the buffers recorded at capture,
+with no Python in between. So a graph can be captured only when its replay never needs the
+host: no value read back to decide a branch or a loop trip, no value check on indices, no
+printing, no random draws (CuPy's generator advances on the host: replays would repeat the
+numbers), no shapes unknown until run time, and every matmul through cuBLAS bindings that
+allow capture (nvmath-python; CuPy's own cuBLAS calls are refused during stream capture).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Callable, Sequence
+
+from autojit.graph.ir import Graph, Node
+
+# Ops whose replay reads device values on the host, with why.
+_HOST_OPS = {
+    "cond": "chooses its branch on the host (reads the predicate back)",
+    "while_loop": "reads its loop test back on the host every iteration",
+    "print": "prints on the host",
+    "reshape_dynamic": "reads the new shape back on the host",
+    "stack_get": "indexes its saved loop states on the host",
+    "size_along": "computes a size on the host",
+}
+_MATMULS = frozenset({"matmul", "batch_matmul", "einsum", "tensordot"})
+
+
+@dataclasses.dataclass
+class CapturePlan:
+    """Whether a graph can be captured as one CUDA graph, and if not, every reason.
+
+    Usage: ``plan = plan_capture(graph); print(plan)``
+    """
+
+    capturable: bool
+    reasons: list[str]
+
+    def __str__(self) -> str:
+        if self.capturable:
+            return "capturable as one CUDA graph"
+        return "not captured: " + "; ".join(self.reasons)
+
+
+def _where(node: Node) -> str:
+    if not node.where:
+        return ""
+    return f" ({os.path.basename(node.where[0])}:{node.where[1]})"
+
+
+def plan_capture(graph: Graph, capturable_blas: bool) -> CapturePlan:
+    """Decide whether ``graph`` can be replayed as one captured CUDA graph.
+
+    ``capturable_blas``: whether matmuls can go through cuBLAS bindings that allow stream
+    capture (nvmath-python). Usage: ``plan_capture(g, capturable_blas=False).reasons``
+    """
+    reasons: list[str] = []
+    unknown_inputs = any(v.spec.shape is None or None in v.spec.shape for v in graph.inputs)
+    if unknown_inputs:
+        reasons.append("an input shape is unknown until run time")
+    seen: set[str] = set()
+    for node in graph.walk():
+        name = node.op.name
+        reason = None
+        if name in _HOST_OPS:
+            reason = f"{name}{_where(node)} {_HOST_OPS[name]}"
+        elif node.op.check is not None:
+            reason = f"{name}{_where(node)} checks index values on the host"
+        elif name.startswith("random") or name in ("dropout", "stateless_random"):
+            reason = f"{name}{_where(node)} draws random numbers on the host's generator"
+        elif name in _MATMULS and not capturable_blas:
+            reason = (f"{name}{_where(node)} needs nvmath-python's cuBLAS bindings (CuPy's "
+                      "cuBLAS calls are refused during stream capture)")
+        elif not unknown_inputs and any(v.spec.shape is None or None in v.spec.shape
+                                        for v in node.outputs):
+            reason = f"{name}{_where(node)} has a shape known only at run time"
+        if reason is not None and reason not in seen:
+            seen.add(reason)
+            reasons.append(reason)
+    return CapturePlan(not reasons, reasons)
+
+
+class CaptureAPI:
+    """What ``CapturedReplay`` needs from the device (CuPy's, or a fake in tests)."""
+
+    def empty_like(self, array: Any) -> Any:
+        raise NotImplementedError
+
+    def copy_into(self, target: Any, source: Any) -> None:
+        raise NotImplementedError
+
+    def copy(self, array: Any) -> Any:
+        raise NotImplementedError
+
+    def capture(self, fn: Callable[[], Any]) -> tuple[Any, Callable[[], None]]:
+        """Run ``fn`` under stream capture; return its result and a launcher of the graph."""
+        raise NotImplementedError
+
+
+class CapturedReplay:
+    """A replay function that runs ``warmup`` times as it is, then captures one call into a
+    CUDA graph and from then on copies its inputs into the static input buffers, launches
+    the graph and returns copies of the static outputs (never the buffers the next launch
+    overwrites). A Variable whose buffer was replaced since the capture (an eager assign
+    that could not write in place) triggers a new capture.
+
+    Usage: ``replay = CapturedReplay(fn, variables, api); outs = replay(*arrays)``
+    """
+
+    def __init__(self, fn: Callable, variables: Sequence[Any], api: CaptureAPI,
+                 warmup: int = 1):
+        self.fn = fn
+        self.variables = list(variables)
+        self.api = api
+        self.warmup = warmup
+        self.calls = 0
+        self.captures = 0
+        self._launch: Callable[[], None] | None = None
+        self._inputs: list = []
+        self._outputs: tuple = ()
+        self._buffers: list = []
+
+    def __call__(self, *arrays: Any) -> tuple:
+        self.calls += 1
+        if self._launch is not None and not self._stale(arrays):
+            for static, array in zip(self._inputs, arrays):
+                self.api.copy_into(static, array)
+            self._launch()
+            return tuple(self.api.copy(out) for out in self._outputs)
+        if self.calls <= self.warmup:
+            return self.fn(*arrays)  # first calls compile kernels and fill the memory pool
+        self._inputs = [self.api.empty_like(a) for a in arrays]
+        for static, array in zip(self._inputs, arrays):
+            self.api.copy_into(static, array)
+        # Capture records kernels without running them: launch once to run this call.
+        self._outputs, self._launch = self.api.capture(lambda: self.fn(*self._inputs))
+        self._buffers = [v._array for v in self.variables]
+        self.captures += 1
+        self._launch()
+        return tuple(self.api.copy(out) for out in self._outputs)
+
+    def _stale(self, arrays: Sequence[Any]) -> bool:
+        if any(v._array is not b for v, b in zip(self.variables, self._buffers)):
+            self._launch = None
+            return True
+        return False
+
+
+__all__ = ["CaptureAPI", "CapturePlan", "CapturedReplay", "plan_capture"]

@@ -1,0 +1,179 @@
+"""The GPU executor: the optimized graph, fused (``fuse_elementwise``), compiled by the same
+code generator with CuPy as ``xp``, its fused nodes launched as generated
+``cupy.ElementwiseKernel``s, matmuls through nvmath-python's cuBLAS bindings when installed,
+and the whole step captured as one CUDA graph when ``plan_capture`` allows it.
+
+CuPy is imported through ``autojit.backend`` only when a GPU graph is compiled. Status: the
+kernel text, capture planning and the capture replay's buffer handling are tested on the
+CPU; this module's CuPy calls have not yet run on a device (``bench/gpu_check.sh`` does that).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from autojit.graph.codegen import generate
+from autojit.graph.executors.capture import CaptureAPI, CapturedReplay, CapturePlan, plan_capture
+from autojit.graph.executors.cuda_source import kernel_source
+from autojit.graph.ir import Graph
+from autojit.graph.passes.fuse import FusedExpr, evaluate_fused, fuse_elementwise
+
+_KERNELS: dict[int, tuple] = {}  # id(expr) -> (expr, ElementwiseKernel | None)
+
+
+def _kernel_for(xp: Any, expr: FusedExpr, inputs: Sequence[Any]) -> Any:
+    cached = _KERNELS.get(id(expr))
+    if cached is not None and cached[0] is expr:
+        return cached[1]
+    source = kernel_source(expr, [a.dtype for a in inputs])
+    kernel = None if source is None else xp.ElementwiseKernel(
+        source.in_params, source.out_params, source.operation, source.name)
+    _KERNELS[id(expr)] = (expr, kernel)
+    return kernel
+
+
+def launch_fused(xp: Any, *inputs: Any, expr: FusedExpr) -> tuple:
+    """Run a fused node as one generated kernel into fresh outputs of the node's shapes (so
+    broadcasting inputs reach the full shape); a node without a kernel runs op by op.
+
+    Usage (the GPU replay's kernel for ``fused``): ``launch_fused(cupy, a, b, expr=e)``
+    """
+    kernel = _kernel_for(xp, expr, inputs)
+    if kernel is None:
+        return evaluate_fused(xp, *inputs, expr=expr)
+    outs = [xp.empty(expr.steps[j].spec.shape, dtype=expr.steps[j].spec.dtype)
+            for j in expr.outputs]
+    kernel(*inputs, *outs)
+    return tuple(outs)
+
+
+class BlasMatmul:
+    """2-D float matmuls through nvmath-python's cuBLAS bindings, which (unlike CuPy's)
+    may run during stream capture: one handle and one workspace, made once; other matmuls
+    (batched, integer) fall back to ``xp.matmul``.
+
+    Usage: ``mm = BlasMatmul.create(cupy)``; ``mm(cupy, a, b, transpose_a=False, ...)``
+    """
+
+    _GEMM = {"float32": "sgemm", "float64": "dgemm"}
+
+    def __init__(self, cublas: Any, xp: Any):
+        self.cublas = cublas
+        self.handle = cublas.create()
+        self.workspace = xp.empty(32 << 20, dtype=xp.uint8)  # capture may not allocate
+        cublas.set_workspace(self.handle, self.workspace.data.ptr, self.workspace.nbytes)
+        self.scalars = {name: (np.ones(1, name), np.zeros(1, name)) for name in self._GEMM}
+        self.__name__ = "blas_matmul"
+
+    @classmethod
+    def create(cls, xp: Any) -> "BlasMatmul | None":
+        """The matmul kernel, or None when nvmath-python is not installed."""
+        try:
+            from nvmath.bindings import cublas
+        except ImportError:
+            return None
+        return cls(cublas, xp)
+
+    def __call__(self, xp: Any, a: Any, b: Any, *, transpose_a: bool = False,
+                 transpose_b: bool = False) -> Any:
+        name = a.dtype.name
+        if (a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or name not in self._GEMM
+                or not a.flags.c_contiguous or not b.flags.c_contiguous):
+            return xp.matmul(xp.swapaxes(a, -1, -2) if transpose_a else a,
+                             xp.swapaxes(b, -1, -2) if transpose_b else b)
+        m, k = (a.shape[1], a.shape[0]) if transpose_a else a.shape
+        n = b.shape[0] if transpose_b else b.shape[1]
+        c = xp.empty((m, n), dtype=a.dtype)
+        one, zero = self.scalars[name]
+        self.cublas.set_stream(self.handle, xp.cuda.get_current_stream().ptr)
+        # Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T.
+        getattr(self.cublas, self._GEMM[name])(
+            self.handle, int(transpose_b), int(transpose_a), n, m, k, one.ctypes.data,
+            b.data.ptr, b.shape[1], a.data.ptr, a.shape[1], zero.ctypes.data, c.data.ptr, n)
+        return c
+
+
+class CupyCapture(CaptureAPI):
+    """``CaptureAPI`` on CuPy: capture on a side stream, launch on the current stream."""
+
+    def __init__(self, xp: Any):
+        self.xp = xp
+        self.stream = xp.cuda.Stream(non_blocking=True)
+
+    def empty_like(self, array: Any) -> Any:
+        return self.xp.empty_like(array)
+
+    def copy_into(self, target: Any, source: Any) -> None:
+        target[...] = source
+
+    def copy(self, array: Any) -> Any:
+        return array.copy()
+
+    def capture(self, fn: Callable[[], Any]) -> tuple[Any, Callable[[], None]]:
+        xp = self.xp
+        xp.cuda.get_current_stream().synchronize()  # inputs are ready before capture
+        with self.stream:
+            self.stream.begin_capture()
+            try:
+                outputs = fn()
+            finally:
+                graph = self.stream.end_capture()
+        return outputs, lambda: graph.launch(xp.cuda.get_current_stream())
+
+
+class GpuReplay:
+    """The GPU replay of one graph: uncaptured, or captured after a warm-up when its plan
+    allows; a capture that fails at run time falls back for good and records why.
+
+    Usage: ``fn = GpuReplay(...)``; ``fn(*arrays)``; ``fn.report()``
+    """
+
+    def __init__(self, fn: Callable, plan: CapturePlan, captured: CapturedReplay | None):
+        self.fn = fn
+        self.plan = plan
+        self.captured = captured
+        self.line_nodes = getattr(fn, "line_nodes", {})
+        self.__code__ = fn.__code__
+
+    def __call__(self, *arrays: Any) -> tuple:
+        if self.captured is None:
+            return self.fn(*arrays)
+        try:
+            return self.captured(*arrays)
+        except Exception as exc:  # e.g. an op the planner did not know syncs with the host
+            if self.captured.captures or self.captured.calls <= self.captured.warmup:
+                raise
+            self.plan = CapturePlan(False, [f"capture failed: {type(exc).__name__}: {exc}"])
+            self.captured = None
+            return self.fn(*arrays)
+
+    def report(self) -> str:
+        """One line: whether replays launch one CUDA graph, and why not."""
+        return str(self.plan)
+
+
+def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
+                fusion: bool = True, cuda_graphs: bool = True) -> tuple[Callable, str]:
+    """The GPU replay function for ``graph`` and its source.
+
+    Usage: ``fn, source = compile_gpu(graph, aj.get_device("GPU:0"), "step", [])``
+    """
+    xp = device.xp
+    work = graph.clone()
+    if fusion:
+        work = fuse_elementwise(work)
+    kernels: dict[str, Callable] = {"fused": launch_fused}
+    blas = BlasMatmul.create(xp)
+    if blas is not None:
+        kernels["matmul"] = blas
+    fn, source = generate(work, device, name, kernels=kernels)
+    plan = plan_capture(work, capturable_blas=blas is not None)
+    if not cuda_graphs:
+        plan = CapturePlan(False, ["CUDA graphs are off (aj.config.set_cuda_graphs)"])
+    captured = CapturedReplay(fn, variables, CupyCapture(xp)) if plan.capturable else None
+    return GpuReplay(fn, plan, captured), source
+
+
+__all__ = ["BlasMatmul", "CupyCapture", "GpuReplay", "compile_gpu", "launch_fused"]

@@ -1,0 +1,206 @@
+"""The executor seam, CUDA-graph capture planning and the captured replay's buffer handling,
+all on the CPU: the planner reads only the graph, and ``CapturedReplay`` runs against a fake
+device API that behaves like a captured graph (kernels recorded at capture, replayed onto the
+same buffers at each launch)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autojit as aj
+from autojit.graph.codegen import generate
+from autojit.graph.executors import compile_graph
+from autojit.graph.executors.capture import CaptureAPI, CapturedReplay, plan_capture
+
+CPU = aj.get_device("CPU:0")
+
+
+def graph_of(fn, *args, **options):
+    return aj.function(fn, **options).get_concrete_function(*args).graph
+
+
+def mlp_step_graph():
+    w = aj.Variable(np.ones((4, 3), np.float32))
+    opt = aj.optimizers.SGD(0.1)
+
+    def step(x):
+        with aj.GradientTape() as tape:
+            loss = aj.reduce_mean(aj.square(aj.nn.relu(x @ w)))
+        opt.apply_gradients([(tape.gradient(loss, w), w)])
+        return loss
+
+    return graph_of(step, aj.constant(np.ones((2, 4), np.float32)))
+
+
+def test_a_training_step_is_capturable_only_with_capturable_blas():
+    graph = mlp_step_graph()
+    assert plan_capture(graph, capturable_blas=True).capturable
+    plan = plan_capture(graph, capturable_blas=False)
+    assert not plan.capturable
+    assert "matmul" in plan.reasons[0] and "nvmath-python" in plan.reasons[0]
+    assert str(plan).startswith("not captured: matmul (")
+
+
+def test_host_synchronisations_are_named_with_the_users_line():
+    def branch(x):
+        return aj.cond(aj.reduce_sum(x) > 0, lambda: x * 2.0, lambda: x)
+
+    def loop(x):
+        return aj.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, v * 2.0), (0, x))[1]
+
+    def gather(x, i):
+        return aj.gather(x, i)
+
+    def noisy(x):
+        return x + aj.random.normal((3,), dtype=aj.float64)
+
+    def shout(x):
+        aj.print(x)
+        return x * 1.0
+
+    x = aj.constant(np.ones(3))
+    cases = {
+        "cond": (branch, (x,), "chooses its branch on the host"),
+        "while_loop": (loop, (x,), "loop test back on the host"),
+        "gather": (gather, (x, aj.constant([0, 2])), "checks index values on the host"),
+        "random": (noisy, (x,), "random numbers"),
+        "print": (shout, (x,), "prints on the host"),
+    }
+    for what, (fn, args, text) in cases.items():
+        plan = plan_capture(graph_of(fn, *args, autograph=False), capturable_blas=True)
+        assert not plan.capturable, what
+        assert any(text in r and "test_executors.py:" in r for r in plan.reasons), plan.reasons
+
+    unknown = aj.function(lambda x: x * 2.0,
+                          input_signature=[aj.TensorSpec([None], aj.float64)])
+    plan = plan_capture(unknown.get_concrete_function().graph, capturable_blas=True)
+    assert plan.reasons == ["an input shape is unknown until run time"]
+
+
+class FakeCapture(CaptureAPI):
+    """Captured-graph semantics on NumPy: capture records the function without running its
+    effects (Variables are restored), and each launch reruns it and writes its results into
+    the buffers the capture returned, as a CUDA graph writes to fixed addresses."""
+
+    def __init__(self, variables):
+        self.variables = variables
+        self.launches = 0
+
+    def empty_like(self, array):
+        return np.empty_like(array)
+
+    def copy_into(self, target, source):
+        target[...] = source
+
+    def copy(self, array):
+        return array.copy()
+
+    def capture(self, fn):
+        saved = [v._array.copy() for v in self.variables]
+        outputs = tuple(np.array(o) for o in fn())
+        for v, array in zip(self.variables, saved):
+            v._array[...] = array
+
+        def launch():
+            self.launches += 1
+            for static, result in zip(outputs, fn()):
+                static[...] = result
+
+        return outputs, launch
+
+
+def test_captured_replays_equal_uncaptured_ones_and_never_alias_their_buffers():
+    w = aj.Variable(np.full((3,), 2.0))
+
+    @aj.function
+    def step(x):
+        w.assign(w * 0.5 + x)
+        return aj.reduce_sum(w * x), w * 1.0
+
+    x0 = aj.constant(np.ones(3))
+    concrete = step.get_concrete_function(x0)
+    fn, _ = generate(concrete.graph, CPU, "step")
+    w_reference = np.full((3,), 2.0)
+    api = FakeCapture([w])
+    replay = CapturedReplay(fn, [w], api, warmup=1)
+    previous = None
+    rng = np.random.default_rng(0)
+    for call in range(12):
+        x = rng.normal(size=3)
+        caller_input = x.copy()
+        total, w_out = replay(caller_input)
+        caller_input[...] = 99.0  # the caller reuses its buffer: the replay copied it
+        w_reference = w_reference * 0.5 + x
+        np.testing.assert_allclose(w.numpy(), w_reference)  # visible eagerly after each step
+        np.testing.assert_allclose(total, (w_reference * x).sum())
+        np.testing.assert_allclose(w_out, w_reference)
+        if previous is not None:  # earlier results are copies: the next launch left them
+            np.testing.assert_allclose(previous[1], previous_w)
+        previous, previous_w = (total, w_out), w_reference.copy()
+    assert replay.captures == 1 and api.launches == 11
+
+
+def test_a_replaced_variable_buffer_means_a_new_capture():
+    w = aj.Variable(np.ones(2))
+
+    @aj.function
+    def f(x):
+        return w * x
+
+    fn, _ = generate(f.get_concrete_function(aj.constant(np.ones(2))).graph, CPU, "f")
+    replay = CapturedReplay(fn, [w], FakeCapture([w]), warmup=0)
+    np.testing.assert_allclose(replay(np.full(2, 3.0)), [[3.0, 3.0]])
+    w._array = np.full(2, 5.0)  # as an eager assign does when a tape holds the old buffer
+    np.testing.assert_allclose(replay(np.full(2, 3.0)), [[15.0, 15.0]])
+    assert replay.captures == 2
+
+
+def test_the_cpu_path_runs_through_the_executor_seam_with_or_without_fusion():
+    def f(x, y):
+        return aj.tanh(x * y + 1.0) - x, aj.reduce_sum(aj.exp(x))
+
+    x = np.linspace(-1, 1, 6).reshape(2, 3)
+    y = np.linspace(0, 2, 6).reshape(2, 3)
+    graph = graph_of(f, aj.constant(x), aj.constant(y))
+    plain, plain_source = compile_graph(graph, CPU, "f")
+    fused, fused_source = compile_graph(graph, CPU, "f", fusion=True)
+    assert "fused" not in fused_source  # the CPU executor expands fused nodes back
+    for a, b in zip(plain(x, y), fused(x, y)):
+        np.testing.assert_array_equal(a, b)
+    expected = [np.tanh(x * y + 1) - x, np.exp(x).sum()]
+    for a, e in zip(plain(x, y), expected):
+        np.testing.assert_allclose(a, e)
+
+
+def test_config_switches_reach_the_compiled_function():
+    try:
+        aj.config.set_fusion(True)
+        aj.config.set_cuda_graphs(False)
+
+        @aj.function
+        def f(x):
+            return aj.exp(x * 2.0) + 1.0
+
+        x = aj.constant(np.arange(3.0))
+        np.testing.assert_allclose(f(x).numpy(), np.exp(np.arange(3.0) * 2) + 1)
+    finally:
+        aj.config.set_fusion(None)
+        aj.config.set_cuda_graphs(None)
+
+
+def test_gpu_executor_matches_the_cpu():
+    if not aj.gpu_available():
+        pytest.skip("needs CuPy and a CUDA device (run bench/gpu_check.sh on a GPU machine)")
+    w = aj.Variable(np.ones((4, 3), np.float32))
+
+    def step(x):
+        return aj.nn.relu(x @ w) * 2.0 + 1.0
+
+    x = np.random.default_rng(0).normal(size=(2, 4)).astype(np.float32)
+    cpu = aj.function(step)(aj.constant(x)).numpy()
+    with aj.device("GPU:0"):
+        gpu_fn = aj.function(step)
+        for _ in range(5):  # warm-up, capture, launches
+            out = gpu_fn(aj.constant(x)).numpy()
+            np.testing.assert_allclose(out, cpu, rtol=1e-5)
