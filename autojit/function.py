@@ -16,6 +16,7 @@ import inspect
 import os
 import sys
 import threading
+import time
 import warnings
 import weakref
 from typing import Any, Callable, Sequence
@@ -24,7 +25,18 @@ import numpy as np
 
 from autojit import backend, nest, variables
 from autojit.config import _config
+from autojit.config import logger as _log
 from autojit.errors import TracingError
+from autojit.explain import (
+    BuildInfo,
+    CacheInfo,
+    Explanation,
+    TraceRecord,
+    count_nodes,
+    explain_concrete,
+    retrace_reason,
+    signature_text,
+)
 from autojit.graph.executors import compile_graph
 from autojit.graph.interpret import evaluate
 from autojit.graph.ir import Graph
@@ -60,8 +72,11 @@ class ConcreteFunction:
         self._template = output_template
         self._kinds = output_kinds  # per flat output leaf: index into results, or ("py", v)
         self.variables = variables_used
+        began = time.perf_counter()
         self._fn, self.code = compile_graph(graph, device, name, variables_used,
                                             _config.fusion, _config.cuda_graphs)
+        self._compile_s = time.perf_counter() - began
+        self._build: BuildInfo | None = None  # set by Function._trace, read by explain()
         self._filename = self._fn.__code__.co_filename
         self._lines = self._fn.line_nodes
         self._pack = _make_packer(output_template, output_kinds)
@@ -135,6 +150,15 @@ class ConcreteFunction:
             return type(exc)(message)
         except Exception:  # exception types with unusual constructors keep their own text
             return exc
+
+    def explain(self) -> Explanation:
+        """A report on this graph (print it): time to convert, trace, optimize and compile;
+        nodes before and after each pass and what each removed or added; buffers reused;
+        Variables snapshotted for failed replays (Note [Failed replays]); host round trips.
+
+        Usage: ``print(fn.get_concrete_function(x).explain())``
+        """
+        return explain_concrete(self)
 
     def backward_function(self) -> "Function":
         """A traced function computing input and variable gradients from output cotangents
@@ -265,6 +289,10 @@ class Function:
         self._lock = threading.RLock()
         self._tracing_count = 0
         self._last_key: Any = None
+        self._hits = 0  # cache lookups (calls, get_concrete_function) found / not found
+        self._misses = 0
+        self._traces: list[TraceRecord] = []
+        self._trace_keys: list = []  # the key of each trace, for the next one's reason
         self._converted: Callable | None = None
         self._bound: dict = {}  # id(instance) -> (weakref to it, its bound Function)
         functools.update_wrapper(self, python_function, updated=())
@@ -273,6 +301,22 @@ class Function:
     def tracing_count(self) -> int:
         """How many times this function has been traced. Usage: ``fn.tracing_count``"""
         return self._tracing_count
+
+    def experimental_get_tracing_count(self) -> int:
+        """How many times this function has been traced (TF's name for ``tracing_count``).
+
+        Usage: ``fn.experimental_get_tracing_count()``
+        """
+        return self._tracing_count
+
+    def cache_info(self) -> CacheInfo:
+        """Entries, hits, misses and every trace with its signature, the reason it traced
+        (which argument changed and how) and its time. Printable.
+
+        Usage: ``print(fn.cache_info())``
+        """
+        entries = len({id(c) for c in self._cache.values()})
+        return CacheInfo(self.name, entries, self._hits, self._misses, tuple(self._traces))
 
     # --- methods: one Function per instance, not keeping the instance alive ---------------
     def __get__(self, instance: Any, owner: Any = None) -> Any:
@@ -337,10 +381,15 @@ class Function:
             with self._lock:
                 concrete = self._cache.get(key)
                 if concrete is None:
+                    self._misses += 1
                     concrete = self._match_generalized(key, tensors)
+                else:
+                    self._hits += 1
                 if concrete is None:
                     concrete = self._trace(args, kwargs, key, tensors)
                 self._cache[key] = concrete
+        else:
+            self._hits += 1
         return concrete, tensors
 
     def get_concrete_function(self, *args: Any, **kwargs: Any) -> ConcreteFunction:
@@ -429,6 +478,9 @@ class Function:
         elif self.reduce_retracing and self._last_key is not None:
             specs = self._generalize(key, specs)
         self._warn_if_retracing(args, key)
+        began = time.perf_counter()
+        target = self._target()  # autograph conversion, cached after the first trace
+        converted = time.perf_counter()
         first = next((t for t in tensors if isinstance(t, Tensor)), None)
         device = backend.scope_device() or (first._device if first is not None else backend.CPU)
         graph = Graph(self.name)
@@ -450,7 +502,7 @@ class Function:
         variables._creation_hooks.append(hook)
         try:
             with core.trace_scope(trace):
-                outputs = self._target()(*sym_args, **sym_kwargs)
+                outputs = target(*sym_args, **sym_kwargs)
         finally:
             variables._creation_hooks.remove(hook)
         self._tracing_count += 1
@@ -465,14 +517,40 @@ class Function:
             else:
                 kinds.append(("py", leaf))
         graph.outputs = results
+        traced = time.perf_counter()
+        build = BuildInfo(convert_s=converted - began, trace_s=traced - converted,
+                          nodes_traced=count_nodes(graph))
         if _config.optimize:
-            graph = optimize(graph)
+            graph = optimize(graph, record=build.passes)
         graph.verify()
+        build.optimize_s = time.perf_counter() - traced
         used = _variables_read(graph)
         concrete = ConcreteFunction(self.name, graph, device, specs, outputs, kinds, used)
+        build.compile_s = concrete._compile_s
+        concrete._build = build
+        self._record_trace(key, build)
         if self.reduce_retracing and any(None in s.shape for s in specs):
             self._generalized.append((specs, concrete, strip_shapes(key)))
         return concrete
+
+    def _record_trace(self, key: Any, build: BuildInfo) -> None:
+        """Remember this trace for ``cache_info()`` and log it (logger ``"autojit"``)."""
+        name = self._param_name
+        previous = self._trace_keys[-1] if self._trace_keys else None
+        reason = retrace_reason(previous, key, name)
+        record = TraceRecord(self._tracing_count, signature_text(key, name), reason,
+                             build.convert_s, build.trace_s, build.optimize_s, build.compile_s)
+        self._traces.append(record)
+        self._trace_keys.append(key)
+        if _log.isEnabledFor(20):  # logging.INFO; nothing is formatted when it is off
+            what = "traced" if record.number == 1 else "retraced"
+            _log.info("%s %s (trace #%d) for (%s) in %.2f ms: %s", what, self.name,
+                      record.number, record.signature, record.seconds * 1e3, reason)
+            for stat in build.passes:
+                _log.debug("%s: pass %s", self.name, stat)
+
+    def _param_name(self, index: int) -> str:
+        return self._arg_name(index).strip("`")
 
     def _variable_hook(self) -> Callable:
         tracing_thread = threading.get_ident()

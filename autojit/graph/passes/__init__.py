@@ -10,6 +10,10 @@ touches effectful nodes' order, so optimized graphs compute what unoptimized one
 
 from __future__ import annotations
 
+import time
+from collections import Counter
+from dataclasses import dataclass
+
 from autojit.graph.ir import Graph
 from autojit.graph.passes.cse import eliminate_common_subexpressions
 from autojit.graph.passes.dce import eliminate_dead_code
@@ -25,8 +29,44 @@ def _count(graph: Graph) -> int:
     return sum(1 for _ in graph.walk())
 
 
-def optimize(graph: Graph, max_rounds: int = 4) -> Graph:
-    """Run the pipeline until the graph stops shrinking. Usage: ``g = optimize(g)``"""
+@dataclass(frozen=True)
+class PassStat:
+    """What one pass did in one round of ``optimize``: node counts (subgraphs included)
+    before and after, and the op names it removed or added (``{"multiply": 2}``).
+
+    Usage: ``stats = []; optimize(g, record=stats); print(stats[0])``
+    """
+
+    name: str
+    round: int
+    nodes_before: int
+    nodes_after: int
+    removed: dict
+    added: dict
+    seconds: float
+
+    def __str__(self) -> str:
+        parts = [f"{self.name} (round {self.round}): {self.nodes_before} -> {self.nodes_after}"]
+        if self.removed:
+            parts.append("removed " + _ops_text(self.removed))
+        if self.added:
+            parts.append("added " + _ops_text(self.added))
+        return ", ".join(parts)
+
+
+def _ops_text(counts: dict) -> str:
+    return ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
+
+
+def _op_counts(graph: Graph) -> Counter:
+    return Counter(node.op.name for node in graph.walk())
+
+
+def optimize(graph: Graph, max_rounds: int = 4, record: list | None = None) -> Graph:
+    """Run the pipeline until the graph stops shrinking; with ``record`` (a list), append a
+    ``PassStat`` per pass run. Usage: ``g = optimize(g)``"""
+    if record is not None:
+        return _optimize_recorded(graph, max_rounds, record)
     before = _count(graph)
     for _ in range(max_rounds):
         for run in PIPELINE:
@@ -38,5 +78,24 @@ def optimize(graph: Graph, max_rounds: int = 4) -> Graph:
     return graph
 
 
-__all__ = ["optimize", "fuse_elementwise", "expand_fused", "simplify_algebra", "fold_constants", "eliminate_common_subexpressions",
+def _optimize_recorded(graph: Graph, max_rounds: int, record: list) -> Graph:
+    """``optimize``, counting nodes by op name around each pass (for ``explain()``)."""
+    counts = _op_counts(graph)
+    for round_ in range(1, max_rounds + 1):
+        start = sum(counts.values())
+        for run in PIPELINE:
+            began = time.perf_counter()
+            graph = run(graph)
+            seconds = time.perf_counter() - began
+            after = _op_counts(graph)
+            record.append(PassStat(run.__name__, round_, sum(counts.values()),
+                                   sum(after.values()), dict(counts - after),
+                                   dict(after - counts), seconds))
+            counts = after
+        if sum(counts.values()) == start:
+            break
+    return graph
+
+
+__all__ = ["optimize", "PassStat", "fuse_elementwise", "expand_fused", "simplify_algebra", "fold_constants", "eliminate_common_subexpressions",
            "eliminate_dead_code"]
