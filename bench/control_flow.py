@@ -30,6 +30,11 @@ import time
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
+try:  # python -m bench
+    from bench.timing import median_us  # noqa: E402
+except ImportError:  # python bench/<script>.py: this folder is sys.path[0]
+    from timing import median_us  # noqa: E402
+
 import numpy as np  # noqa: E402
 
 import autojit as aj  # noqa: E402
@@ -78,17 +83,6 @@ def fresh_function(index: int):
 
 def median_ms(samples: list) -> float:
     return statistics.median(samples) * 1e3
-
-
-def median_us(fn, repeat: int) -> float:
-    for _ in range(3):
-        fn()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter_ns()
-        fn()
-        samples.append(time.perf_counter_ns() - start)
-    return statistics.median(samples) / 1000
 
 
 def lecture_loop(repeat: int) -> dict:

@@ -12,29 +12,19 @@ this one run and each as a ratio to the hand-written NumPy code. One BLAS thread
 from __future__ import annotations
 
 import argparse
-import gc
 import os
-import statistics
-import time
 
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, os.environ.get("BLAS_THREADS", "1"))
 
+try:  # python -m bench
+    from bench.timing import median_ms  # noqa: E402
+except ImportError:  # python bench/<script>.py: this folder is sys.path[0]
+    from timing import median_ms  # noqa: E402
+
 import numpy as np  # noqa: E402
 
 import autojit as aj  # noqa: E402
-
-
-def median_ms(fn, repeat: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    gc.collect()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter_ns()
-        fn()
-        times.append(time.perf_counter_ns() - start)
-    return statistics.median(times) / 1e6
 
 
 # ----------------------------------------------------------------------------- NumPy by hand

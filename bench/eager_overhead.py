@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 from typing import Callable
 
 # One BLAS thread unless told otherwise: on a small shared machine, BLAS threads spinning
@@ -25,42 +23,14 @@ from typing import Callable
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
+try:  # python -m bench
+    from bench.timing import compare_us, measure  # noqa: E402
+except ImportError:  # python bench/<script>.py: this folder is sys.path[0]
+    from timing import compare_us, measure  # noqa: E402
+
 import numpy as np  # noqa: E402  (after the thread settings, which BLAS reads at import)
 
 import autojit as aj  # noqa: E402
-
-
-def _batch_size(fn: Callable[[], object], min_batch_s: float) -> int:
-    for _ in range(3):
-        fn()  # warm up caches and lazy initialization
-    start = time.perf_counter_ns()
-    fn()
-    once = max(time.perf_counter_ns() - start, 1)
-    return max(1, int(min_batch_s * 1e9 / once))
-
-
-def _time_batch(fn: Callable[[], object], inner: int) -> float:
-    start = time.perf_counter_ns()
-    for _ in range(inner):
-        fn()
-    return (time.perf_counter_ns() - start) / inner / 1e3
-
-
-def compare_us(baseline: Callable[[], object], candidate: Callable[[], object], repeats: int,
-               min_batch_s: float = 2e-3) -> tuple[float, float]:
-    """Median per-call time of each function in microseconds, over ``repeats`` batches.
-
-    Each batch runs a function long enough (about ``min_batch_s``) for the timer's own cost
-    to vanish, and batches of the two alternate, so a noisy machine (other processes, BLAS
-    threads competing for cores) slows both sides alike.
-    """
-    inner_a = _batch_size(baseline, min_batch_s)
-    inner_b = _batch_size(candidate, min_batch_s)
-    a, b = [], []
-    for _ in range(repeats):
-        a.append(_time_batch(baseline, inner_a))
-        b.append(_time_batch(candidate, inner_b))
-    return statistics.median(a), statistics.median(b)
 
 
 # ----------------------------------------------------------------------------- toy
@@ -225,9 +195,7 @@ def main() -> None:
     for name, numpy_us, autojit_us in rows:
         print(f"{name:<40} {numpy_us:>10.1f} {autojit_us:>10.1f} {autojit_us / numpy_us:>6.2f}x")
     model = MLP(SIZES[0], SIZES[1:])
-    inner = _batch_size(lambda: model.trainable_variables, 2e-3)
-    walk = statistics.median(_time_batch(lambda: model.trainable_variables, inner)
-                             for _ in range(repeats))
+    walk = measure(lambda: model.trainable_variables, repeats, min_sample_s=2e-3).median_us
     print(f"(model.trainable_variables of that MLP: {walk:.1f} µs per access)")
 
 

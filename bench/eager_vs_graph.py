@@ -10,7 +10,6 @@ when they are installed (on the same device).
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import statistics
 import sys
@@ -21,6 +20,11 @@ import time
 # BLAS, so the ratios compare like with like. Set before NumPy is imported.
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, os.environ.get("BLAS_THREADS", "1"))
+
+try:  # python -m bench
+    from bench import timing  # noqa: E402
+except ImportError:  # python bench/eager_vs_graph.py: this folder is sys.path[0]
+    import timing  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -33,21 +37,8 @@ ON_GPU = False
 
 
 def median_us(fn, repeat: int, warmup: int = 3) -> float:
-    if ON_GPU:
-        inner = fn
-
-        def fn():
-            inner()
-            SYNC()
-    for _ in range(warmup):
-        fn()
-    gc.collect()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter_ns()
-        fn()
-        times.append(time.perf_counter_ns() - start)
-    return statistics.median(times) / 1000
+    """Median microseconds per call (bench/timing.py), synchronizing after each on a GPU."""
+    return timing.median_us(fn, repeat, warmup, sync=SYNC if ON_GPU else None)
 
 
 # ----------------------------------------------------------------------------- the toy

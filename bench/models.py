@@ -21,10 +21,7 @@ The steps (float32, batch 32, SGD with learning rate 0.01, gradients of every we
 from __future__ import annotations
 
 import argparse
-import gc
 import os
-import statistics
-import time
 
 # One BLAS/OpenMP thread for every framework unless told otherwise (BLAS_THREADS=n), so the
 # rows compare like with like on a shared machine. Set before NumPy/PyTorch/JAX load.
@@ -33,24 +30,17 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
                       "intra_op_parallelism_threads=1")
 
+try:  # python -m bench
+    from bench.timing import median_ms  # noqa: E402
+except ImportError:  # python bench/<script>.py: this folder is sys.path[0]
+    from timing import median_ms  # noqa: E402
+
 import numpy as np  # noqa: E402
 
 import autojit as aj  # noqa: E402
 
 BATCH, CLASSES, LR = 32, 10, 0.01
 D, H = 64, 64
-
-
-def median_ms(fn, repeat: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    gc.collect()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter_ns()
-        fn()
-        times.append(time.perf_counter_ns() - start)
-    return statistics.median(times) / 1e6
 
 
 def glorot(rng, shape, fan_in, fan_out):
