@@ -1,4 +1,5 @@
-"""The GPU executor: the optimized graph, fused (``fuse_elementwise``), compiled by the same
+"""The GPU executor: the optimized graph, with cheap ``cond``s turned into device-side selects
+(``select_cheap_conds``) and elementwise chains fused (``fuse_elementwise``), compiled by the same
 code generator with CuPy as ``xp``, its fused nodes launched as generated
 ``cupy.ElementwiseKernel``s, matmuls through nvmath-python's cuBLAS bindings when installed,
 and the whole step captured as one CUDA graph when ``plan_capture`` allows it.
@@ -18,7 +19,9 @@ from autojit.graph.codegen import generate
 from autojit.graph.executors.capture import CaptureAPI, CapturedReplay, CapturePlan, plan_capture
 from autojit.graph.executors.cuda_source import kernel_source
 from autojit.graph.ir import Graph
+from autojit.graph.passes.dce import eliminate_dead_code
 from autojit.graph.passes.fuse import FusedExpr, evaluate_fused, fuse_elementwise
+from autojit.graph.passes.select import select_cheap_conds
 
 _KERNELS: dict[int, tuple] = {}  # id(expr) -> (expr, ElementwiseKernel | None)
 
@@ -161,7 +164,8 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
     Usage: ``fn, source = compile_gpu(graph, aj.get_device("GPU:0"), "step", [])``
     """
     xp = device.xp
-    work = graph.clone()
+    # A cheap cond chooses on the device (where), not by reading its predicate back.
+    work = eliminate_dead_code(select_cheap_conds(graph.clone()))
     if fusion:
         work = fuse_elementwise(work)
     kernels: dict[str, Callable] = {"fused": launch_fused}
