@@ -17,25 +17,19 @@ from autojit.graph.passes import expand_fused, fuse_elementwise, optimize
 from autojit.graph.passes.fuse import FUSED, evaluate_fused
 
 from .programs import grad_program, random_program
+from .test_passes import effect_sequence, trace
 
 TOL = dict(rtol=1e-12, atol=1e-12)
 CPU = aj.get_device("CPU:0")
 
 
-def graph_of(fn, *args, optimize_graph=True):
-    aj.config.set_graph_optimization(optimize_graph)
-    try:
-        return aj.function(fn, autograph=False).get_concrete_function(*args).graph
-    finally:
-        aj.config.set_graph_optimization(True)
+def graph_of(fn, *args):
+    """A freshly traced, optimized graph of ``fn``."""
+    return trace(fn, args, optimize=True)
 
 
 def fused_nodes(graph):
     return [n for n in graph.walk() if n.op is FUSED]
-
-
-def effects(graph):
-    return [(n.op.name, id(n.attrs.get("var"))) for n in graph.walk() if n.op.effect]
 
 
 def same(actual, expected, what):
@@ -60,7 +54,7 @@ def test_fusion_keeps_random_programs(flavour):
 
         graph = graph_of(fn, *xs)
         fused = fuse_elementwise(graph.clone()).verify()
-        assert effects(fused) == effects(graph), f"seed {seed}: effects changed"
+        assert effect_sequence(fused) == effect_sequence(graph), f"seed {seed}: effects changed"
         fused_total += len(fused_nodes(fused))
         what = f"seed {seed} ({flavour})"
         program.reset(variables)
@@ -158,7 +152,7 @@ def test_effects_keep_their_order_and_reads_before_a_write_keep_their_values():
     x = aj.constant(np.ones((2, 2)))
     graph = graph_of(f, x)
     fused = fuse_elementwise(graph.clone()).verify()
-    assert effects(fused) == effects(graph)
+    assert effect_sequence(fused) == effect_sequence(graph)
     v.assign(np.full((2, 2), 3.0))
     replay, _ = generate(fused, CPU)
     out = replay(np.ones((2, 2)))
