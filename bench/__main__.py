@@ -382,7 +382,7 @@ def charts(report: dict, stem: str) -> list:
         ax.set_title(f"{FAMILIES.get(family, family)}\n{report['host']}, {report['date'][:10]}"
                      f"{', --quick' if report['quick'] else ''}", fontsize=10)
         left, right = ax.get_xlim()
-        ax.set_xlim(left, right * (8 if log else 1.5))  # room for the value labels
+        ax.set_xlim(left, right * (25 if log else 1.6))  # room for the value labels
         handles, labels = ax.get_legend_handles_labels()
         unique = dict(zip(labels, handles))
         ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left",
