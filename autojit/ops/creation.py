@@ -70,6 +70,8 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: str | None 
     """
     if hasattr(value, "_array") and hasattr(value, "dtype") and not isinstance(value, np.ndarray):
         value = value.numpy()  # a Tensor: constant() copies its value
+    if isinstance(value, (list, tuple)) and shape is None and _holds_tensor(value):
+        return _pack(value, dtype)
     array = np.array(to_numpy_constant(value, dtype), copy=True)
     if shape is not None:
         shape = tuple(int(d) for d in shape)
@@ -81,6 +83,55 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: str | None 
             raise ShapeError(f"constant: cannot make a tensor of shape {shapes.fmt(shape)} "
                              f"from {array.size} values")
     return bind(CONSTANT, value=array)
+
+
+_PLAIN = (int, float, bool, str, type(None))
+
+
+def _is_tensor(value: Any) -> bool:
+    return (hasattr(value, "shape") and hasattr(value, "dtype")
+            and not isinstance(value, (np.ndarray, np.generic)))
+
+
+def _holds_tensor(value: Any) -> bool:
+    """True when a (nested) list or tuple has a tensor among its items."""
+    for item in value:
+        if type(item) in _PLAIN:
+            continue
+        if isinstance(item, (list, tuple)):
+            if _holds_tensor(item):
+                return True
+        elif _is_tensor(item):
+            return True
+    return False
+
+
+def _pack(value: Any, dtype: Any) -> Any:
+    """A (nested) list holding tensors as one tensor, stacked with autojit ops (as TF packs
+    such lists), so symbolic tensors work and gradients flow to each item; Python numbers
+    among them take the tensors' dtype."""
+    from autojit.ops.array import stack  # array builds on creation: import late
+
+    def first_dtype(items):
+        for item in items:
+            if isinstance(item, (list, tuple)):
+                found = first_dtype(item)
+                if found is not None:
+                    return found
+            elif _is_tensor(item):
+                return item.dtype
+        return None
+
+    target = dtypes.as_dtype(dtype) if dtype is not None else first_dtype(value)
+
+    def build(item):
+        if isinstance(item, (list, tuple)):
+            return stack([build(x) for x in item])
+        if _is_tensor(item):
+            return item if item.dtype == target else cast(item, target)
+        return constant(item, dtype=target)
+
+    return build(value)
 
 
 ZEROS = defop("zeros", [], "xp.zeros(shape, dtype)", lambda name, *, shape, dtype: (shape, dtype),

@@ -503,6 +503,10 @@ def cast(x: Any, dtype: Any, name: str | None = None) -> Any:
     Usage: ``aj.cast(x, aj.int32)``
     """
     dt = dtypes.as_dtype(dtype)
+    if isinstance(x, (list, tuple)):  # Python data or a list of tensors: one tensor first
+        from autojit.ops.creation import constant  # creation builds on math: import late
+
+        x = constant(x)
     if getattr(x, "dtype", None) == dt and not getattr(x, "_is_variable", False):
         return x  # a Variable goes through the op: a snapshot, not the live Variable
     return bind(CAST, x, dtype=dt)

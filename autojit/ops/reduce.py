@@ -89,12 +89,11 @@ ALL = defop("reduce_all", ["x"], "x.all(axis=axis, keepdims=keepdims)", _reduce_
 
 
 def _reduce(op, x, axis, keepdims):
-    ndim = len(x.shape) if hasattr(x, "shape") else 0
-    if not hasattr(x, "shape"):
+    if not hasattr(x, "shape"):  # Python data, a list of tensors: convert before counting dims
         from autojit.ops.array import constant
 
         x = constant(x)
-    axes = shapes.normalize_axes(op.name, axis, ndim)
+    axes = shapes.normalize_axes(op.name, axis, len(x.shape))
     return bind(op, x, axis=axes, keepdims=bool(keepdims))
 
 
