@@ -33,7 +33,8 @@ from autojit.signature import SCALARS
 @dataclass(frozen=True)
 class TraceRecord:
     """One trace of a ``Function``: its number (1 for the first), the signature it was traced
-    for, why it traced, and the seconds spent in each phase.
+    for, why it traced (what differs from the previous trace's signature), and the seconds
+    spent in each phase.
 
     Usage: ``fn.cache_info().traces[-1].reason``
     """
@@ -59,7 +60,8 @@ class TraceRecord:
 class CacheInfo:
     """A ``Function``'s cache: ``entries`` (concrete functions held), ``hits`` and ``misses``
     (lookups by calls and ``get_concrete_function``; a miss traces, or reuses a generalized
-    trace under ``reduce_retracing``) and every trace with its reason.
+    trace under ``reduce_retracing``; counted without a lock, so exact only when one thread
+    calls) and every trace with its reason.
 
     Usage: ``info = fn.cache_info(); info.hits, info.misses, len(info.traces)``
     """

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import os
 import sys
 import threading
@@ -542,7 +543,7 @@ class Function:
                              build.convert_s, build.trace_s, build.optimize_s, build.compile_s)
         self._traces.append(record)
         self._trace_keys.append(key)
-        if _log.isEnabledFor(20):  # logging.INFO; nothing is formatted when it is off
+        if _log.isEnabledFor(logging.INFO):  # nothing is formatted when it is off
             what = "traced" if record.number == 1 else "retraced"
             _log.info("%s %s (trace #%d) for (%s) in %.2f ms: %s", what, self.name,
                       record.number, record.signature, record.seconds * 1e3, reason)

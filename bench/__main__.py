@@ -19,26 +19,25 @@ matplotlib (``pip install -e .[bench]``) and are skipped with a note without it.
 
 from __future__ import annotations
 
-from bench import timing  # first: one BLAS thread before NumPy is imported
+# bench/__init__.py ran first and imported bench.timing: one BLAS thread before NumPy loads
+import argparse
+import datetime
+import fnmatch
+import itertools
+import json
+import os
+import platform
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Callable
 
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import fnmatch  # noqa: E402
-import itertools  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import socket  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from importlib import metadata  # noqa: E402
-from typing import Any, Callable  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import autojit as aj  # noqa: E402
-from bench import control_flow, conv, eager_overhead, eager_vs_graph, models  # noqa: E402
+import autojit as aj
+from bench import control_flow, conv, eager_overhead, eager_vs_graph, models, timing
 
 SCHEMA = "autojit-bench/1"
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")

@@ -26,7 +26,6 @@ import numpy as np  # noqa: E402
 
 import autojit as aj  # noqa: E402
 
-
 # ----------------------------------------------------------------------------- NumPy by hand
 
 

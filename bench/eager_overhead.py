@@ -32,7 +32,6 @@ import numpy as np  # noqa: E402  (after the thread settings, which BLAS reads a
 
 import autojit as aj  # noqa: E402
 
-
 # ----------------------------------------------------------------------------- toy
 
 

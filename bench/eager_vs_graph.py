@@ -30,7 +30,6 @@ import numpy as np  # noqa: E402
 
 import autojit as aj  # noqa: E402
 
-
 XP = np  # the array module of the hand-written baseline (cupy with --device GPU:0)
 SYNC = lambda: None  # noqa: E731  waits for the device (a no-op on the CPU)
 ON_GPU = False

@@ -97,5 +97,5 @@ def _optimize_recorded(graph: Graph, max_rounds: int, record: list) -> Graph:
     return graph
 
 
-__all__ = ["optimize", "PassStat", "fuse_elementwise", "expand_fused", "simplify_algebra", "fold_constants", "eliminate_common_subexpressions",
-           "eliminate_dead_code"]
+__all__ = ["optimize", "PassStat", "fuse_elementwise", "expand_fused", "simplify_algebra",
+           "fold_constants", "eliminate_common_subexpressions", "eliminate_dead_code"]
