@@ -44,6 +44,7 @@ from autojit.ops.scatter import (boolean_mask, gather_nd, scatter_nd,  # noqa: E
                                  tensor_scatter_nd_add, tensor_scatter_nd_update, where)
 from autojit.ops.sorting import argsort, sort  # noqa: E402
 from autojit import linalg, math, nn, random  # noqa: E402
+from autojit import initializers  # noqa: E402
 from autojit import metrics  # noqa: E402
 from autojit import keras, layers, losses  # noqa: E402
 from autojit import compat  # noqa: E402

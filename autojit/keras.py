@@ -4,6 +4,6 @@
 Usage: ``aj.keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)``
 """
 
-from autojit import layers, losses, metrics, optimizers
+from autojit import initializers, layers, losses, metrics, optimizers
 
-__all__ = ["layers", "losses", "metrics", "optimizers"]
+__all__ = ["initializers", "layers", "losses", "metrics", "optimizers"]
