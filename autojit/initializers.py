@@ -17,7 +17,8 @@ repeatable and two unseeded calls differ. Initializers always run eagerly (TF's
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -366,7 +367,7 @@ _BY_NAME: dict[str, type] = {
 }
 
 
-def get(identifier: "str | Initializer | Callable | None") -> "Initializer | Callable | None":
+def get(identifier: str | Initializer | Callable | None) -> Initializer | Callable | None:
     """The initializer ``identifier`` names: a Keras name (``"glorot_uniform"``, also the
     class name ``"GlorotUniform"``), an initializer or callable (returned as is), or None.
 

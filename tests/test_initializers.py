@@ -136,7 +136,7 @@ def test_get_by_name_and_passthrough():
     assert isinstance(init.get(init.Orthogonal), init.Orthogonal)
     g = init.HeNormal(seed=1)
     assert init.get(g) is g and init.get(None) is None
-    fn = lambda shape, dtype=None: aj.zeros(shape)  # noqa: E731
+    fn = lambda shape, dtype=None: aj.zeros(shape)
     assert init.get(fn) is fn
 
 
