@@ -7,8 +7,15 @@ from autojit.layers.core import Dense, get_activation
 from autojit.layers.conv import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, Conv1D,
                                  Conv2D, Convolution1D, Convolution2D, GlobalAveragePooling2D,
                                  MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D)
+from autojit.layers.embedding import Embedding
+from autojit.layers.normalization import BatchNormalization, LayerNormalization
+from autojit.layers.regularization import Dropout
+from autojit.layers.reshaping import Flatten
+from autojit.layers.sequential import Sequential
 
 __all__ = ["Dense", "get_activation"]
+__all__ += ["BatchNormalization", "Dropout", "Embedding", "Flatten", "LayerNormalization",
+            "Sequential"]
 __all__ += ["AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "Conv1D", "Conv2D",
             "Convolution1D", "Convolution2D", "GlobalAveragePooling2D", "MaxPool1D", "MaxPool2D",
             "MaxPooling1D", "MaxPooling2D"]
