@@ -9,13 +9,14 @@ from autojit.layers.conv import (AveragePooling1D, AveragePooling2D, AvgPool1D, 
                                  MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D)
 from autojit.layers.embedding import Embedding
 from autojit.layers.normalization import BatchNormalization, LayerNormalization
+from autojit.layers.recurrent import GRU, LSTM, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 from autojit.layers.regularization import Dropout
 from autojit.layers.reshaping import Flatten
 from autojit.layers.sequential import Sequential
 
 __all__ = ["Dense", "get_activation"]
-__all__ += ["BatchNormalization", "Dropout", "Embedding", "Flatten", "LayerNormalization",
-            "Sequential"]
+__all__ += ["GRU", "LSTM", "BatchNormalization", "Dropout", "Embedding", "Flatten", "GRUCell",
+            "LSTMCell", "LayerNormalization", "Sequential", "SimpleRNN", "SimpleRNNCell"]
 __all__ += ["AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "Conv1D", "Conv2D",
             "Convolution1D", "Convolution2D", "GlobalAveragePooling2D", "MaxPool1D", "MaxPool2D",
             "MaxPooling1D", "MaxPooling2D"]

@@ -1,0 +1,347 @@
+"""Recurrent layers (Keras names and equations): the cells ``SimpleRNNCell``, ``LSTMCell``,
+``GRUCell`` and the layers ``SimpleRNN``, ``LSTM``, ``GRU`` that run them over time.
+
+Usage: ``outputs, h, c = aj.layers.LSTM(32, return_sequences=True, return_state=True)(x)``
+
+Note [Recurrent loops]: a layer steps its cell with one ``aj.while_loop`` over the time axis
+(outputs collected in a ``TensorArray``), so a traced step holds a single ``while_loop``
+node however long the sequence, and eagerly the same code runs as a Python loop. Weights
+follow Keras: ``kernel`` [features, k * units] from ``glorot_uniform``, ``recurrent_kernel``
+[units, k * units] from ``orthogonal``, ``bias`` zeros (LSTM: the forget gate's part ones,
+``unit_forget_bias``; GRU with ``reset_after=True``: shape [2, 3 * units], input and
+recurrent biases). Gate order: LSTM ``i, f, c, o``; GRU ``z, r, h``. Cells build lazily on
+the first call from the input's feature size.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any
+
+import numpy as np
+
+from autojit import dtypes
+from autojit.errors import InvalidArgumentError, ShapeError
+from autojit.graph.control import while_loop
+from autojit.layers.core import get_activation
+from autojit.module import Module
+from autojit.ops import shapes
+from autojit.ops.array import shape as shape_of
+from autojit.ops.array import transpose, zeros
+from autojit.ops.creation import constant, zeros_like
+from autojit.ops.indexing import gather
+from autojit.ops.linalg import matmul
+from autojit.tensor import Tensor, convert_to_tensor
+from autojit.tensor_array import TensorArray
+from autojit.variables import Variable
+
+
+def _units(owner: str, units: Any) -> int:
+    try:
+        number = operator.index(units)
+    except TypeError:
+        number = 0
+    if isinstance(units, bool) or number < 1:
+        raise InvalidArgumentError(f"{owner}: expected units to be a positive int, got "
+                                   f"{units!r}")
+    return number
+
+
+class _Cell(Module):
+    """Shared by the cells: arguments and the lazy build of the three weights."""
+
+    gates = 1
+
+    def __init__(self, units: int, activation: Any, use_bias: bool, kernel_initializer: Any,
+                 recurrent_initializer: Any, bias_initializer: Any, name: str | None,
+                 dtype: Any):
+        super().__init__(name=name)
+        from autojit import initializers
+
+        owner = type(self).__name__
+        self.units = _units(owner, units)
+        self.activation = get_activation(activation)
+        self.use_bias = bool(use_bias)
+        self.dtype = dtypes.as_dtype(dtype)
+        if not dtypes.is_floating(self.dtype):
+            raise InvalidArgumentError(f"{owner}: expected a floating-point dtype, got "
+                                       f"{self.dtype.name}")
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel = self.recurrent_kernel = self.bias = None
+        self.features: int | None = None
+
+    @property
+    def state_size(self) -> list:
+        """The sizes of the states. Usage: ``cell.state_size == [units]``"""
+        return [self.units]
+
+    def _bias_shape(self) -> tuple:
+        return (self.gates * self.units,)
+
+    def _bias_value(self) -> Any:
+        return self.bias_initializer(self._bias_shape(), self.dtype)
+
+    def build(self, features: int) -> None:
+        """Create ``kernel``, ``recurrent_kernel`` and ``bias``. Usage: ``cell.build(8)``
+        (done by the first call)"""
+        k = self.gates * self.units
+        with self.name_scope:
+            self.kernel = Variable(self.kernel_initializer((features, k), self.dtype),
+                                   name="kernel")
+            self.recurrent_kernel = Variable(
+                self.recurrent_initializer((self.units, k), self.dtype), name="recurrent_kernel")
+            if self.use_bias:
+                self.bias = Variable(self._bias_value(), name="bias")
+        self.features = features
+
+    def _check(self, x: Tensor) -> None:
+        if len(x.shape) != 2:
+            raise ShapeError(f"{type(self).__name__} {self.name!r}: expected inputs of shape "
+                             f"[batch, features], got {shapes.fmt(x.shape)}")
+        features = x.shape[-1]
+        if features is None:
+            raise ShapeError(f"{type(self).__name__} {self.name!r}: the feature dim must be "
+                             f"known to build the layer, got {shapes.fmt(x.shape)}")
+        if self.features is None:
+            self.build(features)
+        elif features != self.features:
+            raise ShapeError(f"{type(self).__name__} {self.name!r}: the layer was built for "
+                             f"{self.features} features, got {features} (input shape "
+                             f"{shapes.fmt(x.shape)}); use a new layer for other inputs")
+
+    def _input(self, x: Any) -> Tensor:
+        x = x if isinstance(x, Tensor) else convert_to_tensor(x, dtype=self.dtype)
+        self._check(x)
+        return x
+
+    def count_params(self) -> int:
+        """Number of weights (the cell must be built). Usage: ``cell.count_params()``"""
+        if self.features is None:
+            raise InvalidArgumentError(f"{type(self).__name__} {self.name!r}: the layer is not "
+                                       "built yet; call it on an input first")
+        return sum(math.prod(v.shape) for v in self.variables)
+
+
+def _split(z: Any, n: int, units: int) -> list:
+    return [z[:, i * units:(i + 1) * units] for i in range(n)]
+
+
+class SimpleRNNCell(_Cell):
+    """``h = activation(x @ kernel + h_prev @ recurrent_kernel + bias)``.
+
+    Usage: ``out, [h] = aj.layers.SimpleRNNCell(16)(x_t, [h_prev])``
+    """
+
+    gates = 1
+
+    def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 name: str | None = None, dtype: Any = dtypes.float32):
+        super().__init__(units, activation, use_bias, kernel_initializer,
+                         recurrent_initializer, bias_initializer, name, dtype)
+
+    def __call__(self, x: Any, states: list) -> tuple:
+        """One step: ``(output, [h])``. Usage: ``out, states = cell(x_t, states)``"""
+        x = self._input(x)
+        z = matmul(x, self.kernel) + matmul(states[0], self.recurrent_kernel)
+        if self.bias is not None:
+            z = z + self.bias
+        h = self.activation(z) if self.activation is not None else z
+        return h, [h]
+
+
+class LSTMCell(_Cell):
+    """Keras's LSTM step, gates ``i, f, c, o``: ``z = x @ kernel + h @ recurrent_kernel +
+    bias``; ``c = f * c_prev + i * activation(z_c)``; ``h = o * activation(c)`` (``i, f, o``
+    through ``recurrent_activation``, sigmoid).
+
+    Usage: ``out, [h, c] = aj.layers.LSTMCell(16)(x_t, [h_prev, c_prev])``
+    """
+
+    gates = 4
+
+    def __init__(self, units: int, activation: Any = "tanh",
+                 recurrent_activation: Any = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 unit_forget_bias: bool = True, name: str | None = None,
+                 dtype: Any = dtypes.float32):
+        super().__init__(units, activation, use_bias, kernel_initializer,
+                         recurrent_initializer, bias_initializer, name, dtype)
+        self.recurrent_activation = get_activation(recurrent_activation)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    @property
+    def state_size(self) -> list:
+        """``[units, units]`` (h and c). Usage: ``cell.state_size``"""
+        return [self.units, self.units]
+
+    def _bias_value(self) -> Any:
+        value = self.bias_initializer(self._bias_shape(), self.dtype)
+        if not self.unit_forget_bias:
+            return value
+        ones = np.zeros(self._bias_shape(), self.dtype)
+        ones[self.units:2 * self.units] = 1.0
+        return value + constant(ones)
+
+    def __call__(self, x: Any, states: list) -> tuple:
+        """One step: ``(h, [h, c])``. Usage: ``out, states = cell(x_t, states)``"""
+        x = self._input(x)
+        h_prev, c_prev = states
+        z = matmul(x, self.kernel) + matmul(h_prev, self.recurrent_kernel)
+        if self.bias is not None:
+            z = z + self.bias
+        zi, zf, zc, zo = _split(z, 4, self.units)
+        sig, act = self.recurrent_activation, self.activation
+        c = sig(zf) * c_prev + sig(zi) * act(zc)
+        h = sig(zo) * act(c)
+        return h, [h, c]
+
+
+class GRUCell(_Cell):
+    """Keras's GRU step, gates ``z, r, h``; with ``reset_after=True`` (the default) the reset
+    gate multiplies the recurrent part after the matmul and ``bias`` is [2, 3 * units]
+    (input, recurrent): ``h = z * h_prev + (1 - z) * activation(xh + r * (h_prev @ Uh + bh))``.
+
+    Usage: ``out, [h] = aj.layers.GRUCell(16)(x_t, [h_prev])``
+    """
+
+    gates = 3
+
+    def __init__(self, units: int, activation: Any = "tanh",
+                 recurrent_activation: Any = "sigmoid", use_bias: bool = True,
+                 kernel_initializer: Any = "glorot_uniform",
+                 recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
+                 reset_after: bool = True, name: str | None = None,
+                 dtype: Any = dtypes.float32):
+        super().__init__(units, activation, use_bias, kernel_initializer,
+                         recurrent_initializer, bias_initializer, name, dtype)
+        self.recurrent_activation = get_activation(recurrent_activation)
+        self.reset_after = bool(reset_after)
+
+    def _bias_shape(self) -> tuple:
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def __call__(self, x: Any, states: list) -> tuple:
+        """One step: ``(h, [h])``. Usage: ``out, states = cell(x_t, states)``"""
+        x = self._input(x)
+        h_prev = states[0]
+        u, sig, act = self.units, self.recurrent_activation, self.activation
+        mx = matmul(x, self.kernel)
+        if self.reset_after:
+            inner = matmul(h_prev, self.recurrent_kernel)
+            if self.bias is not None:
+                mx, inner = mx + self.bias[0], inner + self.bias[1]
+            xz, xr, xh = _split(mx, 3, u)
+            iz, ir, ih = _split(inner, 3, u)
+            z, r = sig(xz + iz), sig(xr + ir)
+            hh = act(xh + r * ih)
+        else:
+            if self.bias is not None:
+                mx = mx + self.bias
+            xz, xr, xh = _split(mx, 3, u)
+            rk = self.recurrent_kernel
+            z = sig(xz + matmul(h_prev, rk[:, :u]))
+            r = sig(xr + matmul(h_prev, rk[:, u:2 * u]))
+            hh = act(xh + matmul(r * h_prev, rk[:, 2 * u:]))
+        h = z * h_prev + (1.0 - z) * hh
+        return h, [h]
+
+
+class _RNN(Module):
+    """Runs a cell over the time axis of ``[batch, time, features]`` (Note [Recurrent
+    loops])."""
+
+    cell_class: type = SimpleRNNCell
+
+    def __init__(self, units: int, return_sequences: bool = False, return_state: bool = False,
+                 go_backwards: bool = False, name: str | None = None, **cell_kwargs: Any):
+        super().__init__(name=name)
+        self.cell = self.cell_class(units, dtype=cell_kwargs.pop("dtype", dtypes.float32),
+                                    **cell_kwargs)
+        self.units = self.cell.units
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+
+    def __call__(self, x: Any, initial_state: list | None = None) -> Any:
+        """Run over ``x`` [batch, time, features]: the last output (or all of them with
+        ``return_sequences``), followed by the final states with ``return_state``.
+        Usage: ``y = layer(x)``"""
+        cell = self.cell
+        x = x if isinstance(x, Tensor) else convert_to_tensor(x, dtype=cell.dtype)
+        if len(x.shape) != 3:
+            raise ShapeError(f"{type(self).__name__} {self.name!r}: expected inputs of shape "
+                             f"[batch, time, features], got {shapes.fmt(x.shape)}")
+        xs = transpose(x, (1, 0, 2))  # time-major
+        steps = x.shape[1] if x.shape[1] is not None else shape_of(x)[1]
+        cell._check(gather(xs, 0))  # builds it on the first call; the feature size after
+        if initial_state is None:
+            zero = matmul(zeros_like(gather(xs, 0)), zeros((cell.features, self.units),
+                                                           dtype=cell.dtype))
+            states = [zero for _ in cell.state_size]
+        else:
+            states = list(initial_state) if isinstance(initial_state, (list, tuple)) \
+                else [initial_state]
+            if len(states) != len(cell.state_size):
+                raise InvalidArgumentError(f"{type(self).__name__} {self.name!r}: expected "
+                                           f"{len(cell.state_size)} initial states, got "
+                                           f"{len(states)}")
+        outputs = TensorArray(cell.dtype, size=0, dynamic_size=True)
+        n = len(states)
+
+        def cond(t, *rest):
+            return t < steps
+
+        def body(t, *rest):
+            index = steps - 1 - t if self.go_backwards else t
+            out, new_states = cell(gather(xs, index), list(rest[:n]))
+            ta = rest[n].write(t, out) if self.return_sequences else rest[n]
+            return (t + 1, *new_states, ta)
+
+        result = while_loop(cond, body, (constant(0), *states, outputs))
+        states, outputs = list(result[1:1 + n]), result[1 + n]
+        if self.return_sequences:
+            seq = transpose(outputs.stack(), (1, 0, 2))
+        else:
+            seq = states[0]
+        return [seq, *states] if self.return_state else seq
+
+    def count_params(self) -> int:
+        """Number of weights (the layer must be built). Usage: ``layer.count_params()``"""
+        return self.cell.count_params()
+
+    def __repr__(self) -> str:
+        return f"<aj.layers.{type(self).__name__} {self.name!r} units={self.units}>"
+
+
+class SimpleRNN(_RNN):
+    """A ``SimpleRNNCell`` over time. Usage: ``y = aj.layers.SimpleRNN(16)(x)`` (x [b, t, f])
+    """
+
+    cell_class = SimpleRNNCell
+
+
+class LSTM(_RNN):
+    """An ``LSTMCell`` over time; ``return_state`` adds ``h, c``.
+
+    Usage: ``seq, h, c = aj.layers.LSTM(32, return_sequences=True, return_state=True)(x)``
+    """
+
+    cell_class = LSTMCell
+
+
+class GRU(_RNN):
+    """A ``GRUCell`` over time (``reset_after=True`` by default); ``return_state`` adds ``h``.
+
+    Usage: ``y = aj.layers.GRU(32)(x)``
+    """
+
+    cell_class = GRUCell
+
+
+__all__ = ["GRU", "LSTM", "GRUCell", "LSTMCell", "SimpleRNN", "SimpleRNNCell"]
