@@ -147,3 +147,16 @@ def test_embedding_errors():
         aj.layers.Embedding(0, 3)
     with pytest.raises(InvalidArgumentError, match="expected integer ids, got dtype float32"):
         aj.layers.Embedding(3, 2)(np.ones(2, np.float32))
+
+
+def test_dropout_layer_masks_differ_between_graph_replays():
+    layer = aj.layers.Dropout(0.5)
+
+    @aj.function
+    def f(x):
+        return layer(x, training=True)
+
+    x = aj.ones((30, 30))
+    a, b = f(x).numpy(), f(x).numpy()
+    assert f.experimental_get_tracing_count() == 1
+    assert not np.array_equal(a, b) and set(np.unique(a)) <= {0.0, 2.0}
