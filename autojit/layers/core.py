@@ -14,7 +14,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from autojit import dtypes
+from autojit import dtypes, initializers
 from autojit.errors import InvalidArgumentError, ShapeError
 from autojit.module import Module
 from autojit.ops import nn, random, shapes
@@ -99,8 +99,6 @@ class Dense(Module):
         if not dtypes.is_floating(dtype):
             raise InvalidArgumentError(f"Dense: expected a floating-point dtype, got {dtype.name}")
         self.dtype = dtype
-        from autojit import initializers  # here: initializers imports nothing of layers
-
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.w = self.b = None

@@ -9,7 +9,7 @@ import math
 import operator
 from typing import Any
 
-from autojit import dtypes
+from autojit import dtypes, initializers
 from autojit.errors import InvalidArgumentError
 from autojit.module import Module
 from autojit.ops.indexing import gather
@@ -40,8 +40,6 @@ class Embedding(Module):
                  embeddings_initializer: Any = "uniform", name: str | None = None,
                  dtype: Any = dtypes.float32):
         super().__init__(name=name)
-        from autojit import initializers
-
         self.input_dim = _positive("input_dim", input_dim)
         self.output_dim = _positive("output_dim", output_dim)
         self.dtype = dtypes.as_dtype(dtype)

@@ -16,7 +16,7 @@ import math
 import operator
 from typing import Any
 
-from autojit import dtypes
+from autojit import dtypes, initializers
 from autojit.errors import InvalidArgumentError, ShapeError
 from autojit.module import Module
 from autojit.ops import shapes
@@ -55,8 +55,6 @@ class _Normalization(Module):
                  beta_initializer: Any, gamma_initializer: Any, name: str | None,
                  dtype: Any):
         super().__init__(name=name)
-        from autojit import initializers
-
         owner = type(self).__name__
         self.axis = _axis(owner, axis)
         if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon <= 0:
@@ -139,8 +137,6 @@ class BatchNormalization(_Normalization):
                  dtype: Any = dtypes.float32):
         super().__init__(axis, epsilon, center, scale, beta_initializer, gamma_initializer,
                          name, dtype)
-        from autojit import initializers
-
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) \
                 or not 0 <= momentum <= 1:
             raise InvalidArgumentError(f"BatchNormalization: expected momentum in [0, 1], got "

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from autojit import dtypes
+from autojit import dtypes, initializers
 from autojit.errors import InvalidArgumentError, ShapeError
 from autojit.graph.control import while_loop
 from autojit.layers.core import get_activation
@@ -57,8 +57,6 @@ class _Cell(Module):
                  recurrent_initializer: Any, bias_initializer: Any, name: str | None,
                  dtype: Any):
         super().__init__(name=name)
-        from autojit import initializers
-
         owner = type(self).__name__
         self.units = _units(owner, units)
         self.activation = get_activation(activation)
