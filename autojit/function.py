@@ -406,6 +406,8 @@ class Function:
     # --- input_signature -----------------------------------------------------------------
     def _check_signature(self, args: tuple, kwargs: dict, tensors: list) -> Any:
         specs = self.input_signature
+        if kwargs or len(args) < len(specs):  # too many: the input_signature error below
+            self._check_arguments(args, kwargs)
         if kwargs:
             params = list(inspect.signature(self.python_function).parameters)
             if self._instance is not None:
@@ -435,6 +437,18 @@ class Function:
                         f"{tuple(shape)}")
                 tensors.append(tensor)
         return ("signature",)
+
+    def _check_arguments(self, args: tuple, kwargs: dict) -> None:
+        """A call whose arguments the Python function would refuse (an unexpected keyword, a
+        missing argument) is the same ``TypeError``, not silently ignored by the cache."""
+        try:
+            signature = inspect.signature(self._plain())
+        except (TypeError, ValueError):
+            return
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError as error:
+            raise TypeError(f"{self.name}(): {error}") from None
 
     def _signature_arguments(self, args: tuple, kwargs: dict, inputs: list) -> tuple:
         """The arguments to trace with under ``input_signature``: each argument a spec covers

@@ -17,7 +17,7 @@ from autojit.autograph.conditionals import detach, if_stmt, no_op, restore, snap
 from autojit.errors import AutographError, DTypeError
 from autojit.graph import control
 from autojit.graph.tracer import GraphTrace
-from autojit.ops import core
+from autojit.ops import core, creation
 from autojit.tensor import Tensor
 from autojit.tensor_array import ListArray
 
@@ -377,37 +377,13 @@ def _cast(value: Any, cast: Any) -> Any:
 # for
 
 
-class TensorRange:
-    """``range(start, stop, step)`` with tensor bounds, as an iterable ``for_stmt`` turns into
-    a graph loop. Made by ``converted_call`` for ``range(...)``/``aj.range(...)`` of tensors."""
-
-    __slots__ = ("start", "stop", "step", "dtype")
-
-    def __init__(self, *args: Any, dtype: Any = None):
-        if len(args) == 1:
-            start, stop, step = 0, args[0], 1
-        elif len(args) == 2:
-            (start, stop), step = args, 1
-        else:
-            start, stop, step = args
-        self.start, self.stop, self.step = start, stop, step
-        given = [a for a in (start, stop, step) if isinstance(a, Tensor)]
-        self.dtype = dtypes.as_dtype(dtype) if dtype is not None else given[0].dtype
-
-    def __repr__(self) -> str:
-        return f"TensorRange({self.start!r}, {self.stop!r}, {self.step!r})"
-
-    def test(self, index: Any) -> Any:
-        step = self.step
-        if isinstance(step, (int, float)):
-            compare = aj.less if step > 0 else aj.greater
-            return compare(index, self.stop)
-        return aj.where(aj.greater(step, 0), aj.less(index, self.stop),
-                        aj.greater(index, self.stop))
-
-    def eager(self) -> Any:
-        return aj.range(*(v.item() if isinstance(v, Tensor) else v
-                          for v in (self.start, self.stop, self.step)), dtype=self.dtype)
+def _range_test(step: Any, stop: Any) -> Callable:
+    """The ``index < stop`` (``>`` for a negative step) test of a counter over a range."""
+    if isinstance(step, (int, float)):
+        compare = aj.less if step > 0 else aj.greater
+        return lambda index: compare(index, stop)
+    return lambda index: aj.where(aj.greater(step, 0), aj.less(index, stop),
+                                  aj.greater(index, stop))
 
 
 def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
@@ -420,9 +396,7 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
     """
     if isinstance(iterable, ListArray):  # a list grown in a tensor loop: its stacked rows
         iterable = iterable.stack()
-    if isinstance(iterable, TensorRange) and not vals.tracing():
-        iterable = iterable.eager()
-    if isinstance(iterable, TensorRange) or vals.is_graph_value(iterable):
+    if isinstance(iterable, GraphIteration) or vals.is_graph_value(iterable):
         where = origin.caller()
         loop = _GraphLoop(get_state, set_state, names, nouts, targets, where, "`for` loop")
         _graph_for(loop, iterable, extra_test, body)
@@ -443,30 +417,86 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
         body(item)
 
 
+class GraphIteration:
+    """``enumerate``/``zip``/``reversed`` of symbolic tensors (or ranges with tensor bounds):
+    what ``for_stmt`` turns into one graph loop over a counter. Made by ``converted_call``;
+    only a ``for`` can iterate it (Python cannot iterate a tensor of unknown length)."""
+
+    __slots__ = ("kind", "parts", "start")
+
+    def __init__(self, kind: str, parts: tuple, start: Any = 0):
+        self.kind, self.parts, self.start = kind, parts, start
+
+    def __iter__(self):
+        raise AutographError(
+            f"{self.kind}() of a symbolic tensor can only be iterated by a `for` loop inside "
+            f"@aj.function (at {origin.where(origin.caller())}); use aj.unstack for a "
+            "tensor of known length")
+
+    def __repr__(self) -> str:
+        return f"GraphIteration({self.kind!r}, {self.parts!r})"
+
+
+def graph_iteration(kind: str, parts: tuple, start: Any = 0) -> Any:
+    """``GraphIteration`` when any of ``parts`` must be iterated in the graph, else None."""
+    if any(isinstance(p, GraphIteration) or vals.is_graph_value(p) for p in parts):
+        return GraphIteration(kind, parts, start)
+    return None
+
+
+def _sequence(iterable: Any, where: tuple) -> tuple:
+    """``(length, item_of)`` for a graph loop over ``iterable``: a symbolic tensor's rows, a
+    range with tensor bounds (its numbers computed from the counter, never materialised),
+    or a ``GraphIteration`` of those."""
+    if isinstance(iterable, GraphIteration):
+        if iterable.kind == "enumerate":
+            length, item = _sequence(iterable.parts[0], where)
+            first = iterable.start
+            return length, lambda i: (aj.add(i, first) if first else i, item(i))
+        if iterable.kind == "reversed":
+            length, item = _sequence(iterable.parts[0], where)
+            return length, lambda i: item(aj.subtract(aj.subtract(length, 1), i))
+        seqs = [_sequence(p, where) for p in iterable.parts]  # zip: the shortest
+        length = seqs[0][0]
+        for n, _ in seqs[1:]:
+            length = aj.minimum(length, n)
+        return length, lambda i: tuple(item(i) for _, item in seqs)
+    if not isinstance(iterable, Tensor):  # a Python sequence zipped with a tensor
+        iterable = aj.constant(iterable)
+    bounds = creation.range_bounds(iterable)
+    if bounds is not None:  # start + i * step, for i below the range's length
+        start, stop, step, dtype = bounds
+        first = aj.cast(start, dtype) if isinstance(start, Tensor) else start
+        span = aj.cast(aj.subtract(stop, start), dtypes.float64)
+        count = aj.negative(aj.math.floordiv(aj.negative(span), aj.cast(step, dtypes.float64)))
+        length = aj.cast(aj.maximum(count, 0.0), dtypes.int32)
+        return length, lambda i: aj.add(first, aj.multiply(aj.cast(i, dtype), step))
+    x = aj.identity(iterable) if iterable._is_variable else iterable
+    if not x.shape:
+        raise AutographError(f"cannot iterate over a 0-d tensor in the `for` loop at "
+                             f"{origin.where(where)}")
+    length = x.shape[0] if x.shape[0] is not None else aj.shape(x)[0]
+    return length, lambda i: aj.gather(x, i)
+
+
 def _graph_for(loop: _GraphLoop, iterable: Any, extra_test: Callable | None,
                body: Callable) -> None:
     """The ``for`` as one graph loop over an int32 (or the range's dtype) index."""
-    if isinstance(iterable, TensorRange):
-        rng = iterable
-        start = aj.cast(rng.start, rng.dtype) if isinstance(rng.start, Tensor) \
-            else aj.constant(rng.start, dtype=rng.dtype)
-        in_range = rng.test
+    bounds = creation.range_bounds(iterable)
+    if bounds is not None:  # Note [Ranges with tensor bounds]: a counter, not the range
+        start, stop, step, dtype = bounds
+        start = aj.cast(start, dtype) if isinstance(start, Tensor) \
+            else aj.constant(start, dtype=dtype)
+        in_range = _range_test(step, stop)
 
         def item_of(i):
             return i
 
         def advance(i):
-            return (aj.add(i, rng.step),)
+            return (aj.add(i, step),)
     else:
-        x = aj.identity(iterable) if iterable._is_variable else iterable
-        if not x.shape:
-            raise AutographError(f"cannot iterate over a 0-d tensor in the `for` loop at "
-                                 f"{origin.where(loop.where)}")
-        length = x.shape[0] if x.shape[0] is not None else aj.shape(x)[0]
+        length, item_of = _sequence(iterable, loop.where)
         start = aj.constant(0, dtype=dtypes.int32)
-
-        def item_of(i):
-            return aj.gather(x, i)
 
         def in_range(i):
             return aj.less(i, length)

@@ -33,11 +33,11 @@ import warnings
 from typing import Any, Callable
 
 import autojit as aj  # public ops (see the module docstring)
-from autojit.autograph import origin
+from autojit.autograph import loops, origin
 from autojit.autograph import values as vals
 from autojit.autograph.conditionals import and_, if_exp, if_stmt, no_op, not_, or_
 from autojit.autograph.conditionals import compare_chain, raised
-from autojit.autograph.loops import TensorRange, for_stmt, while_stmt
+from autojit.autograph.loops import for_stmt, while_stmt
 from autojit.autograph.loops import claim_loop_list
 from autojit.autograph.values import AutographWarning, Undefined, UndefinedReturnValue, ld
 from autojit.errors import AutographError
@@ -45,7 +45,7 @@ from autojit.ops import core
 from autojit.tensor import Tensor
 from autojit.tensor_array import ListArray, TensorArray, as_tensor_value
 
-__all__ = ["AutographWarning", "TensorRange", "Undefined", "UndefinedReturnValue", "and_",
+__all__ = ["AutographWarning", "Undefined", "UndefinedReturnValue", "and_",
            "assert_stmt", "compare_chain", "converted_call", "for_stmt", "if_exp", "if_stmt", "ld",
            "no_op", "not_", "or_", "print_", "python_cond", "python_iter", "raised", "retval",
            "while_stmt"]
@@ -85,7 +85,7 @@ def python_cond(value: Any, construct: str) -> Any:
 
 def python_iter(value: Any, construct: str) -> Any:
     """The iterable of a ``for`` autograph left as Python; a symbolic tensor is an error."""
-    if isinstance(value, TensorRange) or vals.is_graph_value(value):
+    if vals.is_graph_value(value):
         where = origin.caller()
         raise AutographError(
             f"the `for` loop at {origin.where(where)} iterates over a tensor, but it is "
@@ -156,18 +156,34 @@ def converted_call(fn: Any, args: tuple, kwargs: dict | None = None) -> Any:
     return target(*args, **kwargs)
 
 
+def _read(value: Any) -> Any:
+    """A Variable read into the graph (its value may change between calls)."""
+    return aj.identity(value) if isinstance(value, Tensor) and value._is_variable else value
+
+
 def _range(*args: Any) -> Any:
-    if any(vals.is_graph_value(a) for a in args):
-        return TensorRange(*args)
+    if any(vals.is_graph_value(a) for a in args):  # a tensor; `for` iterates its counter
+        return aj.range(*(_read(a) for a in args))
     return builtins.range(*args)
 
 
 def _aj_range(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None,
               name: str | None = None) -> Any:
-    if any(vals.is_graph_value(a) for a in (start, limit, delta)):
-        args = (start,) if limit is None else (start, limit, delta)
-        return TensorRange(*args, dtype=dtype)
-    return aj.range(start, limit, delta, dtype, name)
+    return aj.range(_read(start), _read(limit), _read(delta), dtype, name)
+
+
+def _enumerate(iterable: Any, start: int = 0) -> Any:
+    return loops.graph_iteration("enumerate", (iterable,), start) or \
+        builtins.enumerate(iterable, start)
+
+
+def _zip(*iterables: Any, **kwargs: Any) -> Any:
+    return (None if kwargs else loops.graph_iteration("zip", iterables)) or \
+        builtins.zip(*iterables, **kwargs)
+
+
+def _reversed(sequence: Any) -> Any:
+    return loops.graph_iteration("reversed", (sequence,)) or builtins.reversed(sequence)
 
 
 def _len(value: Any) -> Any:
@@ -183,7 +199,9 @@ _BUILTINS: dict = {}
 def _builtins() -> dict:
     if not _BUILTINS:
         _BUILTINS.update({id(builtins.range): _range, id(builtins.len): _len,
-                          id(builtins.print): print_, id(aj.range): _aj_range})
+                          id(builtins.print): print_, id(aj.range): _aj_range,
+                          id(builtins.enumerate): _enumerate, id(builtins.zip): _zip,
+                          id(builtins.reversed): _reversed})
     return _BUILTINS
 
 

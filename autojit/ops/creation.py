@@ -5,6 +5,7 @@ turn static arguments (shapes, counts, bounds) into attributes.
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
 
 import numpy as np
@@ -222,6 +223,8 @@ def arange(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None,
     if limit is None:
         start, limit = 0, start
     given = [v for v in (start, limit, delta) if hasattr(v, "dtype")]
+    if any(getattr(v, "_array", 0) is None for v in given):
+        return _range_tensor(start, limit, delta, dtype, given)
     start, limit, delta = (python_number("range", v, what)
                            for v, what in ((start, "start"), (limit, "limit"), (delta, "delta")))
     if delta == 0:
@@ -234,6 +237,50 @@ def arange(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None,
         dt = dtypes.float32 if any(isinstance(v, float) for v in (start, limit, delta)) \
             else dtypes.int32
     return bind(RANGE, start=start, limit=limit, delta=delta, dtype=dt)
+
+
+def _range_tensor_rule(name, start, limit, delta, *, dtype):
+    for what, spec in (("start", start), ("limit", limit), ("delta", delta)):
+        if spec.shape != ():
+            raise ShapeError(f"range: expected a scalar {what}, got shape "
+                             f"{shapes.fmt(spec.shape)}")
+        if spec.dtype.kind not in "iuf":
+            raise DTypeError(f"range: expected a number for {what}, got {spec.dtype.name}")
+    return (None,), dtype
+
+
+RANGE_TENSOR = defop("range_tensor", ["start", "limit", "delta"],
+                     "xp.arange(start, limit, delta, dtype=dtype)", _range_tensor_rule,
+                     lambda g, out, start, limit, delta, *, dtype: (None, None, None),
+                     attrs=("dtype",))
+
+# Note [Ranges with tensor bounds]: under tracing, ``aj.range`` of symbolic bounds is an
+# ordinary tensor (shape [None]) made by ``range_tensor``. Its bounds are remembered here,
+# keyed by the result's id (checked through a weak reference), so that ``for i in
+# aj.range(n)`` can iterate a counter instead of materialising the range (as TF does).
+_RANGE_BOUNDS: dict = {}
+
+
+def _range_tensor(start: Any, limit: Any, delta: Any, dtype: Any, given: list) -> Any:
+    if isinstance(delta, (int, float)) and delta == 0:
+        raise InvalidArgumentError("range: delta must not be 0, got 0")
+    dt = dtypes.as_dtype(dtype) if dtype is not None else given[0].dtype
+    raw = (start, limit, delta)
+    out = bind(RANGE_TENSOR, *(cast(v, dt) if hasattr(v, "dtype") else constant(v, dtype=dt)
+                               for v in raw), dtype=dt)
+    _RANGE_BOUNDS[id(out)] = (weakref.ref(out), raw, dt)
+    weakref.finalize(out, _RANGE_BOUNDS.pop, id(out), None)
+    return out
+
+
+def range_bounds(value: Any) -> tuple | None:
+    """``(start, limit, delta, dtype)`` when ``value`` was made by ``aj.range`` with symbolic
+    bounds (each a tensor or a Python number, as given), else None (Note [Ranges with tensor
+    bounds])."""
+    entry = _RANGE_BOUNDS.get(id(value))
+    if entry is None or entry[0]() is not value:
+        return None
+    return entry[1] + (entry[2],)
 
 
 LINSPACE = defop("linspace", [], "xp.linspace(start, stop, num, dtype=dtype)",

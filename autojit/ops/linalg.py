@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from autojit import dtypes
 from autojit.errors import ShapeError
 from autojit.ops import shapes
@@ -75,6 +77,29 @@ def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
            name: str | None = None) -> Any:
     """Matrix product of the last two axes, batched over the leading ones (broadcasting).
 
-    Usage: ``aj.matmul(x, w)``, ``aj.matmul(g, w, transpose_b=True)``
+    Usage: ``aj.matmul(x, w)``, ``aj.matmul(g, w, transpose_b=True)``, ``v @ w``
+
+    A 1-D operand follows NumPy: ``a`` is a row, ``b`` a column, and that axis is dropped
+    from the result (vector @ matrix, matrix @ vector, vector @ vector gives a scalar); its
+    transpose flag is ignored.
     """
-    return bind(MATMUL, a, b, transpose_a=bool(transpose_a), transpose_b=bool(transpose_b))
+    vector_a, vector_b = _ndim(a) == 1, _ndim(b) == 1
+    if not (vector_a or vector_b):
+        return bind(MATMUL, a, b, transpose_a=bool(transpose_a), transpose_b=bool(transpose_b))
+    from autojit.ops.array import expand_dims, squeeze  # array builds on linalg's peers
+
+    # Composed of reshapes around the matrix product, so gradients come with them.
+    out = bind(MATMUL, expand_dims(a, 0) if vector_a else a,
+               expand_dims(b, -1) if vector_b else b,
+               transpose_a=bool(transpose_a) and not vector_a,
+               transpose_b=bool(transpose_b) and not vector_b)
+    if vector_b:
+        out = squeeze(out, -1)
+    if vector_a:
+        out = squeeze(out, -1 if vector_b else -2)
+    return out
+
+
+def _ndim(value: Any) -> int:
+    shape = getattr(value, "shape", None)
+    return len(shape) if shape is not None else np.ndim(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from autojit import dtypes
-from autojit.errors import DTypeError
+from autojit.errors import DTypeError, InvalidArgumentError
 from autojit.ops import shapes
 from autojit.ops.core import bind, defop
 from autojit.ops.math import (broadcast_like, cast, divide, equal, multiply, where,
@@ -76,10 +76,25 @@ SUM = defop("reduce_sum", ["x"], "x.sum(axis=axis, keepdims=keepdims, dtype=x.dt
             _reduce_rule, _sum_vjp, attrs=("axis", "keepdims"))
 MEAN = defop("reduce_mean", ["x"], "x.mean(axis=axis, keepdims=keepdims, dtype=x.dtype)",
              _reduce_rule, _mean_vjp, attrs=("axis", "keepdims"))
+def _check_not_empty(name, x, *, axis, **attrs):
+    """Note [Value checks]: the max/min/argmax/argmin of nothing is an error naming the op
+    (NumPy's is "zero-size array to reduction operation maximum"); dims may be unknown
+    while tracing, so it is checked on values, eagerly and at every replay."""
+    shape = getattr(x, "shape", ())
+    if 0 not in shape:
+        return
+    axes = range(len(shape)) if axis is None else (axis,) if isinstance(axis, int) else axis
+    empty = [a for a in axes if shape[a] == 0]
+    if empty:
+        raise InvalidArgumentError(
+            f"{name}: cannot reduce an empty tensor (shape {shapes.fmt(tuple(shape))}, axis "
+            f"{empty[0]} has size 0); there is no largest or smallest element")
+
+
 MAX = defop("reduce_max", ["x"], "x.max(axis=axis, keepdims=keepdims)", _reduce_rule,
-            _extreme_vjp, attrs=("axis", "keepdims"))
+            _extreme_vjp, attrs=("axis", "keepdims"), check=_check_not_empty)
 MIN = defop("reduce_min", ["x"], "x.min(axis=axis, keepdims=keepdims)", _reduce_rule,
-            _extreme_vjp, attrs=("axis", "keepdims"))
+            _extreme_vjp, attrs=("axis", "keepdims"), check=_check_not_empty)
 PROD = defop("reduce_prod", ["x"], "x.prod(axis=axis, keepdims=keepdims, dtype=x.dtype)",
              _reduce_rule, _prod_vjp, attrs=("axis", "keepdims"))
 ANY = defop("reduce_any", ["x"], "x.any(axis=axis, keepdims=keepdims)", _reduce_rule,
@@ -146,9 +161,9 @@ def _arg_rule(name, x, *, axis, output_type):
 
 
 ARGMAX = defop("argmax", ["x"], "x.argmax(axis=axis).astype(output_type)", _arg_rule,
-               attrs=("axis", "output_type"))
+               attrs=("axis", "output_type"), check=_check_not_empty)
 ARGMIN = defop("argmin", ["x"], "x.argmin(axis=axis).astype(output_type)", _arg_rule,
-               attrs=("axis", "output_type"))
+               attrs=("axis", "output_type"), check=_check_not_empty)
 
 
 def argmax(input: Any, axis: int = 0, output_type: Any = dtypes.int64,  # noqa: A002
