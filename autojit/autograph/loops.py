@@ -225,6 +225,15 @@ class _GraphLoop:
                 and value.dtype != core.to_numpy_constant(before).dtype:
             # `acc = 0` then `acc = x` with a float x: the Python number takes x's dtype.
             raise vals.Replan({slot: value.dtype})
+        if kind == "struct":
+            change = _structure_change(start, value)
+            if change is not None:
+                raise AutographError(
+                    f"{vals.display_name(label)} changes structure inside the tensor "
+                    f"{self.what} at {origin.where(self.where)}: {change}; a loop variable "
+                    "must keep its structure (the same list length, the same dict keys) "
+                    "across iterations. Fill it before the loop, or append to a list "
+                    "(autograph turns it into an aj.TensorArray)")
         if kind == "struct" and start is before:
             leaf_dtypes = _LeafDtypes.between(before, value)
             if leaf_dtypes is not None:  # the same for numbers in a list/tuple/dict
@@ -359,6 +368,38 @@ class _LeafDtypes(tuple):
                     and n.dtype != core.to_numpy_constant(o).dtype else None
                     for o, n in zip(old, new))
         return found if any(d is not None for d in found) else None
+
+
+def _structure_change(before: Any, after: Any, path: str = "") -> str | None:
+    """How ``after`` (a loop variable after one iteration) differs in structure from
+    ``before``: a list or tuple of another length, a dict with other keys; else None."""
+    if isinstance(before, (list, tuple)) and isinstance(after, (list, tuple)):
+        if len(before) != len(after):
+            what = f"{type(before).__name__}{path}"
+            return f"the {what} has {_items(len(before))} before an iteration and " \
+                   f"{_items(len(after))} after it"
+        for k, (b, a) in enumerate(zip(before, after)):
+            change = _structure_change(b, a, f"{path}[{k}]")
+            if change is not None:
+                return change
+    elif isinstance(before, dict) and isinstance(after, dict):
+        gained = [k for k in after if k not in before]
+        lost = [k for k in before if k not in after]
+        if gained or lost:
+            parts = ([f"gains key{'s' if len(gained) > 1 else ''} "
+                      f"{', '.join(map(repr, gained))}"] if gained else []) + \
+                ([f"loses key{'s' if len(lost) > 1 else ''} {', '.join(map(repr, lost))}"]
+                 if lost else [])
+            return f"the dict{path} {' and '.join(parts)}"
+        for k in before:
+            change = _structure_change(before[k], after[k], f"{path}[{k!r}]")
+            if change is not None:
+                return change
+    return None
+
+
+def _items(n: int) -> str:
+    return f"{n} item" if n == 1 else f"{n} items"
 
 
 def _cast(value: Any, cast: Any) -> Any:

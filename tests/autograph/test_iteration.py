@@ -153,3 +153,51 @@ def test_rows_times_vectors_follow_numpy_in_graphs():
 def test_matmul_of_vectors_with_wrong_lengths_names_the_op():
     with pytest.raises(aj.errors.ShapeError, match=r"matmul: inner dimensions differ"):
         aj.constant([1.0, 2.0]) @ aj.ones((3, 2))
+
+
+def test_a_loop_variable_that_changes_structure_is_named():
+    @aj.function
+    def grows(n):
+        acc = [aj.constant(0)]
+        i = aj.constant(0)
+        while i < n:
+            acc = acc + [i]
+            i += 1
+        return acc
+
+    with pytest.raises(AutographError, match=r"`acc` changes structure inside the tensor "
+                                             r"`while` loop at .*test_iteration.py:\d+: the "
+                                             r"list has 1 item before an iteration and 2 "
+                                             r"items after it"):
+        grows(aj.constant(3))
+
+    @aj.function
+    def gains_a_key(n):
+        d = {"a": aj.constant(0)}
+        for i in aj.range(n):
+            d["b"] = i
+        return d
+
+    with pytest.raises(AutographError, match=r"`d` changes structure inside the tensor `for` "
+                                             r"loop at .*test_iteration.py:\d+: the dict "
+                                             r"gains key 'b'"):
+        gains_a_key(aj.constant(3))
+
+
+def test_a_loop_variable_of_fixed_structure_is_fine():
+    @aj.function
+    def f(n):
+        state = {"sum": aj.constant(0), "pair": [aj.constant(1), aj.constant(0)]}
+        for i in aj.range(n):
+            state = {"sum": state["sum"] + i, "pair": [state["pair"][1], state["pair"][0] + i]}
+        return state["sum"], state["pair"][0], state["pair"][1]
+
+    def plain(n):
+        s, pair = 0, [1, 0]
+        for i in range(n):
+            s, pair = s + i, [pair[1], pair[0] + i]
+        return s, pair[0], pair[1]
+
+    for n in (0, 1, 5):
+        assert [int(v) for v in f(aj.constant(n))] == list(plain(n))
+    assert f.tracing_count == 1
