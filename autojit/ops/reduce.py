@@ -76,25 +76,30 @@ SUM = defop("reduce_sum", ["x"], "x.sum(axis=axis, keepdims=keepdims, dtype=x.dt
             _reduce_rule, _sum_vjp, attrs=("axis", "keepdims"))
 MEAN = defop("reduce_mean", ["x"], "x.mean(axis=axis, keepdims=keepdims, dtype=x.dtype)",
              _reduce_rule, _mean_vjp, attrs=("axis", "keepdims"))
-def _check_not_empty(name, x, *, axis, **attrs):
-    """Note [Value checks]: the max/min/argmax/argmin of nothing is an error naming the op
-    (NumPy's is "zero-size array to reduction operation maximum"); dims may be unknown
-    while tracing, so it is checked on values, eagerly and at every replay."""
-    shape = getattr(x, "shape", ())
-    if 0 not in shape:
-        return
+def _check_not_empty(name, x, axis):
+    """The max/min/argmax/argmin of nothing is an error naming the op (NumPy's is "zero-size
+    array to reduction operation maximum"). Dims may be unknown while tracing, so the
+    kernels call this on values, only when ``x`` is empty (``x.size`` is a cheap test, where
+    a value check would be a call per replay of a loop body)."""
+    shape = tuple(x.shape)
     axes = range(len(shape)) if axis is None else (axis,) if isinstance(axis, int) else axis
     empty = [a for a in axes if shape[a] == 0]
     if empty:
         raise InvalidArgumentError(
-            f"{name}: cannot reduce an empty tensor (shape {shapes.fmt(tuple(shape))}, axis "
+            f"{name}: cannot reduce an empty tensor (shape {shapes.fmt(shape)}, axis "
             f"{empty[0]} has size 0); there is no largest or smallest element")
+    return x
 
 
-MAX = defop("reduce_max", ["x"], "x.max(axis=axis, keepdims=keepdims)", _reduce_rule,
-            _extreme_vjp, attrs=("axis", "keepdims"), check=_check_not_empty)
-MIN = defop("reduce_min", ["x"], "x.min(axis=axis, keepdims=keepdims)", _reduce_rule,
-            _extreme_vjp, attrs=("axis", "keepdims"), check=_check_not_empty)
+_NOT_EMPTY = {"_not_empty": _check_not_empty}
+
+
+MAX = defop("reduce_max", ["x"], "(x if x.size else _not_empty('reduce_max', x, axis))"
+            ".max(axis=axis, keepdims=keepdims)", _reduce_rule, _extreme_vjp,
+            attrs=("axis", "keepdims"), namespace=_NOT_EMPTY)
+MIN = defop("reduce_min", ["x"], "(x if x.size else _not_empty('reduce_min', x, axis))"
+            ".min(axis=axis, keepdims=keepdims)", _reduce_rule, _extreme_vjp,
+            attrs=("axis", "keepdims"), namespace=_NOT_EMPTY)
 PROD = defop("reduce_prod", ["x"], "x.prod(axis=axis, keepdims=keepdims, dtype=x.dtype)",
              _reduce_rule, _prod_vjp, attrs=("axis", "keepdims"))
 ANY = defop("reduce_any", ["x"], "x.any(axis=axis, keepdims=keepdims)", _reduce_rule,
@@ -160,10 +165,12 @@ def _arg_rule(name, x, *, axis, output_type):
     return shapes.reduced(x.shape, (axis,), False), output_type
 
 
-ARGMAX = defop("argmax", ["x"], "x.argmax(axis=axis).astype(output_type)", _arg_rule,
-               attrs=("axis", "output_type"), check=_check_not_empty)
-ARGMIN = defop("argmin", ["x"], "x.argmin(axis=axis).astype(output_type)", _arg_rule,
-               attrs=("axis", "output_type"), check=_check_not_empty)
+ARGMAX = defop("argmax", ["x"], "(x if x.size else _not_empty('argmax', x, axis))"
+               ".argmax(axis=axis).astype(output_type)", _arg_rule,
+               attrs=("axis", "output_type"), namespace=_NOT_EMPTY)
+ARGMIN = defop("argmin", ["x"], "(x if x.size else _not_empty('argmin', x, axis))"
+               ".argmin(axis=axis).astype(output_type)", _arg_rule,
+               attrs=("axis", "output_type"), namespace=_NOT_EMPTY)
 
 
 def argmax(input: Any, axis: int = 0, output_type: Any = dtypes.int64,  # noqa: A002
