@@ -3,10 +3,22 @@
 Usage: ``layer = aj.layers.Dense(784, 256, activation=aj.nn.relu); y = layer(x)``
 """
 
+from autojit.layers.conv import (
+                                 AveragePooling1D,
+                                 AveragePooling2D,
+                                 AvgPool1D,
+                                 AvgPool2D,
+                                 Conv1D,
+                                 Conv2D,
+                                 Convolution1D,
+                                 Convolution2D,
+                                 GlobalAveragePooling2D,
+                                 MaxPool1D,
+                                 MaxPool2D,
+                                 MaxPooling1D,
+                                 MaxPooling2D,
+)
 from autojit.layers.core import Dense, get_activation
-from autojit.layers.conv import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D, Conv1D,
-                                 Conv2D, Convolution1D, Convolution2D, GlobalAveragePooling2D,
-                                 MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D)
 from autojit.layers.embedding import Embedding
 from autojit.layers.normalization import BatchNormalization, LayerNormalization
 from autojit.layers.recurrent import GRU, LSTM, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell

@@ -12,23 +12,17 @@ every window position, as Keras) and biases at zero.
 from __future__ import annotations
 
 import math
-import operator
-from typing import Any, Callable
+from typing import Any
 
-from autojit import dtypes
+from autojit import dtypes, initializers
 from autojit.errors import InvalidArgumentError, ShapeError
-from autojit.layers.core import get_activation
+from autojit.layers.core import as_positive_int, get_activation
 from autojit.module import Module
 from autojit.ops import conv, shapes
 from autojit.ops.array import reshape
 from autojit.ops.reduce import reduce_mean
 from autojit.tensor import Tensor, convert_to_tensor
 from autojit.variables import Variable
-
-try:  # aj.initializers (Keras's initializers); the local Glorot helper below stands in
-    from autojit import initializers as _initializers
-except ImportError:  # pragma: no cover - only while initializers.py is not in the tree
-    _initializers = None
 
 _FORMATS = {"channels_last": False, "channels_first": True}
 
@@ -39,17 +33,11 @@ def _tuple(owner: str, what: str, value: Any, n: int) -> tuple:
     if len(values) != n:
         raise InvalidArgumentError(f"{owner}: expected {what} as an int or {n} ints, "
                                    f"got {value!r}")
-    out = []
-    for v in values:
-        try:
-            number = operator.index(v)
-        except TypeError:
-            number = 0
-        if isinstance(v, bool) or number < 1:
-            raise InvalidArgumentError(f"{owner}: expected {what} to be positive ints, "
-                                       f"got {value!r}")
-        out.append(number)
-    return tuple(out)
+    out = tuple(as_positive_int(v) for v in values)
+    if None in out:
+        raise InvalidArgumentError(f"{owner}: expected {what} to be positive ints, "
+                                   f"got {value!r}")
+    return out
 
 
 def _padding(owner: str, padding: Any, allowed: tuple) -> str:
@@ -65,31 +53,6 @@ def _channels_first(owner: str, data_format: str | None) -> bool:
         raise InvalidArgumentError(f"{owner}: expected data_format 'channels_last' or "
                                    f"'channels_first', got {data_format!r}")
     return _FORMATS[fmt]
-
-
-def _glorot_uniform(shape: tuple, dtype: Any) -> Any:
-    """Keras's Glorot-uniform: U(-l, l), ``l = sqrt(6 / (fan_in + fan_out))``."""
-    from autojit.ops import random
-
-    receptive = math.prod(shape[:-2])
-    limit = math.sqrt(6.0 / (receptive * (shape[-2] + shape[-1])))
-    return random.uniform(shape, -limit, limit, dtype=dtype)
-
-
-def _initializer(owner: str, identifier: Any, default: Callable) -> Callable:
-    if _initializers is not None:
-        return _initializers.get(identifier)
-    if identifier in ("glorot_uniform", "zeros"):
-        return default
-    if callable(identifier):
-        return identifier
-    raise InvalidArgumentError(f"{owner}: unknown initializer {identifier!r}")
-
-
-def _zeros(shape: tuple, dtype: Any) -> Any:
-    from autojit.ops.array import zeros
-
-    return zeros(shape, dtype=dtype)
 
 
 def _as_input(x: Any, dtype: Any) -> Tensor:
@@ -128,8 +91,8 @@ class _Conv(Module):
         if not dtypes.is_floating(self.dtype):
             raise InvalidArgumentError(f"{owner}: expected a floating-point dtype, got "
                                        f"{self.dtype.name}")
-        self.kernel_initializer = _initializer(owner, kernel_initializer, _glorot_uniform)
-        self.bias_initializer = _initializer(owner, bias_initializer, _zeros)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
         self.kernel = None
         self.bias = None
         self.in_channels: int | None = None

@@ -167,13 +167,22 @@ def _one_of(canonical: str, value: Any, alias: str, alias_value: Any) -> int:
     if value is None:
         raise InvalidArgumentError(f"Dense: {canonical} is required, e.g. "
                                    f"aj.layers.Dense(784, 256) or Dense({alias}=784, ...)")
-    try:
-        number = operator.index(value)  # ints and NumPy integers; not floats
-    except TypeError:
-        number = 0
-    if isinstance(value, bool) or number < 1:
+    number = as_positive_int(value)
+    if number is None:
         raise InvalidArgumentError(f"Dense: expected {canonical} to be a positive int, "
                                    f"got {value!r}")
+    return number
+
+
+def as_positive_int(value: Any) -> int | None:
+    """``value`` as an int when it is a positive integer (a NumPy integer too; not a float or
+    a bool), else None, so each layer raises its own message. Usage: ``as_positive_int(3)``"""
+    try:
+        number = operator.index(value)
+    except TypeError:
+        return None
+    if isinstance(value, bool) or number < 1:
+        return None
     return number
 
 

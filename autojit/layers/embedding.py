@@ -6,11 +6,11 @@ Usage: ``vectors = aj.layers.Embedding(1000, 64)(token_ids)``   # [b, t] -> [b, 
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any
 
 from autojit import dtypes, initializers
 from autojit.errors import InvalidArgumentError
+from autojit.layers.core import as_positive_int
 from autojit.module import Module
 from autojit.ops.indexing import gather
 from autojit.tensor import Tensor, convert_to_tensor
@@ -18,11 +18,8 @@ from autojit.variables import Variable
 
 
 def _positive(name: str, value: Any) -> int:
-    try:
-        number = operator.index(value)
-    except TypeError:
-        number = 0
-    if isinstance(value, bool) or number < 1:
+    number = as_positive_int(value)
+    if number is None:
         raise InvalidArgumentError(f"Embedding: expected {name} to be a positive int, got "
                                    f"{value!r}")
     return number

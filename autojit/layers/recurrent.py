@@ -16,7 +16,6 @@ the first call from the input's feature size.
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,7 @@ import numpy as np
 from autojit import dtypes, initializers
 from autojit.errors import InvalidArgumentError, ShapeError
 from autojit.graph.control import while_loop
-from autojit.layers.core import get_activation
+from autojit.layers.core import as_positive_int, get_activation
 from autojit.module import Module
 from autojit.ops import shapes
 from autojit.ops.array import shape as shape_of
@@ -38,11 +37,8 @@ from autojit.variables import Variable
 
 
 def _units(owner: str, units: Any) -> int:
-    try:
-        number = operator.index(units)
-    except TypeError:
-        number = 0
-    if isinstance(units, bool) or number < 1:
+    number = as_positive_int(units)
+    if number is None:
         raise InvalidArgumentError(f"{owner}: expected units to be a positive int, got "
                                    f"{units!r}")
     return number
