@@ -79,61 +79,52 @@ def _check_float(owner: str, name: str, value: Any) -> None:
                                    f"{type(value).__name__} {value!r}")
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _RateDecay(LearningRateSchedule):
+    """What ``ExponentialDecay`` and ``InverseTimeDecay`` share: their arguments and the
+    progress ``step / decay_steps``, floored with ``staircase``."""
+
+    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
+                 staircase: bool = False, name: str | None = None):
+        name = type(self).__name__ if name is None else name
+        _check_float(name, "initial_learning_rate", initial_learning_rate)
+        _check_positive(name, "decay_steps", decay_steps)
+        _check_float(name, "decay_rate", decay_rate)
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = decay_steps
+        self.decay_rate = float(decay_rate)
+        self.staircase = bool(staircase)
+        self.name = name
+        self._config = {"initial_learning_rate": self.initial_learning_rate,
+                        "decay_steps": decay_steps, "decay_rate": self.decay_rate,
+                        "staircase": self.staircase, "name": name}
+
+    def _progress(self, step: Any) -> Tensor:
+        p = _step(step) / float(self.decay_steps)
+        return _floor(p) if self.staircase else p
+
+
+class ExponentialDecay(_RateDecay):
     """``initial_learning_rate * decay_rate ** (step / decay_steps)``; with
     ``staircase=True`` the exponent is floored, so the rate drops every ``decay_steps``.
 
     Usage: ``ExponentialDecay(0.1, decay_steps=1000, decay_rate=0.96, staircase=True)``
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                 staircase: bool = False, name: str = "ExponentialDecay"):
-        _check_float(name, "initial_learning_rate", initial_learning_rate)
-        _check_positive(name, "decay_steps", decay_steps)
-        _check_float(name, "decay_rate", decay_rate)
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = decay_steps
-        self.decay_rate = float(decay_rate)
-        self.staircase = bool(staircase)
-        self.name = name
-        self._config = {"initial_learning_rate": self.initial_learning_rate,
-                        "decay_steps": decay_steps, "decay_rate": self.decay_rate,
-                        "staircase": self.staircase, "name": name}
-
     def __call__(self, step: Any) -> Tensor:
-        p = _step(step) / float(self.decay_steps)
-        if self.staircase:
-            p = _floor(p)
+        p = self._progress(step)
         return pow(constant(self.decay_rate, dtype=dtypes.float32), p) * \
             self.initial_learning_rate
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``; with
     ``staircase=True`` the quotient ``step / decay_steps`` is floored.
 
     Usage: ``InverseTimeDecay(0.1, decay_steps=1.0, decay_rate=0.5)``
     """
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, decay_rate: float,
-                 staircase: bool = False, name: str = "InverseTimeDecay"):
-        _check_float(name, "initial_learning_rate", initial_learning_rate)
-        _check_positive(name, "decay_steps", decay_steps)
-        _check_float(name, "decay_rate", decay_rate)
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = decay_steps
-        self.decay_rate = float(decay_rate)
-        self.staircase = bool(staircase)
-        self.name = name
-        self._config = {"initial_learning_rate": self.initial_learning_rate,
-                        "decay_steps": decay_steps, "decay_rate": self.decay_rate,
-                        "staircase": self.staircase, "name": name}
-
     def __call__(self, step: Any) -> Tensor:
-        p = _step(step) / float(self.decay_steps)
-        if self.staircase:
-            p = _floor(p)
-        return self.initial_learning_rate / (p * self.decay_rate + 1.0)
+        return self.initial_learning_rate / (self._progress(step) * self.decay_rate + 1.0)
 
 
 class PolynomialDecay(LearningRateSchedule):
