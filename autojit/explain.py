@@ -24,7 +24,7 @@ from autojit import backend
 from autojit.graph.buffers import plan_buffers
 from autojit.graph.ir import Graph
 from autojit.graph.passes import PassStat
-from autojit.graph.scalars import host_scalars
+from autojit.graph.executors.capture import host_reads
 from autojit.graph.tracer import where_text
 from autojit.ops.core import TensorSpec
 from autojit.signature import SCALARS
@@ -297,32 +297,16 @@ def _where(node: Any) -> str:
     return f" at {where_text(node.where)}" if getattr(node, "where", None) else ""
 
 
+_TRIP_TEXT = {"predicate": "its predicate, once per call",
+              "loop test": "its condition, once per iteration",
+              "values": "reads its values, once per call",
+              "checked values": "checks its input values, once per call"}
+
+
 def _round_trips(graph: Graph) -> list:
-    host = host_scalars(graph)
-    found = []
-
-    def visit(g: Graph, loop: bool) -> None:
-        each = " (each iteration of an enclosing loop)" if loop else ""
-        for node in g.nodes:
-            name = node.op.name
-            subs = node.subgraphs()
-            if name == "cond" and node.inputs and node.inputs[0].id not in host:
-                found.append(f"cond{_where(node)}: its predicate, once per call{each}")
-            elif name == "while_loop" and subs:
-                body = subs[-1]
-                if body.outputs and body.outputs[0].id not in host:
-                    found.append(f"while_loop{_where(node)}: its condition, once per "
-                                 f"iteration{each}")
-            elif name in ("print", "assert"):
-                found.append(f"{name}{_where(node)}: reads its values, once per call{each}")
-            elif node.op.checks_values:
-                found.append(f"{name}{_where(node)}: checks its input values, once per "
-                             f"call{each}")
-            for sub in subs:
-                visit(sub, loop or name == "while_loop")
-
-    visit(graph, False)
-    return found
+    return [f"{node.op.name}{_where(node)}: {_TRIP_TEXT[what]}"
+            + (" (each iteration of an enclosing loop)" if in_loop else "")
+            for node, what, in_loop in host_reads(graph)]
 
 
 def _buffer_reuse(graph: Graph) -> list:

@@ -269,3 +269,14 @@ def test_autojit_log_environment_variable():
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "autojit INFO: traced <lambda> (trace #1) for (x=f32[1])" in done.stderr
+
+
+def test_explain_lists_value_checks_as_host_round_trips():
+    @aj.function
+    def pick(x, i):
+        return aj.gather(x, i) * 2.0
+
+    report = pick.get_concrete_function(ones(3), aj.constant([0, 2])).explain()
+    assert len(report.host_round_trips) == 1
+    assert report.host_round_trips[0].startswith("gather at ")
+    assert report.host_round_trips[0].endswith("checks its input values, once per call")

@@ -47,7 +47,15 @@ def test_host_synchronisations_are_named_with_the_users_line():
         return aj.cond(aj.reduce_sum(x) > 0, lambda: x * 2.0, lambda: x)
 
     def loop(x):
+        return aj.while_loop(lambda v: aj.reduce_sum(v) < 100.0, lambda v: (v * 2.0,), (x,))[0]
+
+    def counted(x):  # a Python-int counter: the test stays on the host, nothing is read back
         return aj.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, v * 2.0), (0, x))[1]
+
+    def guarded(x):  # a raise under a tensor if becomes a graph assert
+        if aj.reduce_sum(x) < 0:
+            raise ValueError("negative")
+        return x * 2.0
 
     def gather(x, i):
         return aj.gather(x, i)
@@ -67,6 +75,11 @@ def test_host_synchronisations_are_named_with_the_users_line():
         "random": (noisy, (x,), "random numbers"),
         "print": (shout, (x,), "prints on the host"),
     }
+    plan = plan_capture(graph_of(guarded, x), capturable_blas=True)
+    assert not plan.capturable
+    assert plan.reasons[0].startswith("assert (test_executors.py:")
+    assert plan.reasons[0].endswith("checks its condition on the host")
+    assert plan_capture(graph_of(counted, x, autograph=False), capturable_blas=True).capturable
     for what, (fn, args, text) in cases.items():
         plan = plan_capture(graph_of(fn, *args, autograph=False), capturable_blas=True)
         assert not plan.capturable, what

@@ -18,12 +18,17 @@ import os
 from typing import Any, Callable, Sequence
 
 from autojit.graph.ir import Graph, Node
+from autojit.graph.scalars import host_scalars
 
-# Ops whose replay reads device values on the host, with why.
+# What each kind of host read (``host_reads``) means for a capture.
+_READ_REASONS = {
+    "predicate": "chooses its branch on the host (reads the predicate back)",
+    "loop test": "reads its loop test back on the host every iteration",
+    "values": "prints on the host",
+    "checked values": "checks index values on the host",
+}
+# Other ops whose replay needs the host (not reads of a computed value's contents).
 _HOST_OPS = {
-    "cond": "chooses its branch on the host (reads the predicate back)",
-    "while_loop": "reads its loop test back on the host every iteration",
-    "print": "prints on the host",
     "reshape_dynamic": "reads the new shape back on the host",
     "stack_get": "indexes its saved loop states on the host",
     "size_along": "computes a size on the host",
@@ -53,6 +58,39 @@ def _where(node: Node) -> str:
     return f" ({os.path.basename(node.where[0])}:{node.where[1]})"
 
 
+def host_reads(graph: Graph) -> list[tuple[Node, str, bool]]:
+    """The nodes whose replay reads device values back to Python, as ``(node, what, in_loop)``:
+    ``what`` is "predicate" (a tensor ``cond``), "loop test" (a tensor ``while_loop``, every
+    iteration), "values" (``print``, ``assert``) or "checked values" (an op's value check,
+    Note [Value checks]); ``in_loop`` says it runs inside a loop body. A ``cond`` or loop
+    whose test is a host scalar (a Python int counter) reads nothing back.
+
+    Usage: ``[node.op.name for node, what, _ in host_reads(g)]``
+    """
+    host = host_scalars(graph)
+    found: list[tuple[Node, str, bool]] = []
+
+    def visit(g: Graph, loop: bool) -> None:
+        for node in g.nodes:
+            name = node.op.name
+            subs = node.subgraphs()
+            if name == "cond" and node.inputs and node.inputs[0].id not in host:
+                found.append((node, "predicate", loop))
+            elif name == "while_loop" and subs:
+                body = subs[-1]
+                if body.outputs and body.outputs[0].id not in host:
+                    found.append((node, "loop test", loop))
+            elif name in ("print", "assert"):
+                found.append((node, "values", loop))
+            elif node.op.check is not None or node.op.checks_values:
+                found.append((node, "checked values", loop))
+            for sub in subs:
+                visit(sub, loop or name == "while_loop")
+
+    visit(graph, False)
+    return found
+
+
 def plan_capture(graph: Graph, capturable_blas: bool) -> CapturePlan:
     """Decide whether ``graph`` can be replayed as one captured CUDA graph.
 
@@ -64,13 +102,16 @@ def plan_capture(graph: Graph, capturable_blas: bool) -> CapturePlan:
     if unknown_inputs:
         reasons.append("an input shape is unknown until run time")
     seen: set[str] = set()
+    reads = {id(node): what for node, what, _ in host_reads(graph)}
     for node in graph.walk():
         name = node.op.name
         reason = None
-        if name in _HOST_OPS:
+        if name == "assert":
+            reason = f"assert{_where(node)} checks its condition on the host"
+        elif id(node) in reads:
+            reason = f"{name}{_where(node)} {_READ_REASONS[reads[id(node)]]}"
+        elif name in _HOST_OPS:
             reason = f"{name}{_where(node)} {_HOST_OPS[name]}"
-        elif node.op.check is not None:
-            reason = f"{name}{_where(node)} checks index values on the host"
         elif name.startswith("random") or name in ("dropout", "stateless_random"):
             reason = f"{name}{_where(node)} draws random numbers on the host's generator"
         elif name in _MATMULS and not capturable_blas:
@@ -151,4 +192,4 @@ class CapturedReplay:
         return False
 
 
-__all__ = ["CaptureAPI", "CapturePlan", "CapturedReplay", "plan_capture"]
+__all__ = ["CaptureAPI", "CapturePlan", "CapturedReplay", "host_reads", "plan_capture"]
