@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("NVIDIA_TF32_OVERRIDE", "0")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from bench.timing import measure  # noqa: E402  (sets one BLAS thread before NumPy loads)
 
 import numpy as np  # noqa: E402
 
@@ -33,17 +32,13 @@ WORKLOADS = ("toy", "mlp", "mlp_large", "loop")
 
 
 def timed(step, sync, repeat, inner):
-    for _ in range(3):
-        step()
-    sync()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+    """Median µs per step, from samples of ``inner`` steps and one device sync each."""
+
+    def batch():
         for _ in range(inner):
             step()
-        sync()
-        samples.append((time.perf_counter() - start) / inner * 1e6)
-    return statistics.median(samples)
+
+    return measure(batch, repeat, sync=sync).median_us / inner
 
 
 def data(name, rng):
