@@ -217,3 +217,34 @@ def test_gpu_executor_matches_the_cpu():
         for _ in range(5):  # warm-up, capture, launches
             out = gpu_fn(aj.constant(x)).numpy()
             np.testing.assert_allclose(out, cpu, rtol=1e-5)
+
+
+def test_fused_kernels_are_compiled_once_per_source_and_forgotten_with_their_graph():
+    import gc
+
+    from autojit.graph.executors import cupy as gpu_executor
+    from autojit.graph.passes import fuse_elementwise
+
+    class FakeCupy:
+        compiled = 0
+
+        class ElementwiseKernel:
+            def __init__(self, *source):
+                FakeCupy.compiled += 1
+
+    def fused_expr():
+        graph = graph_of(lambda x: aj.exp(x * 2.0) + 1.0, aj.constant(np.ones(3)),
+                         autograph=False)
+        graph = fuse_elementwise(graph.clone())
+        return next(n for n in graph.nodes if n.op.name == "fused").attrs["expr"]
+
+    first, second = fused_expr(), fused_expr()
+    x = np.ones(3)
+    kernel = gpu_executor._kernel_for(FakeCupy, first, [x])
+    assert gpu_executor._kernel_for(FakeCupy, second, [x]) is kernel
+    assert gpu_executor._kernel_for(FakeCupy, first, [x]) is kernel
+    assert FakeCupy.compiled == 1
+    held = len(gpu_executor._BY_EXPR)
+    del first
+    gc.collect()
+    assert len(gpu_executor._BY_EXPR) == held - 1

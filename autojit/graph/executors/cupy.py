@@ -11,6 +11,7 @@ CPU; this module's CuPy calls have not yet run on a device (``bench/gpu_check.sh
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -23,17 +24,23 @@ from autojit.graph.passes.dce import eliminate_dead_code
 from autojit.graph.passes.fuse import FusedExpr, evaluate_fused, fuse_elementwise
 from autojit.graph.passes.select import select_cheap_conds
 
-_KERNELS: dict[int, tuple] = {}  # id(expr) -> (expr, ElementwiseKernel | None)
+# A fused node's kernel, found from its expression at each launch (dies with the graph), and
+# the compiled kernels by source, so graphs with the same expression share one compilation.
+_BY_EXPR: "weakref.WeakKeyDictionary[FusedExpr, Any]" = weakref.WeakKeyDictionary()
+_BY_SOURCE: dict = {}
 
 
 def _kernel_for(xp: Any, expr: FusedExpr, inputs: Sequence[Any]) -> Any:
-    cached = _KERNELS.get(id(expr))
-    if cached is not None and cached[0] is expr:
-        return cached[1]
+    if expr in _BY_EXPR:
+        return _BY_EXPR[expr]
     source = kernel_source(expr, [a.dtype for a in inputs])
-    kernel = None if source is None else xp.ElementwiseKernel(
-        source.in_params, source.out_params, source.operation, source.name)
-    _KERNELS[id(expr)] = (expr, kernel)
+    kernel = None
+    if source is not None:
+        kernel = _BY_SOURCE.get(source)
+        if kernel is None:
+            kernel = _BY_SOURCE[source] = xp.ElementwiseKernel(
+                source.in_params, source.out_params, source.operation, source.name)
+    _BY_EXPR[expr] = kernel
     return kernel
 
 

@@ -170,8 +170,9 @@ def fuse_elementwise(graph: Graph) -> Graph:
             group = group_of.get(value.id)
             if group is not None and group not in producers:
                 producers.append(group)
-        joinable = [g for g in producers if g.open and _fusable(node)
-                    and g.shape == node.outputs[0].spec.shape]
+        fusable = _fusable(node)
+        joinable = [g for g in producers
+                    if fusable and g.open and g.shape == node.outputs[0].spec.shape]
         if joinable:
             target = joinable[0]
             for other in joinable[1:]:  # node joins several open groups: merge them
@@ -184,7 +185,7 @@ def fuse_elementwise(graph: Graph) -> Graph:
             joined = set(map(id, joinable))
         else:
             joined = set()
-            if _fusable(node):
+            if fusable:
                 group = _Group(node)
                 groups.append(group)
                 group_of[node.outputs[0].id] = group
