@@ -215,7 +215,10 @@ def list_append(target: Any, element: Any) -> Any:
     """``target.append(element)``, returning the list: converted code rebinds
     ``l = ag__.list_append(l, x)``, so a list that a tensor loop carries can become a
     TensorArray (``ListArray``) that grows once per run-time iteration. Any other list (or
-    object with an ``append``) is appended to in place, as in Python."""
+    object with an ``append``) is appended to in place, as in Python.
+
+    Usage (converted code): ``out = ag__.list_append(out, x * 2)``
+    """
     if isinstance(target, ListArray):
         return target.append(element)
     if isinstance(target, TensorArray):
@@ -228,7 +231,10 @@ def list_append(target: Any, element: Any) -> Any:
 
 def list_return(value: Any) -> Any:
     """A function's return value with lists grown in tensor loops stacked into tensors, so
-    they leave the function (and ``@aj.function``) as the tensors they stand for."""
+    they leave the function (and ``@aj.function``) as the tensors they stand for.
+
+    Usage (converted code): ``return ag__.list_return(out)``
+    """
     return as_tensor_value(value)
 
 

@@ -127,7 +127,10 @@ def plan_capture(graph: Graph, capturable_blas: bool) -> CapturePlan:
 
 
 class CaptureAPI:
-    """What ``CapturedReplay`` needs from the device (CuPy's, or a fake in tests)."""
+    """What ``CapturedReplay`` needs from the device (CuPy's, or a fake in tests).
+
+    Usage: ``class FakeCapture(CaptureAPI): ...`` (tests/graph/test_executors.py)
+    """
 
     def empty_like(self, array: Any) -> Any:
         raise NotImplementedError

@@ -27,7 +27,10 @@ _INT = ("int32", "int64")
 
 @dataclasses.dataclass(frozen=True)
 class KernelSource:
-    """What ``cupy.ElementwiseKernel(in_params, out_params, operation, name)`` takes."""
+    """What ``cupy.ElementwiseKernel(in_params, out_params, operation, name)`` takes.
+
+    Usage: ``cupy.ElementwiseKernel(src.in_params, src.out_params, src.operation, src.name)``
+    """
 
     in_params: str
     out_params: str
@@ -37,7 +40,7 @@ class KernelSource:
 
 def literal(value: np.generic) -> str:
     """A C literal of ``value``'s own dtype (``2.0f``, ``-3LL``, NaN and infinities as bit
-    patterns, which need no header)."""
+    patterns, which need no header). Usage: ``literal(np.float32(2.5))`` -> ``"2.5f"``"""
     dtype = value.dtype.name
     if dtype == "bool":
         return "true" if value else "false"

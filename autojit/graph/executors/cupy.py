@@ -106,7 +106,10 @@ class BlasMatmul:
 
 
 class CupyCapture(CaptureAPI):
-    """``CaptureAPI`` on CuPy: capture on a side stream, launch on the current stream."""
+    """``CaptureAPI`` on CuPy: capture on a side stream, launch on the current stream.
+
+    Usage: ``CapturedReplay(fn, variables, CupyCapture(cupy))``
+    """
 
     def __init__(self, xp: Any):
         self.xp = xp

@@ -56,6 +56,8 @@ class Step:
 
     An arg is ``("in", k)`` (the fused node's k-th input), ``("t", j)`` (step j's result) or
     ``("const", array)`` (a 0-d constant pasted in). ``spec`` is the member's output type.
+
+    Usage: ``[step.op for step in node.attrs["expr"].steps]``
     """
 
     op: str
@@ -336,7 +338,7 @@ def expand_fused(graph: Graph) -> Graph:
 
 
 def has_fused(graph: Graph) -> bool:
-    """True when ``graph`` (or a subgraph) holds a fused node."""
+    """True when ``graph`` (or a subgraph) holds a fused node. Usage: ``has_fused(g)``"""
     return any(node.op is FUSED for node in graph.walk())
 
 
