@@ -54,6 +54,7 @@ from autojit.signature import (
     strip_shapes,
 )
 from autojit.tensor import Tensor
+from autojit.tensor_array import TensorArray, as_tensor_value
 
 _EAGER = core._State.trace
 
@@ -71,7 +72,7 @@ class ConcreteFunction:
         self.device = device
         self.input_specs = input_specs
         self._template = output_template
-        self._kinds = output_kinds  # per flat output leaf: index into results, or ("py", v)
+        self._kinds = output_kinds  # per leaf: result index, ("py", v) or ("array", ta, [i])
         self.variables = variables_used
         began = time.perf_counter()
         self._fn, self.code = compile_graph(graph, device, name, variables_used,
@@ -99,6 +100,8 @@ class ConcreteFunction:
                 tensors.append(leaf)
             elif isinstance(leaf, np.ndarray):
                 tensors.append(Tensor(leaf))
+            elif isinstance(leaf, TensorArray):  # Note [TensorArrays across functions]
+                leaf._aj_signature(tensors)
         if len(tensors) != len(self.input_specs):
             raise TracingError(f"{self.name}: this concrete function takes "
                                f"{len(self.input_specs)} tensors, got {len(tensors)}")
@@ -218,6 +221,9 @@ def _make_packer(template: Any, kinds: list) -> Callable:
         kind = next(leaves)
         if isinstance(kind, int):
             return f"(r[{kind}] if T is None else T(r[{kind}], D))"
+        if kind[0] == "array":  # Note [TensorArrays across functions]
+            parts = ", ".join(f"(r[{i}] if T is None else T(r[{i}], D))" for i in kind[2])
+            return f"{_const(constants, kind[1]._aj_from_outputs)}([{parts}])"
         return _const(constants, kind[1])
 
     body = build(template)
@@ -425,6 +431,11 @@ class Function:
                                    f"the structure of input_signature[{i}]")
             for leaf, s in zip(arg_leaves, spec_leaves):
                 tensor = leaf if isinstance(leaf, (Tensor, TensorSpec)) else None
+                if isinstance(leaf, TensorArray):
+                    raise TracingError(
+                        f"{self.name}: argument {self._arg_name(i)} is an aj.TensorArray, but "
+                        f"input_signature[{i}] is {s!r} (there is no TensorArraySpec); pass "
+                        "ta.stack() and rebuild it with unstack, or drop input_signature")
                 if tensor is None:
                     from autojit.ops.array import constant
 
@@ -507,6 +518,8 @@ class Function:
             if isinstance(leaf, (Tensor, np.ndarray, TensorSpec)) and not getattr(
                     leaf, "_is_variable", False):
                 return next(it)
+            if isinstance(leaf, TensorArray):  # Note [TensorArrays across functions]
+                return leaf._aj_rebuild([next(it) for _ in leaf._aj_components()])
             return leaf
 
         if self.input_signature is not None:
@@ -523,12 +536,20 @@ class Function:
         self._tracing_count += 1
         self._last_key = key
         kinds, results = [], []
+        outputs = as_tensor_value(outputs)  # lists grown in tensor loops leave as tensors
         for leaf in nest.flatten(outputs):
             if isinstance(leaf, Tensor):
                 with core.trace_scope(trace):
                     value = trace.value_of(leaf, "return")
                 kinds.append(len(results))
                 results.append(value)
+            elif isinstance(leaf, TensorArray):  # Note [TensorArrays across functions]
+                index = []
+                for part in leaf._aj_outputs():
+                    with core.trace_scope(trace):
+                        results.append(trace.value_of(part, "return"))
+                    index.append(len(results) - 1)
+                kinds.append(("array", leaf, index))
             else:
                 kinds.append(("py", leaf))
         graph.outputs = results

@@ -40,6 +40,8 @@ def key_of(value: Any, tensors: list) -> Any:
     if kind is TensorSpec:  # get_concrete_function(spec): a tensor of that type
         tensors.append(value)
         return (value.shape, value.dtype, backend.scope_device() or backend.CPU)
+    if hasattr(kind, "_aj_signature"):  # aj.TensorArray: by type, its buffer an input
+        return value._aj_signature(tensors)
     if nest.is_namedtuple(value) or isinstance(value, (list, tuple)):  # subclasses too
         return (kind, tuple([key_of(v, tensors) for v in value]))
     try:

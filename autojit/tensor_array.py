@@ -280,10 +280,52 @@ class TensorArray:
             return self
         return self._with(self._empty(tuple(after._buffer.shape[1:])))
 
+    # --- crossing an @aj.function boundary (Note [TensorArrays across functions])
+    def _aj_signature(self, tensors: list) -> tuple:
+        """This array's part of a call's signature key; its buffer joins ``tensors``."""
+        if self._buffer is None:
+            return ("TensorArray", self._dtype, self._dynamic, self._infer_shape,
+                    self._element_shape, self._size)
+        buffer = self._buffer
+        tensors.append(buffer)
+        return ("TensorArray", self._dtype, self._dynamic, self._infer_shape,
+                (tuple(buffer.shape), buffer.dtype, buffer._device))
+
+    def _aj_outputs(self) -> list:
+        """The tensors standing for this array among a function's results."""
+        if self._buffer is None and isinstance(self._size, Tensor):
+            return [self._size]
+        return self._aj_components()
+
+    def _aj_from_outputs(self, tensors: list) -> "TensorArray":
+        """This array over ``tensors`` (the results ``_aj_outputs`` named), as it leaves."""
+        if self._buffer is None and tensors:
+            new = self._with(None)
+            new._size = tensors[0]
+            if not is_symbolic(tensors[0]):
+                new._size = int(tensors[0].numpy())
+            return new
+        new = self._with(tensors[0] if tensors else None)
+        if new._buffer is not None:
+            rows = new._buffer.shape[0]
+            new._size = rows if rows is not None else new._size
+        return new
+
     def __repr__(self) -> str:
         shape = "?" if self._element_shape is None else list(self._element_shape)
         size = self._size if self._buffer is None else self._buffer.shape[0]
         return f"<aj.TensorArray dtype={self._dtype.name} size={size} element_shape={shape}>"
+
+
+# Note [TensorArrays across functions]
+# A TensorArray returned from an @aj.function leaves as its buffer tensor (a graph output) and
+# is rebuilt around the eager result, so ``stack``/``read``/``size`` work after the call and a
+# tape around the call sees the buffer (gradients flow through the ``call`` op). A pending
+# array (nothing written, element shape unknown) has no buffer; its size leaves instead when
+# it is a tensor. Passed in, an array is keyed by its dtype, options and buffer type (not its
+# identity, so a new array of the same type replays the same trace) and its buffer becomes a
+# graph input, as TF's TensorArraySpec does. A ListArray (a list grown in a tensor loop)
+# leaves as the stacked tensor instead: it was a Python list.
 
 
 class ListArray(TensorArray):

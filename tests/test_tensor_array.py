@@ -290,3 +290,92 @@ def test_appends_in_place_never_change_an_existing_array():
     stacked = third.stack()
     third.write(4, [7.0]).write(5, [8.0])
     np.testing.assert_array_equal(stacked.numpy().ravel(), [1, 2, 3, 5])
+
+
+# ------------------------------------------------- across @aj.function boundaries (TF 2's way)
+
+
+def _scaled_sines(x):
+    """An array whose element i is 2 sin(x[i]), filled by a tensor loop."""
+    ta = aj.TensorArray(aj.float64, size=0, dynamic_size=True)
+    for i in aj.range(aj.shape(x)[0]):
+        ta = ta.write(i, aj.sin(x[i]) * 2.0)
+    return ta
+
+
+def test_an_array_returned_from_a_function_is_a_working_eager_array():
+    @aj.function
+    def fn(x):
+        ta = _scaled_sines(x)
+        return ta, (ta, aj.reduce_sum(x)), {"a": ta}
+
+    x = RNG.standard_normal(5)
+    alone, (in_tuple, total), in_dict = fn(aj.constant(x))
+    for ta in (alone, in_tuple, in_dict["a"]):
+        assert type(ta) is aj.TensorArray and ta.element_shape == ()
+        np.testing.assert_allclose(ta.stack().numpy(), 2 * np.sin(x))
+        np.testing.assert_allclose(ta.read(3).numpy(), 2 * np.sin(x[3]))
+        assert int(ta.size()) == 5
+    np.testing.assert_allclose(total.numpy(), x.sum())
+    grown = alone.write(5, aj.constant(7.0, dtype=aj.float64))  # still an array to grow
+    np.testing.assert_allclose(grown.stack().numpy(), np.append(2 * np.sin(x), 7.0))
+    np.testing.assert_allclose(alone.stack().numpy(), 2 * np.sin(x))
+
+
+def test_arrays_with_nothing_written_leave_with_their_size():
+    @aj.function
+    def fn(n):
+        return aj.TensorArray(aj.float32, size=n), aj.TensorArray(aj.float32, size=2,
+                                                                 element_shape=[3])
+
+    pending, zeros = fn(aj.constant(4))
+    assert int(pending.size()) == 4 and pending.buffer is None
+    np.testing.assert_array_equal(pending.write(1, [1.0]).stack().numpy(), [[0], [1], [0], [0]])
+    np.testing.assert_array_equal(zeros.stack().numpy(), np.zeros((2, 3)))
+
+
+def test_gradients_through_a_returned_array_under_a_tape_around_the_call():
+    fn = aj.function(_scaled_sines)
+    x0, v = RNG.standard_normal(4), RNG.standard_normal(4)
+    x = aj.constant(x0)
+    with aj.GradientTape() as tape:
+        tape.watch(x)
+        ta = fn(x)
+        y = aj.reduce_sum(ta.stack() * v) + ta.read(1)
+    g = tape.gradient(y, x).numpy()
+    np.testing.assert_allclose(g, 2 * np.cos(x0) * (v + np.eye(4)[1]), rtol=1e-12)
+
+
+def test_an_array_passed_in_is_an_input_keyed_by_its_type():
+    @aj.function
+    def scale(ta, k):
+        for i in aj.range(ta.size()):
+            ta = ta.write(i, ta.read(i) * k)
+        return ta
+
+    a, b = RNG.standard_normal((3, 2)), RNG.standard_normal((3, 2))
+    k = aj.constant(1.5, dtype=aj.float64)
+    ta_a = aj.TensorArray(aj.float64, size=3).unstack(a)
+    out_a = scale(ta_a, k)
+    out_b = scale(aj.TensorArray(aj.float64, size=3).unstack(b), k)
+    np.testing.assert_allclose(out_a.stack().numpy(), 1.5 * a)
+    np.testing.assert_allclose(out_b.stack().numpy(), 1.5 * b)
+    np.testing.assert_array_equal(ta_a.stack().numpy(), a)  # the argument is unchanged
+    assert scale.tracing_count == 1  # a new array of the same type replays the trace
+    scale(aj.TensorArray(aj.float64, size=4).unstack(np.ones((4, 2))), k)
+    assert scale.tracing_count == 2  # another buffer shape is another trace
+
+    buffer = ta_a.buffer
+    with aj.GradientTape() as tape:
+        tape.watch([buffer, k])
+        y = aj.reduce_sum(aj.square(scale(ta_a, k).stack()))
+    g_buffer, g_k = tape.gradient(y, [buffer, k])
+    np.testing.assert_allclose(g_buffer.numpy(), 2 * 1.5 ** 2 * a)
+    np.testing.assert_allclose(g_k.numpy(), np.sum(2 * 1.5 * a ** 2))
+
+
+def test_an_array_for_an_input_signature_entry_is_an_error():
+    fn = aj.function(lambda x: x, input_signature=[aj.TensorSpec([None], aj.float32)])
+    with pytest.raises(aj.errors.TracingError, match=re.escape(
+            "is an aj.TensorArray, but input_signature[0] is")):
+        fn(aj.TensorArray(aj.float32, size=2, element_shape=[]))
