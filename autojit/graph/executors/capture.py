@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from autojit.graph.ir import Graph, Node
 from autojit.graph.scalars import host_scalars
@@ -34,6 +34,9 @@ _HOST_OPS = {
     "size_along": "computes a size on the host",
 }
 _MATMULS = frozenset({"matmul", "batch_matmul", "einsum", "tensordot"})
+# Conditional graph nodes built by ``device_loops.lower_device_loops``: their subgraphs were
+# planned when they were built (and are compiled on their own), so walks here skip them.
+_CONDITIONAL_NODES = frozenset({"device_while", "device_cond"})
 
 
 @dataclasses.dataclass
@@ -45,9 +48,13 @@ class CapturePlan:
 
     capturable: bool
     reasons: list[str]
+    conditional: list[str] = dataclasses.field(default_factory=list)  # loops kept on the device
 
     def __str__(self) -> str:
         if self.capturable:
+            if self.conditional:
+                return ("capturable as one CUDA graph, with conditional nodes for "
+                        + ", ".join(self.conditional))
             return "capturable as one CUDA graph"
         return "not captured: " + "; ".join(self.reasons)
 
@@ -84,6 +91,8 @@ def host_reads(graph: Graph) -> list[tuple[Node, str, bool]]:
                 found.append((node, "values", loop))
             elif node.op.check is not None or node.op.checks_values:
                 found.append((node, "checked values", loop))
+            if name in _CONDITIONAL_NODES:
+                continue
             for sub in subs:
                 visit(sub, loop or name == "while_loop")
 
@@ -91,25 +100,42 @@ def host_reads(graph: Graph) -> list[tuple[Node, str, bool]]:
     return found
 
 
-def plan_capture(graph: Graph, capturable_blas: bool) -> CapturePlan:
+def _walk(graph: Graph) -> Iterator[Node]:
+    """``graph.walk()`` without the subgraphs of conditional nodes already built."""
+    for node in graph.nodes:
+        yield node
+        if node.op.name not in _CONDITIONAL_NODES:
+            for sub in node.subgraphs():
+                yield from _walk(sub)
+
+
+def plan_capture(graph: Graph, capturable_blas: bool,
+                 device_loops: Mapping[int, str | None] | None = None) -> CapturePlan:
     """Decide whether ``graph`` can be replayed as one captured CUDA graph.
 
     ``capturable_blas``: whether matmuls can go through cuBLAS bindings that allow stream
-    capture (nvmath-python). Usage: ``plan_capture(g, capturable_blas=False).reasons``
+    capture (nvmath-python). ``device_loops``: for tensor loops and conds (by ``id(node)``),
+    None when they become conditional graph nodes (they read nothing back), else why not
+    (``device_loops.plan_device_loops``). Usage: ``plan_capture(g, capturable_blas=False).reasons``
     """
+    device_loops = device_loops or {}
     reasons: list[str] = []
     unknown_inputs = any(v.spec.shape is None or None in v.spec.shape for v in graph.inputs)
     if unknown_inputs:
         reasons.append("an input shape is unknown until run time")
     seen: set[str] = set()
     reads = {id(node): what for node, what, _ in host_reads(graph)}
-    for node in graph.walk():
+    for node in _walk(graph):
         name = node.op.name
         reason = None
         if name == "assert":
             reason = f"assert{_where(node)} checks its condition on the host"
+        elif id(node) in reads and id(node) in device_loops and device_loops[id(node)] is None:
+            reason = None  # a conditional graph node: the test stays on the device
         elif id(node) in reads:
             reason = f"{name}{_where(node)} {_READ_REASONS[reads[id(node)]]}"
+            if device_loops.get(id(node)):
+                reason += f" (no conditional node: {device_loops[id(node)]})"
         elif name in _HOST_OPS:
             reason = f"{name}{_where(node)} {_HOST_OPS[name]}"
         elif name.startswith("random") or name in ("dropout", "stateless_random"):

@@ -2,7 +2,8 @@
 (``select_cheap_conds``) and elementwise chains fused (``fuse_elementwise``), compiled by the same
 code generator with CuPy as ``xp``, its fused nodes launched as generated
 ``cupy.ElementwiseKernel``s, matmuls through nvmath-python's cuBLAS bindings when installed,
-and the whole step captured as one CUDA graph when ``plan_capture`` allows it.
+and the whole step captured as one CUDA graph when ``plan_capture`` allows it, its tensor loops
+and conds kept on the device as conditional graph nodes (``device_loops.py``) where they can be.
 
 CuPy is imported through ``autojit.backend`` only when a GPU graph is compiled. Status: the
 kernel text, capture planning and the capture replay's buffer handling are tested on the
@@ -17,8 +18,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from autojit.graph.codegen import generate
-from autojit.graph.executors.capture import CaptureAPI, CapturedReplay, CapturePlan, plan_capture
+from autojit.graph.executors.capture import CaptureAPI, CapturedReplay, CapturePlan
 from autojit.graph.executors.cuda_source import kernel_source
+from autojit.graph.executors.device_loops import (CudaCoreConditions, conditional_capture,
+                                                  conditional_support)
 from autojit.graph.ir import Graph
 from autojit.graph.passes.dce import eliminate_dead_code
 from autojit.graph.passes.fuse import FusedExpr, evaluate_fused, fuse_elementwise
@@ -168,8 +171,12 @@ class GpuReplay:
 
 
 def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
-                fusion: bool = True, cuda_graphs: bool = True) -> tuple[Callable, str]:
-    """The GPU replay function for ``graph`` and its source.
+                fusion: bool = True, cuda_graphs: bool = True,
+                conditions: Callable[[], Any] | None = None) -> tuple[Callable, str]:
+    """The GPU replay function for ``graph`` and its source. Tensor loops and conds become
+    conditional graph nodes where they can (``device_loops.py``), built through
+    ``conditions()`` (default: cuda.core's, when ``conditional_support`` finds it usable;
+    tests pass a fake).
 
     Usage: ``fn, source = compile_gpu(graph, aj.get_device("GPU:0"), "step", [])``
     """
@@ -183,9 +190,17 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
     if blas is not None:
         kernels["matmul"] = blas
     fn, source = generate(work, device, name, kernels=kernels)
-    plan = plan_capture(work, capturable_blas=blas is not None)
     if not cuda_graphs:
         plan = CapturePlan(False, ["CUDA graphs are off (aj.config.set_cuda_graphs)"])
+        return GpuReplay(fn, plan, None), source
+    unsupported = {} if conditions is not None else conditional_support(xp)
+    lowered, plan, api = conditional_capture(
+        work, blas is not None, unsupported,
+        lambda sub, sub_name: generate(sub, device, f"{name}_{sub_name}", kernels=kernels)[0],
+        conditions or (lambda: CudaCoreConditions(xp, device.index)))
+    if lowered is not None:  # loops stay on the device: capture through the conditions API
+        fn, source = generate(lowered, device, name, kernels=kernels)
+        return GpuReplay(fn, plan, CapturedReplay(fn, variables, api)), source
     captured = CapturedReplay(fn, variables, CupyCapture(xp)) if plan.capturable else None
     return GpuReplay(fn, plan, captured), source
 
