@@ -890,6 +890,7 @@ class FakeCore:
 
         self.Device, self.Program = Device, Program
         self.ProgramOptions = real.ProgramOptions
+        self.LEGACY_DEFAULT_STREAM = "legacy stream"
         self.LaunchConfig = real.LaunchConfig
         self.launch = lambda *args: checked(real.launch, "launch", *args)
 
@@ -939,6 +940,9 @@ def test_the_cuda_core_conditions_api_calls_cuda_core_as_documented(monkeypatch)
     launches = [entry for entry in core.log if entry[0] == "launch"]
     assert [entry[-2:] for entry in launches] == [("condition", 1), ("condition", 1),
                                                  ("condition", 3)]
+    current.ptr = 0  # CuPy's legacy default stream
+    launch()
+    assert core.log[-1] == ("graph.launch", "legacy stream")
 
 
 

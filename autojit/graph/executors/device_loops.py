@@ -468,10 +468,15 @@ class CudaCoreConditions(ConditionalAPI):
         return outputs, lambda: graph.launch(self._current_stream())
 
     def _current_stream(self) -> Any:
+        """CuPy's current stream as a cuda.core ``Stream`` (0 is the legacy default stream)."""
         ptr = self.xp.cuda.get_current_stream().ptr
         stream = self._streams.get(ptr)
         if stream is None:
-            stream = self._streams[ptr] = self.device.create_stream(_StreamRef(ptr))
+            if ptr == 0:
+                from cuda.core import LEGACY_DEFAULT_STREAM as stream
+            else:
+                stream = self.device.create_stream(_StreamRef(ptr))
+            self._streams[ptr] = stream
         return stream
 
     @contextlib.contextmanager
