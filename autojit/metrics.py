@@ -48,6 +48,8 @@ class Metric(Module):
                 return self.best.read_value()
     """
 
+    numbered_names = False  # as Keras: every Mean() is "mean" (Note [Default module names])
+
     def __init__(self, name: str | None = None, dtype: Any = dtypes.float32):
         super().__init__(name=name)
         self._dtype = dtypes.as_dtype(dtype)

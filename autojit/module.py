@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from typing import Any, Callable, TypeVar
 
 from autojit import variables as _variables
@@ -24,6 +25,26 @@ from autojit.variables import Variable
 
 _VALID_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+
+# Note [Default module names]: a Module made without a name gets its class's base name
+# (``keras_name`` when the class sets one, else the class name in snake case), made unique
+# in the process as Keras does: ``dense``, ``dense_1``, ``dense_2``... An explicit name is
+# used as given, so two modules may still share one; a class that sets
+# ``numbered_names = False`` keeps its default name as is (metrics: Keras gives every
+# ``SparseCategoricalAccuracy()`` the name ``sparse_categorical_accuracy``).
+# Names only label Variables (``dense_1/w:0``); checkpoints key by object path
+# (Note [Checkpoint paths]), so a model built again in the same process, whose layers get
+# new names, restores from a file written by the first one or by another process.
+_name_uids: dict[str, int] = {}
+_name_lock = threading.Lock()
+
+
+def _unique_name(base: str) -> str:
+    with _name_lock:
+        uid = _name_uids.get(base, 0)
+        _name_uids[base] = uid + 1
+    return base if uid == 0 else f"{base}_{uid}"
 
 
 def camel_to_snake(name: str) -> str:
@@ -86,14 +107,19 @@ class Module:
         layer = Dense(3, 2)
         layer.trainable_variables   # (b, w): sorted by attribute name
 
-    ``name`` defaults to the class name in snake case (``Dense`` -> ``"dense"``) and must be
-    a valid Python identifier. Variables created inside ``with self.name_scope:`` are named
+    ``name`` defaults to the class name in snake case (``Dense`` -> ``"dense"``, or the
+    class attribute ``keras_name`` where set), numbered to be unique in the process as Keras
+    does (``"dense"``, ``"dense_1"``, ...; Note [Default module names]); a name given must be
+    a valid Python identifier and is used as is. Variables created inside ``with self.name_scope:`` are named
     ``"<outer scopes>/<name>/<var>:0"``.
     """
 
     def __init__(self, name: str | None = None):
         if name is None:
-            name = camel_to_snake(type(self).__name__)
+            cls = type(self)
+            name = getattr(cls, "keras_name", None) or camel_to_snake(cls.__name__)
+            if getattr(cls, "numbered_names", True):
+                name = _unique_name(name)
         elif not isinstance(name, str) or not _VALID_NAME.match(name):
             raise InvalidArgumentError(
                 f"Module: {name!r} is not a valid module name; expected a Python identifier "

@@ -25,12 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class MLP(aj.Module):
-    def __init__(self, sizes=(4, 8, 3), dtype=np.float32, name=None):
+    # Named explicitly, so the messages pinned below read "mlp/dense/w:0" whatever was built
+    # before (default names are numbered: Note [Default module names]).
+    def __init__(self, sizes=(4, 8, 3), dtype=np.float32, name="mlp", layer_name="dense"):
         super().__init__(name=name)
         self.layers = []
         with self.name_scope:
             for n_in, n_out in zip(sizes, sizes[1:]):
-                self.layers.append(aj.layers.Dense(n_in, n_out, activation=aj.nn.relu))
+                self.layers.append(aj.layers.Dense(n_in, n_out, activation=aj.nn.relu,
+                                                   name=layer_name))
         if dtype != np.float32:
             for layer in self.layers:
                 layer.w = aj.Variable(layer.w.numpy().astype(dtype), name="w")
@@ -104,6 +107,44 @@ def test_round_trip_is_bit_identical_and_training_continues_identically(tmp_path
     train(fresh_model, fresh_optimizer, seed=7)
     for a, b in zip(model.variables, fresh_model.variables):
         assert np.array_equal(a.numpy(), b.numpy())
+
+
+def test_restore_matches_by_path_not_by_the_numbered_layer_names(tmp_path):
+    # Note [Default module names]: a second build in one process gets new layer names
+    # (dense_2/w:0 ...); the checkpoint keys by object path, so it restores all the same,
+    # here and in a fresh process whose counter starts again at "dense".
+    def build(seed):
+        aj.random.set_seed(seed)
+        model, optimizer = MLP(name=None, layer_name=None), aj.optimizers.Adam(0.01)
+        train(model, optimizer, seed=seed)
+        return model, optimizer
+
+    model, optimizer = build(0)
+    path = aj.train.Checkpoint(model=model, optimizer=optimizer).write(tmp_path / "c.npz")
+    again, again_optimizer = build(1)
+    assert [v.name for v in again.variables] != [v.name for v in model.variables]
+    aj.train.Checkpoint(model=again, optimizer=again_optimizer).read(path)
+    for a, b in zip([*model.variables, *optimizer.variables],
+                    [*again.variables, *again_optimizer.variables]):
+        assert np.array_equal(a.numpy(), b.numpy())
+    np.save(tmp_path / "w0.npy", model.layers[0].w.numpy())
+    script = textwrap.dedent(f"""
+        import sys
+        import numpy as np, autojit as aj
+        sys.path.insert(0, {str(ROOT / "tests")!r})
+        from test_checkpoint import MLP
+        model = MLP(name=None, layer_name=None)
+        assert model.layers[0].w.name == "mlp/dense/w:0", model.layers[0].w.name
+        assert model.layers[1].w.name == "mlp/dense_1/w:0", model.layers[1].w.name
+        aj.train.Checkpoint(model=model, optimizer=aj.optimizers.Adam(0.01)).read(
+            {str(path)!r})
+        assert np.array_equal(model.layers[0].w.numpy(), np.load({str(tmp_path / "w0.npy")!r}))
+        print("restored")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "restored"
 
 
 def test_restore_creates_the_slots_of_a_fresh_optimizer(tmp_path):

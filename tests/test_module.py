@@ -41,9 +41,30 @@ def test_default_name_is_snake_case_of_the_class():
         pass
 
     assert MyMLP2Layer().name == "my_mlp2_layer"
-    assert aj.Module().name == "module"
+    assert re.fullmatch(r"module(_\d+)?", aj.Module().name)  # numbered, see below
     assert camel_to_snake("DenseBlock") == "dense_block"
     assert camel_to_snake("HTTPServer") == "http_server"
+
+
+def test_default_names_are_numbered_per_base_name_as_keras_does():
+    class FreshBlock(aj.Module):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            with self.name_scope:
+                self.w = aj.Variable(0.0, name="w")
+
+    first, second, named, third = FreshBlock(), FreshBlock(), FreshBlock("mine"), FreshBlock()
+    assert [first.name, second.name, named.name, third.name] == [
+        "fresh_block", "fresh_block_1", "mine", "fresh_block_2"]
+    assert [first.w.name, second.w.name] == ["fresh_block/w:0", "fresh_block_1/w:0"]
+    assert FreshBlock("fresh_block").name == "fresh_block"  # a given name is used as is
+    a, b = aj.layers.Dense(2), aj.layers.Dense(2)
+    a(aj.ones([1, 3])), b(aj.ones([1, 3]))
+    assert a.name != b.name and re.fullmatch(r"dense_\d+", b.name)
+    assert {v.name for v in a.trainable_variables}.isdisjoint(
+        v.name for v in b.trainable_variables)
+    conv = aj.layers.Conv2D(1, 3)
+    assert re.fullmatch(r"conv2d(_\d+)?", conv.name)  # keras_name, numbered
 
 
 def test_explicit_name():

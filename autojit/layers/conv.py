@@ -73,7 +73,7 @@ class _Conv(Module):
                  dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  name: str | None = None, dtype: Any = dtypes.float32):
-        super().__init__(name=self.keras_name if name is None else name)
+        super().__init__(name=name)  # Module names it keras_name, numbered
         owner = type(self).__name__
         self.filters = _tuple(owner, "filters", filters, 1)[0]
         self.kernel_size = _tuple(owner, "kernel_size", kernel_size, self.rank)
@@ -203,7 +203,7 @@ class _Pool(Module):
 
     def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid",
                  data_format: str | None = None, name: str | None = None):
-        super().__init__(name=self.keras_name if name is None else name)
+        super().__init__(name=name)  # Module names it keras_name, numbered
         owner = type(self).__name__
         self.pool_size = _tuple(owner, "pool_size", pool_size, self.rank)
         self.strides = self.pool_size if strides is None \
@@ -276,9 +276,11 @@ class GlobalAveragePooling2D(Module):
     Usage: ``features = aj.layers.GlobalAveragePooling2D()(x)``
     """
 
+    keras_name = "global_average_pooling2d"
+
     def __init__(self, data_format: str | None = None, keepdims: bool = False,
                  name: str | None = None):
-        super().__init__(name="global_average_pooling2d" if name is None else name)
+        super().__init__(name=name)
         self.channels_first = _channels_first(type(self).__name__, data_format)
         self.keepdims = bool(keepdims)
 

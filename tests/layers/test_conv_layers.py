@@ -96,8 +96,11 @@ def test_pooling_layers():
                                   seq.reshape(2, 4, 2, 3).max(axis=2))
     assert aj.layers.AveragePooling1D(3, 1, "same")(seq).shape == (2, 8, 3)
     assert aj.keras.layers.Conv2D is aj.layers.Conv2D
-    assert [aj.layers.AveragePooling2D().name, aj.layers.MaxPool1D().name] == [
-        "average_pooling2d", "max_pooling1d"]  # Keras's default names
+    names = [aj.layers.AveragePooling2D().name, aj.layers.MaxPool1D().name,
+             aj.layers.GlobalAveragePooling2D().name]
+    for name, base in zip(names, ["average_pooling2d", "max_pooling1d",
+                                  "global_average_pooling2d"]):
+        assert re.fullmatch(rf"{base}(_\d+)?", name)  # Keras's default names, numbered
 
 
 def test_lazy_build_inside_function_creates_variables_on_the_first_trace_only():
@@ -155,13 +158,13 @@ def test_wrong_rank():
     with pytest.raises(ShapeError, match=re.escape(
             "Conv2D 'conv2d': expected input of rank 4 [batch, height, width, channels], got "
             "shape [5, 5, 3]")):
-        aj.layers.Conv2D(4, 3)(_images(5, 5, 3))
+        aj.layers.Conv2D(4, 3, name="conv2d")(_images(5, 5, 3))
     with pytest.raises(ShapeError, match=re.escape(
             "Conv1D 'conv1d': expected input of rank 3 [batch, width, channels]")):
-        aj.layers.Conv1D(4, 3)(_images(1, 5, 5, 3))
+        aj.layers.Conv1D(4, 3, name="conv1d")(_images(1, 5, 5, 3))
     with pytest.raises(ShapeError, match=re.escape("MaxPool2D 'max_pooling2d': expected input of "
                                                    "rank 4, got shape [5, 3]")):
-        aj.layers.MaxPool2D()(_images(5, 3))
+        aj.layers.MaxPool2D(name="max_pooling2d")(_images(5, 3))
     with pytest.raises(ShapeError, match="GlobalAveragePooling2D .*expected input of rank 4"):
         aj.layers.GlobalAveragePooling2D()(_images(5, 3))
 

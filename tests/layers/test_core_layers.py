@@ -73,8 +73,8 @@ def test_lazy_dense_in_function_creates_variables_on_first_trace_only():
 def test_lazy_dense_errors():
     layer = aj.layers.Dense(4)
     with pytest.raises(ShapeError, match=re.escape(
-            "Dense 'dense': expected inputs of shape [batch, features] with a known feature "
-            "dim to build the layer, got [3]")):
+            f"Dense {layer.name!r}: expected inputs of shape [batch, features] with a known "
+            "feature dim to build the layer, got [3]")):
         layer(np.ones(3, np.float32))
     layer(np.ones((2, 3), np.float32))
     with pytest.raises(ShapeError, match=re.escape("expected inputs of shape [batch, 3] "
@@ -102,7 +102,7 @@ def test_flatten():
 
     assert f(aj.constant(_x(7, 4, 2))).shape == (7, 8)
     with pytest.raises(ShapeError, match="Flatten 'flatten': expected an input of rank >= 1"):
-        aj.layers.Flatten()(aj.constant(1.0))
+        aj.layers.Flatten(name="flatten")(aj.constant(1.0))
 
 
 def test_dropout_identity_cases_and_training():

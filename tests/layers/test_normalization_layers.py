@@ -84,7 +84,7 @@ def test_layer_norm_values_and_gradient():
 
 
 def test_normalization_errors():
-    bn = aj.layers.BatchNormalization()
+    bn = aj.layers.BatchNormalization(name="batch_normalization")
     bn(_x(2, 3), training=True)
     with pytest.raises(ShapeError, match=re.escape(
             "BatchNormalization 'batch_normalization': the layer was built for 3 features on "

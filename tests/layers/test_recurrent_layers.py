@@ -175,7 +175,7 @@ def test_gradients_vs_finite_differences_float64(cls):
 
 
 def test_recurrent_errors():
-    layer = aj.layers.LSTM(3)
+    layer = aj.layers.LSTM(3, name="lstm")  # pinned: default names are numbered
     with pytest.raises(ShapeError, match=re.escape(
             "LSTM 'lstm': expected inputs of shape [batch, time, features], got [2, 3]")):
         layer(np.ones((2, 3), np.float32))
@@ -190,4 +190,5 @@ def test_recurrent_errors():
         aj.layers.GRU(0)
     with pytest.raises(ShapeError, match=re.escape(
             "SimpleRNNCell 'simple_rnn_cell': expected inputs of shape [batch, features]")):
-        aj.layers.SimpleRNNCell(2)(np.ones(3, np.float32), [np.zeros((1, 2), np.float32)])
+        cell = aj.layers.SimpleRNNCell(2, name="simple_rnn_cell")
+        cell(np.ones(3, np.float32), [np.zeros((1, 2), np.float32)])

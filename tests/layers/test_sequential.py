@@ -55,7 +55,7 @@ def test_sequential_trains_inside_function_with_variables_on_first_trace_only():
 
 def test_sequential_errors():
     with pytest.raises(InvalidArgumentError, match="Sequential 'sequential': has no layers"):
-        aj.layers.Sequential()(np.ones((1, 2), np.float32))
+        aj.layers.Sequential(name="sequential")(np.ones((1, 2), np.float32))
     with pytest.raises(InvalidArgumentError, match="expected a layer .* got 3"):
         aj.layers.Sequential([3])
     model = aj.layers.Sequential([aj.layers.Dense(2)])
