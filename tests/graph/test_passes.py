@@ -224,6 +224,26 @@ def test_fold_turns_constant_arithmetic_into_a_constant():
     check_outputs(interpret(graph, [X.numpy()], np), [X.numpy() + 6.0], "fold")
 
 
+def test_fold_replaces_shape_size_rank_of_a_known_shape():
+    # A dead `shape` node used to stay in the replay after aj.shape(x)[0] (shape known).
+    @aj.function
+    def fn(x):
+        return x * aj.cast(aj.shape(x)[0] + aj.size(x) + aj.rank(x), aj.float64)
+
+    x = aj.constant(np.ones((3, 2)))
+    concrete = fn.get_concrete_function(x)
+    names = [node.op.name for node in concrete.graph.nodes]
+    assert not {"shape", "size", "rank"} & set(names), names
+    assert "shape" not in concrete.code and "size" not in concrete.code
+    np.testing.assert_array_equal(fn(x).numpy(), np.ones((3, 2)) * (3 + 6 + 2))
+    # An unknown dim keeps the node: the replay reads the shape of each input.
+    dynamic = aj.function(lambda x: aj.cast(aj.shape(x)[0], aj.float64),
+                          input_signature=[aj.TensorSpec([None, 2], aj.float64)])
+    graph = dynamic.get_concrete_function().graph
+    assert "shape" in [node.op.name for node in graph.nodes]
+    assert float(dynamic(aj.constant(np.ones((5, 2))))) == 5.0
+
+
 def test_fold_leaves_big_results_alone():
     def fn(x):
         return x + aj.ones((100, 100), aj.float64) * 2.0

@@ -4,6 +4,8 @@ Only small results are folded (``MAX_FOLD`` elements), so folding never turns a 
 ``ones`` of a big shape into a big array held by the graph. Constants a ``cond`` or
 ``while_loop`` passes into its subgraphs as captures become constants inside them, so
 folding and simplification see them there too (a branch's ``g * ones`` disappears).
+``shape``, ``size`` and ``rank`` of a value whose static shape is fully known fold too,
+whatever the value: ``aj.shape(x)[0]`` then leaves no ``shape`` node in the replay.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from autojit.ops.core import registry
 from autojit.ops.shapes import size
 
 MAX_FOLD = 1024
+_SHAPE_OPS = frozenset(("shape", "size", "rank"))
 
 
 def fold_constants(graph: Graph) -> Graph:
@@ -27,6 +30,14 @@ def fold_constants(graph: Graph) -> Graph:
         _constants_into_subgraphs(node, constant_op)
         for sub in node.subgraphs():
             fold_constants(sub)
+        static = _static_shape_value(node)
+        if static is not None:
+            folded = graph.add_node(constant_op, [], {"value": static},
+                                    [node.outputs[0].spec]).outputs[0]
+            graph.nodes.pop()  # add_node appended it at the end; place it here instead
+            kept.append(folded.node)
+            subst[node.outputs[0].id] = folded
+            continue
         foldable = (node.op.name != "constant" and not node.effect and not node.subgraphs()
                     and all(is_constant(v) for v in node.inputs)
                     and all(size(o.spec.shape) is not None and size(o.spec.shape) <= MAX_FOLD
@@ -52,6 +63,18 @@ def fold_constants(graph: Graph) -> Graph:
     graph.nodes = kept
     apply_substitutions(graph, subst)
     return graph
+
+
+def _static_shape_value(node):
+    """The value of a ``shape``/``size``/``rank`` node whose input shape is fully known
+    (a host array of the node's dtype), else None."""
+    if node.op.name not in _SHAPE_OPS or len(node.inputs) != 1:
+        return None
+    shape = node.inputs[0].spec.shape
+    if shape is None or any(d is None for d in shape):
+        return None
+    value = {"shape": list(shape), "size": size(shape), "rank": len(shape)}[node.op.name]
+    return backend.CPU.xp.asarray(value, dtype=node.outputs[0].spec.dtype)
 
 
 def _values_pass(node, arrays: list) -> bool:
