@@ -294,14 +294,16 @@ class _Emitter:
         take host scalars (a loop counter) as Python ints: converting one costs more than
         the check."""
         op = node.op
-        parts = [repr(op.name), *[self.arg(v, host_ok=True) for v in node.inputs]]
+        ints = INT_ARGUMENTS.get(op.name)  # those ops' checks may read other inputs' .shape
+        parts = [repr(op.name), *[self.arg(v, host_ok=ints is None or i in ints)
+                                  for i, v in enumerate(node.inputs)]]
         parts += [f"{k}={self.ns.literal(v, k)}" for k, v in node.attrs.items()]
         return f"{self.ns.hoist(op.check, f'check_{op.name}')}({', '.join(parts)})"
 
     def expression(self, node: Node) -> str:
         op = node.op
-        host_ok = op.name in INT_ARGUMENTS
-        args = [self.arg(v, host_ok) for v in node.inputs]
+        ints = INT_ARGUMENTS.get(op.name, frozenset())
+        args = [self.arg(v, i in ints) for i, v in enumerate(node.inputs)]
         if op.source is None or op.name in self.kernels:
             fn = self.ns.hoist(self.kernels.get(op.name, op.kernel), f"k_{op.name}")
             parts = ["xp", *args] + [f"{k}={self.ns.literal(v, k)}" for k, v in node.attrs.items()]

@@ -14,7 +14,8 @@ else stays an array. The analysis is the greatest fixpoint of those rules (assum
 candidate is one, drop those that break a rule, repeat).
 
 Where a host scalar meets an op that needs an array, codegen converts it
-(``xp.asarray(v, dtype=...)``); ops in ``INT_ARGUMENTS`` call ``int()`` on it themselves.
+(``xp.asarray(v, dtype=...)``); the inputs ``INT_ARGUMENTS`` names are passed as Python
+ints (their kernels and checks call ``int()`` themselves).
 Python ints do not wrap around at 2**31 as int32 does; loop counters never get there.
 """
 
@@ -32,7 +33,14 @@ PYTHON_EXPR = {
     "logical_and": "({0} and {1})", "logical_or": "({0} or {1})", "logical_not": "(not {0})",
     "maximum": "max({0}, {1})", "minimum": "min({0}, {1})", "identity": "{0}",
 }
-INT_ARGUMENTS = frozenset({"stack_get", "index_at"})  # kernels that call int() on the index
+# op -> the positions of its inputs whose kernel and value check call int() on them, so a
+# host scalar goes in as a Python int. Only those: tensor_array_write's ``value`` may be a
+# 0-d host scalar too (``ta.write(i, i * 2)``), and its kernel and check read value.shape.
+INT_ARGUMENTS: dict[str, frozenset[int]] = {
+    "stack_get": frozenset({0, 1}), "index_at": frozenset({1}),
+    "tensor_array_read": frozenset({1}), "tensor_array_write": frozenset({1}),
+    "tensor_array_write_grad": frozenset({1}), "tensor_array_zeros": frozenset({0}),
+}
 _TYPES = (np.dtype("int32"), np.dtype("int64"), np.dtype("bool"))
 
 

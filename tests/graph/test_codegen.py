@@ -165,3 +165,27 @@ def test_constant_results_are_fresh_each_call():
     np.asarray(first)[0] = 100.0  # the caller scribbles on its own result
     second, _ = f(aj.constant(0.0))
     np.testing.assert_allclose(second.numpy(), [6.0, 3.0])
+
+
+def test_tensor_array_ops_take_a_loop_counter_as_a_python_int():
+    # INT_ARGUMENTS: the TensorArray ops' index/size inputs take host scalars as Python ints;
+    # a write's *value* may be a host scalar too and goes in as an array (its kernel and
+    # check read value.shape: this used to fail with "'int' object has no attribute 'shape'").
+    @aj.function
+    def fn(n):
+        ta = aj.TensorArray(aj.int32, size=n)
+        for i in aj.range(n):
+            ta = ta.write(i, i * 2)
+        total = aj.constant(0)
+        for i in aj.range(n):
+            total += ta.read(i)
+        return ta.stack(), total
+
+    stacked, total = fn(aj.constant(4))
+    assert stacked.numpy().tolist() == [2 * i for i in range(4)]
+    assert int(total) == sum(2 * i for i in range(4))
+    code = fn.get_concrete_function(aj.constant(4)).code
+    write = next(line for line in code.splitlines() if "k_tensor_array_write(" in line)
+    assert "xp.asarray" in write and write.count("xp.asarray") == 1  # the value, not the index
+    read = next(line for line in code.splitlines() if "[int(" in line)
+    assert "xp.asarray" not in read
