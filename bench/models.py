@@ -15,7 +15,8 @@ The steps (float32, batch 32, SGD with learning rate 0.01, gradients of every we
 - LSTM, T steps of D=64 features, hidden 64, the last hidden state through dense 64->1,
   mean squared error. Two forms: a hand-written cell unrolled by a Python loop over time
   (the same cell written in PyTorch; ``lax.scan`` in JAX), and ``aj.layers.LSTM`` (a tensor
-  loop) against ``torch.nn.LSTM`` when both exist.
+  loop) against ``torch.nn.LSTM`` when both exist; plus ``aj.layers.LSTM(32)`` with a
+  dense 32->1 head as a user writes it (default initializers), eager and ``@aj.function``.
 """
 
 from __future__ import annotations
@@ -222,8 +223,31 @@ def lstm_layer_cases(host, x, y):
         print("  LSTM: aj.layers.LSTM rows skipped (not available)")
         return {}
     eager, traced = lstm_layer_step(host, x), aj.function(lstm_layer_step(host, x))
+    small_eager, small_traced = lstm32_step(x), aj.function(lstm32_step(x))
     return {"autojit eager (aj.layers.LSTM)": lambda: eager(x, y).numpy(),
-            "autojit @function (aj.layers.LSTM)": lambda: traced(x, y).numpy()}
+            "autojit @function (aj.layers.LSTM)": lambda: traced(x, y).numpy(),
+            "autojit eager (aj.layers.LSTM(32))": lambda: small_eager(x, y).numpy(),
+            "autojit @function (aj.layers.LSTM(32))": lambda: small_traced(x, y).numpy()}
+
+
+def lstm32_step(x):
+    """A step with ``aj.layers.LSTM(32)`` as a user writes it (Keras initializers), then a
+    dense 32->1 head: the layer API at another width, no peer row to match."""
+    aj.random.set_seed(2)
+    layer = aj.layers.LSTM(32)
+    layer(x)  # build
+    head = aj.layers.Dense(1)
+    head(aj.zeros((BATCH, 32)))
+    variables = list(layer.trainable_variables) + list(head.trainable_variables)
+    opt = aj.optimizers.SGD(LR)
+
+    def step(inputs, targets):
+        with aj.GradientTape() as tape:
+            loss = aj.reduce_mean(aj.square(head(layer(inputs)) - targets))
+        opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    return step
 
 
 def lstm_layer_step(host, x):
@@ -334,14 +358,14 @@ def report(title, build, repeat):
             first[name] = float(fn())  # the first step's loss: every row computes the same
             times[name] = median_ms(fn, repeat, warmup=1)
         except Exception as exc:  # a row that cannot run is reported, not fatal
-            print(f"  {name:<36} failed: {type(exc).__name__}: {str(exc)[:120]}")
+            print(f"  {name:<38} failed: {type(exc).__name__}: {str(exc)[:120]}")
     bases = {label: next((v for k, v in times.items() if k.startswith(prefix)), None)
              for label, prefix in (("x @function", "autojit @function"),
                                    ("x PyTorch", "PyTorch eager"), ("x JAX", "JAX jit"))}
-    print(f"  {'':<36} {'loss 1':>8} {'ms/step':>8}" + "".join(f"{k:>12}" for k in bases))
+    print(f"  {'':<38} {'loss 1':>8} {'ms/step':>8}" + "".join(f"{k:>12}" for k in bases))
     for name, ms in times.items():
         ratios = "".join(f"{ms / b:12.2f}" if b else f"{'-':>12}" for b in bases.values())
-        print(f"  {name:<36} {first[name]:8.4f} {ms:8.2f}{ratios}")
+        print(f"  {name:<38} {first[name]:8.4f} {ms:8.2f}{ratios}")
 
 
 def main() -> None:

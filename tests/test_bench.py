@@ -69,6 +69,10 @@ def test_quick_report_validates(quick_run):
     assert {"eager_overhead", "eager_vs_graph", "control_flow", "conv", "models"} <= families
     skipped = {s["workload"] for s in report["skipped"]}
     assert "eager_vs_graph/mlp_large" in skipped  # full runs only
+    lstm = next(w for w in report["workloads"] if w["family"] == "models"
+                and w["name"] == "lstm")
+    assert {"autojit eager (aj.layers.LSTM(32))", "autojit @function (aj.layers.LSTM(32))"} \
+        <= {r["implementation"] for r in lstm["results"]}
     if report["environment"]["gpu"] is None:
         assert {"gpu/toy", "gpu/mlp"} <= skipped
     for w in report["workloads"]:
