@@ -346,6 +346,13 @@ class ListArray(TensorArray):
         out._element_shape = tuple(value.shape)
         return out
 
+    @classmethod
+    def empty(cls, dtype: Any, element_shape: tuple) -> "ListArray":
+        """An empty list-array for elements of ``dtype`` and ``element_shape``."""
+        out = cls(dtype, dynamic_size=True)
+        out._element_shape = tuple(element_shape)
+        return out
+
     def from_list(self, items: list) -> "ListArray":
         """A list-array of this one's dtype holding ``items``."""
         if not items:

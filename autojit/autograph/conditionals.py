@@ -18,6 +18,7 @@ from autojit.errors import AutographError
 from autojit.graph import control
 from autojit.ops import core
 from autojit.tensor import Tensor
+from autojit.tensor_array import ListArray
 
 # ---------------------------------------------------------------------------------------
 # if / a if c else b / and / or / not
@@ -34,8 +35,9 @@ def if_stmt(cond: Any, body: Callable, orelse: Callable, get_state: Callable | N
         orelse()
 
 
-def _graph_if(cond, body, orelse, get_state, set_state, names, nouts, where) -> None:
-    pred = vals.as_pred(cond, "`if`", where)
+def _graph_if(cond, body, orelse, get_state, set_state, names, nouts, where,
+              what: str = "`if`") -> None:
+    pred = vals.as_pred(cond, what, where)
     init = get_state() if get_state is not None else ()
     saved = snapshot(init)
     kept: list = [None, None]  # per branch: which state slots still hold their own object
@@ -61,7 +63,7 @@ def _graph_if(cond, body, orelse, get_state, set_state, names, nouts, where) -> 
 
     try:
         final = _graph_cond(pred, branch(body, 0), branch(orelse, 1), names[:nouts], where,
-                            "`if`")
+                            what)
     except _BranchRaised as stop:
         # Note [raise in a tensor if]: that branch becomes a graph assert; the other runs.
         other = orelse if stop.which == 0 else body
@@ -319,6 +321,7 @@ def _included(slot: int, value: Any, plan: dict) -> bool:
     kind = vals.kind_of(value)
     return kind in ("tensor", "scalar", "struct") \
         or (kind in ("noreturn", "undefined") and slot in plan) \
+        or plan.get(slot, ("",))[0] == "listarray" \
         or control.is_composite(value)  # a TensorArray (Note [Composite loop state])
 
 
@@ -351,6 +354,10 @@ def _branch_output(slot: int, value: Any, first: Any, which: int, plan: dict) ->
         if which == 1 and dtype is None:
             dtype = vals.spec_of(first).dtype  # the false branch follows the true one
         return aj.constant(value, dtype=dtype)
+    if step and step[0] == "listarray":  # Note [Lists grown in one branch]
+        if isinstance(value, ListArray):
+            return value
+        return ListArray.empty(*step[1]).from_list(list(value))
     if kind == "struct" and step and step[0] == "leafcast":
         leaves = [leaf if dtype is None or isinstance(leaf, Tensor) else
                   aj.constant(leaf, dtype=dtype)
@@ -410,6 +417,11 @@ def _check_branches(true_values, false_values, plan, labels, where, what) -> Non
             if tk == "noreturn" and fk != "noreturn" and slot not in plan:
                 updates[slot] = ("zeros", nest.map_structure(vals.spec_of, f))
             continue
+        element = _grown_list(t, f)
+        if element is not None:  # Note [Lists grown in one branch]
+            if plan.get(slot) != ("listarray", element):
+                updates[slot] = ("listarray", element)
+            continue
         if control.is_composite(t) or control.is_composite(f):  # a TensorArray
             if not (control.is_composite(f) and control.is_composite(t)
                     and t._aj_key() == f._aj_key()):
@@ -453,6 +465,46 @@ def _check_branches(true_values, false_values, plan, labels, where, what) -> Non
                 "must give it the same rank")
     if updates:
         raise vals.Replan(updates)
+
+
+# Note [Lists grown in one branch]
+# A Python list of tensors that one branch of a tensor `if` appends to (or that is a list grown
+# in a tensor loop, a ListArray, in one branch and still a list in the other) has a length
+# known only at run time after the `if`. When its items are tensors (or numbers) of one dtype
+# and shape, both branches leave it as a ListArray (Note [Lists appended in tensor loops] in
+# loops.py), whose buffer the `cond` merges with its first dim relaxed; it then reads like the
+# list (`out[-1]`, `len(out)`, iteration, more appends). This is what a Python loop needs once
+# a tensor `break`/`return` puts its later iterations under a graph condition, and what
+# `if c: out.append(x)` needs in a tensor loop. Items of mixed types keep the structure error.
+
+
+def _grown_list(t: Any, f: Any) -> tuple | None:
+    """(dtype, element shape) when ``t`` and ``f`` are the two branches' values of a list
+    grown in one of them (Note [Lists grown in one branch]), else None."""
+    t_list, f_list = type(t) is list, type(f) is list
+    if not ((t_list or isinstance(t, ListArray)) and (f_list or isinstance(f, ListArray))):
+        return None
+    if t_list and f_list and len(t) == len(f):
+        return None
+    if not (t_list or f_list):
+        return None  # two ListArrays: a TensorArray slot like any other
+    items = [v for v in (t if t_list else []) + (f if f_list else [])]
+    if not all(vals.kind_of(v) in ("tensor", "scalar") for v in items):
+        return None
+    arrays = [v for v in (t, f) if isinstance(v, ListArray)]
+    specs = [vals.spec_of(v) for v in items if isinstance(v, Tensor)]
+    if arrays:
+        if arrays[0].element_shape is None:
+            return None
+        specs.append(core.TensorSpec(arrays[0].element_shape, arrays[0].dtype))
+    if not specs:  # numbers only: the dtype they take as constants
+        specs = [vals.spec_of(items[0])]
+    dtype, shape = specs[0].dtype, tuple(specs[0].shape)
+    if any(s.dtype != dtype or tuple(s.shape) != shape for s in specs):
+        return None
+    if any(tuple(vals.spec_of(v).shape) != shape for v in items if not isinstance(v, Tensor)):
+        return None
+    return dtype, shape
 
 
 def _jumped(values: tuple, labels: tuple) -> bool:

@@ -13,7 +13,14 @@ import autojit as aj  # public ops, looked up at call time (see operators.py)
 from autojit import dtypes, nest
 from autojit.autograph import origin
 from autojit.autograph import values as vals
-from autojit.autograph.conditionals import detach, if_stmt, no_op, restore, snapshot, write_back
+from autojit.autograph.conditionals import (
+    _graph_if,
+    detach,
+    no_op,
+    restore,
+    snapshot,
+    write_back,
+)
 from autojit.errors import AutographError, DTypeError
 from autojit.graph import control
 from autojit.graph.tracer import GraphTrace
@@ -203,7 +210,11 @@ class _GraphLoop:
         return list(results[1 + n_index:])
 
     def _set(self, values: list) -> None:
-        _LOOP_LISTS[-1][1].update((id(v), i) for i, v in enumerate(values) if type(v) is list)
+        # the list itself is kept with its id: a list that died could lend its id to a
+        # list the body makes, which would then be claimed for the dead one's slot (and the
+        # loop would convert that slot and trace again, forever)
+        _LOOP_LISTS[-1][1].update((id(v), (i, v)) for i, v in enumerate(values)
+                                  if type(v) is list)
         if self.set_state is not None:
             self.set_state(tuple(values) + tuple(self.init[self.nouts:]))
 
@@ -296,15 +307,19 @@ class _GraphLoop:
         tensors and numbers enter as symbolic values, as in the real loop body (so Python
         conditions on them become graph conditions there too); else as they are."""
         seen: list = []
+        # the numbers in lists/dicts too: `D['q'] >= 0.0` must be a graph condition here as
+        # it is in the real body, or the trial misses what its branches assign (`return`)
         slots = [i for i, value in enumerate(values)
-                 if symbolic and vals.kind_of(value) in ("tensor", "scalar")]
-        specs = [vals.spec_of(v) for v in index] + [vals.spec_of(values[i]) for i in slots] \
+                 if symbolic and vals.kind_of(value) in ("tensor", "scalar", "struct")]
+        specs = [vals.spec_of(v) for v in index] + [
+            vals.spec_of(leaf) for i in slots for leaf in nest.flatten(values[i])] \
             if symbolic else []
 
         def run(*inputs):
             state = list(values)
-            for i, value in zip(slots, inputs[len(index):]):
-                state[i] = value
+            it = iter(inputs[len(index):])
+            for i in slots:
+                state[i] = nest.pack_as(values[i], [next(it) for _ in nest.flatten(values[i])])
             self._set(state)
             step(*(inputs[:len(index)] if symbolic else index))
             seen.extend(detach(v) for v in self.get_state()[:self.nouts])
@@ -329,7 +344,7 @@ class _GraphLoop:
 # traces again. A loop whose body still ends with a ListArray where a list was (an inner loop
 # converted it) traces again the same way (``_replan_as_array``). Lists of loops that run as
 # Python, and lists made inside the body, stay Python lists.
-_LOOP_LISTS: list = []  # (loop, {id(list): slot}) for each tensor loop being traced
+_LOOP_LISTS: list = []  # (loop, {id(list): (slot, list)}) for each tensor loop being traced
 
 
 class ListToArray(Exception):
@@ -344,9 +359,9 @@ class ListToArray(Exception):
 def claim_loop_list(value: list, element: Any) -> None:
     """Raise ``ListToArray`` when a tensor loop being traced carries the list ``value``."""
     for loop, ids in _LOOP_LISTS:
-        slot = ids.get(id(value))
-        if slot is not None:
-            raise ListToArray(loop, slot, element)
+        entry = ids.get(id(value))
+        if entry is not None and entry[1] is value:
+            raise ListToArray(loop, entry[0], element)
 
 
 def _replan_as_array(slot: int, value: Any, before: Any) -> None:
@@ -427,6 +442,9 @@ def _range_test(step: Any, stop: Any) -> Callable:
                                   aj.greater(index, stop))
 
 
+_GUARD = "condition on a `break`/`return` flag that guards each later iteration of the `for`"
+
+
 def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
              get_state: Callable | None, set_state: Callable | None, names: tuple, nouts: int,
              targets: tuple = ()) -> None:
@@ -449,8 +467,8 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
             if vals.is_graph_value(go):
                 # A tensor `break`/`return` in a Python loop: every later iteration runs
                 # under a graph condition.
-                if_stmt(go, functools.partial(body, item), no_op, get_state, set_state,
-                        names, nouts)
+                _graph_if(go, functools.partial(body, item), no_op, get_state, set_state,
+                          names, nouts, origin.caller(), _GUARD)  # errors name the `for`
                 continue
             if not go:
                 return

@@ -1,6 +1,7 @@
 """A seeded generator of small random Python functions for the differential autograph test.
 
-Each program has the signature ``f(x, y, n)`` (``x``, ``y`` floats, ``n`` a small int) and
+Each program has the signature ``f(x, y, n, v)`` (``x``, ``y`` floats, ``n`` a small int,
+``v`` a vector of 3 floats) and
 mixes ``if``/``elif``/``else``, ``while`` and ``for`` loops (over ``range(n)`` — a tensor loop
 once ``n`` is a tensor — and over Python ranges, unrolled while tracing), ``break``,
 ``continue``, early ``return``, ``and``/``or``/``not`` and ``a if c else b``, calls of a
@@ -11,6 +12,10 @@ chained comparisons (``-1.0 < a < 2.0``), ``raise`` in Python-decided branches (
 string chosen per program; the raising branch never runs), a never-taken ``raise`` under a
 tensor condition (a graph assert), ``return`` and ``continue`` mixed in the branches of an
 ``if`` in a loop, ``return`` in a later ``elif`` and nested conditional expressions.
+Loops also run over ``v`` (a float vector: a tensor in the graph, so a graph loop over its
+rows) and over ``enumerate``, ``zip`` and ``reversed`` of it and of ranges (tensor ranges
+too), their items used in the body; and lists appended to in a loop (a TensorArray in a
+tensor loop) are read after it: iterated, indexed under a ``len`` test, ``len`` compared.
 ``Program.constructs`` names what a program uses (for counts by construct).
 
 Values stay exact: constants are dyadic (0.5, 0.25, ...) and variables are only added,
@@ -62,11 +67,12 @@ class _Generator:
         self.budget = 18  # statements per program, so programs stay small
         self.used: set = set()
         self.mode = "a"
+        self.items: list[str] = []  # float items of the loops around: operands in their bodies
 
     def program(self) -> Program:
         self.mode = self.rng.choice(["a", "b"])
         self.lines = HELPER.splitlines() + [
-            "def f(x, y, n):", "    a = x", "    b = y", "    c = 0.0",
+            "def f(x, y, n, v):", "    a = x", "    b = y", "    c = 0.0",
             "    h = lambda v: v * 0.5 if v > 0.0 else -v",
             "    L = [x, y * 0.5]", "    D = {'p': y, 'q': 0.0}", f"    mode = {self.mode!r}"]
         self.block(1, loops=[], python_ints=[], depth=0)
@@ -95,7 +101,7 @@ class _Generator:
         choices = ["assign", "assign", "augassign", "ifexp", "call", "item", "item"]
         if depth < 3 and self.budget > 0:
             choices += ["if", "if", "while", "for", "pyfor", "pywhile", "tuplefor", "moderaise",
-                        "elifreturn"]
+                        "elifreturn", "seqfor", "seqfor", "append", "append"]
         if loops:
             choices += ["break", "continue", "returncontinue"]
         if self.rng.random() < 0.03:
@@ -126,6 +132,8 @@ class _Generator:
         if self.rng.random() < 0.12:
             self.used.add("container read")
             return self.rng.choice(["L[0]", "L[1]", "D['p']", "D['q']"])
+        if self.items and self.rng.random() < 0.3:
+            return self.rng.choice(self.items)
         return self.rng.choice(FLOATS + ("x", "y"))
 
     def tensor_cond(self, python_ints: list) -> str:
@@ -306,3 +314,99 @@ class _Generator:
         self.emit(indent + 1, f"{i} += 1")
         self.emit(indent + 1, f"{d} = {self.fexpr()}")
         self.emit(indent, f"b = {d}")
+
+    # --- loops over sequences, and lists appended in loops ----------------------------------
+    def loop_header(self, indent: int) -> tuple:
+        """A loop over ``v``, a range, or ``enumerate``/``zip``/``reversed`` of them: (header
+        line, "for" (a tensor loop) or "pyfor", int targets, float targets)."""
+        k, j, t, u = self.fresh("k"), self.fresh("j"), self.fresh("t"), self.fresh("u")
+        forms = [  # (iterable, targets, int targets, float targets, tensor loop, construct)
+            ("v", t, [], [t], True, "for over a tensor"),
+            ("enumerate(v)", f"{k}, {t}", [k], [t], True, "enumerate over a tensor"),
+            ("enumerate(v, 1)", f"{k}, {t}", [k], [t], True, "enumerate over a tensor"),
+            ("enumerate(range(n))", f"{k}, {j}", [k, j], [], True,
+             "enumerate over a tensor range"),
+            ("reversed(range(n))", j, [j], [], True, "reversed over a tensor range"),
+            ("reversed(range(1, n))", j, [j], [], True, "reversed over a tensor range"),
+            ("reversed(v)", t, [], [t], True, "reversed over a tensor"),
+            ("zip(range(n), v)", f"{j}, {t}", [j], [t], True,
+             "zip over a tensor range and a tensor"),
+            ("zip(v, reversed(v))", f"{t}, {u}", [], [t, u], True, "zip over tensors"),
+            ("enumerate(zip(range(n), v))", f"{k}, ({j}, {t})", [k, j], [t], True,
+             "enumerate over a zip"),
+            ("enumerate(reversed(range(n)))", f"{k}, {j}", [k, j], [], True,
+             "enumerate over a reversed tensor range"),
+            ("enumerate(range(3))", f"{k}, {j}", [k, j], [], False,
+             "enumerate/zip/reversed over a Python range"),
+            ("reversed(range(3))", j, [j], [], False, "enumerate/zip/reversed over a Python range"),
+            ("zip(range(3), range(1, 3))", f"{j}, {k}", [j, k], [], False,
+             "enumerate/zip/reversed over a Python range"),
+        ]
+        iterable, targets, ints, floats, tensor, construct = self.rng.choice(forms)
+        self.used.add(construct)
+        return f"for {targets} in {iterable}:", "for" if tensor else "pyfor", ints, floats
+
+    def loop_body(self, indent, header, kind, ints, floats, loops, python_ints, depth,
+                  first: tuple = ()) -> None:
+        self.emit(indent, header)
+        for extra, line in first:  # (indent within the body, text)
+            self.emit(indent + 1 + extra, line)
+        self.items += floats
+        self.block(indent + 1, loops + [kind], python_ints + ints, depth + 1)
+        del self.items[len(self.items) - len(floats):]
+
+    def s_seqfor(self, indent, loops, python_ints, depth):
+        header, kind, ints, floats = self.loop_header(indent)
+        self.loop_body(indent, header, kind, ints, floats, loops, python_ints, depth)
+
+    def s_append(self, indent, loops, python_ints, depth):
+        out = self.fresh("o")
+        self.emit(indent, f"{out} = []")
+        r = self.rng.random()
+        if r < 0.4:
+            header, kind, ints, floats = self.loop_header(indent)
+        elif r < 0.7:
+            j = self.fresh("j")
+            header, kind, ints, floats = f"for {j} in range(n):", "for", [j], []
+        elif r < 0.85:
+            i = self.fresh("i")
+            self.emit(indent, f"{i} = 0")
+            header, kind, ints, floats = f"while {i} < n:", "while", [], []
+            self.emit(indent, header)
+            self.emit(indent + 1, f"{i} += 1")
+            header = None
+        else:
+            j = self.fresh("j")
+            header, kind, ints, floats = (f"for {j} in range({self.rng.randint(0, 3)}):",
+                                          "pyfor", [j], [])
+        tensor = kind != "pyfor" or any(loop in ("while", "for") for loop in loops)
+        self.used.add("list append in a tensor loop" if tensor else "list append in a Python loop")
+        self.items += floats
+        first = [(0, f"{out}.append({self.fexpr()})")]
+        if self.rng.random() < 0.25:  # the list grows in one branch only
+            self.used.add("list append under a tensor if in a loop")
+            first = [(0, f"if {self.tensor_cond(python_ints + ints)}:"), (1, first[0][1])]
+        self.items = self.items[:len(self.items) - len(floats)]
+        if header is None:
+            for extra, line in first:
+                self.emit(indent + 1 + extra, line)
+            self.block(indent + 1, loops + [kind], python_ints + ints, depth + 1)
+        else:
+            self.loop_body(indent, header, kind, ints, floats, loops, python_ints, depth,
+                           first=tuple(first))
+        use = self.rng.random()
+        if use < 0.35:
+            e = self.fresh("e")
+            self.emit(indent, f"for {e} in {out}:")
+            target, k = self.rng.choice(FLOATS), self.rng.choice(CONSTANTS)
+            self.emit(indent + 1, f"{target} += {e} * {k}")
+        elif use < 0.6:
+            last = self.rng.choice(["0", "-1"])
+            self.emit(indent, f"if len({out}) > {self.rng.randint(0, 2)}:")
+            self.emit(indent + 1, f"{self.rng.choice(FLOATS)} -= {out}[{last}]")
+        elif use < 0.8:
+            self.emit(indent, f"{self.rng.choice(FLOATS)} = {out}[-1] if len({out}) > 0 else "
+                              f"{self.fexpr()}")
+        else:
+            self.emit(indent, f"if len({out}) >= {self.rng.randint(1, 3)}:")
+            self.emit(indent + 1, f"{self.rng.choice(FLOATS)} = {self.fexpr()}")

@@ -331,3 +331,105 @@ def test_second_order_gradient_through_an_appended_list():
     np.testing.assert_allclose(g, ref_g, rtol=1e-6)
     np.testing.assert_allclose(second, (first(w0 + h)[0] - first(w0 - h)[0]) / (2 * h),
                                rtol=1e-5)
+
+
+# ------------------------------------------- found by the autograph fuzz sweep (fuzz.py)
+
+
+def test_a_python_loop_keeps_appending_after_a_tensor_return():
+    # After the tensor `return`, each later iteration of the Python loop runs under a graph
+    # condition, so `out` grows in one branch only; it was "a different structure" error.
+    @aj.function
+    def f(x, n):
+        out = []
+        for _ in range(3):
+            out.append(x * 1.5)
+            for _ in range(n):
+                if x >= 2.0:
+                    return x, x
+                x = x + 1.0
+        if len(out) > 1:
+            x = x * 2.0
+        return out[-1], x
+
+    for x, n in [(0.5, 0), (0.5, 1), (1.5, 1), (-3.0, 2), (2.5, 3)]:
+        got = f(aj.constant(x), aj.constant(n))
+        want = f.python_function(np.float32(x), n)
+        np.testing.assert_array_equal([float(g) for g in got], [float(w) for w in want])
+    assert f.tracing_count == 1
+
+
+def test_a_list_grown_in_one_branch_of_a_tensor_if_reads_like_the_list():
+    @aj.function
+    def f(x, y):
+        out = [x]
+        if x > 0.0:
+            out.append(y)
+            out.append(y * 2.0)
+        total = x * 0.0
+        for item in out:
+            total = total + item
+        return out[-1], len(out), total
+
+    for x in (1.0, -1.0):
+        last, n, total = f(aj.constant(x), aj.constant(5.0))
+        want = f.python_function(x, 5.0)
+        assert (float(last), int(n), float(total)) == want
+    assert f.tracing_count == 1
+
+
+def test_a_list_grown_in_one_branch_with_a_non_tensor_item_is_an_error():
+    @aj.function
+    def f(x):
+        out = [x]
+        if x > 0.0:
+            out.append("label")
+        return out[0]
+
+    with pytest.raises(aj.errors.AutographError, match=re.escape(
+            "`out` is ['tensor', 'label'] in the true branch but ['tensor'] in the false "
+            "branch of the tensor `if`")):
+        f(aj.constant(1.0))
+
+
+def test_a_guarded_python_iteration_error_names_the_for_line():
+    def g(x, n):
+        d = {}
+        for k in range(3):  # the line the error names
+            d[k] = x
+            for _ in range(n):
+                if x > 1.0:
+                    return x
+        return d[0]
+
+    line = g.__code__.co_firstlineno + 2
+    with pytest.raises(aj.errors.AutographError, match=re.escape(
+            f"guards each later iteration of the `for` at {__file__}:{line}: ")):
+        aj.function(g)(aj.constant(1.0), aj.constant(2))
+
+
+def test_lists_made_in_a_loop_body_are_never_taken_for_a_dead_loop_list():
+    # A list the body makes could get the id of a loop-state list that had died; it was then
+    # claimed for that list's slot, and the loop converted the slot and traced again, forever.
+    @aj.function
+    def f(x, y, n):
+        a, c = x, 0.0
+        kept = [x, y * 0.5]
+        out = []
+        i = 0
+        while i < n:
+            i += 1
+            out.append(y * -1.0)
+            for t in (a, y, x):
+                inner = []
+                for _ in range(n):
+                    inner.append(2.0)
+                if c < 0.5:
+                    kept[0] = a + t
+        return out, kept[0]
+
+    for n in (0, 3):
+        out, first = f(aj.constant(1.5), aj.constant(-0.5), aj.constant(n))
+        want_out, want_first = f.python_function(1.5, -0.5, n)
+        np.testing.assert_array_equal(out.numpy(), np.array(want_out, np.float32))
+        assert float(first) == want_first
