@@ -919,8 +919,10 @@ def test_the_cuda_core_conditions_api_calls_cuda_core_as_documented(monkeypatch)
     current = types.SimpleNamespace(ptr=7, synchronize=lambda: None)
     xp = types.SimpleNamespace(
         empty_like=lambda a: Array(50), empty=lambda shape, dtype: Array(60),
+        get_default_memory_pool=lambda: types.SimpleNamespace(malloc=lambda size: None),
         cuda=types.SimpleNamespace(ExternalStream=external_stream,
-                                   get_current_stream=lambda: current))
+                                   get_current_stream=lambda: current,
+                                   using_allocator=lambda allocate: contextlib.nullcontext()))
     api = device_loops.CudaCoreConditions(xp, device_index=0)
     loop = device_loops.DeviceWhile(lambda v: (Array(1),), lambda v: (Array(2),), n_vars=1,
                                     has_max=False, api=api)

@@ -248,3 +248,72 @@ def test_fused_kernels_are_compiled_once_per_source_and_forgotten_with_their_gra
     del first
     gc.collect()
     assert len(gpu_executor._BY_EXPR) == held - 1
+
+
+def test_blocks_allocated_during_capture_stay_with_the_captured_graph():
+    """A captured graph writes its intermediates into the blocks it was captured with at every
+    launch; were they returned to the pool when the capture's arrays die, eager code could be
+    handed them and see them overwritten. ``CupyCapture`` keeps them with its launcher."""
+    import contextlib
+    import gc
+    import types
+    import weakref
+
+    from autojit.graph.executors.cupy import CupyCapture
+
+    class Block:  # stands in for cupy.cuda.MemoryPointer
+        def __init__(self, size):
+            self.size = size
+
+    state = {"allocator": None, "capturing": False}
+    launched = []
+
+    @contextlib.contextmanager
+    def using_allocator(allocator):
+        previous, state["allocator"] = state["allocator"], allocator
+        try:
+            yield
+        finally:
+            state["allocator"] = previous
+
+    class Stream:
+        def __init__(self, non_blocking=False):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def begin_capture(self):
+            state["capturing"] = True
+
+        def end_capture(self):
+            state["capturing"] = False
+            return types.SimpleNamespace(launch=lambda stream: launched.append(stream))
+
+    current = types.SimpleNamespace(synchronize=lambda: None)
+    pool = types.SimpleNamespace(malloc=Block)
+    xp = types.SimpleNamespace(
+        get_default_memory_pool=lambda: pool,
+        cuda=types.SimpleNamespace(Stream=Stream, using_allocator=using_allocator,
+                                   get_current_stream=lambda: current))
+
+    def step():  # what a replay does during capture: allocate, keep only its output
+        assert state["capturing"] and state["allocator"] is not None
+        scratch = [state["allocator"](64) for _ in range(3)]
+        out = state["allocator"](16)
+        weak[:] = [weakref.ref(b) for b in scratch]
+        return out
+
+    weak: list = []
+    outputs, launch = CupyCapture(xp).capture(step)
+    gc.collect()
+    assert state["allocator"] is None  # the pool's own allocator is back after capture
+    assert all(ref() is not None for ref in weak)  # intermediates outlive the capture
+    launch()
+    assert launched == [current]
+    del launch
+    gc.collect()
+    assert all(ref() is None for ref in weak)  # and die with the graph

@@ -13,6 +13,7 @@ allow capture (nvmath-python; CuPy's own cuBLAS calls are refused during stream 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -152,6 +153,29 @@ def plan_capture(graph: Graph, capturable_blas: bool,
     return CapturePlan(not reasons, reasons)
 
 
+@contextlib.contextmanager
+def graph_owned_memory(xp: Any) -> Iterator[list]:
+    """Within the block, every allocation from CuPy's memory pool is also kept in the list it
+    yields, for the captured graph to own.
+
+    A captured graph writes its intermediates into the blocks it was captured with at every
+    launch. Were they returned to the pool when the capture's arrays die, eager code could be
+    handed them and see them overwritten by the next launch (PyTorch gives its graphs a
+    private pool for the same reason).
+
+    Usage: ``with graph_owned_memory(cupy) as blocks: ...capture...``; keep ``blocks``
+    """
+    pool = xp.get_default_memory_pool()
+    blocks: list = []
+
+    def allocate(size: int) -> Any:
+        blocks.append(pool.malloc(size))
+        return blocks[-1]
+
+    with xp.cuda.using_allocator(allocate):
+        yield blocks
+
+
 class CaptureAPI:
     """What ``CapturedReplay`` needs from the device (CuPy's, or a fake in tests).
 
@@ -221,4 +245,5 @@ class CapturedReplay:
         return False
 
 
-__all__ = ["CaptureAPI", "CapturePlan", "CapturedReplay", "host_reads", "plan_capture"]
+__all__ = ["CaptureAPI", "CapturePlan", "CapturedReplay", "graph_owned_memory", "host_reads",
+           "plan_capture"]

@@ -18,7 +18,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from autojit.graph.codegen import generate
-from autojit.graph.executors.capture import CaptureAPI, CapturedReplay, CapturePlan
+from autojit.graph.executors.capture import (CaptureAPI, CapturedReplay, CapturePlan,
+                                             graph_owned_memory)
 from autojit.graph.executors.cuda_source import kernel_source
 from autojit.graph.executors.device_loops import (CudaCoreConditions, conditional_capture,
                                                   conditional_support)
@@ -130,13 +131,18 @@ class CupyCapture(CaptureAPI):
     def capture(self, fn: Callable[[], Any]) -> tuple[Any, Callable[[], None]]:
         xp = self.xp
         xp.cuda.get_current_stream().synchronize()  # inputs are ready before capture
-        with self.stream:
+        with self.stream, graph_owned_memory(xp) as blocks:
             self.stream.begin_capture()
             try:
                 outputs = fn()
             finally:
                 graph = self.stream.end_capture()
-        return outputs, lambda: graph.launch(xp.cuda.get_current_stream())
+
+        def launch() -> None:
+            graph.launch(xp.cuda.get_current_stream())
+
+        launch.blocks = blocks  # the graph's memory lives as long as its launcher
+        return outputs, launch
 
 
 class GpuReplay:

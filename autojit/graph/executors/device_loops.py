@@ -37,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from autojit.graph.executors.capture import CaptureAPI, CapturePlan, host_reads, plan_capture
+from autojit.graph.executors.capture import (CaptureAPI, CapturePlan, graph_owned_memory,
+                                             host_reads, plan_capture)
 from autojit.graph.executors.capture import _where as where_text
 from autojit.graph.ir import Graph, Node
 from autojit.ops.core import Op
@@ -460,12 +461,17 @@ class CudaCoreConditions(ConditionalAPI):
         builder = self.device.create_stream().create_graph_builder()
         builder.begin_building("relaxed")  # CuPy's pool may allocate while building
         try:
-            with self._building(builder):
+            with self._building(builder), graph_owned_memory(xp) as blocks:
                 outputs = fn()
         finally:
             builder.end_building()
         graph = builder.complete()
-        return outputs, lambda: graph.launch(self._current_stream())
+
+        def launch() -> None:
+            graph.launch(self._current_stream())
+
+        launch.blocks = blocks  # the graph's memory lives as long as its launcher
+        return outputs, launch
 
     def _current_stream(self) -> Any:
         """CuPy's current stream as a cuda.core ``Stream`` (0 is the legacy default stream)."""
