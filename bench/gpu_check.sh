@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One script for a lent GPU machine (see the developers' guide, "GPUs"): install what the device
-# image lacks (gast, nvmath-python) from wheels carried in .whl/ (fetch them here first with
-# ../shared/tools/gpu-wheels.sh), run the GPU tests, then the GPU benchmarks, and print a short
-# table last.
+# image lacks (gast, nvmath-python, cuda-core for conditional graph nodes) from wheels carried in
+# .whl/ (fetch them here first with `bash ../shared/tools/gpu-wheels.sh cuda-core cuda-pathfinder`),
+# run the GPU tests, then the GPU benchmarks, and print a short table last.
 #
 #   device tool: run(command="bash bench/gpu_check.sh", carry=[".whl"], timeout_s=540)
 set -u
@@ -13,8 +13,10 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -c "import autojit as aj; print('devices:', aj.list_devices())"
 python3 -c "import nvmath.bindings.cublas; print('nvmath cuBLAS bindings: ok')" \
     || echo "nvmath cuBLAS bindings missing: matmul graphs will not be captured"
+python3 -c "from autojit.graph.executors.device_loops import conditional_support as c; print(c())" \
+    || echo "conditional graph nodes unavailable: tensor loops stay on the host"
 timeout 240 python3 -m pytest -q -rs -x -p no:cacheprovider tests/ops/test_gpu_ops.py \
-    tests/test_devices.py tests/graph/test_executors.py 2>&1 | tail -15
+    tests/test_devices.py tests/graph/test_executors.py tests/graph/test_device_loops.py 2>&1 | tail -15
 timeout 200 python3 bench/gpu.py --quick 2>&1 | tee /tmp/gpu_bench.txt
 echo "=== summary ==="
 grep -E "^device|^\|" /tmp/gpu_bench.txt
