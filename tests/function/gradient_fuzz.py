@@ -13,7 +13,9 @@ scalar), reductions (sum, mean, max) over each axis with and without ``keepdims`
 reshape/transpose/expand_dims, concat, log-softmax and both cross-entropies; and optionally
 wrap statements in tensor ``if``/``else``, ``aj.cond``, ``for _ in K.range(n)``, ``for row in
 v``, ``while i < n`` and ``aj.while_loop`` (loop state kept bounded with ``tanh``), nested up
-to two deep. Conditions go through ``K.above(value, threshold)``: the NumPy version records
+to two deep, and loops that append to a list (a TensorArray in a tensor loop) that is then
+stacked and reduced over its first axis (``K.sum(K.stack(outs), axis=0)``, ``K.sum(outs,
+axis=0)``). Conditions go through ``K.above(value, threshold)``: the NumPy version records
 how close each decision came, so a check can skip a point where a finite-difference step
 could flip a branch.
 """
@@ -72,7 +74,7 @@ NP = types.SimpleNamespace(
         _np_log_softmax(logits), np.asarray(labels)[:, None], -1)[:, 0],
     soft_ce=lambda labels, logits: -(labels * _np_log_softmax(logits)).sum(-1),
     softmax=lambda a: np.exp(_np_log_softmax(a)),
-    range=range, above=_np_above, cast=float,
+    range=range, above=_np_above, cast=float, stack=np.stack,
     cond=lambda p, t, f: t() if p else f(), while_loop=_np_while_loop,
 )
 
@@ -93,6 +95,7 @@ AJ = types.SimpleNamespace(
         labels=labels, logits=logits),
     softmax=aj.nn.softmax,
     range=aj.range, above=lambda a, t: a > t, cast=lambda t: aj.cast(t, aj.float64),
+    stack=aj.stack,
     cond=aj.cond, while_loop=aj.while_loop,
 )
 
@@ -283,8 +286,11 @@ class _Generator:
 
     def loop(self, pool, indent, depth):
         r = self.rng
-        form = r.choice(["range", "range_t", "rows", "while", "while_loop"])
+        form = r.choice(["range", "range_t", "rows", "while", "while_loop", "append"])
         self.constructs.add(f"loop_{form}")
+        if form == "append":
+            self.append_loop(pool, indent, depth)
+            return
         if form == "rows":
             xs = self.pick(pool, lambda s: len(s) == 2)
             row_shape = pool[xs][1:]
@@ -320,6 +326,36 @@ class _Generator:
         inner = dict(pool)
         self.loop_body(inner, carried, indent + 1, depth,
                        extra="K.cast(t) * 0.25" if form == "range_t" else None)
+
+    def append_loop(self, pool, indent, depth):
+        """A loop appending one element per iteration (over ``K.range(n + 1)``, never empty,
+        or a matrix's rows), the list stacked and reduced over its first axis after it."""
+        r = self.rng
+        acc = self.pick(pool)
+        shape = pool[acc]
+        carried, outs = self.fresh(), f"outs{self.count}"
+        self.emit(indent, f"{carried} = {acc} * 1.0")
+        pool[carried] = shape
+        self.emit(indent, f"{outs} = []")
+        matrices = [n for n, s in pool.items() if len(s) == 2]
+        inner = dict(pool)
+        if matrices and r.random() < 0.4:
+            xs = r.choice(matrices)
+            row = f"row{self.count}"
+            self.emit(indent, f"for {row} in {xs}:")
+            inner[row] = shape = pool[xs][1:]
+            element = f"K.sin({row}) * K.sum({carried})"
+        else:
+            self.emit(indent, "for t in K.range(n + 1):")
+            element = f"K.sin({carried}) * {self.const()}"
+        self.loop_body(inner, carried, indent + 1, depth)
+        self.emit(indent + 1, f"{outs}.append({element})")
+        target = self.fresh()
+        reduce = r.choice([f"K.sum(K.stack({outs}), axis=0)", f"K.mean(K.stack({outs}), axis=0)",
+                           f"K.sum({outs}, axis=0)", f"K.max(K.stack({outs}), axis=0)"])
+        self.constructs.add("list append, stacked")
+        self.emit(indent, f"{target} = {reduce}")
+        pool[target] = shape
 
     def loop_body(self, inner, acc, indent, depth, extra=None):
         shape = inner[acc]
