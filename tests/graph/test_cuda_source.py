@@ -1,4 +1,5 @@
-"""Generated CUDA source for fused nodes: one kernel per fused expression, its text checked for
+"""Generated CUDA source for fused nodes: one kernel per fused expression (a reduction kernel
+for one ending in a reduction), its text checked for
 every fusable op and dtype, NumPy's semantics where C differs, and the whole set compiled with
 NVRTC when ``cuda.bindings`` and the NVRTC library are installed (the ``nvrtc`` extra; no GPU
 or driver needed)."""
@@ -9,9 +10,10 @@ import numpy as np
 import pytest
 
 import autojit as aj
-from autojit.graph.executors.cuda_source import kernel_source, literal, standalone_source
+from autojit.graph.executors.cuda_source import (ReductionSource, kernel_source, literal,
+                                                 standalone_source)
 from autojit.graph.passes import fuse_elementwise
-from autojit.graph.passes.fuse import FUSABLE, FUSED
+from autojit.graph.passes.fuse import FUSABLE, FUSED, REDUCIBLE
 
 from .programs import random_program
 
@@ -148,6 +150,74 @@ def test_steps_without_a_template_give_no_kernel():
     assert source is None  # integer pow: the executor runs this node op by op
 
 
+REDUCTIONS = {"reduce_sum": aj.reduce_sum, "reduce_mean": aj.reduce_mean,
+              "reduce_max": aj.reduce_max, "reduce_min": aj.reduce_min,
+              "reduce_prod": aj.reduce_prod}
+
+
+def reduction_graph(op, dtype, axis=1, keepdims=False):
+    """``op(x * x + x, axis) * 3`` on a 4x3 ``x``: a prologue, the reduction, an epilogue."""
+    x = aj.constant(np.linspace(1, 2, 12).reshape(4, 3).astype(dtype))
+
+    def fn(a):
+        return REDUCTIONS[op](a * a + a, axis=axis, keepdims=keepdims) * 3
+
+    graph = aj.function(fn, autograph=False).get_concrete_function(x).graph
+    return fuse_elementwise(graph.clone())
+
+
+def reduction_dtypes(op):
+    return (F32, F64) if op == "reduce_mean" else (F32, F64, I32)
+
+
+def test_every_reducible_op_has_a_case_here():
+    assert set(REDUCTIONS) == REDUCIBLE
+
+
+@pytest.mark.parametrize("op", sorted(REDUCTIONS))
+def test_each_reduction_gets_one_reduction_kernel(op):
+    for dtype in reduction_dtypes(op):
+        ((node, source),) = sources_of(reduction_graph(op, dtype))
+        what = f"{op}/{np.dtype(dtype).name}"
+        assert isinstance(source, ReductionSource), what
+        assert [s.op for s in node.attrs["expr"].steps] == ["multiply", "add", op, "multiply"]
+        assert source.map_expr.startswith("aj_map_") and source.map_expr.endswith("(in0)")
+        assert source.post_map_expr.startswith("out0 = aj_post_"), what
+        assert (source.axis, source.keepdims, source.shape) == ((1,), False, (4, 3))
+        assert source.reduce_type == source.preamble.split()[1]  # the map function's type
+
+
+def test_reduction_kernel_text():
+    def source(op, dtype, **kw):
+        ((_, found),) = sources_of(reduction_graph(op, dtype, **kw))
+        return found
+
+    total = source("reduce_sum", F32)
+    assert (total.reduce_expr, total.identity, total.reduce_type) == ("a + b", "0.0f", "float")
+    assert total.in_params == "float32 in0" and total.out_params == "float32 out0"
+    tag = total.name.removeprefix("aj_reduce_")
+    assert total.preamble.splitlines() == [
+        f"__device__ float aj_map_{tag}(const float in0) {{",
+        "  const float t0 = (in0 * in0);",
+        "  const float t1 = (t0 + in0);",
+        "  return t1;",
+        "}",
+        f"__device__ float aj_post_{tag}(const float t2) {{",
+        "  const float t3 = (t2 * 3.0f);",
+        "  return t3;",
+        "}"]
+    mean = source("reduce_mean", F64, axis=0, keepdims=True)
+    assert mean.post_map_expr == f"out0 = aj_post_{mean.name[10:]}((a / 4.0))"  # 4 rows
+    assert (mean.axis, mean.keepdims) == ((0,), True)
+    biggest = source("reduce_max", F32)
+    assert biggest.identity == "__int_as_float(0xff800000)"  # -inf: NaN still wins below
+    assert biggest.reduce_expr == "((a > b || isnan(a)) ? a : b)"
+    smallest = source("reduce_min", I32)
+    assert (smallest.identity, smallest.reduce_expr) == ("2147483647", "(a < b ? a : b)")
+    product = source("reduce_prod", F64)
+    assert (product.identity, product.reduce_expr) == ("1.0", "a * b")
+
+
 def _all_sources():
     seen = {}
     for op, (call, dtypes) in CALLS.items():
@@ -155,6 +225,10 @@ def _all_sources():
             for _, source in sources_of(fused_graph(call, dtype)):
                 if source is not None:
                     seen[source.name] = source
+    for op in REDUCTIONS:
+        for dtype in reduction_dtypes(op):
+            for _, source in sources_of(reduction_graph(op, dtype)):
+                seen[source.name] = source
     for seed in range(60):
         program = random_program(seed, control=seed % 2 == 0)
         xs = [aj.constant(x) for x in program.inputs]

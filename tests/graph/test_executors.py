@@ -240,9 +240,9 @@ def test_fused_kernels_are_compiled_once_per_source_and_forgotten_with_their_gra
 
     first, second = fused_expr(), fused_expr()
     x = np.ones(3)
-    kernel = gpu_executor._kernel_for(FakeCupy, first, [x])
-    assert gpu_executor._kernel_for(FakeCupy, second, [x]) is kernel
-    assert gpu_executor._kernel_for(FakeCupy, first, [x]) is kernel
+    kernel, _ = gpu_executor._compiled(FakeCupy, first, [x])
+    assert gpu_executor._compiled(FakeCupy, second, [x])[0] is kernel
+    assert gpu_executor._compiled(FakeCupy, first, [x])[0] is kernel
     assert FakeCupy.compiled == 1
     held = len(gpu_executor._BY_EXPR)
     del first

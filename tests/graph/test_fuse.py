@@ -42,7 +42,7 @@ def same(actual, expected, what):
 
 @pytest.mark.parametrize("flavour", ["pure", "effects", "control"])
 def test_fusion_keeps_random_programs(flavour):
-    fused_total = 0
+    fused_total = reducing_total = 0
     for seed in range(150):
         program = random_program(seed, effects=flavour == "effects",
                                  control=flavour == "control")
@@ -65,15 +65,17 @@ def test_fusion_keeps_random_programs(flavour):
         same(replay(*[x.copy() for x in program.inputs]), program.expected, what + " replay")
         for var, expected in zip(variables, program.expected_vars):
             np.testing.assert_allclose(var.numpy(), expected, **TOL)
+        reducing_total += len(reduction_steps(fused))
         expanded = expand_fused(fused).verify()
         assert not fused_nodes(expanded)
         program.reset(variables)
         same(interpret(expanded, list(program.inputs), np), program.expected, what + " expanded")
     assert fused_total >= 50, f"only {fused_total} fused nodes in 150 programs"
+    assert reducing_total >= 10, f"only {reducing_total} fused reductions in 150 programs"
 
 
 def test_fusion_keeps_gradient_graphs():
-    fused_total = 0
+    fused_total = reducing_total = 0
     for seed in range(1000, 1060):
         program = random_program(seed, control=seed % 2 == 0)
         xs = [aj.constant(x) for x in program.inputs]
@@ -82,8 +84,9 @@ def test_fusion_keeps_gradient_graphs():
         expected = interpret(graph, list(program.inputs), np)
         fused = fuse_elementwise(graph.clone()).verify()
         fused_total += len(fused_nodes(fused))
+        reducing_total += len(reduction_steps(fused))
         same(interpret(fused, list(program.inputs), np), expected, f"gradient of seed {seed}")
-    assert fused_total >= 30
+    assert fused_total >= 30 and reducing_total >= 10, (fused_total, reducing_total)
 
 
 def test_a_chain_becomes_one_node_with_every_value_used_outside_as_an_output():
@@ -121,6 +124,78 @@ def test_a_reduction_or_matmul_ends_a_group_and_a_use_outside_closes_it():
         "multiply", "reduce_sum", "fused"]
     x = np.arange(6.0).reshape(2, 3)
     same(interpret(fused, [x], np), [(x * 2 + (x * 2).sum()) * 3], "closed group")
+
+
+def reduction_steps(graph):
+    return [[s.op for s in n.attrs["expr"].steps] for n in fused_nodes(graph)
+            if n.attrs["expr"].reduction is not None]
+
+
+def test_a_reduction_takes_its_elementwise_prologue_and_epilogue():
+    def f(x, y, z):
+        toy = aj.reduce_sum(x * y + z)  # the toy: one reduction kernel
+        loss = 0.5 * aj.reduce_mean(aj.square(x - y))
+        norms = aj.sqrt(aj.reduce_max(aj.abs(z), axis=1, keepdims=True) + 1.0)
+        return toy, loss, norms
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.normal(size=(4, 3)) for _ in range(3)]
+    graph = graph_of(f, *map(aj.constant, arrays))
+    fused = fuse_elementwise(graph.clone()).verify()
+    assert [n.op.name for n in fused.nodes if n.op.name != "constant"] == ["fused"] * 3
+    assert reduction_steps(fused) == [
+        ["multiply", "add", "reduce_sum"],
+        ["subtract", "square", "reduce_mean", "multiply"],
+        ["abs", "reduce_max", "add", "sqrt"]]
+    loss = fused_nodes(fused)[1].attrs["expr"]
+    assert loss.reduction == 2 and loss.outputs == (3,)
+    assert "t2: f64[] = reduce_mean t1 {axis=(0, 1), keepdims=False}" in str(loss)
+    x, y, z = arrays
+    expected = [(x * y + z).sum(), 0.5 * np.mean((x - y) ** 2),
+                np.sqrt(np.abs(z).max(axis=1, keepdims=True) + 1.0)]
+    same(interpret(fused, arrays, np), expected, "reduction groups")
+    same(interpret(expand_fused(fused).verify(), arrays, np), expected, "expanded")
+
+
+def test_a_reduction_stays_apart_where_its_prologue_or_epilogue_is_shared():
+    def softmax(x):  # e is read by the sum and by the division: the sum cannot take exp
+        e = aj.exp(x - aj.reduce_max(x, axis=1, keepdims=True))
+        return e / aj.reduce_sum(e, axis=1, keepdims=True)
+
+    def twice(x):  # a reduction of a reduction starts its own group
+        return aj.reduce_sum(aj.reduce_max(x * 2.0, axis=1))
+
+    def vector_epilogue(x, b):  # b is not a 0-d constant: the add stays out
+        return aj.reduce_sum(x * 2.0, axis=0) + b
+
+    def used_twice(x):  # the sum's value leaves twice: no epilogue
+        s = aj.reduce_sum(x * 2.0)
+        return s * 3.0, s
+
+    x = np.random.default_rng(1).normal(size=(4, 3))
+    cases = [(softmax, [x], ["reduce_max", "fused", "reduce_sum", "divide"], 0),
+             (twice, [x], ["fused", "reduce_sum"], 1),
+             (vector_epilogue, [x, x[0]], ["fused", "add"], 1),
+             (used_twice, [x], ["fused", "multiply"], 1)]
+    for fn, arrays, names, reducing in cases:
+        graph = graph_of(fn, *map(aj.constant, arrays))
+        fused = fuse_elementwise(graph.clone()).verify()
+        assert [n.op.name for n in fused.nodes if n.op.name != "constant"] == names, fn
+        assert len(reduction_steps(fused)) == reducing, fn
+        same(interpret(fused, arrays, np), interpret(graph, arrays, np), fn.__name__)
+
+
+def test_reductions_that_would_change_meaning_or_type_are_not_fused():
+    def f(x, i, e):
+        return (aj.reduce_mean(i * 2, axis=0),  # integer mean truncates: kept as the op
+                aj.reduce_any(x > 0.0),  # bool reductions are not fused
+                aj.reduce_max(e * 2.0),  # of nothing: the op's own error
+                aj.reduce_sum(x * 2.0, axis=[]))  # over no axis
+
+    args = [aj.constant(np.ones((2, 3))), aj.constant(np.ones((2, 3), np.int32)),
+            aj.constant(np.ones((0, 3)))]
+    fused = fuse_elementwise(graph_of(f, *args).clone()).verify()
+    assert not reduction_steps(fused)
 
 
 def test_groups_need_one_known_shape_and_broadcasts_join():

@@ -1,6 +1,7 @@
 """CUDA source for fused nodes: one ``cupy.ElementwiseKernel`` (parameters, body, name) per
-fused expression and dtypes. Pure text, no CuPy: the CPU tests check it, and compile it with
-NVRTC where the compiler library is installed.
+fused expression and dtypes, or one ``cupy.ReductionKernel`` for an expression that ends in a
+reduction (its prologue and epilogue as device functions). Pure text, no CuPy: the CPU tests
+check it, and compile it with NVRTC where the compiler library is installed.
 
 Each step becomes one typed local (``const float t1 = exp(t0);``) and each result one
 assignment to an output parameter. Templates follow NumPy's semantics where C differs:
@@ -120,6 +121,8 @@ def _step(op: str, args: list[str], in_types: list[str], out: str, attrs: dict) 
         half = f"(({t})0.5)"
         return f"(tanh({x} * {half}) * {half} + {half})"
     if op == "pow":
+        if args[1] in ("0.5f", "0.5"):  # NumPy's power takes a scalar 0.5 as sqrt, so
+            return f"sqrt({args[0]})"   # (-inf) ** 0.5 is NaN (C's pow gives inf)
         return f"pow({args[0]}, {args[1]})"
     return None
 
@@ -137,18 +140,12 @@ _MATH = {"exp": "exp", "log": "log", "log1p": "log1p", "sqrt": "sqrt", "sin": "s
          "cos": "cos", "tanh": "tanh"}
 
 
-def kernel_source(expr, input_dtypes: list) -> KernelSource | None:
-    """The ElementwiseKernel for fused expression ``expr`` on inputs of ``input_dtypes``, or
-    None when a step has no template.
-
-    Usage: ``src = kernel_source(node.attrs["expr"], [v.spec.dtype for v in node.inputs])``
-    """
-    names = [np.dtype(d).name for d in input_dtypes]
-    if any(n not in C_TYPES for n in names):
-        return None
+def _lines(expr, lo: int, hi: int, names: list[str], types: dict) -> list[str] | None:
+    """One typed local per step ``lo..hi-1`` (``const float t1 = exp(t0);``), recording each
+    step's dtype name in ``types``; None when a step has no template."""
     lines = []
-    types: list[str] = []
-    for j, step in enumerate(expr.steps):
+    for j in range(lo, hi):
+        step = expr.steps[j]
         args, arg_types = [], []
         for kind, what in step.args:
             if kind == "in":
@@ -166,21 +163,131 @@ def kernel_source(expr, input_dtypes: list) -> KernelSource | None:
         text = _step(step.op, args, arg_types, out, dict(step.attrs))
         if text is None:
             return None
-        types.append(out)
+        types[j] = out
         lines.append(f"const {C_TYPES[out]} t{j} = {text};")
+    return lines
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]
+
+
+def kernel_source(expr, input_dtypes: list) -> "KernelSource | ReductionSource | None":
+    """The kernel for fused expression ``expr`` on inputs of ``input_dtypes``: an
+    ElementwiseKernel's source, or a ReductionKernel's for an expression with a reduction
+    (``reduction_source``); None when a step has no template.
+
+    Usage: ``src = kernel_source(node.attrs["expr"], [v.spec.dtype for v in node.inputs])``
+    """
+    names = [np.dtype(d).name for d in input_dtypes]
+    if any(n not in C_TYPES for n in names):
+        return None
+    if expr.reduction is not None:
+        return reduction_source(expr, names)
+    types: dict = {}
+    lines = _lines(expr, 0, len(expr.steps), names, types)
+    if lines is None:
+        return None
     for k, j in enumerate(expr.outputs):
         lines.append(f"out{k} = t{j};")
     in_params = ", ".join(f"{n} in{i}" for i, n in enumerate(names))
     out_params = ", ".join(f"{types[j]} out{k}" for k, j in enumerate(expr.outputs))
     operation = "\n".join(lines)
-    digest = hashlib.sha1(f"{in_params}|{out_params}|{operation}".encode()).hexdigest()[:12]
-    return KernelSource(in_params, out_params, operation, f"aj_fused_{digest}")
+    return KernelSource(in_params, out_params, operation,
+                        f"aj_fused_{_digest(in_params, out_params, operation)}")
 
 
-def standalone_source(source: KernelSource) -> str:
+@dataclasses.dataclass(frozen=True)
+class ReductionSource:
+    """What ``cupy.ReductionKernel`` takes for a fused reduction, and how to call it: the
+    prologue is a device function in ``preamble`` that ``map_expr`` calls per input element,
+    the epilogue another that ``post_map_expr`` applies to each reduced value. The inputs are
+    broadcast to ``shape`` (the prologue's) and reduced over ``axis`` (``keepdims``).
+
+    Usage: ``k = cupy.ReductionKernel(s.in_params, s.out_params, s.map_expr, s.reduce_expr,
+    s.post_map_expr, s.identity, s.name, reduce_type=s.reduce_type, preamble=s.preamble)``;
+    ``k(*inputs, axis=s.axis, keepdims=s.keepdims)``
+    """
+
+    in_params: str
+    out_params: str
+    map_expr: str
+    reduce_expr: str
+    post_map_expr: str
+    identity: str
+    name: str
+    reduce_type: str
+    preamble: str
+    axis: tuple
+    keepdims: bool
+    shape: tuple
+
+
+def _reducer(op: str, dtype: str) -> tuple[str, str]:
+    """``reduce_expr`` (of ``a`` and ``b``) and the identity of one reduction."""
+    kind = np.dtype(dtype)
+    if op in ("reduce_sum", "reduce_mean"):
+        return "a + b", literal(kind.type(0))
+    if op == "reduce_prod":
+        return "a * b", literal(kind.type(1))
+    biggest = kind.type(np.inf) if dtype in _FLOAT else kind.type(np.iinfo(kind).max)
+    lowest = kind.type(-np.inf) if dtype in _FLOAT else kind.type(np.iinfo(kind).min)
+    if op == "reduce_max":
+        return (_nan_max("a", "b") if dtype in _FLOAT else "(a > b ? a : b)"), literal(lowest)
+    return (_nan_min("a", "b") if dtype in _FLOAT else "(a < b ? a : b)"), literal(biggest)
+
+
+def reduction_source(expr, names: list[str]) -> ReductionSource | None:
+    """The ReductionKernel for a fused expression with a reduction (Note [Reduction groups] in
+    ``fuse.py``; its one output is the last step) on inputs of dtype ``names``, or None when a
+    step has no template. Usage: ``reduction_source(expr, ["float32", "float32"])``"""
+    r = expr.reduction
+    step = expr.steps[r]
+    dtype = step.spec.dtype.name
+    if expr.outputs != (len(expr.steps) - 1,) or dtype not in C_TYPES or dtype == "bool":
+        return None
+    types: dict = {r: dtype}
+    prologue = _lines(expr, 0, r, names, types)
+    epilogue = _lines(expr, r + 1, len(expr.steps), names, types)
+    if prologue is None or epilogue is None:
+        return None
+    (kind, what), = step.args
+    value = f"in{what}" if kind == "in" else f"t{what}"
+    shape = expr.input_specs[what].shape if kind == "in" else expr.steps[what].spec.shape
+    attrs = dict(step.attrs)
+    c_type, last = C_TYPES[dtype], len(expr.steps) - 1
+    tag = _digest(",".join(names), str(expr), repr(shape))
+    preamble, map_expr, reduced = [], value, "a"
+    if prologue:
+        params = ", ".join(f"const {C_TYPES[n]} in{i}" for i, n in enumerate(names))
+        preamble.append(_function(f"{c_type} aj_map_{tag}({params})", prologue, value))
+        map_expr = f"aj_map_{tag}({', '.join(f'in{i}' for i in range(len(names)))})"
+    if step.op == "reduce_mean":
+        count = int(np.prod([shape[axis] for axis in attrs["axis"]]))
+        reduced = f"(a / {literal(np.dtype(dtype).type(count))})"
+    result = reduced
+    if epilogue:
+        preamble.append(_function(f"{C_TYPES[types[last]]} aj_post_{tag}(const {c_type} t{r})",
+                                  epilogue, f"t{last}"))
+        result = f"aj_post_{tag}({reduced})"
+    reduce_expr, identity = _reducer(step.op, dtype)
+    return ReductionSource(
+        ", ".join(f"{n} in{i}" for i, n in enumerate(names)), f"{types[last]} out0", map_expr,
+        reduce_expr, f"out0 = {result}", identity, f"aj_reduce_{tag}", c_type,
+        "\n".join(preamble), tuple(attrs["axis"]), bool(attrs["keepdims"]), tuple(shape))
+
+
+def _function(signature: str, lines: list[str], result: str) -> str:
+    body = "".join(f"  {line}\n" for line in lines)
+    return f"__device__ {signature} {{\n{body}  return {result};\n}}"
+
+
+def standalone_source(source: "KernelSource | ReductionSource") -> str:
     """A self-contained CUDA translation unit around ``source``'s body (one element per
     thread, contiguous arrays), so bare NVRTC can compile the generated text without CuPy's
     headers (tests/graph/test_cuda_source.py). Usage: ``unit = standalone_source(src)``"""
+    if isinstance(source, ReductionSource):
+        return standalone_reduction(source)
     params, loads = [], []
     for param in source.in_params.split(", ") if source.in_params else []:
         dtype, name = param.rsplit(" ", 1)
@@ -198,4 +305,37 @@ def standalone_source(source: KernelSource) -> str:
             f"  if (i < n) {{\n    {body}\n  }}\n}}\n")
 
 
-__all__ = ["C_TYPES", "KernelSource", "kernel_source", "literal", "standalone_source"]
+def standalone_reduction(source: ReductionSource) -> str:
+    """``source`` as a self-contained CUDA unit: ``name(in0_p, ..., out0_p, n, m)`` computes
+    ``n`` outputs, one per thread, each reducing the ``m`` contiguous elements ``[o*m, o*m+m)``
+    of every input (so the caller moves the reduced axes last and broadcasts the inputs to the
+    prologue's shape). Usage: ``unit = standalone_reduction(src)``"""
+    params, loads = [], []
+    for param in source.in_params.split(", ") if source.in_params else []:
+        dtype, name = param.rsplit(" ", 1)
+        params.append(f"const {C_TYPES[dtype]}* __restrict__ {name}_p")
+        loads.append(f"const {C_TYPES[dtype]} {name} = {name}_p[o * m + j];")
+    out_dtype = source.out_params.rsplit(" ", 1)[0]
+    out_type, acc = C_TYPES[out_dtype], source.reduce_type
+    params.append(f"{out_type}* __restrict__ out0_p")
+    load_text = "".join(f"      {line}\n" for line in loads)
+    return (f"{source.preamble}\n"
+            f'extern "C" __global__ void {source.name}({", ".join(params)}, long long n, '
+            "long long m) {\n"
+            "  long long o = (long long)blockIdx.x * blockDim.x + threadIdx.x;\n"
+            "  if (o < n) {\n"
+            f"    {acc} s = ({acc})({source.identity});\n"
+            "    for (long long j = 0; j < m; ++j) {\n"
+            f"{load_text}"
+            f"      const {acc} a = s, b = ({acc})({source.map_expr});\n"
+            f"      s = ({source.reduce_expr});\n"
+            "    }\n"
+            f"    const {acc} a = s;\n"
+            f"    {out_type} out0;\n"
+            f"    ({source.post_map_expr});\n"
+            "    out0_p[o] = out0;\n"
+            "  }\n}\n")
+
+
+__all__ = ["C_TYPES", "KernelSource", "ReductionSource", "kernel_source", "literal",
+           "reduction_source", "standalone_reduction", "standalone_source"]

@@ -1,8 +1,8 @@
 """The GPU executor: the optimized graph, with cheap ``cond``s turned into device-side selects
 (``select_cheap_conds``) and elementwise chains fused (``fuse_elementwise``), compiled by the same
 code generator with CuPy as ``xp``, its fused nodes launched as generated
-``cupy.ElementwiseKernel``s, matmuls through nvmath-python's cuBLAS bindings when installed,
-and the whole step captured as one CUDA graph when ``plan_capture`` allows it, its tensor loops
+``cupy.ElementwiseKernel``s (``ReductionKernel``s for those ending in a reduction), matmuls
+through nvmath-python's cuBLAS bindings when installed, and the whole step captured as one CUDA graph when ``plan_capture`` allows it, its tensor loops
 and conds kept on the device as conditional graph nodes (``device_loops.py``) where they can be.
 
 CuPy is imported through ``autojit.backend`` only when a GPU graph is compiled. Status: the
@@ -20,7 +20,7 @@ import numpy as np
 from autojit.graph.codegen import generate
 from autojit.graph.executors.capture import (CaptureAPI, CapturedReplay, CapturePlan,
                                              graph_owned_memory)
-from autojit.graph.executors.cuda_source import kernel_source
+from autojit.graph.executors.cuda_source import KernelSource, ReductionSource, kernel_source
 from autojit.graph.executors.device_loops import (CudaCoreConditions, conditional_capture,
                                                   conditional_support)
 from autojit.graph.ir import Graph
@@ -28,35 +28,52 @@ from autojit.graph.passes.dce import eliminate_dead_code
 from autojit.graph.passes.fuse import FusedExpr, evaluate_fused, fuse_elementwise
 from autojit.graph.passes.select import select_cheap_conds
 
-# A fused node's kernel, found from its expression at each launch (dies with the graph), and
-# the compiled kernels by source, so graphs with the same expression share one compilation.
+# A fused node's kernel and its source, found from its expression at each launch (dies with
+# the graph), and the compiled kernels by source, so graphs with the same expression share one
+# compilation.
 _BY_EXPR: "weakref.WeakKeyDictionary[FusedExpr, Any]" = weakref.WeakKeyDictionary()
 _BY_SOURCE: dict = {}
 
 
-def _kernel_for(xp: Any, expr: FusedExpr, inputs: Sequence[Any]) -> Any:
-    if expr in _BY_EXPR:
-        return _BY_EXPR[expr]
+def _compiled(xp: Any, expr: FusedExpr, inputs: Sequence[Any]) -> tuple:
+    """(kernel, source) of a fused node, or (None, None) where no kernel covers it."""
+    found = _BY_EXPR.get(expr)
+    if found is not None:
+        return found
     source = kernel_source(expr, [a.dtype for a in inputs])
     kernel = None
     if source is not None:
         kernel = _BY_SOURCE.get(source)
         if kernel is None:
-            kernel = _BY_SOURCE[source] = xp.ElementwiseKernel(
-                source.in_params, source.out_params, source.operation, source.name)
-    _BY_EXPR[expr] = kernel
-    return kernel
+            kernel = _BY_SOURCE[source] = _compile(xp, source)
+    found = _BY_EXPR[expr] = (kernel, source if kernel is not None else None)
+    return found
+
+
+def _compile(xp: Any, source: KernelSource | ReductionSource) -> Any:
+    if isinstance(source, KernelSource):
+        return xp.ElementwiseKernel(source.in_params, source.out_params, source.operation,
+                                    source.name)
+    return xp.ReductionKernel(source.in_params, source.out_params, source.map_expr,
+                              source.reduce_expr, source.post_map_expr, source.identity,
+                              source.name, reduce_type=source.reduce_type,
+                              preamble=source.preamble)
 
 
 def launch_fused(xp: Any, *inputs: Any, expr: FusedExpr) -> tuple:
     """Run a fused node as one generated kernel into fresh outputs of the node's shapes (so
-    broadcasting inputs reach the full shape); a node without a kernel runs op by op.
+    broadcasting inputs reach the full shape); a node without a kernel runs op by op. A
+    reducing node's inputs are broadcast (as views) to the shape its prologue computes.
 
     Usage (the GPU replay's kernel for ``fused``): ``launch_fused(cupy, a, b, expr=e)``
     """
-    kernel = _kernel_for(xp, expr, inputs)
+    kernel, source = _compiled(xp, expr, inputs)
     if kernel is None:
         return evaluate_fused(xp, *inputs, expr=expr)
+    if isinstance(source, ReductionSource):
+        shape = source.shape
+        args = [a if a.shape == shape else xp.broadcast_to(a, shape) for a in inputs]
+        return (kernel(*args, axis=source.axis, keepdims=source.keepdims),)
     outs = [xp.empty(expr.steps[j].spec.shape, dtype=expr.steps[j].spec.dtype)
             for j in expr.outputs]
     kernel(*inputs, *outs)

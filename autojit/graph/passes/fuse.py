@@ -22,7 +22,17 @@ subgraph boundary) that
 The fused node's outputs are the members' values used outside the group (by later nodes,
 subgraph captures or graph outputs): one kernel may produce several results. 0-d constants
 feeding a group are pasted into the expression as literals. Groups of one node stay as they
-are. Reductions are not fused (their elementwise prologue would be the next step).
+are.
+
+Note [Reduction groups]: after the elementwise groups form, a reduction (``REDUCIBLE``: sum,
+mean, max, min or prod over at least one axis of a non-empty value of known shape and numeric
+dtype; mean of floats only) ends the group that computes its input when that input is the
+group's only value used outside it and the reduction its only user: one reduction kernel then
+computes the elementwise prologue per input element as it reduces. An epilogue follows: while
+every reader of the group's last value is in one elementwise group of the reduced shape that
+reads nothing else but 0-d constants and has one value used outside it (``mean * 0.5``,
+``sqrt(max + 1.0)``), that group joins. A reduction group has one output, its last member, and holds one reduction
+(``FusedExpr.reduction``); a reduction with neither prologue nor epilogue stays as it is.
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from autojit.graph.ir import Graph, Node, Value
+from autojit.graph.ir import Graph, Node, Value, uses
 from autojit.graph.passes.dce import eliminate_dead_code
 from autojit.ops.core import TensorSpec, defop, registry
 
@@ -48,6 +58,8 @@ FUSABLE = frozenset({
     "broadcast_like", "broadcast_to",
 })
 _DTYPES = frozenset({"float32", "float64", "int32", "int64", "bool"})
+# Reductions a group may end with (Note [Reduction groups]); attrs: axis (a tuple), keepdims.
+REDUCIBLE = frozenset({"reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +89,17 @@ class FusedExpr:
     steps: tuple
     outputs: tuple  # step indices, one per output of the fused node
     wheres: tuple = ()  # each member's source line (for expand_fused)
+    input_specs: tuple = ()  # the fused node's inputs' types, in order
+
+    @property
+    def reduction(self) -> int | None:
+        """The index of the reduction step, or None: the steps before it are computed per
+        input element (the prologue), the steps after it per reduced element (the epilogue).
+        Usage: ``r = expr.reduction``; ``expr.steps[r].op`` -> ``"reduce_sum"``"""
+        for j, step in enumerate(self.steps):
+            if step.op in REDUCIBLE:
+                return j
+        return None
 
     def format_lines(self) -> list[str]:
         """One line per step and one for the results: what the graph printer shows under
@@ -148,13 +171,26 @@ def _fusable(node: Node) -> bool:
     return all(v.spec.dtype.name in _DTYPES and v.spec.shape is not None for v in node.inputs)
 
 
+def _reducible(node: Node) -> bool:
+    if node.op.name not in REDUCIBLE or node.effect or not node.attrs["axis"]:
+        return False
+    x, out = node.inputs[0].spec, node.outputs[0].spec
+    if x.shape is None or None in x.shape or not all(x.shape) or out.shape is None:
+        return False  # unknown or empty (max/min of nothing raises in the op's own kernel)
+    name = x.dtype.name
+    if name not in _DTYPES or name == "bool" or out.dtype != x.dtype:
+        return False
+    return node.op.name != "reduce_mean" or name in ("float32", "float64")
+
+
 class _Group:
-    __slots__ = ("members", "shape", "open")
+    __slots__ = ("members", "shape", "open", "reduces")
 
     def __init__(self, node: Node):
         self.members = [node]
         self.shape = node.outputs[0].spec.shape
         self.open = True
+        self.reduces = False
 
 
 def fuse_elementwise(graph: Graph) -> Graph:
@@ -194,11 +230,82 @@ def fuse_elementwise(graph: Graph) -> Graph:
         for group in producers:
             if id(group) not in joined:
                 group.open = False  # used outside: later nodes cannot join (they'd move)
+    _attach_reductions(graph, groups, group_of)
     fused = [g for g in groups if len(g.members) > 1]
     if not fused:
         return graph
     _rewrite(graph, fused)
     return eliminate_dead_code(graph)
+
+
+def _attach_reductions(graph: Graph, groups: list[_Group], group_of: dict[int, _Group]) -> None:
+    """Each reducible node ends the group computing its input, or starts its own, and takes
+    its epilogue (Note [Reduction groups])."""
+    total = uses(graph)
+    users: dict[int, list[Node]] = {}
+    for node in graph.nodes:
+        for value in node.inputs:
+            users.setdefault(value.id, []).append(node)
+    for node in graph.nodes:
+        if not _reducible(node):
+            continue
+        x = node.inputs[0]
+        group = group_of.get(x.id)
+        if group is not None and not group.reduces and _leaves_only(group, x, total):
+            group.members.append(node)
+        else:
+            group = _Group(node)
+            groups.append(group)
+        group.reduces = True
+        group.shape = node.outputs[0].spec.shape
+        group_of[node.outputs[0].id] = group
+        last = node.outputs[0]
+        while (follow := _epilogue(last, group.shape, group_of, users, total)) is not None:
+            after, last = follow
+            group.members.extend(after.members)
+            for member in after.members:
+                group_of[member.outputs[0].id] = group
+            after.members = []
+
+
+def _leaving(group: _Group, total: dict[int, int]) -> dict[Value, int]:
+    """The values of ``group`` used outside it (by nodes or outputs), with their use counts."""
+    inside: dict[int, int] = {}
+    for member in group.members:
+        for value in member.inputs:
+            inside[value.id] = inside.get(value.id, 0) + 1
+    counts = {}
+    for member in group.members:
+        value = member.outputs[0]
+        n = total.get(value.id, 0) - inside.get(value.id, 0)
+        if n:
+            counts[value] = n
+    return counts
+
+
+def _leaves_only(group: _Group, x: Value, total: dict[int, int]) -> bool:
+    """True when ``x`` is the only value of ``group`` used outside it, and used once."""
+    return _leaving(group, total) == {x: 1}
+
+
+def _epilogue(last: Value, shape: tuple, group_of: dict[int, _Group],
+              users: dict[int, list[Node]], total: dict[int, int]) -> tuple | None:
+    """The elementwise group that reads ``last`` (a reduction group's result) and nothing else
+    but 0-d constants, with its one value used outside it; None when there is none."""
+    readers = users.get(last.id, [])
+    if not readers or len(readers) != total.get(last.id) or not readers[0].outputs:
+        return None  # unread, or a graph output
+    after = group_of.get(readers[0].outputs[0].id)
+    if (after is None or after.reduces or after.shape != shape
+            or any(not r.outputs or group_of.get(r.outputs[0].id) is not after
+                   for r in readers)):
+        return None
+    own = {m.outputs[0].id for m in after.members}
+    if not all(v.id in own or v is last or _is_scalar_constant(v)
+               for m in after.members for v in m.inputs):
+        return None
+    leaving = _leaving(after, total)
+    return (after, next(iter(leaving))) if len(leaving) == 1 else None
 
 
 def _rewrite(graph: Graph, groups: list[_Group]) -> None:
@@ -261,7 +368,7 @@ def _fused_node(group: _Group, used_outside: set[int]) -> tuple[Node, dict[int, 
         step_of[member.outputs[0].id] = len(steps) - 1
     outs = [m.outputs[0] for m in group.members if m.outputs[0].id in used_outside]
     expr = FusedExpr(tuple(steps), tuple(step_of[v.id] for v in outs),
-                     tuple(m.where for m in group.members))
+                     tuple(m.where for m in group.members), tuple(v.spec for v in inputs))
     node = Node(FUSED, inputs, {"expr": expr}, group.members[-1].where)
     node.outputs = [Value(v.spec, node, i) for i, v in enumerate(outs)]
     return node, {old.id: new for old, new in zip(outs, node.outputs)}
@@ -342,5 +449,5 @@ def has_fused(graph: Graph) -> bool:
     return any(node.op is FUSED for node in graph.walk())
 
 
-__all__ = ["FUSABLE", "FUSED", "FusedExpr", "Step", "evaluate_fused", "expand_fused",
+__all__ = ["FUSABLE", "FUSED", "REDUCIBLE", "FusedExpr", "Step", "evaluate_fused", "expand_fused",
            "fuse_elementwise", "has_fused"]
