@@ -1,0 +1,221 @@
+"""Run generated CUDA kernels on the CPU: the units of ``standalone_source`` compiled as host
+C++ with g++ behind a small shim, loaded with ctypes (a test helper for
+tests/graph/test_cuda_host.py, so the kernels' numbers are checked without a GPU).
+
+The shim maps what the generated text uses onto the C++ standard library: ``__global__``
+vanishes, ``blockIdx``/``blockDim``/``threadIdx`` become globals, ``__int_as_float`` and
+``__longlong_as_double`` reinterpret bits, and ``using namespace std`` makes ``exp(float)``
+pick the float overload as CUDA's headers do. Each kernel gets an ``extern "C"`` driver,
+``name_host(args..., n)``, that runs the kernel once per element with ``blockIdx.x = i``, so
+Python calls it once; a SIGFPE in the kernel (integer division by zero) raises
+``ArithmeticError`` instead of killing the process. ``-fwrapv`` gives signed overflow the GPU's wrap-around and
+``-ffp-contract=off`` keeps ``a * b + c`` two roundings, as NumPy computes it.
+
+Usage::
+
+    (kernel,) = compile_kernels([source])      # KernelSource or standalone_source text
+    out0, out1 = kernel(x, y, shape=(4, 3))    # inputs broadcast to ``shape``
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import dataclasses
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+import pytest
+
+from autojit.graph.executors.cuda_source import C_TYPES, KernelSource, standalone_source
+
+SHIM = r"""
+#include <cmath>
+#include <csetjmp>
+#include <csignal>
+#include <cstring>
+using namespace std;
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __restrict__ __restrict
+struct aj_dim3 { unsigned x; };
+static aj_dim3 blockIdx = {0}, blockDim = {1}, threadIdx = {0};
+static inline float __int_as_float(int bits) {
+  float x; memcpy(&x, &bits, sizeof x); return x;
+}
+static inline double __longlong_as_double(long long bits) {
+  double x; memcpy(&x, &bits, sizeof x); return x;
+}
+static sigjmp_buf aj_trap;
+static void aj_on_trap(int) { siglongjmp(aj_trap, 1); }
+template <class F> static int aj_guarded(F body) {  // 1 when the body trapped (SIGFPE)
+  struct sigaction act, old;
+  memset(&act, 0, sizeof act);
+  act.sa_handler = aj_on_trap;
+  sigemptyset(&act.sa_mask);
+  sigaction(SIGFPE, &act, &old);
+  int trapped = sigsetjmp(aj_trap, 1);
+  if (!trapped) body();
+  sigaction(SIGFPE, &old, nullptr);
+  return trapped;
+}
+static inline float rsqrtf(float x) { return 1.0f / sqrt(x); }
+static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
+static inline float rsqrt(float x) { return 1.0f / sqrt(x); }
+"""
+FLAGS = ["-O1", "-shared", "-fPIC", "-std=c++17", "-fwrapv", "-ffp-contract=off", "-w"]
+_DTYPE_OF_C = {c: d for d, c in C_TYPES.items()}
+_SIGNATURE = re.compile(r'extern "C" __global__ void (\w+)\((.*)\) \{')
+_PARAM = re.compile(r"(const )?(.+?)\* __restrict__ (\w+)_p")
+
+
+@dataclasses.dataclass(frozen=True)
+class HostKernel:
+    """One generated kernel, callable on NumPy arrays: returns its outputs, each of ``shape``
+    (the inputs broadcast to it; default: their broadcast shape)."""
+
+    name: str
+    in_dtypes: tuple
+    out_dtypes: tuple
+    function: object
+
+    def __call__(self, *inputs, shape=None):
+        if len(inputs) != len(self.in_dtypes):
+            raise TypeError(f"{self.name} takes {len(self.in_dtypes)} inputs, got {len(inputs)}")
+        arrays = [np.asarray(a) for a in inputs]
+        if shape is None:
+            shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        args = []
+        for k, (array, dtype) in enumerate(zip(arrays, self.in_dtypes)):
+            if array.dtype != np.dtype(dtype):
+                raise TypeError(f"{self.name}: in{k} is {dtype}, got {array.dtype}")
+            args.append(np.ascontiguousarray(np.broadcast_to(array, shape)))
+        outs = [np.empty(shape, dtype) for dtype in self.out_dtypes]
+        n = int(np.prod(shape, dtype=np.int64))
+        if self.function(*(a.ctypes.data for a in args + outs), n):
+            raise ArithmeticError(f"{self.name} trapped (SIGFPE: an integer division by zero "
+                                  "or INT_MIN / -1, which a GPU does not trap)")
+        return tuple(outs)
+
+
+def _parse(unit: str) -> tuple[str, list, list, list]:
+    """name, input dtypes, output dtypes and the C parameter texts of a standalone unit."""
+    match = _SIGNATURE.search(unit)
+    if match is None:
+        raise ValueError(f"not a standalone_source unit:\n{unit}")
+    name, params = match.group(1), match.group(2).split(", ")
+    assert params[-1] == "long long n", params
+    ins, outs = [], []
+    for text in params[:-1]:
+        param = _PARAM.fullmatch(text)
+        assert param is not None, text
+        (outs if param.group(1) is None else ins).append(_DTYPE_OF_C[param.group(2)])
+    return name, ins, outs, params
+
+
+def _dtypes(params: str) -> list:
+    """``"float32 in0, bool in1"`` -> ``["float32", "bool"]``"""
+    return [p.rsplit(" ", 1)[0] for p in params.split(", ")] if params else []
+
+
+def _driver(name: str, params: list) -> str:
+    names = [p.rsplit(" ", 1)[1] for p in params]
+    call = f"{name}({', '.join(names)})"
+    return (f'extern "C" int {name}_host({", ".join(params)}) {{\n'
+            "  return aj_guarded([&] {\n"
+            f"    for (long long b = 0; b < n; ++b) {{ blockIdx.x = (unsigned)b; {call}; }}\n"
+            "  });\n}\n")
+
+
+_TMP: list = []
+_CACHE: dict = {}
+_SHIM_CHECKED: list = []
+
+
+def _tmpdir() -> str:
+    if not _TMP:
+        _TMP.append(tempfile.mkdtemp(prefix="aj_host_cuda_"))
+        atexit.register(shutil.rmtree, _TMP[0], ignore_errors=True)
+    return _TMP[0]
+
+
+def compiler() -> str | None:
+    """The host C++ compiler, or None. Usage: ``if compiler() is None: ...``"""
+    return shutil.which("g++") or shutil.which("c++")
+
+
+def _compile(text: str, tag: str) -> tuple[str | None, str]:
+    """(path of the shared library or None, compiler log)."""
+    cxx = compiler()
+    if cxx is None:
+        pytest.skip("no C++ compiler (g++ or c++) to run the generated kernels on the host")
+    folder = _tmpdir()
+    source = os.path.join(folder, f"{tag}.cpp")
+    library = os.path.join(folder, f"{tag}.so")
+    with open(source, "w") as f:
+        f.write(text)
+    try:
+        done = subprocess.run([cxx, *FLAGS, source, "-o", library], check=False,
+                              capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip(f"the C++ compiler {cxx} could not run: {exc}")
+    return (library if done.returncode == 0 else None), done.stdout + done.stderr
+
+
+def _check_shim() -> None:
+    """Skip when the shim alone does not build and load: the environment, not the kernels."""
+    if _SHIM_CHECKED:
+        return
+    library, log = _compile(SHIM + 'extern "C" int aj_probe() { return 7; }\n', "shim")
+    if library is None:
+        pytest.skip(f"the host C++ compiler cannot build the CUDA shim:\n{log}")
+    try:
+        assert ctypes.CDLL(library).aj_probe() == 7
+    except OSError as exc:
+        pytest.skip(f"a host-compiled library could not be loaded: {exc}")
+    _SHIM_CHECKED.append(True)
+
+
+def compile_kernels(sources: list) -> list[HostKernel]:
+    """One ``HostKernel`` per source (a ``KernelSource`` or a ``standalone_source`` unit), all
+    compiled as one translation unit, once per set of sources in a process. Skips the test
+    when no compiler works; fails it, with the compiler's log, when the generated code does
+    not compile. Usage: ``(kernel,) = compile_kernels([kernel_source(expr, dtypes)])``"""
+    units = [standalone_source(s) if isinstance(s, KernelSource) else s for s in sources]
+    key = tuple(units)
+    if key in _CACHE:
+        return _CACHE[key]
+    _check_shim()
+    parsed = [_parse(unit) for unit in units]
+    for source, (name, ins, outs, _) in zip(sources, parsed):
+        if isinstance(source, KernelSource):  # the signature says what the params say
+            assert (ins, outs) == (_dtypes(source.in_params), _dtypes(source.out_params)), name
+    unique = {}
+    for unit, (name, *_rest) in zip(units, parsed):
+        unique.setdefault(name, unit)  # one definition per kernel name (names are digests)
+    drivers = {name: _driver(name, params) for name, _, _, params in parsed}
+    text = SHIM + "\n".join(unique.values()) + "\n" + "\n".join(drivers.values())
+    tag = hashlib.sha1(text.encode()).hexdigest()[:16]
+    library, log = _compile(text, tag)
+    if library is None:
+        numbered = "\n".join(f"{i + 1:5d}  {line}" for i, line in enumerate(text.splitlines()))
+        pytest.fail(f"generated CUDA source does not compile as host C++:\n{log}\n{numbered}",
+                    pytrace=False)
+    lib = ctypes.CDLL(library)
+    kernels = []
+    for name, ins, outs, _ in parsed:
+        function = getattr(lib, f"{name}_host")
+        function.restype = ctypes.c_int
+        function.argtypes = [ctypes.c_void_p] * (len(ins) + len(outs)) + [ctypes.c_longlong]
+        kernels.append(HostKernel(name, tuple(ins), tuple(outs), function))
+    _CACHE[key] = kernels
+    return kernels
+
+
+__all__ = ["HostKernel", "compile_kernels", "compiler"]
