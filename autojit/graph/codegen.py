@@ -128,6 +128,7 @@ class _Emitter:
         self.host: set[int] = set()  # values kept as Python scalars (scalars.py)
         self.reading: set[int] | None = None  # ids the top-level node being emitted reads
         self.kernels: dict[str, Callable] = {}  # op name -> an executor's own kernel for it
+        self.checks: Callable | None = None  # node -> an executor's own value check, or None
 
     def arg(self, value: Value, host_ok: bool = False) -> str:
         """The name of ``value`` as an op argument: a host scalar becomes a 0-d array unless
@@ -298,7 +299,8 @@ class _Emitter:
         parts = [repr(op.name), *[self.arg(v, host_ok=ints is None or i in ints)
                                   for i, v in enumerate(node.inputs)]]
         parts += [f"{k}={self.ns.literal(v, k)}" for k, v in node.attrs.items()]
-        return f"{self.ns.hoist(op.check, f'check_{op.name}')}({', '.join(parts)})"
+        check = (self.checks(node) if self.checks is not None else None) or op.check
+        return f"{self.ns.hoist(check, f'check_{op.name}')}({', '.join(parts)})"
 
     def expression(self, node: Node) -> str:
         op = node.op
@@ -401,13 +403,15 @@ def register_emitter(op_name: str, emit: Callable[[_Emitter, Node, str], None]) 
 
 
 def generate(graph: Graph, device: Any, name: str = "replay",
-             kernels: dict[str, Callable] | None = None) -> tuple[Callable, str]:
+             kernels: dict[str, Callable] | None = None,
+             checks: Callable[[Node], Callable | None] | None = None) -> tuple[Callable, str]:
     """Compile ``graph`` to a Python function over arrays; return it and its source.
 
     ``kernels`` maps op names to an executor's own kernels (``kernel(xp, *inputs, **attrs)``),
     called instead of the op's: the GPU executor passes its launcher for ``fused`` nodes.
     Without one, fused nodes are expanded back (NumPy has no kernel fusion: one call per op
-    is already the fast replay).
+    is already the fast replay). ``checks(node)`` may give a node's value check instead of its
+    op's (the GPU executor's deferred checks, Note [Deferred checks]).
 
     Usage: ``fn, source = generate(graph, aj.get_device("CPU:0"))``
     """
@@ -417,6 +421,7 @@ def generate(graph: Graph, device: Any, name: str = "replay",
     ns = Namespace(device.xp)
     emitter = _Emitter(ns, device)
     emitter.kernels = kernels
+    emitter.checks = checks
     params = []
     for value in graph.inputs:
         params.append(ns.fresh(f"a{value.id}"))

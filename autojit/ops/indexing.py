@@ -14,8 +14,10 @@ counts them; in a graph that dim is ``None``.
 
 from __future__ import annotations
 
+import contextlib
 import operator
-from typing import Any
+import threading
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -69,6 +71,12 @@ def check_index_range(name: str, indices: Any, size: Any, where: str, negative: 
     dim, for the message) may be a function making the text: checks that pass build none."""
     if size is None:
         return
+    sink = _DEFERRED.sink
+    if sink is not None and type(indices) not in (int, np.ndarray) and not isinstance(
+            indices, np.generic):  # a device array: test it on the device
+        low = -size if negative else 0
+        sink(indices, low, size, lambda: _range_message(name, noun, where, low, size))
+        return
     if type(indices) is int or (_is_concrete(indices) and indices.ndim == 0):
         # one index (a loop's counter, every iteration): no array reductions
         lo = hi = int(indices)
@@ -83,6 +91,34 @@ def check_index_range(name: str, indices: Any, size: Any, where: str, negative: 
             where = where()
         raise InvalidArgumentError(f"{name}: {noun} {bad} is out of range for {where}; "
                                    f"expected {low} <= {noun} < {size}")
+
+
+def _range_message(name: str, noun: str, where: Any, low: int, size: int) -> str:
+    where = where() if callable(where) else where
+    return f"{name}: {noun} out of range for {where}; expected {low} <= {noun} < {size}"
+
+
+class _Deferred(threading.local):
+    sink: Callable | None = None
+
+
+_DEFERRED = _Deferred()
+
+
+@contextlib.contextmanager
+def deferred_index_checks(sink: Callable) -> Iterator[None]:
+    """Within the block, ``check_index_range`` given a device array reads nothing back: it
+    calls ``sink(indices, low, size, message)`` (``message()`` makes the error text) for the
+    caller to test ``low <= indices < size`` on the device (the GPU replay's deferred checks,
+    Note [Deferred checks] in graph/executors/device_checks.py).
+
+    Usage: ``with deferred_index_checks(sink): op.check(name, *inputs, **attrs)``
+    """
+    previous, _DEFERRED.sink = _DEFERRED.sink, sink
+    try:
+        yield
+    finally:
+        _DEFERRED.sink = previous
 
 
 # ----------------------------------------------------------------------------- getitem

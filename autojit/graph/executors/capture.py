@@ -18,6 +18,7 @@ import dataclasses
 import os
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from autojit.graph.executors.device_checks import DEFERRED_CHECKS
 from autojit.graph.ir import Graph, Node
 from autojit.graph.scalars import host_scalars
 
@@ -70,7 +71,8 @@ def host_reads(graph: Graph) -> list[tuple[Node, str, bool]]:
     """The nodes whose replay reads device values back to Python, as ``(node, what, in_loop)``:
     ``what`` is "predicate" (a tensor ``cond``), "loop test" (a tensor ``while_loop``, every
     iteration), "values" (``print``, ``assert``) or "checked values" (an op's value check,
-    Note [Value checks]); ``in_loop`` says it runs inside a loop body. A ``cond`` or loop
+    Note [Value checks], unless the GPU replay runs it on the device: Note [Deferred checks]
+    in device_checks.py); ``in_loop`` says it runs inside a loop body. A ``cond`` or loop
     whose test is a host scalar (a Python int counter) reads nothing back.
 
     Usage: ``[node.op.name for node, what, _ in host_reads(g)]``
@@ -90,7 +92,8 @@ def host_reads(graph: Graph) -> list[tuple[Node, str, bool]]:
                     found.append((node, "loop test", loop))
             elif name in ("print", "assert"):
                 found.append((node, "values", loop))
-            elif node.op.check is not None or node.op.checks_values:
+            elif ((node.op.check is not None or node.op.checks_values)
+                  and name not in DEFERRED_CHECKS):  # those run on the device
                 found.append((node, "checked values", loop))
             if name in _CONDITIONAL_NODES:
                 continue

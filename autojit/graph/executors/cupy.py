@@ -21,6 +21,7 @@ from autojit.graph.codegen import generate
 from autojit.graph.executors.capture import (CaptureAPI, CapturedReplay, CapturePlan,
                                              graph_owned_memory)
 from autojit.graph.executors.cuda_source import KernelSource, ReductionSource, kernel_source
+from autojit.graph.executors.device_checks import DeviceChecks, deferred_count
 from autojit.graph.executors.device_loops import (CudaCoreConditions, conditional_capture,
                                                   conditional_support)
 from autojit.graph.ir import Graph
@@ -169,14 +170,24 @@ class GpuReplay:
     Usage: ``fn = GpuReplay(...)``; ``fn(*arrays)``; ``fn.report()``
     """
 
-    def __init__(self, fn: Callable, plan: CapturePlan, captured: CapturedReplay | None):
+    def __init__(self, fn: Callable, plan: CapturePlan, captured: CapturedReplay | None,
+                 checks: DeviceChecks | None = None):
         self.fn = fn
         self.plan = plan
         self.captured = captured
+        self.checks = checks
         self.line_nodes = getattr(fn, "line_nodes", {})
         self.__code__ = fn.__code__
 
     def __call__(self, *arrays: Any) -> tuple:
+        if self.checks is None:
+            return self._replay(arrays)
+        self.checks.raise_found()  # what an earlier call's device checks found
+        out = self._replay(arrays)
+        self.checks.publish()
+        return out
+
+    def _replay(self, arrays: tuple) -> tuple:
         if self.captured is None:
             return self.fn(*arrays)
         try:
@@ -188,6 +199,12 @@ class GpuReplay:
             self.captured = None
             return self.fn(*arrays)
 
+    def check_values(self) -> None:
+        """Wait for the device and raise what its deferred value checks found (Note
+        [Deferred checks]). Usage: ``replay.check_values()``"""
+        if self.checks is not None:
+            self.checks.check_values()
+
     def report(self) -> str:
         """One line: whether replays launch one CUDA graph, and why not."""
         return str(self.plan)
@@ -195,11 +212,14 @@ class GpuReplay:
 
 def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
                 fusion: bool = True, cuda_graphs: bool = True,
-                conditions: Callable[[], Any] | None = None) -> tuple[Callable, str]:
+                conditions: Callable[[], Any] | None = None,
+                checks: Callable[[int], DeviceChecks] | None = None
+                ) -> tuple[Callable, str]:
     """The GPU replay function for ``graph`` and its source. Tensor loops and conds become
     conditional graph nodes where they can (``device_loops.py``), built through
     ``conditions()`` (default: cuda.core's, when ``conditional_support`` finds it usable;
-    tests pass a fake).
+    tests pass a fake). Index checks run on the device (Note [Deferred checks]), through
+    ``checks(capacity)`` (default: ``DeviceChecks`` on pinned memory; tests pass a fake).
 
     Usage: ``fn, source = compile_gpu(graph, aj.get_device("GPU:0"), "step", [])``
     """
@@ -212,20 +232,24 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
     blas = BlasMatmul.create(xp)
     if blas is not None:
         kernels["matmul"] = blas
-    fn, source = generate(work, device, name, kernels=kernels)
+    count = deferred_count(work)  # each compiled copy of a checked node takes a slot
+    found = (checks or (lambda n: DeviceChecks(xp, n)))(8 * count) if count else None
+    wrap = found.wrap if found is not None else None
+    fn, source = generate(work, device, name, kernels=kernels, checks=wrap)
     if not cuda_graphs:
         plan = CapturePlan(False, ["CUDA graphs are off (aj.config.set_cuda_graphs)"])
-        return GpuReplay(fn, plan, None), source
+        return GpuReplay(fn, plan, None, found), source
     unsupported = {} if conditions is not None else conditional_support(xp)
     lowered, plan, api = conditional_capture(
         work, blas is not None, unsupported,
-        lambda sub, sub_name: generate(sub, device, f"{name}_{sub_name}", kernels=kernels)[0],
+        lambda sub, sub_name: generate(sub, device, f"{name}_{sub_name}", kernels=kernels,
+                                       checks=wrap)[0],
         conditions or (lambda: CudaCoreConditions(xp, device.index)))
     if lowered is not None:  # loops stay on the device: capture through the conditions API
-        fn, source = generate(lowered, device, name, kernels=kernels)
-        return GpuReplay(fn, plan, CapturedReplay(fn, variables, api)), source
+        fn, source = generate(lowered, device, name, kernels=kernels, checks=wrap)
+        return GpuReplay(fn, plan, CapturedReplay(fn, variables, api), found), source
     captured = CapturedReplay(fn, variables, CupyCapture(xp)) if plan.capturable else None
-    return GpuReplay(fn, plan, captured), source
+    return GpuReplay(fn, plan, captured, found), source
 
 
 __all__ = ["BlasMatmul", "CupyCapture", "GpuReplay", "compile_gpu", "launch_fused"]

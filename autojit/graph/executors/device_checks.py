@@ -1,0 +1,136 @@
+"""Value checks that stay on the device, so a GPU step that indexes can still be captured.
+
+Note [Deferred checks]: an op's value check (Note [Value checks] in ops/core.py) reads its
+indices back to the host (``int(indices.max())``) at every replay: on the GPU that is a
+synchronisation per checked op, and no CUDA graph can hold it. The sparse cross-entropy of
+every classifier's loss has one, so without this no training step of the issue's table would
+be captured. For the ops in ``DEFERRED_CHECKS`` (their checks test index ranges only, through
+``ops.indexing.check_index_range``, and their kernels read no index back) the GPU replay runs the check as device work instead:
+
+* ``DeviceChecks.wrap(node)`` gives the replay a check that calls the op's own one inside
+  ``deferred_index_checks``, where a range test becomes ``flags[k] |= any(indices out of
+  range)`` on the device, ``k`` the node's slot: two small kernels, no read, capturable;
+* after each replay the flags are copied to pinned host memory asynchronously
+  (``publish``); before each replay the host copy is looked at (``raise_found``), without
+  waiting: a set flag raises the op's ``InvalidArgumentError``, naming the user's line, and
+  clears the flags. So a bad index is reported by a later call, usually the next, instead of
+  the one that used it (PyTorch's device-side asserts are asynchronous too; TensorFlow's GPU
+  kernels fill zeros or NaN without an error). ``check_values()`` waits for the device and
+  reports at once.
+
+What the kernels compute for an out-of-range index before the error arrives is the backend's
+(CuPy wraps indices around); the error says so.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from autojit.errors import InvalidArgumentError
+from autojit.graph.ir import Node
+from autojit.ops.indexing import deferred_index_checks
+
+# Ops whose value check tests index ranges only (check_index_range) and whose kernel reads no
+# index back (index_at's does: ``x[int(i)]``): their checks can run on the device.
+DEFERRED_CHECKS = frozenset({
+    "gather", "gather_nd", "scatter_nd", "sparse_softmax_cross_entropy_with_logits",
+    "take_along_axis", "tensor_scatter_nd_add", "tensor_scatter_nd_update",
+})
+
+
+def _async_copy(flags: Any, host: np.ndarray) -> None:
+    flags.get(out=host, blocking=False)  # pinned memory: ordered on the current stream
+
+
+def _pinned(xp: Any, n: int) -> np.ndarray:
+    import cupyx
+
+    return cupyx.empty_pinned((n,), dtype=np.int32)
+
+
+class DeviceChecks:
+    """The deferred value checks of one GPU replay (Note [Deferred checks]): one device flag
+    per checked node, its host copy, and the message of each flag.
+
+    ``capacity``: the number of slots (the graph is compiled more than once when its loops
+    become conditional nodes, and each compiled copy of a node takes a slot).
+
+    Usage: ``checks = DeviceChecks(cupy, 8)``; ``generate(..., checks=checks.wrap)``;
+    around each replay ``checks.raise_found()`` / ``checks.publish()``
+    """
+
+    def __init__(self, xp: Any, capacity: int,
+                 copy_to_host: Callable[[Any, np.ndarray], None] | None = None,
+                 host: np.ndarray | None = None):
+        self.xp = xp
+        self.nodes: list[Node] = []  # slot -> the node checked there
+        self.flags = xp.zeros(max(capacity, 1), dtype=np.int32)
+        self.views = [self.flags[k:k + 1] for k in range(capacity)]
+        self.host = host if host is not None else _pinned(xp, len(self.flags))
+        self.host[...] = 0
+        self.copy_to_host = copy_to_host or _async_copy
+        self.messages: dict[int, Callable[[], str]] = {}
+
+    def wrap(self, node: Node) -> Callable | None:
+        """The check the replay calls for ``node``: its op's own, run with range tests kept on
+        the device (a slot of its own); None (the op's check as it is) for a node whose op is
+        not in ``DEFERRED_CHECKS``, or when every slot is taken."""
+        if node.op.name not in DEFERRED_CHECKS or len(self.nodes) == len(self.views):
+            return None
+        slot = len(self.nodes)
+        self.nodes.append(node)
+        check, xp, flag = node.op.check, self.xp, self.views[slot]
+
+        def sink(indices: Any, low: int, size: int, message: Callable[[], str]) -> None:
+            indices = xp.asarray(indices)
+            bad = xp.logical_or(indices < low, indices >= size).any()
+            xp.maximum(flag, bad.astype(np.int32), out=flag)
+            self.messages.setdefault(slot, message)
+
+        def deferred(name: str, *inputs: Any, **attrs: Any) -> None:
+            with deferred_index_checks(sink):
+                check(name, *inputs, **attrs)
+
+        deferred.__name__ = f"deferred_{node.op.name}"
+        return deferred
+
+    def publish(self) -> None:
+        """After a replay: start copying the flags to the host (no wait)."""
+        if self.nodes:
+            self.copy_to_host(self.flags, self.host)
+
+    def raise_found(self) -> None:
+        """Before a replay: raise the error of a flag an earlier replay set (no wait)."""
+        if not self.nodes or not self.host.any():
+            return
+        slot = int(np.flatnonzero(self.host)[0])
+        self.host[...] = 0
+        self.flags.fill(0)
+        node = self.nodes[slot]
+        message = self.messages.get(slot, lambda: f"{node.op.name}: an index out of range")()
+        where = f" at {os.path.basename(node.where[0])}:{node.where[1]}" if node.where else ""
+        raise InvalidArgumentError(
+            f"{message} (found on the device by an earlier call{where}: GPU replays check "
+            "index values without waiting for them, so the error arrives a call late and "
+            "that call's results used wrapped indices)")
+
+    def check_values(self) -> None:
+        """Wait for the device, then raise any error found. Usage: ``replay.check_values()``"""
+        if self.nodes:
+            self.xp.cuda.get_current_stream().synchronize()
+            self.copy_to_host(self.flags, self.host)
+            self.xp.cuda.get_current_stream().synchronize()
+        self.raise_found()
+
+
+def deferred_count(graph: Any) -> int:
+    """How many nodes of ``graph`` (subgraphs included) have checks that run on the device."""
+    return sum(1 for node in graph.walk()
+               if node.op.check is not None and node.op.name in DEFERRED_CHECKS)
+
+
+__all__ = ["DEFERRED_CHECKS", "DeviceChecks", "deferred_count"]
