@@ -37,7 +37,7 @@ PYTHON_EXPR = {
 # host scalar goes in as a Python int. Only those: tensor_array_write's ``value`` may be a
 # 0-d host scalar too (``ta.write(i, i * 2)``), and its kernel and check read value.shape.
 INT_ARGUMENTS: dict[str, frozenset[int]] = {
-    "stack_get": frozenset({0, 1}), "index_at": frozenset({1}),
+    "stack_get": frozenset({0, 1}), "index_at": frozenset({1}), "index_at_grad": frozenset({2}),
     "tensor_array_read": frozenset({1}), "tensor_array_write": frozenset({1}),
     "tensor_array_write_grad": frozenset({1}), "tensor_array_zeros": frozenset({0}),
 }

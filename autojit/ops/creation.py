@@ -236,7 +236,10 @@ def arange(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None,
     else:
         dt = dtypes.float32 if any(isinstance(v, float) for v in (start, limit, delta)) \
             else dtypes.int32
-    return bind(RANGE, start=start, limit=limit, delta=delta, dtype=dt)
+    out = bind(RANGE, start=start, limit=limit, delta=delta, dtype=dt)
+    if getattr(out, "_array", 0) is None and dtypes.is_integer(dt):
+        _remember_bounds(out, (start, limit, delta), dt)  # traced: a for loop counts
+    return out
 
 
 def _range_tensor_rule(name, start, limit, delta, *, dtype):
@@ -257,8 +260,17 @@ RANGE_TENSOR = defop("range_tensor", ["start", "limit", "delta"],
 # Note [Ranges with tensor bounds]: under tracing, ``aj.range`` of symbolic bounds is an
 # ordinary tensor (shape [None]) made by ``range_tensor``. Its bounds are remembered here,
 # keyed by the result's id (checked through a weak reference), so that ``for i in
-# aj.range(n)`` can iterate a counter instead of materialising the range (as TF does).
+# aj.range(n)`` can iterate a counter instead of materialising the range (as TF does). So
+# are the bounds of a traced integer range with known bounds (``aj.range(100)``): its loop
+# counter is then a host scalar, and ``x[t]`` in the body reads no index back on a GPU
+# (a gather from the materialised range gave a device index each iteration). Float ranges
+# keep their materialised values (a counter adding 0.1 drifts from ``start + k * delta``).
 _RANGE_BOUNDS: dict = {}
+
+
+def _remember_bounds(out: Any, raw: tuple, dt: Any) -> None:
+    _RANGE_BOUNDS[id(out)] = (weakref.ref(out), raw, dt)
+    weakref.finalize(out, _RANGE_BOUNDS.pop, id(out), None)
 
 
 def _range_tensor(start: Any, limit: Any, delta: Any, dtype: Any, given: list) -> Any:
@@ -268,8 +280,7 @@ def _range_tensor(start: Any, limit: Any, delta: Any, dtype: Any, given: list) -
     raw = (start, limit, delta)
     out = bind(RANGE_TENSOR, *(cast(v, dt) if hasattr(v, "dtype") else constant(v, dtype=dt)
                                for v in raw), dtype=dt)
-    _RANGE_BOUNDS[id(out)] = (weakref.ref(out), raw, dt)
-    weakref.finalize(out, _RANGE_BOUNDS.pop, id(out), None)
+    _remember_bounds(out, raw, dt)
     return out
 
 

@@ -395,6 +395,37 @@ def test_a_tensor_cond_reads_its_predicate_once_and_a_cheap_one_not_at_all():
     assert reads == 0, source
 
 
+def test_a_loop_over_a_known_range_indexes_with_a_host_counter_and_can_be_captured():
+    """``for t in aj.range(100)``: the counter is a Python int, so ``x[t]`` and the reverse
+    loop's saved states read nothing back and the step (unrolled) is capturable (issue 11's
+    loop workload; the range used to be materialised and gathered from, a device index)."""
+    def loop(x, w):
+        with aj.GradientTape() as tape:
+            tape.watch(w)
+            y = aj.zeros((4,), dtype=aj.float64)
+            for t in aj.range(6):
+                y = (y + x[t]) * w
+            loss = aj.reduce_sum(y)
+        return loss, tape.gradient(loss, w)
+
+    x, w = np.linspace(-1, 1, 24).reshape(6, 4), np.float64(0.9)
+    graph = graph_of(loop, aj.constant(x), aj.constant(w))
+    assert "gather" not in str(graph)
+    assert plan_capture(graph, capturable_blas=True).capturable
+    replay, source = gpu_replay(loop, aj.constant(x), aj.constant(w), cuda_graphs=False)
+    reads, (loss, grad) = count_reads(replay, x, w)
+    ys, y = [], np.zeros(4)
+    for t in range(6):
+        ys.append(y)
+        y = (y + x[t]) * w
+    dw, g = 0.0, np.ones(4)
+    for t in reversed(range(6)):
+        dw += (g * (ys[t] + x[t])).sum()
+        g = g * w
+    assert reads == 0, source
+    np.testing.assert_allclose([loss, grad], [y.sum(), dw], rtol=1e-12)
+
+
 def test_the_gradient_of_a_tensor_loop_reads_only_the_forward_tests():
     def grad(v):
         with aj.GradientTape() as tape:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from autojit.graph.executors.device_checks import DEFERRED_CHECKS
 from autojit.graph.ir import Graph, Node
-from autojit.graph.scalars import host_scalars
+from autojit.graph.scalars import INT_ARGUMENTS, host_scalars
 
 # What each kind of host read (``host_reads``) means for a capture.
 _READ_REASONS = {
@@ -93,7 +93,8 @@ def host_reads(graph: Graph) -> list[tuple[Node, str, bool]]:
             elif name in ("print", "assert"):
                 found.append((node, "values", loop))
             elif ((node.op.check is not None or node.op.checks_values)
-                  and name not in DEFERRED_CHECKS):  # those run on the device
+                  and name not in DEFERRED_CHECKS  # those run on the device
+                  and not host_indexed(node, host)):
                 found.append((node, "checked values", loop))
             if name in _CONDITIONAL_NODES:
                 continue
@@ -102,6 +103,17 @@ def host_reads(graph: Graph) -> list[tuple[Node, str, bool]]:
 
     visit(graph, False)
     return found
+
+
+def host_indexed(node: Node, host: set[int]) -> bool:
+    """True when every input ``node``'s kernel and check call ``int()`` on (``INT_ARGUMENTS``)
+    is a host scalar here (a Python loop counter): then neither reads device memory, as for
+    ``x[t]`` or a reverse loop's ``stack_get`` in a ``for t in range(100)`` loop, and a capture
+    records the loop unrolled."""
+    ints = INT_ARGUMENTS.get(node.op.name)
+    return ints is not None and all(
+        node.inputs[i].id in host for i in ints
+        if i < len(node.inputs) and node.inputs[i].spec.dtype.kind != "O")  # not a stack
 
 
 def _walk(graph: Graph) -> Iterator[Node]:
@@ -129,6 +141,7 @@ def plan_capture(graph: Graph, capturable_blas: bool,
         reasons.append("an input shape is unknown until run time")
     seen: set[str] = set()
     reads = {id(node): what for node, what, _ in host_reads(graph)}
+    host = host_scalars(graph)
     for node in _walk(graph):
         name = node.op.name
         reason = None
@@ -140,7 +153,7 @@ def plan_capture(graph: Graph, capturable_blas: bool,
             reason = f"{name}{_where(node)} {_READ_REASONS[reads[id(node)]]}"
             if device_loops.get(id(node)):
                 reason += f" (no conditional node: {device_loops[id(node)]})"
-        elif name in _HOST_OPS:
+        elif name in _HOST_OPS and not (name == "stack_get" and host_indexed(node, host)):
             reason = f"{name}{_where(node)} {_HOST_OPS[name]}"
         elif name.startswith("random") or name in ("dropout", "stateless_random"):
             reason = f"{name}{_where(node)} draws random numbers on the host's generator"
