@@ -7,14 +7,18 @@ vanishes, ``blockIdx``/``blockDim``/``threadIdx`` become globals, ``__int_as_flo
 ``__longlong_as_double`` reinterpret bits, and ``using namespace std`` makes ``exp(float)``
 pick the float overload as CUDA's headers do. Each kernel gets an ``extern "C"`` driver,
 ``name_host(args..., n)``, that runs the kernel once per element with ``blockIdx.x = i``, so
-Python calls it once; a SIGFPE in the kernel (integer division by zero) raises
-``ArithmeticError`` instead of killing the process. ``-fwrapv`` gives signed overflow the GPU's wrap-around and
+Python calls it once (a reduction unit's, ``name_host(args..., n, m)``, runs it once per
+output, the caller having laid each input out as ``n`` rows of the ``m`` elements one output
+reduces); a SIGFPE in the kernel (integer division by zero) raises ``ArithmeticError``
+instead of killing the process. ``-fwrapv`` gives signed overflow the GPU's wrap-around and
 ``-ffp-contract=off`` keeps ``a * b + c`` two roundings, as NumPy computes it.
 
 Usage::
 
     (kernel,) = compile_kernels([source])      # KernelSource or standalone_source text
     out0, out1 = kernel(x, y, shape=(4, 3))    # inputs broadcast to ``shape``
+    (total,) = compile_kernels([reduction])    # a ReductionSource (or its unit's text)
+    (out0,) = total(x, y)                      # over its axis, keepdims, to its shape
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from autojit.graph.executors.cuda_source import C_TYPES, KernelSource, standalone_source
+from autojit.graph.executors.cuda_source import C_TYPES, ReductionSource, standalone_source
 
 SHIM = r"""
 #include <cmath>
@@ -104,15 +108,72 @@ class HostKernel:
         return tuple(outs)
 
 
+_SOURCE = object()  # HostReduction's call: take axis from the source
+
+
+@dataclasses.dataclass(frozen=True)
+class HostReduction:
+    """One generated reduction kernel, callable on NumPy arrays: the inputs are broadcast to
+    ``shape`` (default: the source's, else their broadcast shape), ``axis`` moved last and
+    each output reduces one contiguous row of ``m`` elements (as ``standalone_reduction``
+    asks of its caller); returns ``(out0,)`` of the reduced shape, ``keepdims`` honoured.
+    ``axis=None`` reduces every axis (as CuPy's ``ReductionKernel``). Usage:
+    ``(out,) = kernel(x, b)`` (the source's own axis) or ``kernel(x, axis=(0,), keepdims=True)``
+    """
+
+    name: str
+    in_dtypes: tuple
+    out_dtypes: tuple  # one
+    function: object
+    axis: tuple | None = None
+    keepdims: bool = False
+    shape: tuple | None = None
+
+    def __call__(self, *inputs, axis=_SOURCE, keepdims=None, shape=None):
+        if len(inputs) != len(self.in_dtypes):
+            raise TypeError(f"{self.name} takes {len(self.in_dtypes)} inputs, got {len(inputs)}")
+        arrays = [np.asarray(a) for a in inputs]
+        axis = self.axis if axis is _SOURCE else axis
+        keepdims = self.keepdims if keepdims is None else bool(keepdims)
+        if shape is None:
+            shape = self.shape if self.shape is not None else np.broadcast_shapes(
+                *(a.shape for a in arrays))
+        shape = tuple(shape)
+        ndim = len(shape)
+        if axis is None:
+            axes = tuple(range(ndim))
+        else:
+            axes = tuple(sorted({a % ndim for a in ((axis,) if isinstance(axis, int) else axis)}))
+        kept = [d for d in range(ndim) if d not in axes]
+        last = list(range(ndim - len(axes), ndim))
+        args = []
+        for k, (array, dtype) in enumerate(zip(arrays, self.in_dtypes)):
+            if array.dtype != np.dtype(dtype):
+                raise TypeError(f"{self.name}: in{k} is {dtype}, got {array.dtype}")
+            moved = np.moveaxis(np.broadcast_to(array, shape), axes, last)
+            args.append(np.ascontiguousarray(moved))
+        n = int(np.prod([shape[d] for d in kept], dtype=np.int64))
+        m = int(np.prod([shape[d] for d in axes], dtype=np.int64))
+        out = np.empty(n, self.out_dtypes[0])
+        if self.function(*(a.ctypes.data for a in args + [out]), n, m):
+            raise ArithmeticError(f"{self.name} trapped (SIGFPE: an integer division by zero "
+                                  "or INT_MIN / -1, which a GPU does not trap)")
+        reduced = ([1 if d in axes else shape[d] for d in range(ndim)] if keepdims
+                   else [shape[d] for d in kept])
+        return (out.reshape(reduced),)
+
+
 def _parse(unit: str) -> tuple[str, list, list, list]:
-    """name, input dtypes, output dtypes and the C parameter texts of a standalone unit."""
+    """name, input dtypes, output dtypes and the C parameter texts of a standalone unit (an
+    elementwise one ends in ``long long n``, a reduction in ``long long n, long long m``)."""
     match = _SIGNATURE.search(unit)
     if match is None:
         raise ValueError(f"not a standalone_source unit:\n{unit}")
     name, params = match.group(1), match.group(2).split(", ")
-    assert params[-1] == "long long n", params
+    sizes = 2 if params[-2:] == ["long long n", "long long m"] else 1
+    assert params[-1] == "long long n" or sizes == 2, params
     ins, outs = [], []
-    for text in params[:-1]:
+    for text in params[:-sizes]:
         param = _PARAM.fullmatch(text)
         assert param is not None, text
         (outs if param.group(1) is None else ins).append(_DTYPE_OF_C[param.group(2)])
@@ -182,19 +243,22 @@ def _check_shim() -> None:
     _SHIM_CHECKED.append(True)
 
 
-def compile_kernels(sources: list) -> list[HostKernel]:
-    """One ``HostKernel`` per source (a ``KernelSource`` or a ``standalone_source`` unit), all
+def compile_kernels(sources: list) -> list:
+    """One ``HostKernel`` per elementwise source (a ``KernelSource`` or a ``standalone_source``
+    unit), one ``HostReduction`` per reduction (a ``ReductionSource``, whose axis, keepdims
+    and shape it keeps, or a ``standalone_reduction`` unit, which gets them per call), all
     compiled as one translation unit, once per set of sources in a process. Skips the test
     when no compiler works; fails it, with the compiler's log, when the generated code does
     not compile. Usage: ``(kernel,) = compile_kernels([kernel_source(expr, dtypes)])``"""
-    units = [standalone_source(s) if isinstance(s, KernelSource) else s for s in sources]
-    key = tuple(units)
+    units = [s if isinstance(s, str) else standalone_source(s) for s in sources]
+    key = tuple((unit, (s.axis, s.keepdims, s.shape) if isinstance(s, ReductionSource) else None)
+                for unit, s in zip(units, sources))  # one unit text serves every axis
     if key in _CACHE:
         return _CACHE[key]
     _check_shim()
     parsed = [_parse(unit) for unit in units]
     for source, (name, ins, outs, _) in zip(sources, parsed):
-        if isinstance(source, KernelSource):  # the signature says what the params say
+        if not isinstance(source, str):  # the signature says what the params say
             assert (ins, outs) == (_dtypes(source.in_params), _dtypes(source.out_params)), name
     unique = {}
     for unit, (name, *_rest) in zip(units, parsed):
@@ -209,13 +273,21 @@ def compile_kernels(sources: list) -> list[HostKernel]:
                     pytrace=False)
     lib = ctypes.CDLL(library)
     kernels = []
-    for name, ins, outs, _ in parsed:
+    for source, (name, ins, outs, params) in zip(sources, parsed):
         function = getattr(lib, f"{name}_host")
         function.restype = ctypes.c_int
-        function.argtypes = [ctypes.c_void_p] * (len(ins) + len(outs)) + [ctypes.c_longlong]
-        kernels.append(HostKernel(name, tuple(ins), tuple(outs), function))
+        sizes = len(params) - len(ins) - len(outs)
+        function.argtypes = ([ctypes.c_void_p] * (len(ins) + len(outs))
+                             + [ctypes.c_longlong] * sizes)
+        if sizes == 1:
+            kernels.append(HostKernel(name, tuple(ins), tuple(outs), function))
+            continue
+        known = isinstance(source, ReductionSource)
+        kernels.append(HostReduction(
+            name, tuple(ins), tuple(outs), function, source.axis if known else None,
+            source.keepdims if known else False, source.shape if known else None))
     _CACHE[key] = kernels
     return kernels
 
 
-__all__ = ["HostKernel", "compile_kernels", "compiler"]
+__all__ = ["HostKernel", "HostReduction", "compile_kernels", "compiler"]

@@ -7,7 +7,11 @@ infinities, signed zeros, negatives, integers that do not divide evenly); then t
 random programs, and of their gradients, run on random inputs sprinkled with NaN and
 infinities. Results must match bit for bit (NaN in the same places) unless a step is a
 transcendental function, which the host's libm and NumPy's SIMD loops round differently:
-then floats agree to a few ulps of the largest value computed (``assert_matches``). Skipped
+then floats agree to a few ulps of the largest value computed (``assert_matches``). Reduction
+kernels (sum, mean, max, min, prod with a prologue and an epilogue, over one, several and all
+axes, NaN and infinities among the inputs) are compared the same way, except that a float
+sum, mean or product adds in another order than NumPy's pairwise loops, so agrees to
+``RTOL_REDUCE`` of the largest value computed (``assert_reduction_matches``). Skipped
 where no C++ compiler is installed; the host build is no stand-in for NVRTC (the NVRTC test
 in test_cuda_source.py) nor for CUDA's own libm, whose ulps differ again.
 """
@@ -20,12 +24,13 @@ import numpy as np
 import pytest
 
 import autojit as aj
+from autojit.graph.executors.cuda_source import ReductionSource, kernel_source, standalone_reduction
 from autojit.graph.passes import fuse_elementwise
-from autojit.graph.passes.fuse import FUSABLE, evaluate_fused
+from autojit.graph.passes.fuse import REDUCIBLE, evaluate_fused
 
-from .host_cuda import compile_kernels
+from .host_cuda import HostReduction, compile_kernels
 from .programs import grad_program, random_program
-from .test_cuda_source import CALLS, fused_graph, sources_of
+from .test_cuda_source import CALLS, REDUCTIONS, fused_graph, reduction_dtypes, sources_of
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
@@ -169,9 +174,8 @@ def _op_cases():
 
 
 def _program_cases():
-    """(label, node, source) for the elementwise fused nodes of random programs and their
-    gradients (as test_cuda_source's NVRTC check; reduction groups are not elementwise
-    kernels)."""
+    """(label, node, source) for the fused nodes of random programs and their gradients,
+    reduction groups included."""
     cases = []
     for seed in range(60):
         program = random_program(seed, control=seed % 2 == 0)
@@ -182,8 +186,7 @@ def _program_cases():
         for fn in fns:
             graph = aj.function(fn, autograph=False).get_concrete_function(*xs).graph
             for node, source in sources_of(fuse_elementwise(graph.clone())):
-                if all(step.op in FUSABLE for step in node.attrs["expr"].steps):
-                    cases.append((f"program {seed}", node, source))
+                cases.append((f"program {seed}", node, source))
     return cases
 
 
@@ -216,6 +219,7 @@ def test_fused_op_kernels_compute_what_numpy_computes(op, op_kernels):
 def test_random_program_kernels_compute_what_numpy_computes():
     cases = _program_cases()
     assert len(cases) >= 60
+    assert sum(isinstance(source, ReductionSource) for _, _, source in cases) >= 10
     kernels = compile_kernels([source for _, _, source in cases])
     rng = np.random.default_rng(1)
     specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0])
@@ -232,4 +236,152 @@ def test_random_program_kernels_compute_what_numpy_computes():
                     mask = rng.random(spec.shape) < 0.1
                     x = np.where(mask, rng.choice(specials, size=spec.shape), x)
                 inputs.append(np.asarray(x).astype(spec.dtype))
-            assert_matches(kernel, node.attrs["expr"], inputs, f"{label}, trial {trial}")
+            reduces = isinstance(kernel, HostReduction)
+            check = assert_reduction_matches if reduces else assert_matches
+            check(kernel, node.attrs["expr"], inputs, f"{label}, trial {trial}")
+
+
+# Reduction kernels: ``op(a * b + a, axis) * 3 - 1`` on a (2, 3, 4) ``a`` and a (3, 1) ``b``
+# (broadcast by the prologue), over one, several and all axes.
+RTOL_REDUCE = {"float32": 1e-5, "float64": 1e-12}
+REDUCE_AXES = [((1,), False), ((1,), True), ((0, -1), False), ((0, 2), True), (None, False),
+               (None, True)]
+
+
+def assert_reduction_matches(kernel, expr, inputs, what: str) -> None:
+    """The reduction kernel's output is NumPy's: bit for bit for integers and for a max or
+    min without a ``ROUNDED`` step (NaN where NaN); else NaN and infinities in the same places
+    and the rest within ``RTOL_REDUCE`` of the result or of the largest finite value any step
+    computes (the kernel sums one element after another, NumPy pairwise)."""
+    (got,) = kernel(*inputs)
+    (want,) = _reference(expr, inputs)
+    want = np.asarray(want)
+    label = f"{what}: {expr}\ninputs: {[np.asarray(a).tolist() for a in inputs]}"
+    assert (got.dtype, got.shape) == (want.dtype, want.shape), (
+        f"{label}\nkernel gives {got.dtype}{got.shape}, NumPy {want.dtype}{want.shape}")
+    op = expr.steps[expr.reduction].op
+    rounded = any(step.op in ROUNDED for step in expr.steps)
+    if got.dtype.kind != "f" or (op in ("reduce_max", "reduce_min") and not rounded):
+        np.testing.assert_array_equal(got, want, err_msg=label)
+        return
+    names = {step.spec.dtype.name for step in expr.steps}
+    rtol = RTOL_REDUCE["float32" if "float32" in names else "float64"]
+    scale = 0.0
+    for value in _reference(expr, inputs, every_step=True):
+        magnitude = np.abs(np.asarray(value, np.float64))
+        scale = max(scale, float(np.max(np.where(np.isfinite(magnitude), magnitude, 0.0),
+                                        initial=0.0)))
+    same = (got == want) | (np.isnan(got) & np.isnan(want))
+    close = np.abs(got - want) <= rtol * np.maximum(np.abs(want), scale)
+    bad = ~(same | (np.isfinite(got) & np.isfinite(want) & close))
+    if bad.any():
+        at = tuple(np.argwhere(bad)[0])
+        raise AssertionError(f"{label}\n{int(bad.sum())} of {bad.size} differ; at {at}: "
+                             f"kernel {got[at]!r}, NumPy {want[at]!r}\nkernel {got}\nNumPy {want}")
+
+
+def _reduction_node(op, dtype, axis, keepdims):
+    a = aj.constant(np.ones((2, 3, 4), dtype))
+    b = aj.constant(np.ones((3, 1), dtype))
+
+    def fn(x, y):
+        return REDUCTIONS[op](x * y + x, axis=axis, keepdims=keepdims) * 3 - 1
+
+    graph = aj.function(fn, autograph=False).get_concrete_function(a, b).graph
+    ((node, source),) = sources_of(fuse_elementwise(graph.clone()))
+    return node, source
+
+
+def _reduction_inputs(dtype, rng) -> list:
+    """(a, b) pairs: mixed signs, all prologue values negative, all positive (where a max's or
+    min's identity would show), then NaN, infinities and signed zeros (floats) or the int32
+    extremes, whose products wrap."""
+    if np.dtype(dtype).kind == "f":
+        def draw(shape):
+            return rng.normal(0, 1, shape)
+        specials = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0])
+    else:
+        def draw(shape):
+            return rng.integers(-5, 6, shape)
+        specials = np.array([2**31 - 1, -2**31, -1, 0, 1])
+    batches = []
+    for kind in ("mixed", "negative", "positive", "specials", "specials"):
+        a, b = draw((2, 3, 4)), draw((3, 1))
+        if kind == "negative":  # a * b + a = a * (b + 1) < 0
+            a, b = -np.abs(a) - 1, np.abs(b)
+        elif kind == "positive":
+            a, b = np.abs(a) + 1, np.abs(b)
+        elif kind == "specials":
+            a = np.where(rng.random(a.shape) < 0.2, rng.choice(specials, a.shape), a)
+        batches.append([np.asarray(a).astype(dtype), np.asarray(b).astype(dtype)])
+    return batches
+
+
+def _reduction_cases():
+    cases = []
+    for op in sorted(REDUCTIONS):
+        for dtype in reduction_dtypes(op):
+            for axis, keepdims in REDUCE_AXES:
+                node, source = _reduction_node(op, dtype, axis, keepdims)
+                label = f"{op}/{np.dtype(dtype).name}, axis={axis}, keepdims={keepdims}"
+                assert isinstance(source, ReductionSource), label
+                steps = [s.op for s in node.attrs["expr"].steps]
+                assert steps == ["multiply", "add", op, "multiply", "subtract"], label
+                cases.append((label, node, source))
+    return cases
+
+
+@pytest.fixture(scope="module")
+def reduction_kernels():
+    cases = _reduction_cases()
+    kernels = compile_kernels([source for _, _, source in cases])
+    return [(label, node, kernel) for (label, node, _), kernel in zip(cases, kernels)]
+
+
+@pytest.mark.parametrize("op", sorted(REDUCIBLE))
+def test_reduction_kernels_compute_what_numpy_computes(op, reduction_kernels):
+    rng = np.random.default_rng(2)
+    ran = 0
+    for label, node, kernel in reduction_kernels:
+        if not label.startswith(op + "/"):
+            continue
+        assert isinstance(kernel, HostReduction), label
+        for k, inputs in enumerate(_reduction_inputs(node.inputs[0].spec.dtype, rng)):
+            assert_reduction_matches(kernel, node.attrs["expr"], inputs, f"{label}, batch {k}")
+        ran += 1
+    assert ran == len(reduction_dtypes(op)) * len(REDUCE_AXES), op
+
+
+def test_reduction_nan_propagates_through_max_and_min(reduction_kernels):
+    """A NaN anywhere in a row makes its max and min NaN (NumPy's max, not C's fmax), also
+    next to an infinity, and a row of -inf has max -inf (the identity loses)."""
+    picked = {label.split("/")[0]: (node, kernel) for label, node, kernel in reduction_kernels
+              if label.endswith("float32, axis=(1,), keepdims=False")}
+    a = np.ones((2, 3, 4), np.float32)
+    a[0, :, 0] = [np.nan, 5, 1]
+    a[0, :, 1] = [-np.inf, np.nan, np.inf]
+    a[1, :, 2] = -np.inf
+    a[1, :, 3] = [2, 3, np.nan]
+    b = np.ones((3, 1), np.float32)  # the prologue doubles a: a * 1 + a; the epilogue 6a - 1
+    for op in ("reduce_max", "reduce_min"):
+        node, kernel = picked[op]
+        (got,) = kernel(a, b)
+        assert np.isnan(got[0, 0]) and np.isnan(got[0, 1]) and np.isnan(got[1, 3]), (op, got)
+        assert got[1, 2] == -np.inf and got[0, 2] == 5.0, (op, got)
+        assert_reduction_matches(kernel, node.attrs["expr"], [a, b], op)
+
+
+def test_a_standalone_reduction_unit_takes_its_axis_per_call(reduction_kernels):
+    _, node, kernel = next(c for c in reduction_kernels
+                           if c[0] == "reduce_sum/float64, axis=(0, 2), keepdims=True")
+    source = kernel_source(node.attrs["expr"], [v.spec.dtype for v in node.inputs])
+    (text_kernel,) = compile_kernels([standalone_reduction(source)])
+    a = np.arange(24.0).reshape(2, 3, 4)
+    b = np.full((3, 1), 2.0)
+    want = kernel(a, b)[0]
+    got = text_kernel(a, b, axis=(0, 2), keepdims=True, shape=(2, 3, 4))[0]
+    np.testing.assert_array_equal(got, want)
+    assert want.shape == (1, 3, 1)
+    (everything,) = text_kernel(a, b, axis=None, shape=(2, 3, 4))
+    np.testing.assert_allclose(everything, (a * b + a).sum() * 3 - 1, rtol=1e-12)
+

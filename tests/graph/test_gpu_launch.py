@@ -1,0 +1,167 @@
+"""The GPU executor's kernel launcher, end to end on the CPU: ``launch_fused`` runs on a fake
+CuPy (``HostCupy``) whose ``ElementwiseKernel`` and ``ReductionKernel`` compile the generated
+source as host C++ (tests/graph/host_cuda.py) and NumPy does the rest, so what the launcher
+hands the kernels (inputs broadcast to the prologue's shape, the reduced axes, keepdims,
+fresh outputs of the node's shapes) is checked against ``evaluate_fused`` without a GPU.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autojit as aj
+from autojit.graph.executors import cupy as gpu_executor
+from autojit.graph.executors.cuda_source import KernelSource, ReductionSource
+from autojit.graph.passes import fuse_elementwise
+from autojit.graph.passes.fuse import FUSED, evaluate_fused
+
+from .host_cuda import compile_kernels
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+
+class HostCupy:
+    """CuPy's kernel constructors on host-compiled kernels; every other name is NumPy's.
+    ``compiled`` lists the kernels made, as ``("elementwise" | "reduction", name)``.
+
+    Usage: ``xp = HostCupy()``; ``launch_fused(xp, x, b, expr=expr)``
+    """
+
+    def __init__(self):
+        self.compiled = []
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    def ElementwiseKernel(self, in_params, out_params, operation, name):
+        (kernel,) = compile_kernels([KernelSource(in_params, out_params, operation, name)])
+        self.compiled.append(("elementwise", name))
+
+        def call(*args):  # as CuPy's: inputs, then the outputs it writes into
+            ins, outs = args[:len(kernel.in_dtypes)], args[len(kernel.in_dtypes):]
+            assert len(outs) == len(kernel.out_dtypes), (name, len(args))
+            shape = np.broadcast_shapes(*(o.shape for o in outs))
+            for out, result in zip(outs, kernel(*ins, shape=shape)):
+                assert out.dtype == result.dtype, (name, out.dtype, result.dtype)
+                out[...] = result
+            return outs[0] if len(outs) == 1 else tuple(outs)
+
+        return call
+
+    def ReductionKernel(self, in_params, out_params, map_expr, reduce_expr,
+                        post_map_expr, identity, name, reduce_type=None, preamble=""):
+        source = ReductionSource(in_params, out_params, map_expr, reduce_expr, post_map_expr,
+                                 identity, name, reduce_type, preamble, None, False, None)
+        (kernel,) = compile_kernels([source])
+        self.compiled.append(("reduction", name))
+
+        def call(*args, axis=None, keepdims=False):  # CuPy broadcasts the inputs itself
+            shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+            (out,) = kernel(*args, axis=axis, keepdims=keepdims, shape=shape)
+            return out
+
+        return call
+
+
+@pytest.fixture
+def host_cupy():
+    """A fresh ``HostCupy``, with the launcher's kernel caches emptied for the test and put
+    back after it: no earlier test's (fake) kernel serves this one, and no host kernel stays
+    behind to be handed to a real CuPy call later in the process."""
+    by_source = dict(gpu_executor._BY_SOURCE)
+    by_expr = set(gpu_executor._BY_EXPR.keys())
+    gpu_executor._BY_SOURCE.clear()
+    try:
+        yield HostCupy()
+    finally:
+        gpu_executor._BY_SOURCE.clear()
+        gpu_executor._BY_SOURCE.update(by_source)
+        for expr in [e for e in gpu_executor._BY_EXPR if e not in by_expr]:
+            del gpu_executor._BY_EXPR[expr]
+
+
+def _fused_nodes(fn, *specs):
+    args = [aj.constant(np.ones(shape, dtype)) for shape, dtype in specs]
+    graph = aj.function(fn, autograph=False).get_concrete_function(*args).graph
+    return [n for n in fuse_elementwise(graph.clone()).walk() if n.op is FUSED]
+
+
+def _inputs(node, rng):
+    out = []
+    for value in node.inputs:
+        spec = value.spec
+        if spec.dtype.kind == "f":
+            x = rng.normal(0, 1, spec.shape)
+            x = np.where(rng.random(spec.shape) < 0.1, np.nan, x)
+        else:
+            x = rng.integers(-6, 7, spec.shape)
+        out.append(np.asarray(x).astype(spec.dtype))
+    return out
+
+
+F32, F64, I32 = np.float32, np.float64, np.int32
+# (label, function, input (shape, dtype)s, the kernel kind launched or None (op by op))
+CASES = [
+    ("elementwise, two outputs, b broadcast",
+     lambda x, b: (aj.tanh(x * b) + b, x * b > 0.5), [((4, 3), F32), ((3,), F32)],
+     "elementwise"),
+    ("elementwise, neither input full",
+     lambda u, v: aj.exp(u - v) * 2.0, [((4, 1), F64), ((3,), F64)], "elementwise"),
+    ("sum of x * b over axis 0",
+     lambda x, b: aj.reduce_sum(x * b, axis=0), [((4, 3), F32), ((3,), F32)], "reduction"),
+    ("sum over axis 1 of (4, 1) * (3,)",
+     lambda u, v: aj.reduce_sum(u * v, axis=1), [((4, 1), F64), ((3,), F64)], "reduction"),
+    ("mean, keepdims",
+     lambda x, b: aj.reduce_mean(aj.square(x - b), axis=1, keepdims=True),
+     [((4, 3), F64), ((4, 1), F64)], "reduction"),
+    ("max with an epilogue, two axes",
+     lambda x, b: aj.sqrt(aj.reduce_max(aj.abs(x) * b, axis=(0, 2)) + 1.0),
+     [((2, 3, 4), F32), ((3, 1), F32)], "reduction"),
+    ("int32 min with an epilogue, keepdims",
+     lambda x, b: aj.reduce_min(x * 3 - b, axis=-1, keepdims=True) + 7,
+     [((2, 3, 4), I32), ((4,), I32)], "reduction"),
+    ("prod of everything",
+     lambda x, b: aj.reduce_prod(x * 0.5 + b) * 2.0, [((2, 3), F64), ((3,), F64)],
+     "reduction"),
+    ("int pow: no template, op by op",
+     lambda x, b: aj.pow(x + b, 2) * 3, [((4, 3), I32), ((3,), I32)], None),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_launch_fused_on_host_kernels_computes_what_numpy_computes(case, host_cupy):
+    label, fn, specs, kind = case
+    (node,) = _fused_nodes(fn, *specs)
+    expr = node.attrs["expr"]
+    assert (expr.reduction is not None) == (kind == "reduction"), f"{label}: {expr}"
+    rng = np.random.default_rng(3)
+    for trial in range(3):
+        inputs = _inputs(node, rng)
+        got = gpu_executor.launch_fused(host_cupy, *inputs, expr=expr)
+        with np.errstate(all="ignore"):
+            want = evaluate_fused(np, *inputs, expr=expr)
+        assert len(got) == len(want), label
+        for g, w in zip(got, want):
+            g, w = np.asarray(g), np.asarray(w)
+            assert (g.dtype, g.shape) == (w.dtype, w.shape), (label, g, w)
+            if g.dtype.kind == "f":
+                rtol = 1e-5 if g.dtype == np.float32 else 1e-12
+                np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol, err_msg=label)
+            else:
+                np.testing.assert_array_equal(g, w, err_msg=label)
+    kinds = [k for k, _ in host_cupy.compiled]
+    assert kinds == ([kind] if kind else []), f"{label}: compiled {host_cupy.compiled}"
+
+
+def test_a_kernel_is_compiled_once_and_the_caches_are_put_back(host_cupy):
+    (node,) = _fused_nodes(lambda x, b: aj.reduce_sum(x * b, axis=0), ((4, 3), F32),
+                           ((3,), F32))
+    (again,) = _fused_nodes(lambda x, b: aj.reduce_sum(x * b, axis=0), ((4, 3), F32),
+                            ((3,), F32))
+    x, b = np.ones((4, 3), np.float32), np.arange(3, dtype=np.float32)
+    for expr in (node.attrs["expr"], again.attrs["expr"], node.attrs["expr"]):
+        (out,) = gpu_executor.launch_fused(host_cupy, x, b, expr=expr)
+        np.testing.assert_array_equal(out, 4 * b)
+    assert len(host_cupy.compiled) == 1  # one source, one compilation
+    assert len(gpu_executor._BY_SOURCE) == 1
