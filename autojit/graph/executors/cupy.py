@@ -30,8 +30,8 @@ from autojit.graph.passes.fuse import FusedExpr, evaluate_fused, fuse_elementwis
 from autojit.graph.passes.select import select_cheap_conds
 
 # A fused node's kernel and its source, found from its expression at each launch (dies with
-# the graph), and the compiled kernels by source, so graphs with the same expression share one
-# compilation.
+# the graph), and the compiled kernels by array module and source, so graphs with the same
+# expression share one compilation.
 _BY_EXPR: "weakref.WeakKeyDictionary[FusedExpr, Any]" = weakref.WeakKeyDictionary()
 _BY_SOURCE: dict = {}
 
@@ -44,9 +44,9 @@ def _compiled(xp: Any, expr: FusedExpr, inputs: Sequence[Any]) -> tuple:
     source = kernel_source(expr, [a.dtype for a in inputs])
     kernel = None
     if source is not None:
-        kernel = _BY_SOURCE.get(source)
+        kernel = _BY_SOURCE.get((xp, source))  # by module too: a test's fake never leaks
         if kernel is None:
-            kernel = _BY_SOURCE[source] = _compile(xp, source)
+            kernel = _BY_SOURCE[xp, source] = _compile(xp, source)
     found = _BY_EXPR[expr] = (kernel, source if kernel is not None else None)
     return found
 
