@@ -309,12 +309,13 @@ class FakeConditions(ConditionalAPI):
         return self._body(then), self._body(other)
 
 
-def gpu_replay(fn, *args, cuda_graphs=True, conditions=None, **options):
-    """``fn``'s graph compiled by the GPU executor on the fake CuPy (without fusion: the fake
-    has no ``ElementwiseKernel``; fused kernels read nothing back either)."""
+def gpu_replay(fn, *args, cuda_graphs=True, conditions=None, fusion=False, **options):
+    """``fn``'s graph compiled by the GPU executor on the fake CuPy. The fake has no
+    ``ElementwiseKernel``: with ``fusion``, fused nodes run op by op (``evaluate_fused``) on
+    its arrays, so their reads are counted too (a fused kernel itself reads nothing back)."""
     graph = aj.function(fn, **options).get_concrete_function(*args).graph
     device = Device("GPU", 0, fake_cupy())
-    replay, source = compile_gpu(graph, device, "step", [], fusion=False,
+    replay, source = compile_gpu(graph, device, "step", [], fusion=fusion,
                                  cuda_graphs=cuda_graphs, conditions=conditions)
     return replay, source
 
@@ -424,6 +425,43 @@ def test_a_loop_over_a_known_range_indexes_with_a_host_counter_and_can_be_captur
         g = g * w
     assert reads == 0, source
     np.testing.assert_allclose([loss, grad], [y.sum(), dw], rtol=1e-12)
+
+
+def test_fusion_keeps_loop_counters_on_the_host(monkeypatch):
+    """Fused nodes must not swallow host scalars: a fused ``i + 1, i < n`` made the counter of
+    every ``for t in aj.range(100)`` a device value read back at each test."""
+    from autojit.graph.executors import cupy as gpu_executor
+
+    monkeypatch.setattr(gpu_executor, "_compiled", lambda xp, expr, inputs: (None, None))
+
+    def ranged(x):
+        for t in aj.range(5):
+            x = aj.sin(x) * 0.5 + aj.cast(t, aj.float64)
+        return x
+
+    def known_rows(x, w):
+        y = aj.zeros((2,), dtype=aj.float64)
+        for t in aj.range(3):
+            y = (y + x[t]) * w
+        return y
+
+    x = np.array([0.1, 0.2])
+    replay, source = gpu_replay(ranged, aj.constant(x), fusion=True)
+    assert "fused" in source
+    reads, (out,) = count_reads(replay, x)
+    expected = x
+    for t in range(5):
+        expected = np.sin(expected) * 0.5 + t
+    np.testing.assert_allclose(out, expected)
+    assert reads == 0, source
+    rows = np.arange(6.0).reshape(3, 2)
+    replay, source = gpu_replay(known_rows, aj.constant(rows), aj.constant(np.float64(0.5)),
+                                fusion=True)
+    reads, (out,) = count_reads(replay, rows, np.float64(0.5))
+    assert reads == 0, source
+    np.testing.assert_allclose(out, ((((rows[0] * 0.5) + rows[1]) * 0.5) + rows[2]) * 0.5)
+    reads, _ = count_reads(gpu_replay(doubling, aj.constant(x), fusion=True)[0], x)
+    assert reads == 10  # one per loop test, fused or not: 0.3 doubles 9 times to pass 100
 
 
 def test_the_gradient_of_a_tensor_loop_reads_only_the_forward_tests():

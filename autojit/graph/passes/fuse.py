@@ -44,6 +44,7 @@ import numpy as np
 
 from autojit.graph.ir import Graph, Node, Value, uses
 from autojit.graph.passes.dce import eliminate_dead_code
+from autojit.graph.scalars import host_scalars
 from autojit.ops.core import TensorSpec, defop, registry
 
 # Ops whose kernels are elementwise (with NumPy broadcasting) and that every executor that
@@ -193,13 +194,18 @@ class _Group:
         self.reduces = False
 
 
-def fuse_elementwise(graph: Graph) -> Graph:
+def fuse_elementwise(graph: Graph, host: set[int] | None = None) -> Graph:
     """Replace each group of two or more fusable nodes by one ``fused`` node (Note [Fusion
-    groups]); subgraphs are fused on their own. Usage: ``g = fuse_elementwise(g.clone())``
+    groups]); subgraphs are fused on their own. Host scalars (``graph/scalars.py``: loop
+    counters and their tests, which replay keeps as Python ints) are never fused: a kernel
+    would turn them into device values read back at every loop test. ``host``: their ids,
+    computed for the outermost graph. Usage: ``g = fuse_elementwise(g.clone())``
     """
+    if host is None:
+        host = host_scalars(graph)
     for node in graph.nodes:
         for sub in node.subgraphs():
-            fuse_elementwise(sub)
+            fuse_elementwise(sub, host)
     group_of: dict[int, _Group] = {}  # value id -> the group defining it
     groups: list[_Group] = []
     for node in graph.nodes:
@@ -208,7 +214,7 @@ def fuse_elementwise(graph: Graph) -> Graph:
             group = group_of.get(value.id)
             if group is not None and group not in producers:
                 producers.append(group)
-        fusable = _fusable(node)
+        fusable = _fusable(node) and node.outputs[0].id not in host
         joinable = [g for g in producers
                     if fusable and g.open and g.shape == node.outputs[0].spec.shape]
         if joinable:
@@ -247,7 +253,7 @@ def _attach_reductions(graph: Graph, groups: list[_Group], group_of: dict[int, _
         for value in node.inputs:
             users.setdefault(value.id, []).append(node)
     for node in graph.nodes:
-        if not _reducible(node):
+        if not _reducible(node):  # never a host scalar: its input is a tensor
             continue
         x = node.inputs[0]
         group = group_of.get(x.id)
