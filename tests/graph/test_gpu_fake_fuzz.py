@@ -1,0 +1,94 @@
+"""The whole GPU executor pipeline (cheap conds as selects, fusion, deferred checks, the
+capture planner) on autograph's random programs (tests/autograph/fuzz.py), run on the
+counting fake CuPy of test_device_loops.py: each replay must equal the CPU replay, and a
+graph the capture planner calls capturable must read nothing back to the host (a planner
+that says yes wrongly would make a capture fail on the device). Fused nodes run op by op on
+the fake's arrays, so the reads of what fusion builds are counted too.
+
+``AUTOJIT_GPU_FUZZ_N`` sets the number of programs (default 150)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+import autojit as aj
+from autojit.backend import Device
+from autojit.errors import AutographError, DTypeError, TracingError
+from autojit.graph.executors import cupy as gpu_executor
+from autojit.graph.executors.capture import plan_capture
+from autojit.graph.executors.cupy import compile_gpu
+from autojit.graph.passes.dce import eliminate_dead_code
+from autojit.graph.passes.select import select_cheap_conds
+
+from tests.autograph.fuzz import generate
+from tests.autograph.test_fuzz import INPUTS, compile_program, same
+from .test_device_checks import fake_checks
+from .test_device_loops import DeviceArray, _device, fake_cupy
+
+N = int(os.environ.get("AUTOJIT_GPU_FUZZ_N", "150"))
+
+
+def test_random_programs_on_the_fake_gpu_equal_the_cpu_and_the_planner_is_right(monkeypatch):
+    monkeypatch.setattr(gpu_executor, "_compiled", lambda xp, expr, inputs: (None, None))
+    checked = capturable = 0
+    for seed in range(N):
+        program = generate(seed)
+        fn = compile_program(program.source, seed)
+        traced = aj.function(fn)
+        tensors = [aj.constant(INPUTS[0][0], aj.float32), aj.constant(INPUTS[0][1], aj.float32),
+                   aj.constant(INPUTS[0][2], aj.int32), aj.constant(INPUTS[0][3], aj.float32)]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                concrete = traced.get_concrete_function(*tensors)
+        except (AutographError, DTypeError, TracingError, UnboundLocalError):
+            continue
+        graph = concrete.graph
+        xp = fake_cupy()
+        replay, source = compile_gpu(graph, Device("GPU", 0, xp), "step", [], fusion=True,
+                                     cuda_graphs=False, checks=fake_checks(xp))
+        planned = plan_capture(eliminate_dead_code(select_cheap_conds(graph.clone())), True)
+        for x, y, n, v in INPUTS:
+            arrays = [np.float32(x), np.float32(y), np.int32(n), np.array(v, np.float32)]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:  # the CPU replay: the graph's outputs, as the GPU replay gives them
+                    want = concrete._fn(*[np.asarray(a) for a in arrays])
+                except Exception:  # noqa: BLE001 (an input this program rejects on the CPU)
+                    continue
+                before = DeviceArray.reads
+                got = replay(*[_device(np.asarray(a)) for a in arrays])
+            reads = DeviceArray.reads - before
+            got = [np.asarray(g.view(np.ndarray)) if isinstance(g, np.ndarray) else g
+                   for g in got]
+            assert same(got, want), f"seed {seed} {arrays}: {got} != {want}\n{program.source}"
+            if planned.capturable:
+                assert reads == 0, (f"seed {seed}: planned capturable, read {reads} values "
+                                    f"back\n{program.source}\n{source}")
+            checked += 1
+        capturable += planned.capturable
+    print(f"{checked} replays of {N} programs; {capturable} programs capturable")
+    assert checked > 2 * N and capturable > N // 10, (checked, capturable)
+
+
+# ------------------------------------------------------ programs the sweep found (fixed)
+
+
+def test_a_loop_whose_body_always_leaves_still_reads_its_first_test():
+    # The body's test is the constant False (the body returns), so the planner took the loop
+    # for a host-counted one; but the first test, ``i < n`` on a tensor ``n``, is read on the
+    # host before the first iteration: the step is not capturable.
+    def early(x, n):
+        i = 0
+        while i < n:
+            i += 1
+            return x * 2.0
+        return x - 1.0
+
+    x, n = aj.constant(np.ones(2, np.float32)), aj.constant(np.int32(3))
+    graph = aj.function(early).get_concrete_function(x, n).graph
+    plan = plan_capture(graph, True)
+    assert not plan.capturable and "loop test" in str(plan), plan
