@@ -26,7 +26,7 @@ from autojit.graph.passes.select import select_cheap_conds
 from tests.autograph.fuzz import generate
 from tests.autograph.test_fuzz import INPUTS, compile_program, same
 from .test_device_checks import fake_checks
-from .test_device_loops import DeviceArray, _device, fake_cupy
+from .test_device_loops import DeviceArray, FakeConditions, _device, fake_cupy
 
 N = int(os.environ.get("AUTOJIT_GPU_FUZZ_N", "150"))
 
@@ -74,6 +74,51 @@ def test_random_programs_on_the_fake_gpu_equal_the_cpu_and_the_planner_is_right(
     assert checked > 2 * N and capturable > N // 10, (checked, capturable)
 
 
+def test_captured_random_programs_equal_the_cpu_across_calls(monkeypatch):
+    """Every program the planner allows is captured on the fake device (its captured graph
+    replays the recorded array steps; a host read during the capture is an error), tensor
+    loops as conditional nodes where they can be, and replayed on changing inputs."""
+    monkeypatch.setattr(gpu_executor, "_compiled", lambda xp, expr, inputs: (None, None))
+    monkeypatch.setattr(gpu_executor, "CupyCapture", lambda xp: FakeConditions())
+    captured = conditional = 0
+    for seed in range(N):
+        program = generate(seed)
+        fn = compile_program(program.source, seed)
+        tensors = [aj.constant(INPUTS[0][0], aj.float32), aj.constant(INPUTS[0][1], aj.float32),
+                   aj.constant(INPUTS[0][2], aj.int32), aj.constant(INPUTS[0][3], aj.float32)]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                concrete = aj.function(fn).get_concrete_function(*tensors)
+        except (AutographError, DTypeError, TracingError, UnboundLocalError):
+            continue
+        xp = fake_cupy()
+        replay, source = compile_gpu(concrete.graph, Device("GPU", 0, xp), "step", [],
+                                     fusion=True, checks=fake_checks(xp),
+                                     conditions=lambda: FakeConditions())
+        if replay.captured is None:
+            continue
+        for call in range(2 * len(INPUTS)):  # warm-up, capture, then launches
+            x, y, n, v = INPUTS[call % len(INPUTS)]
+            arrays = [np.float32(x), np.float32(y), np.int32(n), np.array(v, np.float32)]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    want = concrete._fn(*[np.asarray(a) for a in arrays])
+                except Exception:  # noqa: BLE001 (an input this program rejects on the CPU)
+                    continue
+                got = replay(*[_device(np.asarray(a)) for a in arrays])
+            got = [np.asarray(g.view(np.ndarray)) if isinstance(g, np.ndarray) else g
+                   for g in got]
+            assert same(got, want), (f"seed {seed} call {call}: captured {got} != {want}\n"
+                                     f"{program.source}\n{source}")
+        assert replay.captured is not None and replay.captured.captures == 1, replay.report()
+        captured += 1
+        conditional += bool(replay.plan.conditional)
+    print(f"{captured} of {N} programs captured, {conditional} with conditional nodes")
+    assert captured > N // 10 and conditional > 0, (captured, conditional)
+
+
 # ------------------------------------------------------ programs the sweep found (fixed)
 
 
@@ -92,3 +137,38 @@ def test_a_loop_whose_body_always_leaves_still_reads_its_first_test():
     graph = aj.function(early).get_concrete_function(x, n).graph
     plan = plan_capture(graph, True)
     assert not plan.capturable and "loop test" in str(plan), plan
+
+
+def test_a_flag_a_nested_device_loop_sets_is_not_read_back_during_the_capture(monkeypatch):
+    # In a tensor if's branch (an IF/ELSE node, compiled on its own), a tensor loop became a
+    # WHILE node, so its flag `done` (a Python bool in the plan) lived on the device, and the
+    # `if not done` after it read it back during the capture: the capture failed. A nested
+    # loop whose host-scalar results are read later now stays with its enclosing node on
+    # the host.
+    monkeypatch.setattr(gpu_executor, "_compiled", lambda xp, expr, inputs: (None, None))
+    monkeypatch.setattr(gpu_executor, "CupyCapture", lambda xp: FakeConditions())
+
+    def nested(x, n):
+        if x < -1.0:
+            done = False
+            i = 0
+            while i < n:
+                i += 1
+                x = x * 0.5
+                done = True
+            if not done:  # not a cheap cond (it loops): it stays a cond
+                for _ in aj.range(3):
+                    x = aj.sin(x) * 2.0
+        return x
+
+    args = [aj.constant(np.float32(-4.0)), aj.constant(np.int32(2))]
+    concrete = aj.function(nested).get_concrete_function(*args)
+    xp = fake_cupy()
+    replay, _ = compile_gpu(concrete.graph, Device("GPU", 0, xp), "step", [], fusion=True,
+                            checks=fake_checks(xp), conditions=lambda: FakeConditions())
+    for x, n in [(-4.0, 2), (-4.0, 0), (3.0, 1), (-8.0, 3)]:
+        arrays = [np.float32(x), np.int32(n)]
+        (want,) = concrete._fn(*arrays)
+        (got,) = replay(*[_device(np.asarray(a)) for a in arrays])
+        np.testing.assert_allclose(np.asarray(got.view(np.ndarray)), want)
+    assert "capture failed" not in replay.report(), replay.report()

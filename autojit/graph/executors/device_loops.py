@@ -41,6 +41,7 @@ from autojit.graph.executors.capture import (CaptureAPI, CapturePlan, graph_owne
                                              host_reads, plan_capture)
 from autojit.graph.executors.capture import _where as where_text
 from autojit.graph.ir import Graph, Node
+from autojit.graph.scalars import host_scalars
 from autojit.ops.core import Op
 
 # The one-thread kernel that sets a conditional node's condition from a device predicate.
@@ -157,11 +158,20 @@ def plan_device_loops(graph: Graph, capturable_blas: bool,
 
 
 def _plan_graph(graph: Graph, capturable_blas: bool, unsupported: dict[str, str],
-                reasons: dict, nodes: list) -> None:
+                reasons: dict, nodes: list, nested: bool = False) -> None:
     # Which tests read back depends on the host scalars of the graph being emitted: a
     # conditional node's subgraphs are compiled on their own (their inputs are arrays).
     reads = {id(node): what for node, what, _ in host_reads(graph)
              if what in ("predicate", "loop test")}
+    # In a conditional node's subgraph, host scalars the code after a node reads as Python
+    # values: a conditional node would leave them in device buffers, and that code, planned
+    # once (the top level re-plans after lowering: conditional_capture's rounds), would read
+    # them back during the capture.
+    python_values: set[int] = set()
+    if nested:
+        used = {v.id for n in graph.walk() for v in n.inputs} | {v.id for v in graph.outputs}
+        used |= {v.id for n in graph.walk() for sub in n.subgraphs() for v in sub.outputs}
+        python_values = host_scalars(graph) & used
 
     def visit(g: Graph) -> None:
         for node in g.nodes:
@@ -173,7 +183,11 @@ def _plan_graph(graph: Graph, capturable_blas: bool, unsupported: dict[str, str]
                 continue
             inner_reasons: dict = {}
             inner_nodes: list = []
-            reason = _refusal(node, capturable_blas, unsupported, inner_reasons, inner_nodes)
+            kept = [v for v in node.outputs if v.id in python_values]
+            reason = (f"its result %{kept[0].id} is a Python value the code after it reads "
+                      "(a host scalar); a conditional node would leave it on the device"
+                      ) if kept else _refusal(node, capturable_blas, unsupported,
+                                              inner_reasons, inner_nodes)
             nodes.append(node)
             reasons[id(node)] = reason
             if reason is None:
@@ -201,7 +215,7 @@ def _refusal(node: Node, capturable_blas: bool, unsupported: dict[str, str],
         what = "loop state" if name == "while_loop" else "branch inputs and results"
         return f"its {what} has a shape known only at run time"
     for label, sub in zip(_LABELS[name], subs):
-        _plan_graph(sub, capturable_blas, unsupported, reasons, nodes)
+        _plan_graph(sub, capturable_blas, unsupported, reasons, nodes, nested=True)
         found = plan_capture(sub, capturable_blas, device_loops=reasons).reasons
         if found:
             return f"its {label}: {found[0]}"
