@@ -52,11 +52,12 @@ def _recomputed(fn, result):
     """``result`` (fresh buffers) from ``fn()``; under a capture, a step that refills them."""
     result = _device(result)
     if RECORDING is not None:
-        targets = result if isinstance(result, tuple) else (result,)
+        many = (tuple, list)  # np.split and the like give lists
+        targets = result if isinstance(result, many) else (result,)
 
         def step():
             values = fn()
-            for target, value in zip(targets, values if isinstance(values, tuple) else (values,)):
+            for target, value in zip(targets, values if isinstance(values, many) else (values,)):
                 np.copyto(_plain(target), value)
 
         _record(step)
@@ -82,6 +83,9 @@ class DeviceArray(np.ndarray):
             kwargs["out"] = _plain(out)
         call = getattr(ufunc, method)
         result = call(*args, **kwargs)
+        if method == "at":  # in place on its first argument, like a call with out=
+            _record(lambda: call(*args, **kwargs))
+            return None
         if out is not None:
             _record(lambda: call(*args, **kwargs))
             return out[0] if len(out) == 1 else out
@@ -162,8 +166,8 @@ def _device(value):
         return value
     if isinstance(value, (np.ndarray, np.generic)):
         return np.asarray(value).view(DeviceArray)
-    if isinstance(value, tuple):
-        return tuple(_device(v) for v in value)
+    if isinstance(value, (tuple, list)):
+        return type(value)(_device(v) for v in value)
     return value
 
 
@@ -175,6 +179,21 @@ def _wrapped(fn):
         return _recomputed(lambda: fn(*args, **kwargs), fn(*args, **kwargs))
 
     return call
+
+
+class _Ufunc:
+    """A NumPy ufunc on the fake device: called as ``_wrapped``; ``.at``/``.reduce`` reach the
+    ufunc itself (device arguments record themselves through ``__array_ufunc__``)."""
+
+    def __init__(self, ufunc):
+        self.ufunc = ufunc
+        self.call = _wrapped(ufunc)
+
+    def __call__(self, *args, **kwargs):
+        return self.call(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.ufunc, name)
 
 
 class _Context:
@@ -199,6 +218,8 @@ def fake_cupy() -> types.ModuleType:
 
     def getattr_(name):
         attr = getattr(np, name)
+        if isinstance(attr, np.ufunc):
+            return _Ufunc(attr)
         return _wrapped(attr) if callable(attr) and not isinstance(attr, type) else attr
 
     module.__getattr__ = getattr_

@@ -119,6 +119,55 @@ def test_captured_random_programs_equal_the_cpu_across_calls(monkeypatch):
     assert captured > N // 10 and conditional > 0, (captured, conditional)
 
 
+def captured_matches_cpu(concrete, calls: list, what: str) -> bool:
+    """Compile ``concrete``'s graph for the fake GPU (capture and conditional nodes through
+    ``FakeConditions``), replay it on each call's arrays and compare with the CPU replay;
+    True when it was captured (once)."""
+    xp = fake_cupy()
+    replay, source = compile_gpu(concrete.graph, Device("GPU", 0, xp), "step", [],
+                                 fusion=True, checks=fake_checks(xp),
+                                 conditions=lambda: FakeConditions())
+    for k, arrays in enumerate(calls):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = concrete._fn(*[np.asarray(a) for a in arrays])
+            got = replay(*[_device(np.asarray(a)) for a in arrays])
+        for g, w in zip(got, want):
+            g = np.asarray(g.view(np.ndarray)) if isinstance(g, np.ndarray) else g
+            np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-10,
+                                       err_msg=f"{what} call {k}\n{source}")
+    assert "capture failed" not in replay.report(), f"{what}: {replay.report()}"
+    return replay.captured is not None and replay.captured.captures == 1
+
+
+def test_captured_gradient_programs_equal_the_cpu(monkeypatch):
+    """The gradient fuzz's programs (tests/function/gradient_fuzz.py) with first and second
+    derivatives taken inside the function: reverse loops, saved states, tape-made graphs."""
+    from tests.function.gradient_fuzz import DIFFERENTIATED, SHAPES
+    from tests.function.gradient_fuzz import generate as generate_gradient
+    from tests.function.test_gradient_fuzz import AJ, make_inputs, tensors, with_tapes
+    from tests.function.test_gradient_fuzz import compile_program as compile_gradient
+
+    monkeypatch.setattr(gpu_executor, "_compiled", lambda xp, expr, inputs: (None, None))
+    monkeypatch.setattr(gpu_executor, "CupyCapture", lambda xp: FakeConditions())
+    captured = 0
+    for seed in range(N // 3):
+        program = generate_gradient(seed)
+        fn = compile_gradient(program.source, seed)
+        rng = np.random.default_rng(seed)
+        r = [aj.constant(rng.standard_normal(SHAPES[k]), aj.float64) for k in DIFFERENTIATED]
+
+        def inside(x, w, b, c, n, _fn=fn, _r=r):
+            return with_tapes(lambda *a: _fn(AJ, *a), [x, w, b, c, n], _r)
+
+        inputs = make_inputs(seed)
+        concrete = aj.function(inside).get_concrete_function(*tensors(inputs[0]))
+        calls = [[t.numpy() for t in tensors(values)] for values in inputs * 2]
+        captured += captured_matches_cpu(concrete, calls, f"seed {seed}\n{program.source}")
+    print(f"{captured} of {N // 3} gradient programs captured")
+    assert captured > 0
+
+
 # ------------------------------------------------------ programs the sweep found (fixed)
 
 
@@ -172,3 +221,21 @@ def test_a_flag_a_nested_device_loop_sets_is_not_read_back_during_the_capture(mo
         (got,) = replay(*[_device(np.asarray(a)) for a in arrays])
         np.testing.assert_allclose(np.asarray(got.view(np.ndarray)), want)
     assert "capture failed" not in replay.report(), replay.report()
+
+
+def test_a_functional_while_loop_reads_the_test_its_cond_computes():
+    # aj.while_loop computes its test in the cond graph (``i < n`` on a tensor ``n``); the
+    # planner looked at the body's first result (``i + 1``, a host int) and took the loop
+    # for a host-counted one, so the capture read the test back.
+    def loop(x, n):
+        _, y = aj.while_loop(lambda i, a: i < n, lambda i, a: (i + 1, aj.tanh(a)), (0, x))
+        return y
+
+    graph = aj.function(loop).get_concrete_function(
+        aj.constant(np.ones(2)), aj.constant(np.int32(3))).graph
+    plan = plan_capture(graph, True)
+    assert not plan.capturable and "loop test" in str(plan), plan
+    bounded = aj.function(lambda x: aj.while_loop(lambda i, a: i < 3,
+                                                  lambda i, a: (i + 1, a * 2.0), (0, x))[1])
+    graph = bounded.get_concrete_function(aj.constant(np.ones(2))).graph
+    assert plan_capture(graph, True).capturable  # a Python bound: counted on the host

@@ -87,9 +87,11 @@ def host_reads(graph: Graph) -> list[tuple[Node, str, bool]]:
             if name == "cond" and node.inputs and node.inputs[0].id not in host:
                 found.append((node, "predicate", loop))
             elif name == "while_loop" and subs:
-                body = subs[-1]  # the test is read before the first iteration and after each
-                if (body.outputs and body.outputs[0].id not in host) or (
-                        node.inputs and node.inputs[0].id not in host):
+                # The replay runs the test graph before every iteration and reads its result:
+                # autograph's loops return their first variable from it (the test the body
+                # computed, or the first one), aj.while_loop's compute it there (``i < n``).
+                test = node.attrs["cond"]
+                if test.outputs and test.outputs[0].id not in host:
                     found.append((node, "loop test", loop))
             elif name in ("print", "assert"):
                 found.append((node, "values", loop))
