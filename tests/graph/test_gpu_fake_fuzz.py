@@ -168,6 +168,46 @@ def test_captured_gradient_programs_equal_the_cpu(monkeypatch):
     assert captured > 0
 
 
+def test_captured_programs_update_their_variables_in_place(monkeypatch):
+    """Random programs that read and assign Variables (tests/graph/programs.py), captured on
+    the fake device: after each launch the Variables hold what the CPU replay's hold."""
+    from .programs import random_program
+
+    monkeypatch.setattr(gpu_executor, "_compiled", lambda xp, expr, inputs: (None, None))
+    captured = 0
+    for seed in range(N // 3):
+        program = random_program(seed, effects=True, control=seed % 2 == 0)
+        cpu_vars = [aj.Variable(v) for v in program.var_init]
+        gpu_vars = [aj.Variable(v) for v in program.var_init]
+        for var in gpu_vars:  # their buffers stand for device memory
+            var._array = _device(var._array)
+        monkeypatch.setattr(gpu_executor, "CupyCapture", lambda xp: FakeConditions(gpu_vars))
+        xs = [aj.constant(x) for x in program.inputs]
+        cpu = aj.function(lambda *a: program.run(*a, variables=cpu_vars)) \
+            .get_concrete_function(*xs)
+        traced = aj.function(lambda *a: program.run(*a, variables=gpu_vars)) \
+            .get_concrete_function(*xs)
+        xp = fake_cupy()
+        replay, source = compile_gpu(traced.graph, Device("GPU", 0, xp), "step", gpu_vars,
+                                     fusion=True, checks=fake_checks(xp),
+                                     conditions=lambda: FakeConditions(gpu_vars))
+        for k in range(4):
+            arrays = [x * (1.0 + 0.1 * k) for x in program.inputs]
+            want = cpu._fn(*arrays)
+            got = replay(*[_device(a) for a in arrays])
+            for g, w in zip(got, want):
+                np.testing.assert_allclose(np.asarray(g.view(np.ndarray)), w, rtol=1e-10,
+                                           atol=1e-10, err_msg=f"seed {seed} call {k}")
+            for gv, cv in zip(gpu_vars, cpu_vars):
+                np.testing.assert_allclose(np.asarray(gv._array.view(np.ndarray)), cv.numpy(),
+                                           rtol=1e-10, atol=1e-10,
+                                           err_msg=f"seed {seed} call {k}: a Variable\n{source}")
+        assert "capture failed" not in replay.report(), replay.report()
+        captured += replay.captured is not None and replay.captured.captures == 1
+    print(f"{captured} of {N // 3} programs with Variables captured")
+    assert captured > N // 10
+
+
 # ------------------------------------------------------ programs the sweep found (fixed)
 
 
