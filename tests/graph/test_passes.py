@@ -294,6 +294,28 @@ def test_simplify_merges_reshape_of_reshape():
     check_outputs(interpret(graph, [X.numpy()], np), [X.numpy().reshape(2, 6)], "reshape")
 
 
+@pytest.mark.parametrize("g_shape, like_shape, op", [
+    ((3, 4), (), "reduce_sum"), ((3, 4), (4,), "reduce_sum"), ((3, 4), (1, 4), "reduce_sum"),
+    ((3, 4), (3, 1), "reduce_sum"), ((3, 4), (1, 1), "reduce_sum"),
+    ((2, 3, 4), (2, 1, 4), "reduce_sum"),
+    ((2, 3, 4), (1, 4), "unbroadcast"),  # leading and size-1 axes both: kept
+])
+def test_simplify_turns_unbroadcast_of_known_shapes_into_a_sum(g_shape, like_shape, op):
+    from autojit.ops.math import unbroadcast
+
+    g = aj.constant(np.arange(float(np.prod(g_shape))).reshape(g_shape))
+    like = aj.constant(np.zeros(like_shape))
+    graph = passes.eliminate_dead_code(passes.simplify_algebra(
+        trace(unbroadcast, [g, like], optimize=False))).verify()
+    assert op in op_names(graph) and ({"unbroadcast", "reduce_sum"} - {op}).isdisjoint(
+        op_names(graph)), str(graph)
+    (out,) = interpret(graph, [g.numpy(), like.numpy()], np)
+    axes = tuple(i for i, (a, b) in enumerate(zip((1,) * (len(g_shape) - len(like_shape))
+                                                  + like_shape, g_shape)) if a == 1 != b)
+    expected = g.numpy().sum(axis=axes, keepdims=True).reshape(like_shape)
+    np.testing.assert_allclose(out, expected)
+
+
 def test_toy_gradient_graph_has_no_broadcast_noops():
     def fn(x, y, z):
         with aj.GradientTape() as tape:

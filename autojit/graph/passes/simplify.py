@@ -12,6 +12,8 @@ output's shape and dtype, so no rule changes what a program computes:
   ``negative(negative(x))`` -> ``x``
 * ``ones_like(x)`` / ``zeros_like(x)`` of a fully known shape -> a ``ones``/``zeros`` node
   that no longer reads ``x`` (so ``x`` may die early, and folding can see it)
+* ``unbroadcast(g, like)`` of known shapes that sums leading axes only, or size-1 axes only
+  -> ``reduce_sum`` over them (it no longer reads ``like``; fusion gives it a prologue)
 """
 
 from __future__ import annotations
@@ -85,6 +87,29 @@ RULES: dict[str, Callable[[Node, Value], Value | None]] = {
 }
 
 
+def _sum_to_known_shape(node: Node, ops: dict) -> None:
+    """``unbroadcast(g, like)`` of known shapes as the ``reduce_sum`` it is, so ``like`` is no
+    longer read and fusion can give the sum its elementwise prologue (a gradient's
+    ``g * x`` summed to a scalar weight is then one kernel)."""
+    g, out = node.inputs[0].spec, node.outputs[0].spec
+    if g.shape is None or out.shape is None or not known(g.shape) or not known(out.shape) \
+            or g.dtype.kind not in "fiu" or len(out.shape) > len(g.shape):
+        return
+    lead = len(g.shape) - len(out.shape)
+    if lead and out.shape != g.shape[lead:]:
+        return  # leading axes and size-1 axes both summed: two reductions, left as it is
+    if lead:
+        axes, keepdims = tuple(range(lead)), False
+    else:
+        axes = tuple(i for i, (a, b) in enumerate(zip(out.shape, g.shape)) if a == 1 != b)
+        keepdims = True
+    if not axes:
+        return
+    node.op = ops["reduce_sum"]
+    node.inputs = node.inputs[:1]
+    node.attrs = {"axis": axes, "keepdims": keepdims}
+
+
 def simplify_algebra(graph: Graph) -> Graph:
     """Apply the rewrite rules above. Usage: ``g = simplify_algebra(g)``"""
     ops = registry()
@@ -108,6 +133,8 @@ def simplify_algebra(graph: Graph) -> Graph:
             node.op = ops["ones" if node.op.name == "ones_like" else "zeros"]
             node.inputs = []
             node.attrs = {"shape": spec.shape, "dtype": spec.dtype}
+        if node.op.name == "unbroadcast":
+            _sum_to_known_shape(node, ops)
         if node.op.name == "broadcast_like" and known(node.outputs[0].spec.shape):
             # ``like`` is read only for its shape: once that is known, stop reading it, so
             # the forward value a VJP broadcast against can die (or never be computed).
