@@ -58,6 +58,24 @@ def data(name, rng):
 # ----------------------------------------------------------------------------- autojit
 
 
+def mlp_step(ws, opt):
+    """One SGD step of a ReLU MLP with weights ``ws`` (no biases) and a sparse softmax
+    cross-entropy loss; returns the loss. Also used by tests/graph/test_gpu_replay.py."""
+
+    def mlp(x, y):
+        with aj.GradientTape() as tape:
+            h = x
+            for i, w in enumerate(ws):
+                h = h @ w
+                if i < len(ws) - 1:
+                    h = aj.nn.relu(h)
+            loss = aj.reduce_mean(aj.nn.sparse_softmax_cross_entropy_with_logits(y, h))
+        opt.apply_gradients(zip(tape.gradient(loss, ws), ws))
+        return loss
+
+    return mlp
+
+
 def autojit_step(name, d, graph):
     if name == "toy":
         x, y, z = (aj.constant(d[k]) for k in "xyz")
@@ -85,20 +103,8 @@ def autojit_step(name, d, graph):
         fn = aj.function(loop) if graph else loop
         return lambda: fn(x, w)
     ws = [aj.Variable(w) for w in d["ws"]]
-    opt = aj.optimizers.SGD(0.01)
     x, y = aj.constant(d["x"]), aj.constant(d["y"])
-
-    def mlp(x, y):
-        with aj.GradientTape() as tape:
-            h = x
-            for i, w in enumerate(ws):
-                h = h @ w
-                if i < len(ws) - 1:
-                    h = aj.nn.relu(h)
-            loss = aj.reduce_mean(aj.nn.sparse_softmax_cross_entropy_with_logits(y, h))
-        opt.apply_gradients(zip(tape.gradient(loss, ws), ws))
-        return loss
-
+    mlp = mlp_step(ws, aj.optimizers.SGD(0.01))
     fn = aj.function(mlp) if graph else mlp
     return lambda: fn(x, y)
 

@@ -14,6 +14,8 @@ import autojit as aj
 from autojit import nest
 from autojit.errors import InvalidArgumentError
 
+from bench.gpu import mlp_step  # the benchmark's own step
+
 from .programs import grad_program, random_program
 
 pytestmark = pytest.mark.skipif(
@@ -106,21 +108,6 @@ def test_tensor_loops_on_the_gpu_match_the_cpu():
             actual = numpy_of(gpu(*on_gpu(arrays)))
             np.testing.assert_allclose(actual[0], expected[0], **TOL)
         print(fn.__name__, report(gpu, *on_gpu(arrays)))
-
-
-def mlp_step(ws, opt):
-    def step(x, y):
-        with aj.GradientTape() as tape:
-            h = x
-            for i, w in enumerate(ws):
-                h = h @ w
-                if i < len(ws) - 1:
-                    h = aj.nn.relu(h)
-            loss = aj.reduce_mean(aj.nn.sparse_softmax_cross_entropy_with_logits(y, h))
-        opt.apply_gradients(zip(tape.gradient(loss, ws), ws))
-        return loss
-
-    return step
 
 
 def train(cuda_graphs, steps=20):
