@@ -73,3 +73,26 @@ def test_conds_with_effects_loops_or_many_nodes_stay():
     for fn in (effect, loop, big):
         graph = select_cheap_conds(graph_of(fn, x).clone())
         assert "cond" in names(graph), fn.__name__
+
+
+def test_a_cond_on_a_host_counter_stays_a_cond():
+    # ``t % 2`` on a Python loop counter: replay branches in Python for free; a where would
+    # make the branch results device values (here the counter-derived ``k``, read by the
+    # next test as a Python int).
+    def f(x):
+        k = 0
+        for t in aj.range(4):
+            if t % 2 == 0:
+                x = x * 2.0
+                k = k + t
+            else:
+                x = x + 1.0
+        return x, k
+
+    graph = aj.function(f).get_concrete_function(aj.constant(np.ones(2))).graph
+    out = select_cheap_conds(graph.clone()).verify()
+    assert names(out).count("cond") == names(graph).count("cond") == 1
+    assert plan_capture(out, capturable_blas=True).capturable
+    x, k = interpret(out, [np.ones(2)], np)
+    np.testing.assert_allclose(x, ((1 * 2 + 1) * 2 + 1) * np.ones(2))
+    assert int(k) == 2

@@ -13,6 +13,7 @@ selected values have the branch outputs' types exactly.
 from __future__ import annotations
 
 from autojit.graph.ir import Graph, Node, Value
+from autojit.graph.scalars import host_scalars
 from autojit.ops.core import registry
 
 
@@ -42,19 +43,25 @@ def _inline(branch: Graph, outer_inputs: list[Value], nodes: list[Node]) -> list
     return [mapping[v.id] for v in branch.outputs]
 
 
-def select_cheap_conds(graph: Graph, max_nodes: int = 16) -> Graph:
-    """Replace each cheap, pure ``cond`` by both branches and a ``where`` per output.
+def select_cheap_conds(graph: Graph, max_nodes: int = 16, host: set[int] | None = None
+                       ) -> Graph:
+    """Replace each cheap, pure ``cond`` by both branches and a ``where`` per output. A cond
+    on a host scalar (``if t % 2 == 0`` on a Python loop counter) stays: replay branches on
+    it in Python for free, and a ``where`` would make its results (maybe host scalars too)
+    device values. ``host``: the host scalars of the outermost graph.
 
     Usage: ``g = select_cheap_conds(g.clone())`` (the GPU executor does this)
     """
+    if host is None:
+        host = host_scalars(graph)
     where = registry()["where"]
     nodes: list[Node] = []
     replace: dict[int, Value] = {}
     for node in graph.nodes:
         node.inputs = [replace.get(v.id, v) for v in node.inputs]
-        if not _cheap(node, max_nodes):
+        if not _cheap(node, max_nodes) or node.inputs[0].id in host:
             for sub in node.subgraphs():
-                select_cheap_conds(sub, max_nodes)
+                select_cheap_conds(sub, max_nodes, host)
             nodes.append(node)
             continue
         pred, captures = node.inputs[0], node.inputs[1:]
