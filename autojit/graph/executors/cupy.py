@@ -2,8 +2,10 @@
 (``select_cheap_conds``) and elementwise chains fused (``fuse_elementwise``), compiled by the same
 code generator with CuPy as ``xp``, its fused nodes launched as generated
 ``cupy.ElementwiseKernel``s (``ReductionKernel``s for those ending in a reduction), matmuls
-through nvmath-python's cuBLAS bindings when installed, and the whole step captured as one CUDA graph when ``plan_capture`` allows it, its tensor loops
-and conds kept on the device as conditional graph nodes (``device_loops.py``) where they can be.
+through nvmath-python's cuBLAS bindings when installed, and the whole step captured as one
+CUDA graph when ``plan_capture`` allows it, its tensor loops and conds kept on the device as
+conditional graph nodes (``device_loops.py``) where they can be, its index checks too
+(``device_checks.py``).
 
 CuPy is imported through ``autojit.backend`` only when a GPU graph is compiled. Status: the
 kernel text, capture planning and the capture replay's buffer handling are tested on the

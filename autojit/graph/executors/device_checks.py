@@ -3,9 +3,10 @@
 Note [Deferred checks]: an op's value check (Note [Value checks] in ops/core.py) reads its
 indices back to the host (``int(indices.max())``) at every replay: on the GPU that is a
 synchronisation per checked op, and no CUDA graph can hold it. The sparse cross-entropy of
-every classifier's loss has one, so without this no training step of the issue's table would
-be captured. For the ops in ``DEFERRED_CHECKS`` (their checks test index ranges only, through
-``ops.indexing.check_index_range``, and their kernels read no index back) the GPU replay runs the check as device work instead:
+a classifier's loss has one, so without this no classifier's training step could be
+captured. For the ops in ``DEFERRED_CHECKS`` (their checks test index ranges only, through
+``ops.indexing.check_index_range``, and their kernels read no index back) the GPU replay runs
+the check as device work instead:
 
 * ``DeviceChecks.wrap(node)`` gives the replay a check that calls the op's own one inside
   ``deferred_index_checks``, where a range test becomes ``flags[k] |= any(indices out of

@@ -31,8 +31,9 @@ group's only value used outside it and the reduction its only user: one reductio
 computes the elementwise prologue per input element as it reduces. An epilogue follows: while
 every reader of the group's last value is in one elementwise group of the reduced shape that
 reads nothing else but 0-d constants and has one value used outside it (``mean * 0.5``,
-``sqrt(max + 1.0)``), that group joins. A reduction group has one output, its last member, and holds one reduction
-(``FusedExpr.reduction``); a reduction with neither prologue nor epilogue stays as it is.
+``sqrt(max + 1.0)``), that group joins. A reduction group has one output, its last member,
+and holds one reduction (``FusedExpr.reduction``); a reduction with neither prologue nor
+epilogue stays as it is.
 """
 
 from __future__ import annotations
