@@ -154,7 +154,10 @@ class DeviceArray(np.ndarray):
     def tolist(self):
         return self._read().tolist()
 
-    def get(self):
+    def get(self, stream=None, out=None, blocking=True):
+        if out is not None and not blocking:  # an asynchronous copy: no wait, no read now
+            np.copyto(out, self.view(np.ndarray))
+            return out
         return self._read().copy()
 
     def __array__(self, dtype=None, copy=None):
@@ -226,7 +229,9 @@ def fake_cupy() -> types.ModuleType:
     module.ndarray = DeviceArray
     module.asarray = asarray
     module.array = asarray
-    module.cuda = types.SimpleNamespace(Device=_Context, Stream=_Context)
+    module.cuda = types.SimpleNamespace(
+        Device=_Context, Stream=_Context, alloc_pinned_memory=bytearray,
+        get_current_stream=lambda: types.SimpleNamespace(synchronize=lambda: None))
     return module
 
 
@@ -539,10 +544,10 @@ def test_a_body_that_reads_back_keeps_the_loop_on_the_host_and_says_why():
             v = v * 2.0
         return v
 
-    def indexed(x, n):
+    def segmented(x, ids, n):  # segment ids are checked on the host (sorted, in range)
         y = aj.zeros((2,), dtype=aj.float64)
-        for t in aj.range(n):
-            y = (y + x[t]) * 0.5
+        for _ in aj.range(n):
+            y = (y + aj.math.segment_sum(x, ids)[0]) * 0.5
         return y
 
     graph, plan = plan_of(shouting, X3)
@@ -554,10 +559,24 @@ def test_a_body_that_reads_back_keeps_the_loop_on_the_host_and_says_why():
     reasons = plan_capture(graph, capturable_blas=True, device_loops=plan.reasons).reasons
     assert any(r.startswith("while_loop (") and "(no conditional node: its body: print" in r
                for r in reasons), reasons
-    _, plan = plan_of(indexed, aj.constant(np.ones((4, 2))), aj.constant(3))
+    _, plan = plan_of(segmented, aj.constant(np.ones((4, 2))),
+                      aj.constant(np.array([0, 0, 1, 1], np.int32)), aj.constant(3))
     assert plan.device == []
-    assert re.search(r"its body: (gather|index_at) \(test_device_loops.py:\d+\) checks index "
+    assert re.search(r"its body: segment_sum \(test_device_loops.py:\d+\) checks index "
                      "values on the host", str(plan)), str(plan)
+
+
+def test_a_tensor_counted_loop_indexing_x_t_becomes_a_while_node():
+    # ``t`` counts on the device (``n`` is a tensor): ``x[t]`` is a ``take`` (``x[int(t)]``
+    # would read it back) and its range check a device flag (Note [Deferred checks]).
+    def indexed(x, n):
+        y = aj.zeros((2,), dtype=aj.float64)
+        for t in aj.range(n):
+            y = (y + x[t]) * 0.5
+        return y
+
+    x = np.arange(8.0).reshape(4, 2)
+    check_against_cpu(indexed, [(x, np.int32(n)) for n in (3, 4, 1, 0, 2)], ["while"])
 
 
 def test_nested_loops_become_nested_while_nodes_unless_the_inner_one_reads_back():

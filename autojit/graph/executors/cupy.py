@@ -83,6 +83,23 @@ def launch_fused(xp: Any, *inputs: Any, expr: FusedExpr) -> tuple:
     return tuple(outs)
 
 
+def device_index_at(xp: Any, x: Any, i: Any, *, axis: int) -> Any:
+    """``x[i]`` along ``axis`` in the GPU replay: a Python int (a host loop counter) indexes a
+    view; a device scalar goes to ``take``, which reads nothing back (the op's own kernel,
+    ``x[int(i)]``, would). Usage (the GPU replay's kernel for ``index_at``)."""
+    if type(i) is int:
+        return x[(slice(None),) * axis + (i,)]
+    return xp.take(x, i, axis=axis)
+
+
+def device_index_at_grad(xp: Any, g: Any, like: Any, i: Any, *, axis: int) -> Any:
+    """The gradient of ``device_index_at``: ``g`` placed at ``i`` in zeros like ``like``,
+    without reading a device ``i`` back. Usage (the GPU replay's kernel for ``index_at_grad``)."""
+    out = xp.zeros(like.shape, g.dtype)
+    out[(slice(None),) * axis + (i,)] = g
+    return out
+
+
 class BlasMatmul:
     """2-D float matmuls through nvmath-python's cuBLAS bindings, which (unlike CuPy's)
     may run during stream capture: one handle and one workspace, made once; other matmuls
@@ -230,7 +247,8 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
     work = eliminate_dead_code(select_cheap_conds(graph.clone()))
     if fusion:
         work = fuse_elementwise(work)
-    kernels: dict[str, Callable] = {"fused": launch_fused}
+    kernels: dict[str, Callable] = {"fused": launch_fused, "index_at": device_index_at,
+                                    "index_at_grad": device_index_at_grad}
     blas = BlasMatmul.create(xp)
     if blas is not None:
         kernels["matmul"] = blas
@@ -254,4 +272,5 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
     return GpuReplay(fn, plan, captured, found), source
 
 
-__all__ = ["BlasMatmul", "CupyCapture", "GpuReplay", "compile_gpu", "launch_fused"]
+__all__ = ["BlasMatmul", "CupyCapture", "GpuReplay", "compile_gpu", "device_index_at",
+           "device_index_at_grad", "launch_fused"]

@@ -35,10 +35,11 @@ from autojit.errors import InvalidArgumentError
 from autojit.graph.ir import Node
 from autojit.ops.indexing import deferred_index_checks
 
-# Ops whose value check tests index ranges only (check_index_range) and whose kernel reads no
-# index back (index_at's does: ``x[int(i)]``): their checks can run on the device.
+# Ops whose value check tests index ranges only (check_index_range) and whose GPU kernel reads
+# no index back (index_at's own, ``x[int(i)]``, would: the GPU replay runs cupy.py's
+# ``device_index_at`` instead): their checks can run on the device.
 DEFERRED_CHECKS = frozenset({
-    "gather", "gather_nd", "scatter_nd", "sparse_softmax_cross_entropy_with_logits",
+    "gather", "gather_nd", "index_at", "scatter_nd", "sparse_softmax_cross_entropy_with_logits",
     "take_along_axis", "tensor_scatter_nd_add", "tensor_scatter_nd_update",
 })
 
@@ -48,9 +49,8 @@ def _async_copy(flags: Any, host: np.ndarray) -> None:
 
 
 def _pinned(xp: Any, n: int) -> np.ndarray:
-    import cupyx
-
-    return cupyx.empty_pinned((n,), dtype=np.int32)
+    # page-locked, so the copy can be asynchronous; the array keeps the memory alive (.base)
+    return np.frombuffer(xp.cuda.alloc_pinned_memory(4 * n), np.int32, n)
 
 
 class DeviceChecks:
