@@ -138,7 +138,12 @@ class _Emitter:
             self.reading.add(value.id)
         if value.id in self.host and not host_ok:
             dtype = self.ns.hoist(value.spec.dtype, value.spec.dtype.name)
-            return f"xp.asarray({name}, dtype={dtype})"
+            if self.device.xp is np:
+                return f"xp.asarray({name}, dtype={dtype})"
+            # On a GPU, a fill kernel taking the value as an argument: asarray would copy it
+            # from the host, through a pinned staging buffer a CUDA-graph capture cannot
+            # keep (a captured step would read whatever that buffer held later).
+            return f"xp.full((), {name}, dtype={dtype})"
         return name
 
     def name(self, value: Value) -> str:

@@ -217,6 +217,9 @@ def fake_cupy() -> types.ModuleType:
     def asarray(value, dtype=None):
         if isinstance(value, DeviceArray):
             return value if dtype is None else value.astype(dtype, copy=False)
+        if RECORDING is not None:  # CuPy stages host data in pinned memory it recycles
+            raise CaptureReadError("a host-to-device copy during a capture (its staging "
+                                   "buffer is reused after the capture)")
         return _recomputed(lambda: np.array(value, dtype=dtype), np.array(value, dtype=dtype))
 
     def getattr_(name):
@@ -280,11 +283,11 @@ class FakeConditions(ConditionalAPI):
         RECORDING = [[]]
         try:
             outputs = fn()
-        finally:
+        finally:  # a capture runs nothing, failed or not
             steps = RECORDING[0]
             RECORDING = None
-        for v, array in zip(self.variables, saved):
-            np.copyto(_plain(v._array), _plain(array))
+            for v, array in zip(self.variables, saved):
+                np.copyto(_plain(v._array), _plain(array))
 
         def launch():
             self.launches += 1

@@ -279,3 +279,41 @@ def test_a_functional_while_loop_reads_the_test_its_cond_computes():
                                                   lambda i, a: (i + 1, a * 2.0), (0, x))[1])
     graph = bounded.get_concrete_function(aj.constant(np.ones(2))).graph
     assert plan_capture(graph, True).capturable  # a Python bound: counted on the host
+
+
+def test_a_training_step_counting_its_iterations_is_captured_and_counts(monkeypatch):
+    # The optimizer's ``iterations.assign_add(1)`` turned the host constant 1 into a device
+    # array with ``xp.asarray``: a host-to-device copy through a staging buffer that a
+    # capture cannot keep, so no training step would have been captured on a GPU. The GPU
+    # replay now fills such a value on the device (``xp.full``).
+    from bench.gpu import mlp_step
+
+    def blas_matmul(xp, a, b, transpose_a=False, transpose_b=False):  # capturable, as nvmath's
+        return xp.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
+
+    monkeypatch.setattr(gpu_executor, "_compiled", lambda xp, expr, inputs: (None, None))
+    monkeypatch.setattr(gpu_executor.BlasMatmul, "create", classmethod(lambda cls, xp: blas_matmul))
+    rng = np.random.default_rng(0)
+    init = [rng.normal(size=s) * 0.3 for s in ((6, 5), (5, 3))]
+    batches = [(rng.normal(size=(4, 6)), rng.integers(0, 3, 4).astype(np.int32))
+               for _ in range(5)]
+    cpu_ws, gpu_ws = [aj.Variable(w) for w in init], [aj.Variable(w) for w in init]
+    cpu_opt, gpu_opt = aj.optimizers.SGD(0.1), aj.optimizers.SGD(0.1)
+    cpu = aj.function(mlp_step(cpu_ws, cpu_opt))
+    traced = aj.function(mlp_step(gpu_ws, gpu_opt)).get_concrete_function(
+        *map(aj.constant, batches[0]))
+    for var in [*gpu_ws, gpu_opt.iterations]:
+        var._array = _device(var._array)
+    monkeypatch.setattr(gpu_executor, "CupyCapture",
+                        lambda xp: FakeConditions([*gpu_ws, gpu_opt.iterations]))
+    xp = fake_cupy()
+    replay, _ = compile_gpu(traced.graph, Device("GPU", 0, xp), "step",
+                            [*gpu_ws, gpu_opt.iterations], fusion=True)
+    for x, y in batches:
+        want = cpu(aj.constant(x), aj.constant(y)).numpy()
+        (got,) = replay(_device(x), _device(y))
+        np.testing.assert_allclose(np.asarray(got.view(np.ndarray)), want, rtol=1e-12)
+    assert replay.captured is not None and replay.captured.captures == 1, replay.report()
+    assert int(gpu_opt.iterations._array.view(np.ndarray)) == cpu_opt.iterations.numpy() == 5
+    for g, c in zip(gpu_ws, cpu_ws):
+        np.testing.assert_allclose(np.asarray(g._array.view(np.ndarray)), c.numpy(), rtol=1e-12)
