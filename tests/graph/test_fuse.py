@@ -198,6 +198,23 @@ def test_reductions_that_would_change_meaning_or_type_are_not_fused():
     assert not reduction_steps(fused)
 
 
+def test_an_op_that_is_several_array_operations_is_fused_alone():
+    def f(x, w):  # relu's gradient (g * (out > 0)) between two matmuls; a lone sigmoid
+        with aj.GradientTape() as tape:
+            tape.watch(w)
+            y = aj.reduce_sum(aj.nn.relu(x @ w) @ w)
+        return tape.gradient(y, w), aj.sigmoid(x @ w)
+
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(4, 3)), rng.normal(size=(3, 3))
+    graph = graph_of(f, aj.constant(x), aj.constant(w))
+    fused = fuse_elementwise(graph.clone()).verify()
+    alone = [[s.op for s in n.attrs["expr"].steps] for n in fused_nodes(fused)]
+    assert ["relu_grad"] in alone and ["sigmoid"] in alone, alone
+    assert "matmul" in [n.op.name for n in fused.nodes]  # matmuls stay apart
+    same(interpret(fused, [x, w], np), interpret(graph, [x, w], np), "alone")
+
+
 def test_groups_need_one_known_shape_and_broadcasts_join():
     def f(x, b):
         return aj.tanh(x + aj.broadcast_to(b, (3, 4))) * x

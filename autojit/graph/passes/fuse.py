@@ -22,7 +22,7 @@ subgraph boundary) that
 The fused node's outputs are the members' values used outside the group (by later nodes,
 subgraph captures or graph outputs): one kernel may produce several results. 0-d constants
 feeding a group are pasted into the expression as literals. Groups of one node stay as they
-are.
+are, but for ops whose own kernel is several array operations (``_SEVERAL_KERNELS``).
 
 Note [Reduction groups]: after the elementwise groups form, a reduction (``REDUCIBLE``: sum,
 mean, max, min or prod over at least one axis of a non-empty value of known shape and numeric
@@ -60,6 +60,10 @@ FUSABLE = frozenset({
     "broadcast_like", "broadcast_to",
 })
 _DTYPES = frozenset({"float32", "float64", "int32", "int64", "bool"})
+# Fusable ops whose own kernel is several array operations (``g * (out > 0)``,
+# ``1 / sqrt(x)``, sigmoid's tanh form, clip's maximum and minimum): alone, each is still
+# worth one fused kernel.
+_SEVERAL_KERNELS = frozenset({"relu_grad", "rsqrt", "sigmoid", "clip_by_value"})
 # Reductions a group may end with (Note [Reduction groups]); attrs: axis (a tuple), keepdims.
 REDUCIBLE = frozenset({"reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod"})
 
@@ -238,7 +242,8 @@ def fuse_elementwise(graph: Graph, host: set[int] | None = None) -> Graph:
             if id(group) not in joined:
                 group.open = False  # used outside: later nodes cannot join (they'd move)
     _attach_reductions(graph, groups, group_of)
-    fused = [g for g in groups if len(g.members) > 1]
+    fused = [g for g in groups if len(g.members) > 1 or (
+        len(g.members) == 1 and g.members[0].op.name in _SEVERAL_KERNELS)]
     if not fused:
         return graph
     _rewrite(graph, fused)
