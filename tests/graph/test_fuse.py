@@ -215,6 +215,83 @@ def test_an_op_that_is_several_array_operations_is_fused_alone():
     same(interpret(fused, [x, w], np), interpret(graph, [x, w], np), "alone")
 
 
+def test_an_optimizer_update_assigns_its_fused_result_in_one_node():
+    from autojit.graph.passes.fuse import FUSED_ASSIGN, fuse_assignments
+
+    rng = np.random.default_rng(4)
+    init = rng.normal(size=(3, 2))
+    x = rng.normal(size=(5, 3))
+
+    def run(fuse):
+        w = aj.Variable(init)
+        opt = aj.optimizers.Adam(0.1)
+
+        def step(x):
+            with aj.GradientTape() as tape:
+                loss = aj.reduce_sum(aj.tanh(x @ w))
+            opt.apply_gradients([(tape.gradient(loss, w), w)])
+            return loss
+
+        graph = graph_of(step, aj.constant(x))
+        if fuse:
+            graph = fuse_assignments(fuse_elementwise(graph.clone())).verify()
+        outs = [interpret(graph, [x], np) for _ in range(3)]
+        return graph, outs, [w.numpy(), *(s.numpy() for s in opt.variables)]
+
+    plain, plain_outs, plain_state = run(False)
+    fused, outs, state = run(True)
+    merged = [n for n in fused.nodes if n.op is FUSED_ASSIGN]
+    assert sorted(n.attrs["how"] for n in merged) == ["assign_add", "assign_add", "assign_sub"]
+    assert [n.op.name for n in fused.nodes].count("assign_add") == 1  # iterations += 1
+    assert "how='assign_sub'" in str(fused)
+    for a, b in zip(outs, plain_outs):
+        same(a, b, "losses")
+    for a, b in zip(state, plain_state):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    expanded = expand_fused(fused.clone()).verify()
+    assert not [n for n in expanded.walk() if n.op is FUSED_ASSIGN or n.op is FUSED]
+
+
+def test_sgd_assigns_its_one_op_update_in_one_node():
+    from autojit.graph.passes.fuse import FUSED_ASSIGN, fuse_assignments
+
+    w = aj.Variable(np.ones((3, 2)))
+    opt = aj.optimizers.SGD(0.5)
+
+    def step(x):
+        with aj.GradientTape() as tape:
+            loss = aj.reduce_sum(x @ w)
+        opt.apply_gradients([(tape.gradient(loss, w), w)])
+        return loss
+
+    x = np.arange(6.0).reshape(2, 3)
+    graph = fuse_assignments(fuse_elementwise(graph_of(step, aj.constant(x)).clone())).verify()
+    (node,) = [n for n in graph.nodes if n.op is FUSED_ASSIGN]
+    assert node.attrs["how"] == "assign_sub"
+    assert [s.op for s in node.attrs["expr"].steps] == ["multiply"]  # lr * g, alone
+    interpret(graph, [x], np)
+    np.testing.assert_allclose(w.numpy(), 1.0 - 0.5 * x.sum(axis=0)[:, None] * np.ones((3, 2)))
+
+
+def test_an_assignment_that_may_read_a_view_of_its_variable_is_not_merged():
+    from autojit.graph.passes.fuse import FUSED_ASSIGN, fuse_assignments
+
+    v = aj.Variable(np.arange(4.0).reshape(2, 2))
+
+    def transposed():  # the kernel would read v.T while it writes v
+        v.assign(aj.transpose(v) * 2.0 + 1.0)
+        return v * 1.0
+
+    def shared():  # the fused value is also returned: it must exist on its own
+        value = v * 2.0 + 1.0
+        v.assign(value)
+        return value
+
+    for fn in (transposed, shared):
+        graph = fuse_assignments(fuse_elementwise(graph_of(fn).clone())).verify()
+        assert not [n for n in graph.walk() if n.op is FUSED_ASSIGN], (fn.__name__, graph)
+
+
 def test_groups_need_one_known_shape_and_broadcasts_join():
     def f(x, b):
         return aj.tanh(x + aj.broadcast_to(b, (3, 4))) * x

@@ -165,3 +165,30 @@ def test_a_kernel_is_compiled_once_and_the_caches_are_put_back(host_cupy):
         np.testing.assert_array_equal(out, 4 * b)
     assert len(host_cupy.compiled) == 1  # one source, one compilation
     assert len(gpu_executor._BY_SOURCE) == 1
+
+
+@pytest.mark.parametrize("how", ["assign", "assign_add", "assign_sub"])
+def test_a_fused_assignment_writes_the_variable_with_one_kernel(how, host_cupy):
+    from autojit.graph.passes.fuse import FUSED_ASSIGN, fuse_assignments
+
+    v = aj.Variable(np.linspace(-1, 1, 12).reshape(4, 3).astype(np.float32))
+
+    def step(g, b):
+        getattr(v, how)(aj.tanh(g * b) * 0.5 + v * 0.25)  # it reads v too: its own read
+        return g
+
+    args = [aj.constant(np.ones((4, 3), np.float32)), aj.constant(np.ones(3, np.float32))]
+    graph = aj.function(step, autograph=False).get_concrete_function(*args).graph
+    merged = fuse_assignments(fuse_elementwise(graph.clone()))
+    (node,) = [n for n in merged.walk() if n.op is FUSED_ASSIGN]
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        inputs = [v._array if u.node is not None and u.node.op.name == "read_variable"
+                  else rng.normal(size=u.spec.shape).astype(np.float32) for u in node.inputs]
+        old = v.numpy().copy()
+        (value,) = evaluate_fused(np, *inputs, expr=node.attrs["expr"])
+        want = {"assign": value, "assign_add": old + value, "assign_sub": old - value}[how]
+        assert gpu_executor.launch_fused_assign(host_cupy, *inputs, expr=node.attrs["expr"],
+                                                how=how, var=v) == ()
+        np.testing.assert_allclose(v.numpy(), want, rtol=1e-6, atol=1e-6)
+    assert [k for k, _ in host_cupy.compiled] == ["elementwise"]  # one kernel, compiled once

@@ -28,7 +28,9 @@ from autojit.graph.executors.device_loops import (CudaCoreConditions, conditiona
                                                   conditional_support)
 from autojit.graph.ir import Graph
 from autojit.graph.passes.dce import eliminate_dead_code
-from autojit.graph.passes.fuse import FusedExpr, evaluate_fused, fuse_elementwise
+from autojit.graph.passes.fuse import (FUSED_ASSIGN, FusedExpr, Step, evaluate_fused,
+                                       fuse_assignments, fuse_elementwise)
+from autojit.ops.core import TensorSpec
 from autojit.graph.passes.select import select_cheap_conds
 
 # A fused node's kernel and its source, found from its expression at each launch (dies with
@@ -81,6 +83,42 @@ def launch_fused(xp: Any, *inputs: Any, expr: FusedExpr) -> tuple:
             for j in expr.outputs]
     kernel(*inputs, *outs)
     return tuple(outs)
+
+
+# The expression of a fused assignment extended to the variable's new value (assign_add and
+# assign_sub read the variable too), by expression.
+_WRITING: "weakref.WeakKeyDictionary[FusedExpr, FusedExpr]" = weakref.WeakKeyDictionary()
+_COMBINE = {"assign_add": "add", "assign_sub": "subtract"}
+
+
+def _writing(expr: FusedExpr, how: str, var: Any) -> FusedExpr:
+    if how == "assign":
+        return expr
+    found = _WRITING.get(expr)
+    if found is None:
+        last, n = expr.outputs[0], len(expr.input_specs)
+        step = Step(_COMBINE[how], (("in", n), ("t", last)), (), expr.steps[last].spec)
+        found = _WRITING[expr] = FusedExpr(
+            expr.steps + (step,), (len(expr.steps),), expr.wheres[:len(expr.steps)]
+            + expr.wheres[-1:], expr.input_specs + (TensorSpec(tuple(var.shape), var.dtype),))
+    return found
+
+
+def launch_fused_assign(xp: Any, *inputs: Any, expr: FusedExpr, how: str, var: Any) -> tuple:
+    """Run a fused assignment (Note [Fused assignments] in fuse.py) as one generated kernel
+    whose output is the variable's own buffer; without a kernel, op by op.
+
+    Usage (the GPU replay's kernel for ``fused_assign``):
+    ``launch_fused_assign(cupy, g, m, expr=e, how="assign_add", var=m_var)``
+    """
+    buffer = var._array
+    full = _writing(expr, how, var)
+    args = [*inputs, buffer] if how != "assign" else list(inputs)
+    kernel, source = _compiled(xp, full, args)
+    if kernel is None or not isinstance(source, KernelSource):
+        return FUSED_ASSIGN.kernel(xp, *inputs, expr=expr, how=how, var=var)
+    kernel(*args, buffer)
+    return ()
 
 
 def device_index_at(xp: Any, x: Any, i: Any, *, axis: int) -> Any:
@@ -246,8 +284,9 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
     # A cheap cond chooses on the device (where), not by reading its predicate back.
     work = eliminate_dead_code(select_cheap_conds(graph.clone()))
     if fusion:
-        work = fuse_elementwise(work)
-    kernels: dict[str, Callable] = {"fused": launch_fused, "index_at": device_index_at,
+        work = fuse_assignments(fuse_elementwise(work))
+    kernels: dict[str, Callable] = {"fused": launch_fused, "fused_assign": launch_fused_assign,
+                                    "index_at": device_index_at,
                                     "index_at_grad": device_index_at_grad}
     blas = BlasMatmul.create(xp)
     if blas is not None:
@@ -273,4 +312,4 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
 
 
 __all__ = ["BlasMatmul", "CupyCapture", "GpuReplay", "compile_gpu", "device_index_at",
-           "device_index_at_grad", "launch_fused"]
+           "device_index_at_grad", "launch_fused", "launch_fused_assign"]

@@ -414,7 +414,8 @@ def _is_scalar_constant(value: Value) -> bool:
 
 
 def expand_fused(graph: Graph) -> Graph:
-    """Replace every ``fused`` node (subgraphs too) by its member nodes, in order.
+    """Replace every ``fused`` node (subgraphs too) by its member nodes, in order, and every
+    ``fused_assign`` by its members and the assignment.
 
     Usage: ``g = expand_fused(fuse_elementwise(g))`` computes what ``g`` computed.
     """
@@ -426,7 +427,7 @@ def expand_fused(graph: Graph) -> Graph:
         node.inputs = [replace.get(v.id, v) for v in node.inputs]
         for sub in node.subgraphs():
             expand_fused(sub)
-        if node.op is not FUSED:
+        if node.op is not FUSED and node.op is not FUSED_ASSIGN:
             nodes.append(node)
             continue
         expr = node.attrs["expr"]
@@ -448,6 +449,11 @@ def expand_fused(graph: Graph) -> Graph:
             member.outputs = [Value(step.spec, member, 0)]
             nodes.append(member)
             values.append(member.outputs[0])
+        if node.op is FUSED_ASSIGN:  # the assignment it merged, of the expression's result
+            assign = Node(ops[node.attrs["how"]], [values[expr.outputs[0]]],
+                          {"var": node.attrs["var"]}, node.where)
+            assign.outputs = []
+            nodes.append(assign)
         for out, j in zip(node.outputs, expr.outputs):
             replace[out.id] = values[j]
     graph.nodes = nodes
@@ -458,8 +464,89 @@ def expand_fused(graph: Graph) -> Graph:
 
 def has_fused(graph: Graph) -> bool:
     """True when ``graph`` (or a subgraph) holds a fused node. Usage: ``has_fused(g)``"""
-    return any(node.op is FUSED for node in graph.walk())
+    return any(node.op is FUSED or node.op is FUSED_ASSIGN for node in graph.walk())
 
 
-__all__ = ["FUSABLE", "FUSED", "REDUCIBLE", "FusedExpr", "Step", "evaluate_fused", "expand_fused",
-           "fuse_elementwise", "has_fused"]
+# ----------------------------------------------------------------------------- assignments
+
+
+# Note [Fused assignments]: ``assign``/``assign_add``/``assign_sub`` of a fused node's one
+# result (or of one fusable op's), used by nothing else, becomes one ``fused_assign`` node: its kernel writes the
+# variable's buffer itself (a GPU kernel launch instead of two: the optimizer update
+# ``v -= lr * g`` of every weight). A kernel writing a buffer while it reads its inputs must
+# not read that buffer at other positions, so every input must be known not to be a view of
+# the variable: the variable's own read (the same element is read then written), another
+# variable's read, a constant, a host scalar, or the result of an op that makes a new array
+# (``_FRESH``). Other inputs (a transpose of the variable, a loop's captured value) leave
+# the pair as it is. The node sits at the assignment's position, so effects keep their order.
+_ASSIGNS = frozenset({"assign", "assign_add", "assign_sub"})
+_FRESH = (FUSABLE - {"identity", "stop_gradient", "broadcast_to", "broadcast_like", "cast"}) | \
+    REDUCIBLE | {"fused", "matmul", "unbroadcast", "softmax", "log_softmax", "one_hot",
+                 "sparse_softmax_cross_entropy_with_logits", "constant"}
+
+
+def _fused_assign_kernel(xp: Any, *inputs: Any, expr: FusedExpr, how: str, var: Any) -> tuple:
+    (value,) = evaluate_fused(xp, *inputs, expr=expr)
+    return registry()[how].kernel(xp, value, var=var)
+
+
+def _fused_assign_rule(name: str, *inputs: Any, expr: FusedExpr, how: str, var: Any) -> list:
+    return []
+
+
+FUSED_ASSIGN = defop("fused_assign", ["*inputs"], _fused_assign_kernel, _fused_assign_rule,
+                     _fused_vjp, attrs=("expr", "how", "var"), effect=True, multiple=True)
+
+
+def fuse_assignments(graph: Graph, host: set[int] | None = None) -> Graph:
+    """Merge each assignment of a fused node's result into one ``fused_assign`` node (Note
+    [Fused assignments]); run after ``fuse_elementwise``. ``expand_fused`` undoes it.
+
+    Usage: ``g = fuse_assignments(fuse_elementwise(g.clone()))``
+    """
+    _fuse_assignments(graph, host_scalars(graph) if host is None else host, top_level=True)
+    return graph
+
+
+def _fuse_assignments(graph: Graph, host: set[int], top_level: bool) -> None:
+    for node in graph.nodes:
+        for sub in node.subgraphs():
+            _fuse_assignments(sub, host, top_level=False)
+    total = uses(graph)
+    merged: set[int] = set()
+    for node in graph.nodes:
+        if node.op.name not in _ASSIGNS:
+            continue
+        value, var = node.inputs[0], node.attrs["var"]
+        producer = value.node
+        if (producer is None or total.get(value.id) != 1
+                or value.spec.shape != tuple(var.shape) or value.spec.dtype != var.dtype):
+            continue
+        if producer.op is not FUSED and _fusable(producer) and value.id not in host:
+            producer = _fused_node(_Group(producer), {value.id})[0]  # one op: ``lr * g``
+        if (producer.op is not FUSED or len(producer.outputs) != 1
+                or producer.attrs["expr"].reduction is not None
+                or not all(_not_a_view(v, host, top_level) for v in producer.inputs)):
+            continue
+        node.attrs = {"expr": producer.attrs["expr"], "how": node.op.name, "var": var}
+        node.op = FUSED_ASSIGN
+        node.inputs = list(producer.inputs)
+        merged.add(id(value.node))
+    if merged:
+        graph.nodes = [n for n in graph.nodes if id(n) not in merged]
+        graph._effects = None
+
+
+def _not_a_view(value: Value, host: set[int], top_level: bool) -> bool:
+    """True when ``value`` cannot be a view of a variable other than that variable's own read
+    (Note [Fused assignments])."""
+    if value.id in host:
+        return True  # replay makes a new array of it
+    node = value.node
+    if node is None:
+        return top_level  # a subgraph's input may be an outer read of the variable
+    return node.op.name == "read_variable" or node.op.name in _FRESH
+
+
+__all__ = ["FUSABLE", "FUSED", "FUSED_ASSIGN", "REDUCIBLE", "FusedExpr", "Step", "evaluate_fused",
+           "expand_fused", "fuse_assignments", "fuse_elementwise", "has_fused"]
