@@ -18,6 +18,15 @@ from autojit.ops.core import registry
 from .test_device_loops import DeviceArray, _device, fake_cupy
 
 
+@pytest.fixture(autouse=True)
+def fused_nodes_op_by_op(monkeypatch):
+    """The fake CuPy compiles no kernels: fused nodes (the deferred checks' range tests too)
+    run op by op on its arrays, so what they read is counted."""
+    from autojit.graph.executors import cupy as gpu_executor
+
+    monkeypatch.setattr(gpu_executor, "_compiled", lambda xp, expr, inputs: (None, None))
+
+
 def fake_checks(xp):
     """DeviceChecks whose host copy is a plain array copied at once (the fake has no
     streams, so "asynchronous" is immediate)."""

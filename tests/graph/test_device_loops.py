@@ -26,6 +26,15 @@ from autojit.graph.executors.device_loops import (
     plan_device_loops,
 )
 
+@pytest.fixture(autouse=True)
+def fused_nodes_op_by_op(monkeypatch):
+    """The fake CuPy compiles no kernels: fused nodes (the deferred checks' range tests too)
+    run op by op on its arrays, so what they read is counted."""
+    from autojit.graph.executors import cupy as gpu_executor
+
+    monkeypatch.setattr(gpu_executor, "_compiled", lambda xp, expr, inputs: (None, None))
+
+
 # The graph being captured: a stack of step lists (the step's graph, then the bodies of the
 # conditional nodes being built in it); None when no capture runs.
 RECORDING: list[list] | None = None

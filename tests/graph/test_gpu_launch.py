@@ -192,3 +192,23 @@ def test_a_fused_assignment_writes_the_variable_with_one_kernel(how, host_cupy):
                                                 how=how, var=v) == ()
         np.testing.assert_allclose(v.numpy(), want, rtol=1e-6, atol=1e-6)
     assert [k for k, _ in host_cupy.compiled] == ["elementwise"]  # one kernel, compiled once
+
+
+@pytest.mark.parametrize("shape", [(), (5,), (2, 3)])
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_the_deferred_checks_range_test_is_one_kernel_that_finds_bad_indices(shape, dtype,
+                                                                             host_cupy):
+    from autojit.graph.executors.device_checks import range_test
+
+    for low, size in ((0, 4), (-4, 4)):
+        expr = range_test(shape, np.dtype(dtype), low, size)
+        for values in (np.zeros(shape), np.full(shape, size - 1), np.full(shape, low)):
+            (flag,) = gpu_executor.launch_fused(host_cupy, values.astype(dtype), expr=expr)
+            assert int(flag) == 0, (low, size, values)
+        for bad in (size, low - 1):
+            values = np.zeros(shape, dtype)
+            values.reshape(-1)[-1] = bad
+            (flag,) = gpu_executor.launch_fused(host_cupy, values, expr=expr)
+            assert int(flag) == 1 and np.asarray(flag).dtype == np.int32, (low, size, bad)
+    kind = "reduction" if shape else "elementwise"
+    assert {k for k, _ in host_cupy.compiled} == {kind}

@@ -10,7 +10,8 @@ the check as device work instead:
 
 * ``DeviceChecks.wrap(node)`` gives the replay a check that calls the op's own one inside
   ``deferred_index_checks``, where a range test becomes ``flags[k] |= any(indices out of
-  range)`` on the device, ``k`` the node's slot: two small kernels, no read, capturable;
+  range)`` on the device, ``k`` the node's slot: two small kernels (a fused reduction,
+  ``range_test``, and a maximum), no read, capturable;
 * after each replay the flags are copied to pinned host memory asynchronously
   (``publish``); before each replay the host copy is looked at (``raise_found``), without
   waiting: a set flag raises the op's ``InvalidArgumentError``, naming the user's line, and
@@ -33,6 +34,8 @@ import numpy as np
 
 from autojit.errors import InvalidArgumentError
 from autojit.graph.ir import Node
+from autojit.graph.passes.fuse import FusedExpr, Step
+from autojit.ops.core import TensorSpec
 from autojit.ops.indexing import deferred_index_checks
 
 # Ops whose value check tests index ranges only (check_index_range) and whose GPU kernel reads
@@ -75,6 +78,9 @@ class DeviceChecks:
         self.host[...] = 0
         self.copy_to_host = copy_to_host or _async_copy
         self.messages: dict[int, Callable[[], str]] = {}
+        from autojit.graph.executors.cupy import launch_fused  # the executor's, not a cycle
+
+        self.launch = launch_fused
 
     def wrap(self, node: Node) -> Callable | None:
         """The check the replay calls for ``node``: its op's own, run with range tests kept on
@@ -85,12 +91,16 @@ class DeviceChecks:
         slot = len(self.nodes)
         self.nodes.append(node)
         check, xp, flag = node.op.check, self.xp, self.views[slot]
+        tests: dict = {}  # (shape, dtype, low, size) -> the fused range test
 
         def sink(indices: Any, low: int, size: int, message: Callable[[], str]) -> None:
-            indices = xp.asarray(indices)
-            bad = xp.logical_or(indices < low, indices >= size).any()
-            xp.maximum(flag, bad.astype(np.int32), out=flag)
             self.messages.setdefault(slot, message)
+            if not indices.size:
+                return
+            key = (tuple(indices.shape), indices.dtype, low, size)
+            expr = tests.get(key) or tests.setdefault(key, range_test(*key))
+            (bad,) = self.launch(xp, indices, expr=expr)
+            xp.maximum(flag, bad, out=flag)
 
         def deferred(name: str, *inputs: Any, **attrs: Any) -> None:
             with deferred_index_checks(sink):
@@ -128,10 +138,27 @@ class DeviceChecks:
         self.raise_found()
 
 
+def range_test(shape: tuple, dtype: Any, low: int, size: int) -> FusedExpr:
+    """The fused expression ``max(int32(indices < low or indices >= size))`` over every axis
+    (no reduction for a 0-d index): one kernel where the plain array expression is four.
+    Usage: ``range_test((128,), np.dtype("int32"), 0, 10)``"""
+    dtype = np.dtype(dtype)
+    flags = [TensorSpec(shape, np.bool_), TensorSpec(shape, np.int32)]
+    steps = [Step("less", (("in", 0), ("const", dtype.type(low))), (), flags[0]),
+             Step("greater_equal", (("in", 0), ("const", dtype.type(size))), (), flags[0]),
+             Step("logical_or", (("t", 0), ("t", 1)), (), flags[0]),
+             Step("cast", (("t", 2),), (("dtype", np.dtype(np.int32)),), flags[1])]
+    if shape:
+        axes = tuple(range(len(shape)))
+        steps.append(Step("reduce_max", (("t", 3),), (("axis", axes), ("keepdims", False)),
+                          TensorSpec((), np.int32)))
+    return FusedExpr(tuple(steps), (len(steps) - 1,), (), (TensorSpec(shape, dtype),))
+
+
 def deferred_count(graph: Any) -> int:
     """How many nodes of ``graph`` (subgraphs included) have checks that run on the device."""
     return sum(1 for node in graph.walk()
                if node.op.check is not None and node.op.name in DEFERRED_CHECKS)
 
 
-__all__ = ["DEFERRED_CHECKS", "DeviceChecks", "deferred_count"]
+__all__ = ["DEFERRED_CHECKS", "DeviceChecks", "deferred_count", "range_test"]
