@@ -112,7 +112,7 @@ def host_indexed(node: Node, host: set[int]) -> bool:
     """True when every input ``node``'s kernel and check call ``int()`` on (``INT_ARGUMENTS``)
     is a host scalar here (a Python loop counter): then neither reads device memory, as for
     ``x[t]`` or a reverse loop's ``stack_get`` in a ``for t in range(100)`` loop, and a capture
-    records the loop unrolled."""
+    records the loop unrolled. Usage: ``host_indexed(node, host_scalars(graph))``"""
     ints = INT_ARGUMENTS.get(node.op.name)
     return ints is not None and all(
         node.inputs[i].id in host for i in ints
