@@ -1,4 +1,4 @@
-"""``lower_one_hot``: last-axis ``one_hot`` of int indices as fusable nodes, with the op's
+"""``lower_composites``: last-axis ``one_hot`` of int indices as fusable nodes, with the op's
 results (indices outside the depth included), and absorbed by the fused kernel reading it."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import autojit as aj
 from autojit.graph.interpret import interpret
 from autojit.graph.passes import fuse_elementwise
 from autojit.graph.passes.fuse import FUSED
-from autojit.graph.passes.lower import lower_one_hot
+from autojit.graph.passes.lower import lower_composites
 
 
 def graph_of(fn, *args):
@@ -26,7 +26,7 @@ def test_one_hot_lowered_equals_the_op(dtype, on, off, out):
 
     labels = np.array([[0, 4, -1], [7, 2, 5]], dtype)  # -1, 7 and 5 lie outside the depth
     graph = graph_of(f, aj.constant(labels))
-    lowered = lower_one_hot(graph.clone()).verify()
+    lowered = lower_composites(graph.clone()).verify()
     assert "one_hot" not in [n.op.name for n in lowered.walk()]
     (want,) = interpret(graph, [labels], np)
     (got,) = interpret(lowered, [labels], np)
@@ -43,7 +43,7 @@ def test_a_lowered_one_hot_joins_the_fused_kernel_that_reads_it():
 
     labels, logits = np.array([0, 3, 1], np.int32), np.random.default_rng(0).normal(size=(3, 4))
     graph = graph_of(grad, aj.constant(labels), aj.constant(logits))
-    fused = fuse_elementwise(lower_one_hot(graph.clone())).verify()
+    fused = fuse_elementwise(lower_composites(graph.clone())).verify()
     steps = [s.op for n in fused.walk() if n.op is FUSED for s in n.attrs["expr"].steps]
     assert "equal" in steps and "cast" in steps, str(fused)
     np.testing.assert_allclose(interpret(fused, [labels, logits], np)[0],
@@ -52,4 +52,27 @@ def test_a_lowered_one_hot_joins_the_fused_kernel_that_reads_it():
 
 def test_one_hot_along_another_axis_stays():
     graph = graph_of(lambda i: aj.one_hot(i, 3, axis=0), aj.constant(np.array([0, 2], np.int32)))
-    assert "one_hot" in [n.op.name for n in lower_one_hot(graph.clone()).walk()]
+    assert "one_hot" in [n.op.name for n in lower_composites(graph.clone()).walk()]
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_lowered_is_the_ops_own_arithmetic(op, axis, dtype):
+    fn = getattr(aj.nn, op)
+    x = np.random.default_rng(1).normal(size=(3, 4, 5)).astype(dtype) * 3
+    x[0, 1, 2] = -np.inf  # a masked logit
+    graph = graph_of(lambda t: fn(t, axis=axis), aj.constant(x))
+    lowered = lower_composites(graph.clone()).verify()
+    assert op not in [n.op.name for n in lowered.walk()]
+    with np.errstate(invalid="ignore"):
+        (want,) = interpret(graph, [x], np)
+        (got,) = interpret(lowered, [x], np)
+    np.testing.assert_array_equal(got, want)  # the same operations in the same order
+
+
+def test_softmax_of_an_unknown_or_empty_shape_stays():
+    unknown = aj.function(aj.nn.softmax, input_signature=[aj.TensorSpec([None, 3])])
+    empty = graph_of(aj.nn.softmax, aj.constant(np.ones((2, 0), np.float32)))
+    for graph in (unknown.get_concrete_function().graph, empty):
+        assert "softmax" in [n.op.name for n in lower_composites(graph.clone()).walk()]

@@ -31,7 +31,7 @@ from autojit.graph.passes.dce import eliminate_dead_code
 from autojit.graph.passes.fuse import (FUSED_ASSIGN, FusedExpr, Step, evaluate_fused,
                                        fuse_assignments, fuse_elementwise)
 from autojit.ops.core import TensorSpec
-from autojit.graph.passes.lower import lower_one_hot
+from autojit.graph.passes.lower import lower_composites
 from autojit.graph.passes.select import select_cheap_conds
 
 # A fused node's kernel and its source, found from its expression at each launch (dies with
@@ -285,7 +285,7 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
     # A cheap cond chooses on the device (where), not by reading its predicate back.
     work = eliminate_dead_code(select_cheap_conds(graph.clone()))
     if fusion:  # one_hot's comparison joins the fused kernel reading it
-        work = fuse_assignments(fuse_elementwise(lower_one_hot(work)))
+        work = fuse_assignments(fuse_elementwise(lower_composites(work)))
     kernels: dict[str, Callable] = {"fused": launch_fused, "fused_assign": launch_fused_assign,
                                     "index_at": device_index_at,
                                     "index_at_grad": device_index_at_grad}

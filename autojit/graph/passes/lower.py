@@ -1,13 +1,21 @@
-"""``lower_one_hot``: ``one_hot`` as the elementwise comparison it is, for an executor that fuses.
+"""``lower_composites``: ops whose kernels are several array operations, written as the graph
+nodes they are, for an executor that fuses.
 
-On the GPU an op is a kernel launch per array operation its own kernel makes: ``one_hot`` is
-a comparison against ``arange``, a cast and a copy. Written as graph nodes,
-``cast(equal(expand_dims(indices), arange(depth)))`` (``where`` for other on/off values),
-its comparison and cast join the fused kernel that reads them (the softmax cross-entropy's
-gradient subtracts it), so it costs no launch of its own. Only ``one_hot`` along the last
-axis of int32/int64 indices is rewritten; indices outside ``[0, depth)`` still give rows of
-``off_value`` (no position equals them). The GPU executor runs this before fusion; the CPU
-keeps the op (one NumPy call per array operation either way).
+On the GPU an op costs a kernel launch per array operation its own kernel makes. Written as
+graph nodes, those operations join the fused kernels around them:
+
+* ``one_hot`` (a comparison against ``arange``, a cast, a copy) becomes
+  ``cast(equal(expand_dims(indices), arange(depth)))`` (``where`` for other on/off values):
+  it joins the fused kernel that reads it (the softmax cross-entropy's gradient subtracts
+  it) and costs no launch of its own. Along the last axis of int32/int64 indices only;
+  indices outside ``[0, depth)`` still give rows of ``off_value``.
+* ``softmax`` (five operations) becomes ``e = exp(x - max(x)); e / sum(e)`` and
+  ``log_softmax`` ``d = x - max(x); d - log(sum(exp(d)))``, the same operations in the
+  same order as their kernels: the divide (or subtract) joins what follows, the log the sum.
+  For a known, non-empty shape only (the max of nothing is the op's own error).
+
+The GPU executor runs this before fusion; the CPU keeps the ops (one NumPy call per array
+operation either way).
 """
 
 from __future__ import annotations
@@ -31,17 +39,19 @@ def _constant(array: np.ndarray, where: Any) -> Node:
     return _node("constant", [], {"value": array}, TensorSpec(array.shape, array.dtype), where)
 
 
-def lower_one_hot(graph: Graph) -> Graph:
-    """Rewrite each last-axis ``one_hot`` of int indices into fusable nodes (subgraphs too).
+def lower_composites(graph: Graph) -> Graph:
+    """Rewrite ``one_hot``, ``softmax`` and ``log_softmax`` into fusable nodes where they
+    qualify (subgraphs too).
 
-    Usage: ``g = fuse_elementwise(lower_one_hot(g.clone()))`` (the GPU executor does this)
+    Usage: ``g = fuse_elementwise(lower_composites(g.clone()))`` (the GPU executor does this)
     """
     subst: dict[int, Value] = {}
     nodes: list[Node] = []
     for node in graph.nodes:
         for sub in node.subgraphs():
-            lower_one_hot(sub)
-        lowered = _lowered(node) if node.op.name == "one_hot" else None
+            lower_composites(sub)
+        rule = _RULES.get(node.op.name)
+        lowered = rule(node) if rule is not None else None
         if lowered is None:
             nodes.append(node)
             continue
@@ -52,7 +62,7 @@ def lower_one_hot(graph: Graph) -> Graph:
     return graph
 
 
-def _lowered(node: Node) -> list[Node] | None:
+def _one_hot(node: Node) -> list[Node] | None:
     (indices,) = node.inputs
     attrs, out = node.attrs, node.outputs[0].spec
     shape = indices.spec.shape
@@ -76,4 +86,26 @@ def _lowered(node: Node) -> list[Node] | None:
     return made
 
 
-__all__ = ["lower_one_hot"]
+def _softmax(node: Node) -> list[Node] | None:
+    (x,) = node.inputs
+    shape, axis = x.spec.shape, node.attrs["axis"]
+    if shape is None or None in shape or not all(shape) or x.spec.dtype.kind != "f":
+        return None
+    where, spec = node.where, x.spec
+    kept = TensorSpec(tuple(1 if i == axis else d for i, d in enumerate(shape)), spec.dtype)
+    over = {"axis": (axis,), "keepdims": True}
+    top = _node("reduce_max", [x], over, kept, where)
+    shifted = _node("subtract", [x, top.outputs[0]], {}, spec, where)
+    e = _node("exp", [shifted.outputs[0]], {}, spec, where)
+    total = _node("reduce_sum", [e.outputs[0]], over, kept, where)
+    if node.op.name == "softmax":
+        return [top, shifted, e, total,
+                _node("divide", [e.outputs[0], total.outputs[0]], {}, spec, where)]
+    log_total = _node("log", [total.outputs[0]], {}, kept, where)
+    return [top, shifted, e, total, log_total,
+            _node("subtract", [shifted.outputs[0], log_total.outputs[0]], {}, spec, where)]
+
+
+_RULES = {"one_hot": _one_hot, "softmax": _softmax, "log_softmax": _softmax}
+
+__all__ = ["lower_composites"]
