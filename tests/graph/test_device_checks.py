@@ -37,11 +37,12 @@ def fake_checks(xp):
     return make
 
 
-def gpu_replay(fn, *args):
+def gpu_replay(fn, *args, fusion=False):
+    """With ``fusion``, the sparse cross-entropy is lowered first (its label check kept as a
+    ``label_check`` node, graph/passes/lower.py) and fused nodes run op by op."""
     graph = aj.function(fn).get_concrete_function(*args).graph
     xp = fake_cupy()
-    xp.cuda.get_current_stream = lambda: type("S", (), {"synchronize": lambda self: None})()
-    replay, source = compile_gpu(graph, Device("GPU", 0, xp), "step", [], fusion=False,
+    replay, source = compile_gpu(graph, Device("GPU", 0, xp), "step", [], fusion=fusion,
                                  cuda_graphs=False, checks=fake_checks(xp))
     return replay, source
 
@@ -89,9 +90,11 @@ def test_checked_indices_no_longer_stop_a_capture():
     assert "checks index values on the host" in str(plan_capture(graph, True))
 
 
-def test_good_indices_replay_without_reading_anything_back():
-    replay, source = gpu_replay(loss, *[aj.constant(a) for a in inputs()])
+@pytest.mark.parametrize("fusion", [False, True])
+def test_good_indices_replay_without_reading_anything_back(fusion):
+    replay, source = gpu_replay(loss, *[aj.constant(a) for a in inputs()], fusion=fusion)
     assert "deferred_gather" in source or "check_gather" in source
+    assert ("check_label_check" in source) == fusion  # lowered: the check is its own node
     for k in range(3):
         args = inputs(labels=(k % 3, 2, 1))
         reads, (out,) = run(replay, *args)
@@ -99,8 +102,9 @@ def test_good_indices_replay_without_reading_anything_back():
         np.testing.assert_allclose(out, reference(*args), rtol=1e-12)
 
 
-def test_a_bad_index_is_reported_by_the_next_call_naming_the_op_and_line():
-    replay, _ = gpu_replay(loss, *[aj.constant(a) for a in inputs()])
+@pytest.mark.parametrize("fusion", [False, True])
+def test_a_bad_index_is_reported_by_the_next_call_naming_the_op_and_line(fusion):
+    replay, _ = gpu_replay(loss, *[aj.constant(a) for a in inputs()], fusion=fusion)
     # label -1: out of range for the op (NumPy, like CuPy, would wrap it): no wait here
     reads, _ = run(replay, *inputs(labels=(0, -1, 1)))
     assert reads == 0

@@ -76,3 +76,33 @@ def test_softmax_of_an_unknown_or_empty_shape_stays():
     empty = graph_of(aj.nn.softmax, aj.constant(np.ones((2, 0), np.float32)))
     for graph in (unknown.get_concrete_function().graph, empty):
         assert "softmax" in [n.op.name for n in lower_composites(graph.clone()).walk()]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch", [(6,), (2, 3)])
+def test_sparse_cross_entropy_lowered_is_the_ops_values_and_keeps_its_check(dtype, batch):
+    from autojit.errors import InvalidArgumentError
+
+    rng = np.random.default_rng(2)
+    logits = (rng.normal(size=batch + (5,)) * 4).astype(dtype)
+    labels = rng.integers(0, 5, batch).astype(np.int32)
+    flat = logits.reshape(-1, 5)
+    flat[0, (labels.reshape(-1)[0] + 1) % 5] = -np.inf  # a masked logit (not the label's)
+
+    def f(labels, logits):
+        return aj.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
+
+    graph = graph_of(f, aj.constant(labels), aj.constant(logits))
+    lowered = lower_composites(graph.clone()).verify()
+    names = [n.op.name for n in lowered.walk()]
+    assert "sparse_softmax_cross_entropy_with_logits" not in names and "label_check" in names
+    (want,) = interpret(graph, [labels, logits], np)
+    (got,) = interpret(lowered, [labels, logits], np)
+    np.testing.assert_array_equal(got, want)
+    bad = labels.copy()
+    bad.reshape(-1)[-1] = 7
+    for g in (graph, lowered):  # the same error, from the op's check or the kept one
+        with pytest.raises(InvalidArgumentError,
+                           match="sparse_softmax_cross_entropy_with_logits: label 7 is out of "
+                                 "range for 5 classes; expected 0 <= label < 5"):
+            interpret(g, [bad, logits], np)

@@ -18,8 +18,21 @@ from autojit.ops.sorting import take_along_axis
 LOGITS = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])
 X = np.arange(12.0).reshape(3, 4)
 
+def _label_check(labels):
+    """The check the GPU lowering keeps for a sparse cross-entropy (graph/passes/lower.py),
+    bound directly (users never write it)."""
+    from autojit.graph.passes.lower import LABEL_CHECK
+
+    core.bind(LABEL_CHECK, labels, classes=3)
+    return labels * 1
+
+
 # op name -> [(function of tensors, bad inputs, message fragment)], one or more bad cases each
 BAD = {
+    "label_check": [
+        (_label_check, (np.array([0, 3]),),
+         "sparse_softmax_cross_entropy_with_logits: label 3 is out of range for 3 classes"),
+        (_label_check, (np.array([-1, 0]),), "label -1 is out of range for 3 classes")],
     "sparse_softmax_cross_entropy_with_logits": [
         (lambda labels, logits: aj.nn.sparse_softmax_cross_entropy_with_logits(
             labels=labels, logits=logits), (np.array([0, -1]), LOGITS),

@@ -42,7 +42,8 @@ from autojit.ops.indexing import deferred_index_checks
 # no index back (index_at's own, ``x[int(i)]``, would: the GPU replay runs cupy.py's
 # ``device_index_at`` instead): their checks can run on the device.
 DEFERRED_CHECKS = frozenset({
-    "gather", "gather_nd", "index_at", "scatter_nd", "sparse_softmax_cross_entropy_with_logits",
+    "gather", "gather_nd", "index_at", "label_check", "scatter_nd",
+    "sparse_softmax_cross_entropy_with_logits",
     "take_along_axis", "tensor_scatter_nd_add", "tensor_scatter_nd_update",
 })
 

@@ -13,6 +13,11 @@ graph nodes, those operations join the fused kernels around them:
   ``log_softmax`` ``d = x - max(x); d - log(sum(exp(d)))``, the same operations in the
   same order as their kernels: the divide (or subtract) joins what follows, the log the sum.
   For a known, non-empty shape only (the max of nothing is the op's own error).
+* ``sparse_softmax_cross_entropy_with_logits`` becomes ``log(sum(exp(d))) - sum(where(
+  one_hot, d, 0))`` with ``d = logits - max(logits)``, the label's entry picked by the
+  lowered one-hot comparison instead of a gather (the same values: a sum of one entry and
+  zeros), and its label check kept as a ``label_check`` node (an effect, with the op's own
+  message).
 
 The GPU executor runs this before fusion; the CPU keeps the ops (one NumPy call per array
 operation either way).
@@ -26,7 +31,8 @@ import numpy as np
 
 from autojit.graph.ir import Graph, Node, Value
 from autojit.graph.passes.rewrite import apply_substitutions
-from autojit.ops.core import TensorSpec, registry
+from autojit.ops.core import TensorSpec, defop, registry
+from autojit.ops.indexing import check_index_range
 
 
 def _node(op: str, inputs: list, attrs: dict, spec: TensorSpec, where: Any) -> Node:
@@ -106,6 +112,51 @@ def _softmax(node: Node) -> list[Node] | None:
             _node("subtract", [shifted.outputs[0], log_total.outputs[0]], {}, spec, where)]
 
 
-_RULES = {"one_hot": _one_hot, "softmax": _softmax, "log_softmax": _softmax}
+def _label_check(name: str, labels: Any, *, classes: int) -> None:
+    check_index_range(XENT, labels, classes, lambda: f"{classes} classes", negative=False,
+                      noun="label")
 
-__all__ = ["lower_composites"]
+
+XENT = "sparse_softmax_cross_entropy_with_logits"
+# The sparse cross-entropy's label check, kept when the op is written as its arithmetic: an
+# effect, so no pass removes it, with the op's own message (and deferred on the GPU).
+LABEL_CHECK = defop("label_check", ["labels"], lambda xp, labels, *, classes: (),
+                    lambda name, labels, *, classes: [], attrs=("classes",), effect=True,
+                    multiple=True, check=_label_check)
+
+
+def _sparse_xent(node: Node) -> list[Node] | None:
+    labels, logits = node.inputs
+    shape, out = logits.spec.shape, node.outputs[0].spec
+    if (shape is None or None in shape or not all(shape) or logits.spec.dtype.kind != "f"
+            or labels.spec.dtype.name not in ("int32", "int64")
+            or labels.spec.shape != shape[:-1]):
+        return None
+    where, spec, classes, last = node.where, logits.spec, shape[-1], len(shape) - 1
+    check = Node(LABEL_CHECK, [labels], {"classes": classes}, where)
+    check.outputs = []
+    kept = TensorSpec(shape[:-1] + (1,), spec.dtype)
+    top = _node("reduce_max", [logits], {"axis": (last,), "keepdims": True}, kept, where)
+    shifted = _node("subtract", [logits, top.outputs[0]], {}, spec, where)
+    e = _node("exp", [shifted.outputs[0]], {}, spec, where)
+    over = {"axis": (last,), "keepdims": False}
+    total = _node("reduce_sum", [e.outputs[0]], over, out, where)
+    log_total = _node("log", [total.outputs[0]], {}, out, where)
+    positions = _constant(np.arange(classes, dtype=labels.spec.dtype), where)
+    column = _node("expand_dims", [labels], {"axis": last},
+                   TensorSpec(shape[:-1] + (1,), labels.spec.dtype), where)
+    hot = _node("equal", [column.outputs[0], positions.outputs[0]], {},
+                TensorSpec(shape, np.dtype(np.bool_)), where)
+    zero = _constant(np.zeros((), spec.dtype), where)
+    # the label's entry alone (a where, not a product: 0 * -inf of a masked logit is NaN)
+    only = _node("where", [shifted.outputs[0], zero.outputs[0], hot.outputs[0]], {}, spec, where)
+    picked = _node("reduce_sum", [only.outputs[0]], over, out, where)
+    return [check, top, shifted, e, total, log_total, positions, column, hot, zero, only,
+            picked, _node("subtract", [log_total.outputs[0], picked.outputs[0]], {}, out,
+                          where)]
+
+
+_RULES = {"one_hot": _one_hot, "softmax": _softmax, "log_softmax": _softmax,
+          XENT: _sparse_xent}
+
+__all__ = ["LABEL_CHECK", "lower_composites"]
