@@ -46,8 +46,8 @@ def _constant(array: np.ndarray, where: Any) -> Node:
 
 
 def lower_composites(graph: Graph) -> Graph:
-    """Rewrite ``one_hot``, ``softmax`` and ``log_softmax`` into fusable nodes where they
-    qualify (subgraphs too).
+    """Rewrite ``one_hot``, ``softmax``, ``log_softmax`` and the sparse cross-entropy into
+    fusable nodes where they qualify (subgraphs too).
 
     Usage: ``g = fuse_elementwise(lower_composites(g.clone()))`` (the GPU executor does this)
     """
@@ -65,6 +65,7 @@ def lower_composites(graph: Graph) -> Graph:
         subst[node.outputs[0].id] = lowered[-1].outputs[0]
     graph.nodes = nodes
     apply_substitutions(graph, subst)
+    graph._effects = None  # a lowered cross-entropy adds an effect (its label check)
     return graph
 
 
