@@ -155,6 +155,18 @@ class ConcreteFunction:
         except Exception:  # exception types with unusual constructors keep their own text
             return exc
 
+    def check_values(self) -> None:
+        """Wait for the device and raise what its deferred index checks found: on a GPU, a bad
+        index (a label out of range) is otherwise reported by the next call (Note [Deferred
+        checks] in graph/executors/device_checks.py). The CPU checks at every call: nothing
+        to do there.
+
+        Usage: ``step.get_concrete_function(x, y).check_values()``
+        """
+        check = getattr(self._fn, "check_values", None)
+        if check is not None:
+            check()
+
     def explain(self) -> Explanation:
         """A report on this graph (print it): time to convert, trace, optimize and compile;
         nodes before and after each pass and what each removed or added; buffers reused;

@@ -129,3 +129,19 @@ def test_the_cpu_replay_still_checks_every_call_at_once():
     fn(*[aj.constant(a) for a in inputs()])
     with pytest.raises(InvalidArgumentError, match="label 3 is out of range"):
         fn(*[aj.constant(a) for a in inputs(labels=(0, 3, 1))])
+
+
+def test_concrete_functions_check_values_waits_on_a_gpu_and_is_nothing_on_the_cpu():
+    fn = aj.function(loss)
+    concrete = fn.get_concrete_function(*[aj.constant(a) for a in inputs()])
+    assert concrete.check_values() is None  # the CPU checked at the call already
+
+    class Replay:  # the GPU replay's method is what it calls
+        calls = 0
+
+        def check_values(self):
+            Replay.calls += 1
+
+    concrete._fn = Replay()
+    concrete.check_values()
+    assert Replay.calls == 1

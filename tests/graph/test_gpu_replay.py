@@ -148,7 +148,7 @@ def test_a_bad_label_on_the_gpu_is_reported_by_a_later_call():
         fn(*on_gpu([x, np.array([0, 2], np.int32)]))
     fn(*on_gpu([x, np.array([0, 7], np.int32)]))  # 7 of 3 classes
     with pytest.raises(InvalidArgumentError, match="label out of range"):
-        fn.get_concrete_function(*on_gpu([x, np.array([0, 1], np.int32)]))._fn.check_values()
+        fn.get_concrete_function(*on_gpu([x, np.array([0, 1], np.int32)])).check_values()
     fn(*on_gpu([x, np.array([0, 1], np.int32)]))  # reported once; good calls go on
 
 
