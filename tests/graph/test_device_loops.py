@@ -298,6 +298,8 @@ class FakeConditions(ConditionalAPI):
             for v, array in zip(self.variables, saved):
                 np.copyto(_plain(v._array), _plain(array))
 
+        self.steps = steps  # what the last capture recorded
+
         def launch():
             self.launches += 1
             _run(steps)

@@ -317,3 +317,57 @@ def test_a_training_step_counting_its_iterations_is_captured_and_counts(monkeypa
     assert int(gpu_opt.iterations._array.view(np.ndarray)) == cpu_opt.iterations.numpy() == 5
     for g, c in zip(gpu_ws, cpu_ws):
         np.testing.assert_allclose(np.asarray(g._array.view(np.ndarray)), c.numpy(), rtol=1e-12)
+
+
+def test_the_bench_mlp_steps_captured_graph_records_at_most_28_operations(monkeypatch):
+    """A structural guard, not a timing: the issue's MLP training step (3 weights, sparse
+    cross-entropy, SGD) captured on the fake device, each generated kernel one recorded
+    operation. 46 before lowering the composite ops and fusing the updates; 28 now (8
+    matmuls, the lowered loss, the label check, 3 fused updates, relus, the counter)."""
+    from bench.gpu import mlp_step
+    from autojit.graph.passes.fuse import FUSED_ASSIGN, evaluate_fused
+
+    from .test_device_loops import _recomputed, _record
+
+    def plain(arrays):
+        return [np.asarray(a.view(np.ndarray)) if isinstance(a, np.ndarray) else a
+                for a in arrays]
+
+    def one_kernel(xp, *inputs, expr):
+        args = plain(inputs)
+        return _recomputed(lambda: evaluate_fused(np, *args, expr=expr),
+                           evaluate_fused(np, *args, expr=expr))
+
+    def one_assign(xp, *inputs, expr, how, var):
+        args, target = plain(inputs), type("Buffer", (), {"_array": plain([var._array])[0]})
+
+        def run():
+            FUSED_ASSIGN.kernel(np, *args, expr=expr, how=how, var=target)
+
+        run()
+        _record(run)
+        return ()
+
+    def blas_matmul(xp, a, b, transpose_a=False, transpose_b=False):
+        return xp.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
+
+    monkeypatch.setattr(gpu_executor, "launch_fused", one_kernel)
+    monkeypatch.setattr(gpu_executor, "launch_fused_assign", one_assign)
+    monkeypatch.setattr(gpu_executor.BlasMatmul, "create", classmethod(lambda cls, xp: blas_matmul))
+    rng = np.random.default_rng(0)
+    ws = [aj.Variable(rng.normal(size=s) * 0.3) for s in ((6, 5), (5, 5), (5, 3))]
+    opt = aj.optimizers.SGD(0.1)
+    x, y = rng.normal(size=(4, 6)), rng.integers(0, 3, 4).astype(np.int32)
+    graph = aj.function(mlp_step(ws, opt)).get_concrete_function(
+        aj.constant(x), aj.constant(y)).graph
+    state = [*ws, opt.iterations]
+    for var in state:
+        var._array = _device(var._array)
+    api = FakeConditions(state)
+    monkeypatch.setattr(gpu_executor, "CupyCapture", lambda xp: api)
+    replay, source = compile_gpu(graph, Device("GPU", 0, fake_cupy()), "step", state,
+                                 fusion=True)
+    for _ in range(3):
+        replay(_device(x), _device(y))
+    assert replay.captured is not None and replay.captured.captures == 1, replay.report()
+    assert len(api.steps) <= 28, f"{len(api.steps)} operations\n{source}"
