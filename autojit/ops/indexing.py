@@ -343,8 +343,10 @@ def _index_at_check(name, x, i, *, axis):
 
 
 def _index_at_grad(xp, g, like, i, axis):
+    # ``i`` as it comes (a Python int, or a 0-d array that indexes as one): int() of a
+    # device scalar would read it back on a GPU
     out = xp.zeros(like.shape, g.dtype)
-    out[(slice(None),) * axis + (int(i),)] = g
+    out[(slice(None),) * axis + (i,)] = g
     return out
 
 
