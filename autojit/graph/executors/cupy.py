@@ -30,9 +30,9 @@ from autojit.graph.ir import Graph
 from autojit.graph.passes.dce import eliminate_dead_code
 from autojit.graph.passes.fuse import (FUSED_ASSIGN, FusedExpr, Step, evaluate_fused,
                                        fuse_assignments, fuse_elementwise)
-from autojit.ops.core import TensorSpec
 from autojit.graph.passes.lower import lower_composites
 from autojit.graph.passes.select import select_cheap_conds
+from autojit.ops.core import TensorSpec
 
 # A fused node's kernel and its source, found from its expression at each launch (dies with
 # the graph), and the compiled kernels by array module and source, so graphs with the same
@@ -100,8 +100,8 @@ def _writing(expr: FusedExpr, how: str, var: Any) -> FusedExpr:
         last, n = expr.outputs[0], len(expr.input_specs)
         step = Step(_COMBINE[how], (("in", n), ("t", last)), (), expr.steps[last].spec)
         found = _WRITING[expr] = FusedExpr(
-            expr.steps + (step,), (len(expr.steps),), expr.wheres[:len(expr.steps)]
-            + expr.wheres[-1:], expr.input_specs + (TensorSpec(tuple(var.shape), var.dtype),))
+            expr.steps + (step,), (len(expr.steps),), expr.wheres + expr.wheres[-1:],
+            expr.input_specs + (TensorSpec(tuple(var.shape), var.dtype),))
     return found
 
 
@@ -129,14 +129,6 @@ def device_index_at(xp: Any, x: Any, i: Any, *, axis: int) -> Any:
     if type(i) is int:
         return x[(slice(None),) * axis + (i,)]
     return xp.take(x, i, axis=axis)
-
-
-def device_index_at_grad(xp: Any, g: Any, like: Any, i: Any, *, axis: int) -> Any:
-    """The gradient of ``device_index_at``: ``g`` placed at ``i`` in zeros like ``like``,
-    without reading a device ``i`` back. Usage (the GPU replay's kernel for ``index_at_grad``)."""
-    out = xp.zeros(like.shape, g.dtype)
-    out[(slice(None),) * axis + (i,)] = g
-    return out
 
 
 class BlasMatmul:
@@ -287,8 +279,7 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
     if fusion:  # one_hot's comparison joins the fused kernel reading it
         work = fuse_assignments(fuse_elementwise(lower_composites(work)))
     kernels: dict[str, Callable] = {"fused": launch_fused, "fused_assign": launch_fused_assign,
-                                    "index_at": device_index_at,
-                                    "index_at_grad": device_index_at_grad}
+                                    "index_at": device_index_at}
     blas = BlasMatmul.create(xp)
     if blas is not None:
         kernels["matmul"] = blas
@@ -313,4 +304,4 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
 
 
 __all__ = ["BlasMatmul", "CupyCapture", "GpuReplay", "compile_gpu", "device_index_at",
-           "device_index_at_grad", "launch_fused", "launch_fused_assign"]
+           "launch_fused", "launch_fused_assign"]
