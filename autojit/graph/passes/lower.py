@@ -77,12 +77,8 @@ def _one_hot(node: Node) -> list[Node] | None:
             or attrs["axis"] != len(shape) or out.shape is None):
         return None
     where, depth, dtype = node.where, attrs["depth"], out.dtype
-    positions = _constant(np.arange(depth, dtype=indices.spec.dtype), where)
-    column = _node("expand_dims", [indices], {"axis": len(shape)},
-                   TensorSpec(shape + (1,), indices.spec.dtype), where)
-    hot = _node("equal", [column.outputs[0], positions.outputs[0]], {},
-                TensorSpec(out.shape, np.dtype(np.bool_)), where)
-    made = [positions, column, hot]
+    made = _hot(indices, depth, where)
+    hot = made[-1]
     if attrs["on_value"] == 1 and attrs["off_value"] == 0:
         made.append(_node("cast", [hot.outputs[0]], {"dtype": dtype}, out, where))
         return made
@@ -93,18 +89,36 @@ def _one_hot(node: Node) -> list[Node] | None:
     return made
 
 
+def _hot(indices: Value, depth: int, where: Any) -> list[Node]:
+    """``expand_dims(indices, -1) == arange(depth)``: the nodes, the comparison last."""
+    shape, dtype = indices.spec.shape, indices.spec.dtype
+    positions = _constant(np.arange(depth, dtype=dtype), where)
+    column = _node("expand_dims", [indices], {"axis": len(shape)},
+                   TensorSpec(shape + (1,), dtype), where)
+    hot = _node("equal", [column.outputs[0], positions.outputs[0]], {},
+                TensorSpec(shape + (depth,), np.dtype(np.bool_)), where)
+    return [positions, column, hot]
+
+
+def _shifted_exp(x: Value, axis: int, where: Any) -> list[Node]:
+    """``d = x - max(x, axis, keepdims)`` and ``exp(d)``: the nodes, in that order."""
+    shape, spec = x.spec.shape, x.spec
+    kept = TensorSpec(tuple(1 if i == axis else d for i, d in enumerate(shape)), spec.dtype)
+    top = _node("reduce_max", [x], {"axis": (axis,), "keepdims": True}, kept, where)
+    shifted = _node("subtract", [x, top.outputs[0]], {}, spec, where)
+    return [top, shifted, _node("exp", [shifted.outputs[0]], {}, spec, where)]
+
+
 def _softmax(node: Node) -> list[Node] | None:
     (x,) = node.inputs
     shape, axis = x.spec.shape, node.attrs["axis"]
     if shape is None or None in shape or not all(shape) or x.spec.dtype.kind != "f":
         return None
     where, spec = node.where, x.spec
-    kept = TensorSpec(tuple(1 if i == axis else d for i, d in enumerate(shape)), spec.dtype)
-    over = {"axis": (axis,), "keepdims": True}
-    top = _node("reduce_max", [x], over, kept, where)
-    shifted = _node("subtract", [x, top.outputs[0]], {}, spec, where)
-    e = _node("exp", [shifted.outputs[0]], {}, spec, where)
-    total = _node("reduce_sum", [e.outputs[0]], over, kept, where)
+    top, shifted, e = _shifted_exp(x, axis, where)
+    kept = top.outputs[0].spec
+    total = _node("reduce_sum", [e.outputs[0]], {"axis": (axis,), "keepdims": True}, kept,
+                  where)
     if node.op.name == "softmax":
         return [top, shifted, e, total,
                 _node("divide", [e.outputs[0], total.outputs[0]], {}, spec, where)]
@@ -136,25 +150,19 @@ def _sparse_xent(node: Node) -> list[Node] | None:
     where, spec, classes, last = node.where, logits.spec, shape[-1], len(shape) - 1
     check = Node(LABEL_CHECK, [labels], {"classes": classes}, where)
     check.outputs = []
-    kept = TensorSpec(shape[:-1] + (1,), spec.dtype)
-    top = _node("reduce_max", [logits], {"axis": (last,), "keepdims": True}, kept, where)
-    shifted = _node("subtract", [logits, top.outputs[0]], {}, spec, where)
-    e = _node("exp", [shifted.outputs[0]], {}, spec, where)
+    shifting = _shifted_exp(logits, last, where)
+    shifted, e = shifting[1], shifting[2]
     over = {"axis": (last,), "keepdims": False}
     total = _node("reduce_sum", [e.outputs[0]], over, out, where)
     log_total = _node("log", [total.outputs[0]], {}, out, where)
-    positions = _constant(np.arange(classes, dtype=labels.spec.dtype), where)
-    column = _node("expand_dims", [labels], {"axis": last},
-                   TensorSpec(shape[:-1] + (1,), labels.spec.dtype), where)
-    hot = _node("equal", [column.outputs[0], positions.outputs[0]], {},
-                TensorSpec(shape, np.dtype(np.bool_)), where)
+    one_hot = _hot(labels, classes, where)
     zero = _constant(np.zeros((), spec.dtype), where)
     # the label's entry alone (a where, not a product: 0 * -inf of a masked logit is NaN)
-    only = _node("where", [shifted.outputs[0], zero.outputs[0], hot.outputs[0]], {}, spec, where)
+    only = _node("where", [shifted.outputs[0], zero.outputs[0], one_hot[-1].outputs[0]], {},
+                 spec, where)
     picked = _node("reduce_sum", [only.outputs[0]], over, out, where)
-    return [check, top, shifted, e, total, log_total, positions, column, hot, zero, only,
-            picked, _node("subtract", [log_total.outputs[0], picked.outputs[0]], {}, out,
-                          where)]
+    return [check, *shifting, total, log_total, *one_hot, zero, only, picked,
+            _node("subtract", [log_total.outputs[0], picked.outputs[0]], {}, out, where)]
 
 
 _RULES = {"one_hot": _one_hot, "softmax": _softmax, "log_softmax": _softmax,
