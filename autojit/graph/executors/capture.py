@@ -67,7 +67,7 @@ def _where(node: Node) -> str:
     return f" ({os.path.basename(node.where[0])}:{node.where[1]})"
 
 
-def host_reads(graph: Graph) -> list[tuple[Node, str, bool]]:
+def host_reads(graph: Graph, host: set[int] | None = None) -> list[tuple[Node, str, bool]]:
     """The nodes whose replay reads device values back to Python, as ``(node, what, in_loop)``:
     ``what`` is "predicate" (a tensor ``cond``), "loop test" (a tensor ``while_loop``, every
     iteration), "values" (``print``, ``assert``) or "checked values" (an op's value check,
@@ -75,9 +75,11 @@ def host_reads(graph: Graph) -> list[tuple[Node, str, bool]]:
     in device_checks.py); ``in_loop`` says it runs inside a loop body. A ``cond`` or loop
     whose test is a host scalar (a Python int counter) reads nothing back.
 
+    ``host``: the graph's host scalars, when the caller has them already.
+
     Usage: ``[node.op.name for node, what, _ in host_reads(g)]``
     """
-    host = host_scalars(graph)
+    host = host_scalars(graph) if host is None else host
     found: list[tuple[Node, str, bool]] = []
 
     def visit(g: Graph, loop: bool) -> None:
@@ -143,8 +145,8 @@ def plan_capture(graph: Graph, capturable_blas: bool,
     if unknown_inputs:
         reasons.append("an input shape is unknown until run time")
     seen: set[str] = set()
-    reads = {id(node): what for node, what, _ in host_reads(graph)}
     host = host_scalars(graph)
+    reads = {id(node): what for node, what, _ in host_reads(graph, host)}
     for node in _walk(graph):
         name = node.op.name
         reason = None

@@ -79,7 +79,8 @@ class DeviceChecks:
         self.host[...] = 0
         self.copy_to_host = copy_to_host or _async_copy
         self.messages: dict[int, Callable[[], str]] = {}
-        from autojit.graph.executors.cupy import launch_fused  # the executor's, not a cycle
+        # the GPU executor's launcher, imported here: cupy.py imports this module
+        from autojit.graph.executors.cupy import launch_fused
 
         self.launch = launch_fused
 
@@ -99,7 +100,9 @@ class DeviceChecks:
             if not indices.size:
                 return
             key = (tuple(indices.shape), indices.dtype, low, size)
-            expr = tests.get(key) or tests.setdefault(key, range_test(*key))
+            if key not in tests:
+                tests[key] = range_test(*key)
+            expr = tests[key]
             (bad,) = self.launch(xp, indices, expr=expr)
             xp.maximum(flag, bad, out=flag)
 
