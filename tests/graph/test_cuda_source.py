@@ -240,21 +240,28 @@ def _all_sources():
     return list(seen.values())
 
 
-def test_generated_kernels_compile_with_nvrtc():
-    nvrtc = pytest.importorskip(
-        "cuda.bindings.nvrtc",
-        reason="NVRTC is not installed (pip install -e '.[nvrtc]' to compile generated kernels)")
-    sources = _all_sources()
-    assert len(sources) >= 60
-    unit = "\n".join(standalone_source(s) for s in sources).encode()
-    err, program = nvrtc.nvrtcCreateProgram(unit, b"fused.cu", 0, [], [])
+def nvrtc_compile(nvrtc, unit: str, name: str, options: list):
+    """``unit`` compiled with NVRTC (``cuda.bindings.nvrtc``): the program, its compile
+    checked (the log on failure); skips when the NVRTC library itself cannot load."""
+    err, program = nvrtc.nvrtcCreateProgram(unit.encode(), name.encode(), 0, [], [])
     assert err == nvrtc.nvrtcResult.NVRTC_SUCCESS
     try:
-        (err,) = nvrtc.nvrtcCompileProgram(program, 1, [b"--gpu-architecture=compute_80"])
+        (err,) = nvrtc.nvrtcCompileProgram(program, len(options), options)
     except RuntimeError as exc:  # the Python bindings load, the NVRTC library does not
         pytest.skip(f"NVRTC library could not be loaded: {exc}")
     _, size = nvrtc.nvrtcGetProgramLogSize(program)
     log = b" " * size
     nvrtc.nvrtcGetProgramLog(program, log)
     assert err == nvrtc.nvrtcResult.NVRTC_SUCCESS, log.decode(errors="replace")
+    return program
+
+
+def test_generated_kernels_compile_with_nvrtc():
+    nvrtc = pytest.importorskip(
+        "cuda.bindings.nvrtc",
+        reason="NVRTC is not installed (pip install -e '.[nvrtc]' to compile generated kernels)")
+    sources = _all_sources()
+    assert len(sources) >= 60
+    unit = "\n".join(standalone_source(s) for s in sources)
+    program = nvrtc_compile(nvrtc, unit, "fused.cu", [b"--gpu-architecture=compute_80"])
     nvrtc.nvrtcDestroyProgram(program)

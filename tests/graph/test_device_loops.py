@@ -26,6 +26,9 @@ from autojit.graph.executors.device_loops import (
     plan_device_loops,
 )
 
+from .test_cuda_source import nvrtc_compile
+
+
 @pytest.fixture(autouse=True)
 def fused_nodes_op_by_op(monkeypatch):
     """The fake CuPy compiles no kernels: fused nodes (the deferred checks' range tests too)
@@ -593,15 +596,17 @@ def test_a_tensor_counted_loop_indexing_x_t_becomes_a_while_node():
     check_against_cpu(indexed, [(x, np.int32(n)) for n in (3, 4, 1, 0, 2)], ["while"])
 
 
-def test_nested_loops_become_nested_while_nodes_unless_the_inner_one_reads_back():
-    def nested(v):
-        while aj.reduce_sum(v) < 1000.0:
-            u = v
-            while aj.reduce_max(u) < 4.0:
-                u = u + 1.0
-            v = v + u
-        return v
+def nested(v):
+    """A tensor loop holding another."""
+    while aj.reduce_sum(v) < 1000.0:
+        u = v
+        while aj.reduce_max(u) < 4.0:
+            u = u + 1.0
+        v = v + u
+    return v
 
+
+def test_nested_loops_become_nested_while_nodes_unless_the_inner_one_reads_back():
     def nested_print(v):
         while aj.reduce_sum(v) < 1000.0:
             u = v
@@ -751,14 +756,6 @@ def test_maximum_iterations_and_swapped_loop_variables_on_the_device():
 
 
 def test_nested_tensor_loops_are_nested_while_nodes():
-    def nested(v):
-        while aj.reduce_sum(v) < 1000.0:
-            u = v
-            while aj.reduce_max(u) < 4.0:
-                u = u + 1.0
-            v = v + u
-        return v
-
     calls = [(np.array([1.0, 2.0, 0.5]) * s,) for s in (1.0, 0.1, 30.0, 2.0)]
     check_against_cpu(nested, calls, ["while", "while"])
 
@@ -894,18 +891,8 @@ def test_the_set_condition_kernel_compiles_with_nvrtc():
     nvrtc = pytest.importorskip(
         "cuda.bindings.nvrtc",
         reason="NVRTC is not installed (pip install -e '.[nvrtc]' to compile generated kernels)")
-    source = device_loops.SET_CONDITION_SOURCE.encode()
-    err, program = nvrtc.nvrtcCreateProgram(source, b"set_condition.cu", 0, [], [])
-    assert err == nvrtc.nvrtcResult.NVRTC_SUCCESS
-    try:
-        (err,) = nvrtc.nvrtcCompileProgram(program, 2, [b"--gpu-architecture=sm_80",
-                                                        b"-std=c++17"])
-    except RuntimeError as exc:  # the Python bindings load, the NVRTC library does not
-        pytest.skip(f"NVRTC library could not be loaded: {exc}")
-    _, size = nvrtc.nvrtcGetProgramLogSize(program)
-    log = b" " * size
-    nvrtc.nvrtcGetProgramLog(program, log)
-    assert err == nvrtc.nvrtcResult.NVRTC_SUCCESS, log.decode(errors="replace")
+    program = nvrtc_compile(nvrtc, device_loops.SET_CONDITION_SOURCE, "set_condition.cu",
+                            [b"--gpu-architecture=sm_80", b"-std=c++17"])
     _, size = nvrtc.nvrtcGetCUBINSize(program)
     assert size > 0
     nvrtc.nvrtcDestroyProgram(program)
