@@ -10,6 +10,7 @@ the fake's arrays, so the reads of what fusion builds are counted too.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 
 import numpy as np
@@ -261,6 +262,10 @@ def test_a_flag_a_nested_device_loop_sets_is_not_read_back_during_the_capture(mo
         (got,) = replay(*[_device(np.asarray(a)) for a in arrays])
         np.testing.assert_allclose(np.asarray(got.view(np.ndarray)), want)
     assert "capture failed" not in replay.report(), replay.report()
+    assert re.search(r"while_loop \(test_gpu_fake_fuzz.py:\d+\) .*no conditional node: its result "
+                     r"%\d+ is a Python value the code after it reads \(a host scalar\); a "
+                     r"conditional node would leave it on the device", replay.report()), \
+        replay.report()
 
 
 def test_a_functional_while_loop_reads_the_test_its_cond_computes():
