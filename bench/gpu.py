@@ -76,6 +76,22 @@ def mlp_step(ws, opt):
     return mlp
 
 
+def loop_step(steps=100, width=64):
+    """d/dw of ``sum(y)`` after ``steps`` iterations of ``y = (y + x[t]) * w`` from zeros of
+    ``width``; returns the gradient. Also used by tests/graph/test_gpu_fake_fuzz.py."""
+
+    def loop(x, w):
+        with aj.GradientTape() as tape:
+            tape.watch(w)
+            y = aj.zeros((width,))
+            for t in aj.range(steps):
+                y = (y + x[t]) * w
+            loss = aj.reduce_sum(y)
+        return tape.gradient(loss, w)
+
+    return loop
+
+
 def autojit_step(name, d, graph):
     if name == "toy":
         x, y, z = (aj.constant(d[k]) for k in "xyz")
@@ -90,16 +106,7 @@ def autojit_step(name, d, graph):
         return lambda: fn(x, y, z)
     if name == "loop":
         x, w = aj.constant(d["x"]), aj.constant(d["w"])
-
-        def loop(x, w):
-            with aj.GradientTape() as tape:
-                tape.watch(w)
-                y = aj.zeros((64,))
-                for t in aj.range(100):
-                    y = (y + x[t]) * w
-                loss = aj.reduce_sum(y)
-            return tape.gradient(loss, w)
-
+        loop = loop_step(*d["x"].shape)
         fn = aj.function(loop) if graph else loop
         return lambda: fn(x, w)
     ws = [aj.Variable(w) for w in d["ws"]]

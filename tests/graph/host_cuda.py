@@ -76,7 +76,8 @@ static inline float rsqrt(float x) { return 1.0f / sqrt(x); }
 FLAGS = ["-O1", "-shared", "-fPIC", "-std=c++17", "-fwrapv", "-ffp-contract=off", "-w"]
 _DTYPE_OF_C = {c: d for d, c in C_TYPES.items()}
 _SIGNATURE = re.compile(r'extern "C" __global__ void (\w+)\((.*)\) \{')
-_PARAM = re.compile(r"(const )?(.+?)\* __restrict__ (\w+)_p")
+# ``in0_p`` is read one element per thread; a raw parameter (``in1``, no ``_p``) as ``in1[0]``
+_PARAM = re.compile(r"(const )?(.+?)\* __restrict__ (\w+?)(_p)?")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +129,7 @@ class HostReduction:
     axis: tuple | None = None
     keepdims: bool = False
     shape: tuple | None = None
+    raw: tuple = ()  # inputs passed as they are (0-d, read as ``in{k}[0]``), not broadcast
 
     def __call__(self, *inputs, axis=_SOURCE, keepdims=None, shape=None):
         if len(inputs) != len(self.in_dtypes):
@@ -150,6 +152,9 @@ class HostReduction:
         for k, (array, dtype) in enumerate(zip(arrays, self.in_dtypes)):
             if array.dtype != np.dtype(dtype):
                 raise TypeError(f"{self.name}: in{k} is {dtype}, got {array.dtype}")
+            if k in self.raw:
+                args.append(np.ascontiguousarray(array))
+                continue
             moved = np.moveaxis(np.broadcast_to(array, shape), axes, last)
             args.append(np.ascontiguousarray(moved))
         n = int(np.prod([shape[d] for d in kept], dtype=np.int64))
@@ -181,8 +186,8 @@ def _parse(unit: str) -> tuple[str, list, list, list]:
 
 
 def _dtypes(params: str) -> list:
-    """``"float32 in0, bool in1"`` -> ``["float32", "bool"]``"""
-    return [p.rsplit(" ", 1)[0] for p in params.split(", ")] if params else []
+    """``"float32 in0, raw bool in1"`` -> ``["float32", "bool"]``"""
+    return [p.rsplit(" ", 1)[0].removeprefix("raw ") for p in params.split(", ")] if params else []
 
 
 def _driver(name: str, params: list) -> str:
@@ -285,7 +290,8 @@ def compile_kernels(sources: list) -> list:
         known = isinstance(source, ReductionSource)
         kernels.append(HostReduction(
             name, tuple(ins), tuple(outs), function, source.axis if known else None,
-            source.keepdims if known else False, source.shape if known else None))
+            source.keepdims if known else False, source.shape if known else None,
+            source.raw if known else ()))
     _CACHE[key] = kernels
     return kernels
 

@@ -324,12 +324,9 @@ def test_a_training_step_counting_its_iterations_is_captured_and_counts(monkeypa
         np.testing.assert_allclose(np.asarray(g._array.view(np.ndarray)), c.numpy(), rtol=1e-12)
 
 
-def test_the_bench_mlp_steps_captured_graph_records_at_most_28_operations(monkeypatch):
-    """A structural guard, not a timing: the issue's MLP training step (3 weights, sparse
-    cross-entropy, SGD) captured on the fake device, each generated kernel one recorded
-    operation. 46 before lowering the composite ops and fusing the updates; 28 now (8
-    matmuls, the lowered loss, the label check, 3 fused updates, relus, the counter)."""
-    from bench.gpu import mlp_step
+def _one_step_per_kernel(monkeypatch):
+    """Patch the GPU executor so that each generated kernel (a fused node, a fused assignment)
+    and each cuBLAS matmul is one recorded operation on the fake device, as on a GPU."""
     from autojit.graph.passes.fuse import FUSED_ASSIGN, evaluate_fused
 
     from .test_device_loops import _recomputed, _record
@@ -359,6 +356,44 @@ def test_the_bench_mlp_steps_captured_graph_records_at_most_28_operations(monkey
     monkeypatch.setattr(gpu_executor, "launch_fused", one_kernel)
     monkeypatch.setattr(gpu_executor, "launch_fused_assign", one_assign)
     monkeypatch.setattr(gpu_executor.BlasMatmul, "create", classmethod(lambda cls, xp: blas_matmul))
+
+
+def test_the_bench_loop_steps_captured_graph_records_three_operations_an_iteration(monkeypatch):
+    """A structural guard, not a timing: the issue's loop (``y = (y + x[t]) * w``, T steps,
+    d/dw) captured unrolled on the fake device records one fused kernel per forward step and
+    three per reverse step (``g * w``; ``acc + sum(g * (y + x[t]))`` as one reduction whose
+    epilogue adds the running total; nothing for ``x[t]``, a view at a host index): 4T
+    before the epilogue took 0-d arrays. Gradients equal the CPU's."""
+    from bench.gpu import loop_step
+
+    _one_step_per_kernel(monkeypatch)
+    api = FakeConditions()
+    monkeypatch.setattr(gpu_executor, "CupyCapture", lambda xp: api)
+    rng = np.random.default_rng(0)
+    for steps in (1, 7, 100):
+        x, w = rng.normal(size=(steps, 64)).astype(np.float32) * 0.1, np.float32(0.9)
+        concrete = aj.function(loop_step(steps)).get_concrete_function(aj.constant(x),
+                                                                       aj.constant(w))
+        xp = fake_cupy()
+        replay, source = compile_gpu(concrete.graph, Device("GPU", 0, xp), "step", [],
+                                     fusion=True, checks=fake_checks(xp))
+        for call in range(4):
+            x = rng.normal(size=(steps, 64)).astype(np.float32) * 0.1
+            (got,) = replay(_device(x), _device(w))
+            (want,) = concrete._fn(x, w)
+            np.testing.assert_allclose(np.asarray(got.view(np.ndarray)), want, rtol=1e-5)
+        assert replay.captured is not None and replay.captured.captures == 1, replay.report()
+        assert len(api.steps) <= 3 * steps, f"{len(api.steps)} operations\n{source}"
+
+
+def test_the_bench_mlp_steps_captured_graph_records_at_most_28_operations(monkeypatch):
+    """A structural guard, not a timing: the issue's MLP training step (3 weights, sparse
+    cross-entropy, SGD) captured on the fake device, each generated kernel one recorded
+    operation. 46 before lowering the composite ops and fusing the updates; 28 now (8
+    matmuls, the lowered loss, the label check, 3 fused updates, relus, the counter)."""
+    from bench.gpu import mlp_step
+
+    _one_step_per_kernel(monkeypatch)
     rng = np.random.default_rng(0)
     ws = [aj.Variable(rng.normal(size=s) * 0.3) for s in ((6, 5), (5, 5), (5, 3))]
     opt = aj.optimizers.SGD(0.1)

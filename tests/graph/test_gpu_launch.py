@@ -124,6 +124,13 @@ CASES = [
     ("prod of everything",
      lambda x, b: aj.reduce_prod(x * 0.5 + b) * 2.0, [((2, 3), F64), ((3,), F64)],
      "reduction"),
+    ("a 0-d running total in the epilogue (a raw parameter)",
+     lambda x, acc: acc + aj.reduce_sum(x * 2.0), [((4, 3), F32), ((), F32)], "reduction"),
+    ("a 0-d input in the prologue and the epilogue, over axis 1",
+     lambda x, s: aj.reduce_max(x * s, axis=1) - s, [((4, 3), F64), ((), F64)], "reduction"),
+    ("the loop's reverse step: acc + sum(g * (y + x))",
+     lambda g, y, x, acc: acc + aj.reduce_sum(g * (y + x)),
+     [((64,), F32), ((64,), F32), ((64,), F32), ((), F32)], "reduction"),
     ("int pow: no template, op by op",
      lambda x, b: aj.pow(x + b, 2) * 3, [((4, 3), I32), ((3,), I32)], None),
 ]

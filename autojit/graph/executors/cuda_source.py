@@ -202,7 +202,9 @@ class ReductionSource:
     """What ``cupy.ReductionKernel`` takes for a fused reduction, and how to call it: the
     prologue is a device function in ``preamble`` that ``map_expr`` calls per input element,
     the epilogue another that ``post_map_expr`` applies to each reduced value. The inputs are
-    broadcast to ``shape`` (the prologue's) and reduced over ``axis`` (``keepdims``).
+    broadcast to ``shape`` (the prologue's) and reduced over ``axis`` (``keepdims``), but for
+    those in ``raw``: 0-d inputs the epilogue reads (``acc + sum(x)``), passed as they are,
+    ``raw`` parameters read as ``in{k}[0]`` (they have no element per reduced value).
 
     Usage: ``k = cupy.ReductionKernel(s.in_params, s.out_params, s.map_expr, s.reduce_expr,
     s.post_map_expr, s.identity, s.name, reduce_type=s.reduce_type, preamble=s.preamble)``;
@@ -221,6 +223,7 @@ class ReductionSource:
     axis: tuple
     keepdims: bool
     shape: tuple
+    raw: tuple = ()
 
 
 def _reducer(op: str, dtype: str) -> tuple[str, str]:
@@ -251,6 +254,12 @@ def reduction_source(expr, names: list[str]) -> ReductionSource | None:
     epilogue = _lines(expr, r + 1, len(expr.steps), names, types)
     if prologue is None or epilogue is None:
         return None
+    # 0-d inputs the epilogue reads are raw parameters (Note [Reduction groups] in fuse.py);
+    # one input at least must give the kernel its shape.
+    raw = tuple(sorted({what for s in expr.steps[r + 1:] for kind, what in s.args
+                        if kind == "in"}))
+    if any(expr.input_specs[k].shape != () for k in raw) or len(raw) == len(names):
+        return None
     (kind, what), = step.args
     value = f"in{what}" if kind == "in" else f"t{what}"
     shape = expr.input_specs[what].shape if kind == "in" else expr.steps[what].spec.shape
@@ -258,23 +267,27 @@ def reduction_source(expr, names: list[str]) -> ReductionSource | None:
     c_type, last = C_TYPES[dtype], len(expr.steps) - 1
     tag = _digest(",".join(names), str(expr), repr(shape))
     preamble, map_expr, reduced = [], value, "a"
+    loads = [f"in{i}[0]" if i in raw else f"in{i}" for i in range(len(names))]
     if prologue:
         params = ", ".join(f"const {C_TYPES[n]} in{i}" for i, n in enumerate(names))
         preamble.append(_function(f"{c_type} aj_map_{tag}({params})", prologue, value))
-        map_expr = f"aj_map_{tag}({', '.join(f'in{i}' for i in range(len(names)))})"
+        map_expr = f"aj_map_{tag}({', '.join(loads)})"
     if step.op == "reduce_mean":
         count = int(np.prod([shape[axis] for axis in attrs["axis"]]))
         reduced = f"(a / {literal(np.dtype(dtype).type(count))})"
     result = reduced
     if epilogue:
-        preamble.append(_function(f"{C_TYPES[types[last]]} aj_post_{tag}(const {c_type} t{r})",
-                                  epilogue, f"t{last}"))
-        result = f"aj_post_{tag}({reduced})"
+        params = "".join(f", const {C_TYPES[names[k]]} in{k}" for k in raw)
+        preamble.append(_function(
+            f"{C_TYPES[types[last]]} aj_post_{tag}(const {c_type} t{r}{params})",
+            epilogue, f"t{last}"))
+        result = f"aj_post_{tag}({', '.join([reduced] + [f'in{k}[0]' for k in raw])})"
     reduce_expr, identity = _reducer(step.op, dtype)
     return ReductionSource(
-        ", ".join(f"{n} in{i}" for i, n in enumerate(names)), f"{types[last]} out0", map_expr,
-        reduce_expr, f"out0 = {result}", identity, f"aj_reduce_{tag}", c_type,
-        "\n".join(preamble), tuple(attrs["axis"]), bool(attrs["keepdims"]), tuple(shape))
+        ", ".join(f"{'raw ' if i in raw else ''}{n} in{i}" for i, n in enumerate(names)),
+        f"{types[last]} out0", map_expr, reduce_expr, f"out0 = {result}", identity,
+        f"aj_reduce_{tag}", c_type, "\n".join(preamble), tuple(attrs["axis"]),
+        bool(attrs["keepdims"]), tuple(shape), raw)
 
 
 def _function(signature: str, lines: list[str], result: str) -> str:
@@ -313,6 +326,9 @@ def standalone_reduction(source: ReductionSource) -> str:
     params, loads = [], []
     for param in source.in_params.split(", ") if source.in_params else []:
         dtype, name = param.rsplit(" ", 1)
+        if dtype.startswith("raw "):  # read as name[0]: the pointer itself
+            params.append(f"const {C_TYPES[dtype[4:]]}* __restrict__ {name}")
+            continue
         params.append(f"const {C_TYPES[dtype]}* __restrict__ {name}_p")
         loads.append(f"const {C_TYPES[dtype]} {name} = {name}_p[o * m + j];")
     out_dtype = source.out_params.rsplit(" ", 1)[0]

@@ -69,7 +69,8 @@ def _compile(xp: Any, source: KernelSource | ReductionSource) -> Any:
 def launch_fused(xp: Any, *inputs: Any, expr: FusedExpr) -> tuple:
     """Run a fused node as one generated kernel into fresh outputs of the node's shapes (so
     broadcasting inputs reach the full shape); a node without a kernel runs op by op. A
-    reducing node's inputs are broadcast (as views) to the shape its prologue computes.
+    reducing node's inputs are broadcast (as views) to the shape its prologue computes, but
+    for the 0-d ones its epilogue reads (raw parameters).
 
     Usage (the GPU replay's kernel for ``fused``): ``launch_fused(cupy, a, b, expr=e)``
     """
@@ -78,7 +79,8 @@ def launch_fused(xp: Any, *inputs: Any, expr: FusedExpr) -> tuple:
         return evaluate_fused(xp, *inputs, expr=expr)
     if isinstance(source, ReductionSource):
         shape = source.shape
-        args = [a if a.shape == shape else xp.broadcast_to(a, shape) for a in inputs]
+        args = [a if a.shape == shape or k in source.raw else xp.broadcast_to(a, shape)
+                for k, a in enumerate(inputs)]
         return (kernel(*args, axis=source.axis, keepdims=source.keepdims),)
     outs = [xp.empty(expr.steps[j].spec.shape, dtype=expr.steps[j].spec.dtype)
             for j in expr.outputs]

@@ -30,10 +30,12 @@ dtype; mean of floats only) ends the group that computes its input when that inp
 group's only value used outside it and the reduction its only user: one reduction kernel then
 computes the elementwise prologue per input element as it reduces. An epilogue follows: while
 every reader of the group's last value is in one elementwise group of the reduced shape that
-reads nothing else but 0-d constants and has one value used outside it (``mean * 0.5``,
-``sqrt(max + 1.0)``), that group joins. A reduction group has one output, its last member,
-and holds one reduction (``FusedExpr.reduction``); a reduction with neither prologue nor
-epilogue stays as it is.
+reads nothing else but 0-d values (constants, pasted in, or arrays such as a loop's running
+total: ``acc + sum(x * y)``; not host scalars) and has one value used outside it
+(``mean * 0.5``, ``sqrt(max + 1.0)``), that group joins; a GPU kernel reads such a 0-d array
+as a raw parameter (``ReductionSource.raw``). A reduction group has one output, its last
+member, and holds one reduction (``FusedExpr.reduction``); a reduction with neither prologue
+nor epilogue stays as it is.
 """
 
 from __future__ import annotations
@@ -241,7 +243,7 @@ def fuse_elementwise(graph: Graph, host: set[int] | None = None) -> Graph:
         for group in producers:
             if id(group) not in joined:
                 group.open = False  # used outside: later nodes cannot join (they'd move)
-    _attach_reductions(graph, groups, group_of)
+    _attach_reductions(graph, groups, group_of, host)
     fused = [g for g in groups if len(g.members) > 1 or (
         len(g.members) == 1 and g.members[0].op.name in _SEVERAL_KERNELS)]
     if not fused:
@@ -250,7 +252,8 @@ def fuse_elementwise(graph: Graph, host: set[int] | None = None) -> Graph:
     return eliminate_dead_code(graph)
 
 
-def _attach_reductions(graph: Graph, groups: list[_Group], group_of: dict[int, _Group]) -> None:
+def _attach_reductions(graph: Graph, groups: list[_Group], group_of: dict[int, _Group],
+                       host: set[int]) -> None:
     """Each reducible node ends the group computing its input, or starts its own, and takes
     its epilogue (Note [Reduction groups])."""
     total = uses(graph)
@@ -272,7 +275,7 @@ def _attach_reductions(graph: Graph, groups: list[_Group], group_of: dict[int, _
         group.shape = node.outputs[0].spec.shape
         group_of[node.outputs[0].id] = group
         last = node.outputs[0]
-        while (follow := _epilogue(last, group.shape, group_of, users, total)) is not None:
+        while (follow := _epilogue(last, group.shape, group_of, users, total, host)) is not None:
             after, last = follow
             group.members.extend(after.members)
             for member in after.members:
@@ -301,9 +304,11 @@ def _leaves_only(group: _Group, x: Value, total: dict[int, int]) -> bool:
 
 
 def _epilogue(last: Value, shape: tuple, group_of: dict[int, _Group],
-              users: dict[int, list[Node]], total: dict[int, int]) -> tuple | None:
+              users: dict[int, list[Node]], total: dict[int, int],
+              host: set[int]) -> tuple | None:
     """The elementwise group that reads ``last`` (a reduction group's result) and nothing else
-    but 0-d constants, with its one value used outside it; None when there is none."""
+    but 0-d values that are no host scalars, with its one value used outside it; None when
+    there is none."""
     readers = users.get(last.id, [])
     if not readers or len(readers) != total.get(last.id) or not readers[0].outputs:
         return None  # unread, or a graph output
@@ -314,6 +319,7 @@ def _epilogue(last: Value, shape: tuple, group_of: dict[int, _Group],
         return None
     own = {m.outputs[0].id for m in after.members}
     if not all(v.id in own or v is last or _is_scalar_constant(v)
+               or (v.spec.shape == () and v.id not in host)
                for m in after.members for v in m.inputs):
         return None
     leaving = _leaving(after, total)
