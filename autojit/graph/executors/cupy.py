@@ -27,6 +27,7 @@ from autojit.graph.executors.device_checks import DeviceChecks, deferred_count
 from autojit.graph.executors.device_loops import (CudaCoreConditions, conditional_capture,
                                                   conditional_support)
 from autojit.graph.ir import Graph
+from autojit.graph.passes.cse import eliminate_common_subexpressions
 from autojit.graph.passes.dce import eliminate_dead_code
 from autojit.graph.passes.fuse import (FUSED_ASSIGN, FusedExpr, Step, evaluate_fused,
                                        fuse_assignments, fuse_elementwise)
@@ -279,7 +280,8 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
     # A cheap cond chooses on the device (where), not by reading its predicate back.
     work = eliminate_dead_code(select_cheap_conds(graph.clone()))
     if fusion:  # one_hot's comparison joins the fused kernel reading it
-        work = fuse_assignments(fuse_elementwise(lower_composites(work)))
+        work = fuse_assignments(fuse_elementwise(
+            eliminate_common_subexpressions(lower_composites(work))))
     kernels: dict[str, Callable] = {"fused": launch_fused, "fused_assign": launch_fused_assign,
                                     "index_at": device_index_at}
     blas = BlasMatmul.create(xp)
