@@ -358,6 +358,51 @@ def _one_step_per_kernel(monkeypatch):
     monkeypatch.setattr(gpu_executor.BlasMatmul, "create", classmethod(lambda cls, xp: blas_matmul))
 
 
+def test_a_captured_output_that_is_an_input_is_the_callers_array_and_costs_no_copy(
+        monkeypatch):
+    """The issue's toy (the gradients of ``sum(x * y + z)``: ``y``, ``x``, ones) captured on
+    the fake device: the gradients that are inputs come back as the caller's own arrays, as
+    the uncaptured replay returns them, not as copies of the static input buffers (each copy
+    a launch); the ones, a constant, come back fresh at every call. No node reads the inputs,
+    so none is copied into its static buffer either."""
+    copies, copied_in = [], []
+
+    class Counting(FakeConditions):
+        def copy(self, array):
+            copies.append(array.shape)
+            return super().copy(array)
+
+        def copy_into(self, target, source):
+            copied_in.append(source.shape)
+            super().copy_into(target, source)
+
+    api = Counting()
+    monkeypatch.setattr(gpu_executor, "CupyCapture", lambda xp: api)
+
+    def toy(x, y, z):
+        with aj.GradientTape() as tape:
+            tape.watch([x, y, z])
+            loss = aj.reduce_sum(x * y + z)
+        return tape.gradient(loss, [x, y, z])
+
+    rng = np.random.default_rng(0)
+    args = [rng.normal(size=5) for _ in range(3)]
+    concrete = aj.function(toy).get_concrete_function(*map(aj.constant, args))
+    xp = fake_cupy()
+    replay, source = compile_gpu(concrete.graph, Device("GPU", 0, xp), "step", [], fusion=True)
+    seen = []
+    for call in range(4):
+        arrays = [_device(rng.normal(size=5)) for _ in range(3)]
+        gx, gy, gz = replay(*arrays)
+        assert gx is arrays[1] and gy is arrays[0], source
+        np.testing.assert_array_equal(np.asarray(gz.view(np.ndarray)), np.ones(5))
+        assert all(gz is not earlier for earlier in seen)
+        seen.append(gz)
+    assert replay.captured is not None and replay.captured.captures == 1, replay.report()
+    assert copies == [(5,)] * 3, copies  # the ones at each captured call, nothing else
+    assert copied_in == [], copied_in  # no node reads an input: none is copied in
+
+
 def test_the_bench_loop_steps_captured_graph_records_three_operations_an_iteration(monkeypatch):
     """A structural guard, not a timing: the issue's loop (``y = (y + x[t]) * w``, T steps,
     d/dw) captured unrolled on the fake device records one fused kernel per forward step and

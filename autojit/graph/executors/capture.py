@@ -221,15 +221,19 @@ class CapturedReplay:
     """A replay function that runs ``warmup`` times as it is, then captures one call into a
     CUDA graph and from then on copies its inputs into the static input buffers, launches
     the graph and returns copies of the static outputs (never the buffers the next launch
-    overwrites). A Variable whose buffer was replaced since the capture (an eager assign
-    that could not write in place) triggers a new capture.
+    overwrites). An output that is an input itself (a gradient of ``x * y`` is ``y``) is the
+    caller's array, as the uncaptured replay returns it, with no copy; an input no node
+    reads (``unread``: positions) is not copied in. A Variable whose
+    buffer was replaced since the capture (an eager assign that could not write in place)
+    triggers a new capture.
 
     Usage: ``replay = CapturedReplay(fn, variables, api); outs = replay(*arrays)``
     """
 
     def __init__(self, fn: Callable, variables: Sequence[Any], api: CaptureAPI,
-                 warmup: int = 1):
+                 warmup: int = 1, unread: Sequence[int] = ()):
         self.fn = fn
+        self.unread = frozenset(unread)
         self.variables = list(variables)
         self.api = api
         self.warmup = warmup
@@ -238,26 +242,36 @@ class CapturedReplay:
         self._launch: Callable[[], None] | None = None
         self._inputs: list = []
         self._outputs: tuple = ()
+        self._passed: list = []  # per output: the input it is, or None
         self._buffers: list = []
 
     def __call__(self, *arrays: Any) -> tuple:
         self.calls += 1
         if self._launch is not None and not self._stale(arrays):
-            for static, array in zip(self._inputs, arrays):
-                self.api.copy_into(static, array)
+            self._copy_in(arrays)
             self._launch()
-            return tuple(self.api.copy(out) for out in self._outputs)
+            return self._results(arrays)
         if self.calls <= self.warmup:
             return self.fn(*arrays)  # first calls compile kernels and fill the memory pool
         self._inputs = [self.api.empty_like(a) for a in arrays]
-        for static, array in zip(self._inputs, arrays):
-            self.api.copy_into(static, array)
+        self._copy_in(arrays)
         # Capture records kernels without running them: launch once to run this call.
         self._outputs, self._launch = self.api.capture(lambda: self.fn(*self._inputs))
+        self._passed = [next((k for k, static in enumerate(self._inputs) if out is static), None)
+                        for out in self._outputs]
         self._buffers = [v._array for v in self.variables]
         self.captures += 1
         self._launch()
-        return tuple(self.api.copy(out) for out in self._outputs)
+        return self._results(arrays)
+
+    def _copy_in(self, arrays: Sequence[Any]) -> None:
+        for k, (static, array) in enumerate(zip(self._inputs, arrays)):
+            if k not in self.unread:
+                self.api.copy_into(static, array)
+
+    def _results(self, arrays: Sequence[Any]) -> tuple:
+        return tuple(self.api.copy(out) if k is None else arrays[k]
+                     for out, k in zip(self._outputs, self._passed))
 
     def _stale(self, arrays: Sequence[Any]) -> bool:
         if any(v._array is not b for v, b in zip(self.variables, self._buffers)):

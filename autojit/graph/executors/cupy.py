@@ -300,10 +300,14 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
         lambda sub, sub_name: generate(sub, device, f"{name}_{sub_name}", kernels=kernels,
                                        checks=wrap)[0],
         conditions or (lambda: CudaCoreConditions(xp, device.index)))
+    read = {v.id for node in work.walk() for v in node.inputs}
+    unread = [k for k, v in enumerate(work.inputs) if v.id not in read]  # copied in for nothing
     if lowered is not None:  # loops stay on the device: capture through the conditions API
         fn, source = generate(lowered, device, name, kernels=kernels, checks=wrap)
-        return GpuReplay(fn, plan, CapturedReplay(fn, variables, api), found), source
-    captured = CapturedReplay(fn, variables, CupyCapture(xp)) if plan.capturable else None
+        captured = CapturedReplay(fn, variables, api, unread=unread)
+        return GpuReplay(fn, plan, captured, found), source
+    captured = (CapturedReplay(fn, variables, CupyCapture(xp), unread=unread)
+                if plan.capturable else None)
     return GpuReplay(fn, plan, captured, found), source
 
 
