@@ -51,14 +51,20 @@ class HostCupy:
 
     def ReductionKernel(self, in_params, out_params, map_expr, reduce_expr,
                         post_map_expr, identity, name, reduce_type=None, preamble=""):
+        raw = tuple(k for k, p in enumerate(in_params.split(", ")) if p.startswith("raw "))
         source = ReductionSource(in_params, out_params, map_expr, reduce_expr, post_map_expr,
-                                 identity, name, reduce_type, preamble, None, False, None)
+                                 identity, name, reduce_type, preamble, None, False, None, raw)
         (kernel,) = compile_kernels([source])
         self.compiled.append(("reduction", name))
 
-        def call(*args, axis=None, keepdims=False):  # CuPy broadcasts the inputs itself
-            shape = np.broadcast_shapes(*(np.shape(a) for a in args))
-            (out,) = kernel(*args, axis=axis, keepdims=keepdims, shape=shape)
+        def call(*args, axis=None, keepdims=False, out=None):  # CuPy broadcasts the inputs
+            shape = np.broadcast_shapes(*(np.shape(a) for k, a in enumerate(args)
+                                          if k not in raw))
+            (result,) = kernel(*args, axis=axis, keepdims=keepdims, shape=shape)
+            if out is None:
+                return result
+            assert out.shape == result.shape and out.dtype == result.dtype, (name, out)
+            out[...] = result
             return out
 
         return call
@@ -209,13 +215,20 @@ def test_the_deferred_checks_range_test_is_one_kernel_that_finds_bad_indices(sha
 
     for low, size in ((0, 4), (-4, 4)):
         expr = range_test(shape, np.dtype(dtype), low, size)
+        flag = np.zeros((), np.int32)
         for values in (np.zeros(shape), np.full(shape, size - 1), np.full(shape, low)):
-            (flag,) = gpu_executor.launch_fused(host_cupy, values.astype(dtype), expr=expr)
-            assert int(flag) == 0, (low, size, values)
+            (out,) = gpu_executor.launch_fused(host_cupy, values.astype(dtype), flag,
+                                               expr=expr, out=flag)
+            assert out is flag and int(flag) == 0, (low, size, values)
         for bad in (size, low - 1):
             values = np.zeros(shape, dtype)
             values.reshape(-1)[-1] = bad
-            (flag,) = gpu_executor.launch_fused(host_cupy, values, expr=expr)
-            assert int(flag) == 1 and np.asarray(flag).dtype == np.int32, (low, size, bad)
+            flag[...] = 0
+            gpu_executor.launch_fused(host_cupy, values, flag, expr=expr, out=flag)
+            assert int(flag) == 1, (low, size, bad)
+            # a flag set earlier stays set (the kernel writes max(flag, found))
+            gpu_executor.launch_fused(host_cupy, np.zeros(shape, dtype), flag, expr=expr,
+                                      out=flag)
+            assert int(flag) == 1, (low, size, bad)
     kind = "reduction" if shape else "elementwise"
     assert {k for k, _ in host_cupy.compiled} == {kind}

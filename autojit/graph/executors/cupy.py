@@ -67,24 +67,28 @@ def _compile(xp: Any, source: KernelSource | ReductionSource) -> Any:
                               preamble=source.preamble)
 
 
-def launch_fused(xp: Any, *inputs: Any, expr: FusedExpr) -> tuple:
+def launch_fused(xp: Any, *inputs: Any, expr: FusedExpr, out: Any = None) -> tuple:
     """Run a fused node as one generated kernel into fresh outputs of the node's shapes (so
-    broadcasting inputs reach the full shape); a node without a kernel runs op by op. A
-    reducing node's inputs are broadcast (as views) to the shape its prologue computes, but
-    for the 0-d ones its epilogue reads (raw parameters).
+    broadcasting inputs reach the full shape), or into ``out`` for a one-output node; a node
+    without a kernel runs op by op. A reducing node's inputs are broadcast (as views) to the
+    shape its prologue computes, but for the 0-d ones its epilogue reads (raw parameters).
 
     Usage (the GPU replay's kernel for ``fused``): ``launch_fused(cupy, a, b, expr=e)``
     """
     kernel, source = _compiled(xp, expr, inputs)
     if kernel is None:
-        return evaluate_fused(xp, *inputs, expr=expr)
+        results = evaluate_fused(xp, *inputs, expr=expr)
+        if out is None:
+            return results
+        xp.copyto(out, results[0])
+        return (out,)
     if isinstance(source, ReductionSource):
         shape = source.shape
         args = [a if a.shape == shape or k in source.raw else xp.broadcast_to(a, shape)
                 for k, a in enumerate(inputs)]
-        return (kernel(*args, axis=source.axis, keepdims=source.keepdims),)
-    outs = [xp.empty(expr.steps[j].spec.shape, dtype=expr.steps[j].spec.dtype)
-            for j in expr.outputs]
+        return (kernel(*args, axis=source.axis, keepdims=source.keepdims, out=out),)
+    outs = [out] if out is not None else [
+        xp.empty(expr.steps[j].spec.shape, dtype=expr.steps[j].spec.dtype) for j in expr.outputs]
     kernel(*inputs, *outs)
     return tuple(outs)
 

@@ -10,8 +10,8 @@ the check as device work instead:
 
 * ``DeviceChecks.wrap(node)`` gives the replay a check that calls the op's own one inside
   ``deferred_index_checks``, where a range test becomes ``flags[k] |= any(indices out of
-  range)`` on the device, ``k`` the node's slot: two small kernels (a fused reduction,
-  ``range_test``, and a maximum), no read, capturable;
+  range)`` on the device, ``k`` the node's slot: one small kernel (a fused reduction,
+  ``range_test``, writing the flag), no read, capturable;
 * after each replay the flags are copied to pinned host memory asynchronously
   (``publish``); before each replay the host copy is looked at (``raise_found``), without
   waiting: a set flag raises the op's ``InvalidArgumentError``, naming the user's line, and
@@ -74,7 +74,7 @@ class DeviceChecks:
         self.xp = xp
         self.nodes: list[Node] = []  # slot -> the node checked there
         self.flags = xp.zeros(max(capacity, 1), dtype=np.int32)
-        self.views = [self.flags[k:k + 1] for k in range(capacity)]
+        self.views = [self.flags[k:k + 1].reshape(()) for k in range(capacity)]  # 0-d views
         self.host = host if host is not None else _pinned(xp, len(self.flags))
         self.host[...] = 0
         self.copy_to_host = copy_to_host or _async_copy
@@ -103,8 +103,7 @@ class DeviceChecks:
             if key not in tests:
                 tests[key] = range_test(*key)
             expr = tests[key]
-            (bad,) = self.launch(xp, indices, expr=expr)
-            xp.maximum(flag, bad, out=flag)
+            self.launch(xp, indices, flag, expr=expr, out=flag)
 
         def deferred(name: str, *inputs: Any, **attrs: Any) -> None:
             with deferred_index_checks(sink):
@@ -143,11 +142,14 @@ class DeviceChecks:
 
 
 def range_test(shape: tuple, dtype: Any, low: int, size: int) -> FusedExpr:
-    """The fused expression ``max(int32(indices < low or indices >= size))`` over every axis
-    (no reduction for a 0-d index): one kernel where the plain array expression is four.
+    """The fused expression ``maximum(flag, max(int32(indices < low or indices >= size)))``
+    of ``(indices, flag)`` (no reduction for a 0-d index), launched with ``out=flag``: one
+    kernel where the plain array expression is five. Its reduction reads the 0-d flag in its
+    epilogue (a raw parameter) and writes it after the reduction, in the same thread.
     Usage: ``range_test((128,), np.dtype("int32"), 0, 10)``"""
     dtype = np.dtype(dtype)
     flags = [TensorSpec(shape, np.bool_), TensorSpec(shape, np.int32)]
+    flag = TensorSpec((), np.int32)
     steps = [Step("less", (("in", 0), ("const", dtype.type(low))), (), flags[0]),
              Step("greater_equal", (("in", 0), ("const", dtype.type(size))), (), flags[0]),
              Step("logical_or", (("t", 0), ("t", 1)), (), flags[0]),
@@ -155,8 +157,9 @@ def range_test(shape: tuple, dtype: Any, low: int, size: int) -> FusedExpr:
     if shape:
         axes = tuple(range(len(shape)))
         steps.append(Step("reduce_max", (("t", 3),), (("axis", axes), ("keepdims", False)),
-                          TensorSpec((), np.int32)))
-    return FusedExpr(tuple(steps), (len(steps) - 1,), (), (TensorSpec(shape, dtype),))
+                          flag))
+    steps.append(Step("maximum", (("in", 1), ("t", len(steps) - 1)), (), flag))
+    return FusedExpr(tuple(steps), (len(steps) - 1,), (), (TensorSpec(shape, dtype), flag))
 
 
 def deferred_count(graph: Any) -> int:
