@@ -40,7 +40,8 @@ import numpy as np
 from autojit.graph.buffers import plan_buffers
 from autojit.graph.ir import Graph, Node, Value
 from autojit.graph.passes.fuse import expand_fused, has_fused
-from autojit.graph.scalars import INT_ARGUMENTS, PYTHON_EXPR, host_scalars, shape_item
+from autojit.graph.scalars import (INT_ARGUMENTS, PYTHON_EXPR, SCALAR_ARGUMENTS, host_scalars,
+                                   shape_item)
 from autojit.ops.core import Op
 
 _TEMPLATES: dict[int, tuple] = {}
@@ -309,7 +310,8 @@ class _Emitter:
 
     def expression(self, node: Node) -> str:
         op = node.op
-        ints = INT_ARGUMENTS.get(op.name, frozenset())
+        ints = INT_ARGUMENTS.get(op.name, frozenset()) | SCALAR_ARGUMENTS.get(op.name,
+                                                                              frozenset())
         args = [self.arg(v, i in ints) for i, v in enumerate(node.inputs)]
         if op.source is None or op.name in self.kernels:
             fn = self.ns.hoist(self.kernels.get(op.name, op.kernel), f"k_{op.name}")

@@ -15,7 +15,9 @@ candidate is one, drop those that break a rule, repeat).
 
 Where a host scalar meets an op that needs an array, codegen converts it
 (``xp.asarray(v, dtype=...)``); the inputs ``INT_ARGUMENTS`` names are passed as Python
-ints (their kernels and checks call ``int()`` themselves).
+ints (their kernels and checks call ``int()`` themselves), and those ``SCALAR_ARGUMENTS``
+names as they are (their kernels hand them to a ufunc, which takes a Python scalar: on a GPU
+a kernel argument, where a 0-d array would be a fill kernel of its own).
 Python ints do not wrap around at 2**31 as int32 does; loop counters never get there.
 """
 
@@ -40,6 +42,12 @@ INT_ARGUMENTS: dict[str, frozenset[int]] = {
     "stack_get": frozenset({0, 1}), "index_at": frozenset({1}), "index_at_grad": frozenset({2}),
     "tensor_array_read": frozenset({1}), "tensor_array_write": frozenset({1}),
     "tensor_array_write_grad": frozenset({1}), "tensor_array_zeros": frozenset({0}),
+}
+# op -> positions whose kernel passes the input to a ufunc (``xp.add(buffer, value,
+# out=buffer)``): a Python int or bool does as well as a 0-d array of the same dtype there (an
+# assignment's value has the variable's dtype, and a Python scalar is weak: it keeps it).
+SCALAR_ARGUMENTS: dict[str, frozenset[int]] = {
+    "assign_add": frozenset({0}), "assign_sub": frozenset({0}),
 }
 _TYPES = (np.dtype("int32"), np.dtype("int64"), np.dtype("bool"))
 

@@ -189,3 +189,30 @@ def test_tensor_array_ops_take_a_loop_counter_as_a_python_int():
     assert "xp.asarray" in write and write.count("xp.asarray") == 1  # the value, not the index
     read = next(line for line in code.splitlines() if "[int(" in line)
     assert "xp.asarray" not in read
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_assign_add_and_sub_take_a_host_scalar_as_it_is(dtype):
+    # SCALAR_ARGUMENTS: an optimizer's ``iterations.assign_add(1)`` or a counter added in a
+    # Python-counted loop reach the ufunc as Python ints (on a GPU a kernel argument, not a
+    # fill kernel of their own); the variable keeps its dtype, as eagerly.
+    count = aj.Variable(np.array(7, dtype))
+    down = aj.Variable(np.array(100, dtype))
+
+    @aj.function
+    def step(n):
+        count.assign_add(1)
+        for i in range(n):  # a Python loop: i + 1 is a constant of the trace
+            down.assign_sub(i + 1)
+        for i in aj.range(3):  # a host counter (int32: cast for an int64 variable)
+            count.assign_add(i if dtype == np.int32 else aj.cast(i, aj.int64))
+        return count.read_value()
+
+    for call in range(3):
+        out = step(2)
+    assert count.numpy().dtype == dtype and down.numpy().dtype == dtype
+    assert int(out) == int(count.numpy()) == 7 + 3 * (1 + 0 + 1 + 2)
+    assert int(down.numpy()) == 100 - 3 * (1 + 2)
+    code = step.get_concrete_function(2).code
+    updates = [line for line in code.splitlines() if "_into(" in line]
+    assert len(updates) == 4 and not any("asarray" in line for line in updates), code
