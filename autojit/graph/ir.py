@@ -82,6 +82,16 @@ class Node:
         return f"<Node {self.op.name} {self.inputs} -> {self.outputs}>"
 
 
+def detached_node(op: Op, inputs: Sequence[Value], attrs: dict,
+                  specs: Sequence[TensorSpec], where: Any = None) -> Node:
+    """A node computing values of types ``specs`` from ``inputs``, in no graph yet: a pass that
+    rewrites a graph's node list places it. Usage:
+    ``n = detached_node(registry()["exp"], [x], {}, [x.spec], where)``; ``nodes.append(n)``"""
+    node = Node(op, inputs, attrs, where)
+    node.outputs = [Value(spec, node, i) for i, spec in enumerate(specs)]
+    return node
+
+
 class Graph:
     """A function in SSA form: typed inputs, nodes in program order, outputs.
 
@@ -104,8 +114,7 @@ class Graph:
     def add_node(self, op: Op, inputs: Sequence[Value], attrs: dict,
                  specs: Sequence[TensorSpec], where: Any = None) -> Node:
         """Append a node computing values of types ``specs`` from ``inputs``."""
-        node = Node(op, inputs, attrs, where)
-        node.outputs = [Value(spec, node, i) for i, spec in enumerate(specs)]
+        node = detached_node(op, inputs, attrs, specs, where)
         self.nodes.append(node)
         self._effects = None
         return node

@@ -191,6 +191,34 @@ def test_cse_merges_a_product_computed_twice():
     check_outputs(interpret(graph, [X.numpy(), Y.numpy()], np), [expected], "cse")
 
 
+REDUCERS = [aj.reduce_sum, aj.reduce_mean, aj.reduce_max, aj.reduce_min, aj.reduce_prod]
+
+
+@pytest.mark.parametrize("reducer", REDUCERS, ids=lambda r: r.__name__)
+@pytest.mark.parametrize("axis", [0, 1, (0, 1), -1])
+@pytest.mark.parametrize("kept_first", [False, True])
+def test_cse_makes_a_reduction_differing_only_in_keepdims_a_reshape(reducer, axis, kept_first):
+    def fn(x):
+        first = reducer(x, axis=axis, keepdims=kept_first)
+        second = reducer(x, axis=axis, keepdims=not kept_first)
+        other = reducer(x, axis=0 if axis != 0 else 1, keepdims=not kept_first)  # stays
+        return first * 2.0, second + 1.0, other
+
+    graph = trace(fn, [X], optimize=False)
+    graph = passes.eliminate_dead_code(passes.eliminate_common_subexpressions(graph)).verify()
+    names = op_names(graph)
+    assert names.count(reducer.__name__) == 2 and names.count("reshape") == 1, names
+    x = X.numpy()
+    np_reduce = {aj.reduce_sum: np.sum, aj.reduce_mean: np.mean, aj.reduce_max: np.max,
+                 aj.reduce_min: np.min, aj.reduce_prod: np.prod}[reducer]
+    expected = [np_reduce(x, axis=axis, keepdims=kept_first) * 2.0,
+                np_reduce(x, axis=axis, keepdims=not kept_first) + 1.0,
+                np_reduce(x, axis=0 if axis != 0 else 1, keepdims=not kept_first)]
+    check_outputs(interpret(graph, [x], np), expected, "keepdims twin")
+    got = aj.function(fn)(X)
+    check_outputs([g.numpy() for g in got], expected, "keepdims twin, replayed")
+
+
 def test_cse_does_not_merge_different_attrs_or_effects():
     v = aj.Variable(1.0)
 

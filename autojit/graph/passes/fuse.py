@@ -45,7 +45,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from autojit.graph.ir import Graph, Node, Value, uses
+from autojit.graph.ir import Graph, Node, Value, detached_node, uses
 from autojit.graph.passes.dce import eliminate_dead_code
 from autojit.graph.scalars import host_scalars
 from autojit.ops.core import TensorSpec, defop, registry
@@ -447,18 +447,16 @@ def expand_fused(graph: Graph) -> Graph:
                 elif kind == "t":
                     args.append(values[what])
                 else:
-                    const = Node(constant, [], {"value": what}, where)
-                    const.outputs = [Value(TensorSpec((), what.dtype), const, 0)]
+                    const = detached_node(constant, [], {"value": what},
+                                          [TensorSpec((), what.dtype)], where)
                     nodes.append(const)
                     args.append(const.outputs[0])
-            member = Node(ops[step.op], args, dict(step.attrs), where)
-            member.outputs = [Value(step.spec, member, 0)]
+            member = detached_node(ops[step.op], args, dict(step.attrs), [step.spec], where)
             nodes.append(member)
             values.append(member.outputs[0])
         if node.op is FUSED_ASSIGN:  # the assignment it merged, of the expression's result
-            assign = Node(ops[node.attrs["how"]], [values[expr.outputs[0]]],
-                          {"var": node.attrs["var"]}, node.where)
-            assign.outputs = []
+            assign = detached_node(ops[node.attrs["how"]], [values[expr.outputs[0]]],
+                                   {"var": node.attrs["var"]}, [], node.where)
             nodes.append(assign)
         for out, j in zip(node.outputs, expr.outputs):
             replace[out.id] = values[j]

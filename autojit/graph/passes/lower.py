@@ -29,16 +29,14 @@ from typing import Any
 
 import numpy as np
 
-from autojit.graph.ir import Graph, Node, Value
+from autojit.graph.ir import Graph, Node, Value, detached_node
 from autojit.graph.passes.rewrite import apply_substitutions
 from autojit.ops.core import TensorSpec, defop, registry
 from autojit.ops.indexing import check_index_range
 
 
 def _node(op: str, inputs: list, attrs: dict, spec: TensorSpec, where: Any) -> Node:
-    node = Node(registry()[op], inputs, attrs, where)
-    node.outputs = [Value(spec, node, 0)]
-    return node
+    return detached_node(registry()[op], inputs, attrs, [spec], where)
 
 
 def _constant(array: np.ndarray, where: Any) -> Node:

@@ -12,7 +12,7 @@ selected values have the branch outputs' types exactly.
 
 from __future__ import annotations
 
-from autojit.graph.ir import Graph, Node, Value
+from autojit.graph.ir import Graph, Node, Value, detached_node
 from autojit.graph.scalars import host_scalars
 from autojit.ops.core import registry
 
@@ -35,9 +35,8 @@ def _cheap(node: Node, max_nodes: int) -> bool:
 def _inline(branch: Graph, outer_inputs: list[Value], nodes: list[Node]) -> list[Value]:
     mapping = {inner.id: outer for inner, outer in zip(branch.inputs, outer_inputs)}
     for inner in branch.nodes:
-        copy = Node(inner.op, [mapping[v.id] for v in inner.inputs], dict(inner.attrs),
-                    inner.where)
-        copy.outputs = [Value(v.spec, copy, i) for i, v in enumerate(inner.outputs)]
+        copy = detached_node(inner.op, [mapping[v.id] for v in inner.inputs], dict(inner.attrs),
+                             [v.spec for v in inner.outputs], inner.where)
         mapping.update({old.id: new for old, new in zip(inner.outputs, copy.outputs)})
         nodes.append(copy)
     return [mapping[v.id] for v in branch.outputs]
@@ -69,8 +68,7 @@ def select_cheap_conds(graph: Graph, max_nodes: int = 16, host: set[int] | None 
         yes = _inline(true_branch, captures, nodes)
         no = _inline(false_branch, captures, nodes)
         for out, a, b in zip(node.outputs, yes, no):
-            select = Node(where, [a, b, pred], {}, node.where)  # where(x, y, condition)
-            select.outputs = [Value(out.spec, select, 0)]
+            select = detached_node(where, [a, b, pred], {}, [out.spec], node.where)  # (x, y, c)
             nodes.append(select)
             replace[out.id] = select.outputs[0]
     graph.nodes = nodes
