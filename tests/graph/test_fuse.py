@@ -94,16 +94,14 @@ def test_a_chain_becomes_one_node_with_every_value_used_outside_as_an_output():
         h = aj.matmul(x, w)
         a = aj.exp(x * y + 2.0)
         b = aj.tanh(a) - a
-        return aj.reduce_sum(b) + aj.reduce_sum(a), aj.nn.relu(h + 1.0) * 3.0
+        return aj.matmul(b, w) + aj.matmul(a, w), aj.nn.relu(h + 1.0) * 3.0
 
     args = [aj.constant(np.ones((4, 3))), aj.constant(np.ones((4, 3))),
             aj.constant(np.ones((3, 3)))]
     fused = fuse_elementwise(graph_of(f, *args).clone()).verify()
     names = [n.op.name for n in fused.nodes]
-    # the second sum's epilogue adds the first sum (a 0-d value) in its kernel
-    assert names == ["matmul", "fused", "reduce_sum", "fused", "fused"]
-    first, total, second = fused_nodes(fused)
-    assert [s.op for s in total.attrs["expr"].steps] == ["reduce_sum", "add"]
+    assert names == ["matmul", "fused", "matmul", "matmul", "add", "fused"]
+    first, second = fused_nodes(fused)
     assert [s.op for s in first.attrs["expr"].steps] == ["multiply", "add", "exp", "tanh",
                                                          "subtract"]
     assert len(first.outputs) == 2  # exp's result (a) and b both leave the group
@@ -112,6 +110,31 @@ def test_a_chain_becomes_one_node_with_every_value_used_outside_as_an_output():
         "t2: f64[4,3] = multiply t1, 3.0; -> t2}")
     printed = str(fused)
     assert "= fused %" in printed and "    t1: f64[4,3] = relu t0" in printed
+
+
+def test_a_reduction_recomputes_its_input_where_the_group_has_other_values_used_outside():
+    # a and b both leave the chain; each is read by one sum alone: each sum takes a copy of
+    # the members its input depends on (the first sum's copy drops tanh and subtract), and
+    # the second sum's epilogue adds the first (a 0-d value): two kernels where there were
+    # four (the chain with two outputs, a sum, a sum plus an add).
+    def f(x, y):
+        a = aj.exp(x * y + 2.0)
+        b = aj.tanh(a) - a
+        return aj.reduce_sum(b) + aj.reduce_sum(a)
+
+    rng = np.random.default_rng(1)
+    arrays = [rng.normal(size=(4, 3)) for _ in range(2)]
+    graph = graph_of(f, *map(aj.constant, arrays))
+    fused = fuse_elementwise(graph.clone()).verify()
+    assert [n.op.name for n in fused.nodes if n.op.name != "constant"] == ["fused", "fused"]
+    assert reduction_steps(fused) == [
+        ["multiply", "add", "exp", "reduce_sum"],
+        ["multiply", "add", "exp", "tanh", "subtract", "reduce_sum", "add"]]
+    x, y = arrays
+    a = np.exp(x * y + 2.0)
+    expected = [(np.tanh(a) - a).sum() + a.sum()]
+    same(interpret(fused, arrays, np), expected, "recomputed prologues")
+    same(interpret(expand_fused(fused).verify(), arrays, np), expected, "expanded")
 
 
 def test_a_reduction_or_matmul_ends_a_group_and_a_use_outside_closes_it():

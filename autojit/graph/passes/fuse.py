@@ -28,7 +28,11 @@ Note [Reduction groups]: after the elementwise groups form, a reduction (``REDUC
 mean, max, min or prod over at least one axis of a non-empty value of known shape and numeric
 dtype; mean of floats only) ends the group that computes its input when that input is the
 group's only value used outside it and the reduction its only user: one reduction kernel then
-computes the elementwise prologue per input element as it reduces. An epilogue follows: while
+computes the elementwise prologue per input element as it reduces. When the group has other
+values used outside (a one-hot both picked from and subtracted in a gradient) and the input is
+read by the reduction alone, the reduction takes copies of the members the input depends on
+(``_recomputed``): they are computed twice, per element, where the group would otherwise
+write the input for a reduction kernel of its own to read back. An epilogue follows: while
 every reader of the group's last value is in one elementwise group of the reduced shape that
 reads nothing else but 0-d values (constants, pasted in, or arrays such as a loop's running
 total: ``acc + sum(x * y)``; not host scalars) and has one value used outside it
@@ -261,13 +265,20 @@ def _attach_reductions(graph: Graph, groups: list[_Group], group_of: dict[int, _
     for node in graph.nodes:
         for value in node.inputs:
             users.setdefault(value.id, []).append(node)
-    for node in graph.nodes:
+    for node in list(graph.nodes):  # _recomputed inserts nodes
         if not _reducible(node):  # never a host scalar: its input is a tensor
             continue
         x = node.inputs[0]
         group = group_of.get(x.id)
         if group is not None and not group.reduces and _leaves_only(group, x, total):
             group.members.append(node)
+        elif group is not None and not group.reduces and total.get(x.id) == 1:
+            copies = _recomputed(graph, group, x, node, total, users)
+            group = _Group(copies[0])
+            group.members = [*copies, node]
+            groups.append(group)
+            for copy in copies:
+                group_of[copy.outputs[0].id] = group
         else:
             group = _Group(node)
             groups.append(group)
@@ -281,6 +292,43 @@ def _attach_reductions(graph: Graph, groups: list[_Group], group_of: dict[int, _
             for member in after.members:
                 group_of[member.outputs[0].id] = group
             after.members = []
+
+
+def _recomputed(graph: Graph, group: _Group, x: Value, reduction: Node, total: dict[int, int],
+                users: dict[int, list[Node]]) -> list[Node]:
+    """Copies of the members of ``group`` that ``x`` (read only by ``reduction``) depends on,
+    placed just before ``reduction``, which now reads the copy of ``x``: its prologue. The
+    use counts follow; the group keeps its other values (Note [Reduction groups])."""
+    inside = {m.outputs[0].id: m for m in group.members}
+    needed: set[int] = set()
+    stack = [x.id]
+    while stack:
+        vid = stack.pop()
+        if vid not in needed:
+            needed.add(vid)
+            stack.extend(v.id for v in inside[vid].inputs if v.id in inside)
+    position = {id(n): i for i, n in enumerate(graph.nodes)}
+    mapping: dict[int, Value] = {}
+    copies = []
+    for member in sorted(group.members, key=lambda n: position[id(n)]):
+        if member.outputs[0].id not in needed:
+            continue
+        copy = detached_node(member.op, [mapping.get(v.id, v) for v in member.inputs],
+                             dict(member.attrs), [member.outputs[0].spec], member.where)
+        mapping[member.outputs[0].id] = copy.outputs[0]
+        copies.append(copy)
+        for value in copy.inputs:
+            total[value.id] = total.get(value.id, 0) + 1
+            users.setdefault(value.id, []).append(copy)
+    at = graph.nodes.index(reduction)
+    graph.nodes[at:at] = copies
+    new_x = mapping[x.id]
+    reduction.inputs = [new_x, *reduction.inputs[1:]]
+    total[x.id] -= 1
+    users[x.id] = [n for n in users.get(x.id, []) if n is not reduction]
+    total[new_x.id] = total.get(new_x.id, 0) + 1
+    users.setdefault(new_x.id, []).append(reduction)
+    return copies
 
 
 def _leaving(group: _Group, total: dict[int, int]) -> dict[Value, int]:
@@ -330,9 +378,12 @@ def _rewrite(graph: Graph, groups: list[_Group]) -> None:
     position = {id(n): i for i, n in enumerate(graph.nodes)}
     for group in groups:  # merged groups: members back in program order
         group.members.sort(key=lambda n: position[id(n)])
-    last = {id(g.members[-1]): g for g in groups}
     member_ids = {id(n) for g in groups for n in g.members}
     used_outside = _uses_outside(graph, groups)
+    for group in groups:
+        _drop_dead(group, used_outside)
+    groups = [g for g in groups if g.members]
+    last = {id(g.members[-1]): g for g in groups}
     nodes = []
     replace: dict[int, Value] = {}
     for node in graph.nodes:
@@ -349,6 +400,19 @@ def _rewrite(graph: Graph, groups: list[_Group]) -> None:
     graph.nodes = nodes
     graph.outputs = [replace.get(v.id, v) for v in graph.outputs]
     graph._effects = None
+
+
+def _drop_dead(group: _Group, used_outside: set[int]) -> None:
+    """Remove the members whose values nothing live reads (a group whose value a reduction
+    now recomputes, ``_recomputed``). The fused node then sits at the last live member: every
+    use outside comes after the group's last member, so after it too."""
+    live: list[Node] = []
+    read = set(used_outside)
+    for member in reversed(group.members):
+        if member.outputs[0].id in read:
+            live.append(member)
+            read.update(v.id for v in member.inputs)
+    group.members = live[::-1]
 
 
 def _uses_outside(graph: Graph, groups: list[_Group]) -> set[int]:
