@@ -473,3 +473,33 @@ def test_optimize_then_fuse_shrinks_a_training_step():
     before = len(graph.nodes)
     fused = fuse_elementwise(graph.clone()).verify()
     assert len(fused.nodes) < before - 5  # Adam's update is one long elementwise chain
+
+
+def test_a_small_producer_read_by_fused_nodes_alone_is_recomputed_in_each(monkeypatch):
+    # Note [Inlined producers]: the lowered cross-entropy's one-hot comparison is read by the
+    # picked sum and by the softmax gradient; each recomputes it, so it has no kernel.
+    from autojit.graph.passes import fuse as fuse_module
+    from autojit.graph.passes.cse import eliminate_common_subexpressions
+    from autojit.graph.passes.lower import lower_composites
+
+    def f(logits, labels):
+        with aj.GradientTape() as tape:
+            tape.watch(logits)
+            loss = aj.reduce_mean(aj.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+        return loss, tape.gradient(loss, logits)
+
+    rng = np.random.default_rng(2)
+    arrays = [rng.normal(size=(6, 5)), rng.integers(0, 5, 6).astype(np.int32)]
+    graph = graph_of(f, *map(aj.constant, arrays)).clone()  # as the GPU executor prepares it
+    graph = eliminate_common_subexpressions(lower_composites(graph))
+    expected = interpret(graph, arrays, np)
+    inlined = fuse_elementwise(graph.clone()).verify()
+    monkeypatch.setattr(fuse_module, "_INLINE_STEPS", 0)
+    apart = fuse_elementwise(graph.clone()).verify()
+    assert len(fused_nodes(inlined)) == len(fused_nodes(apart)) - 1
+    one_hots = [n for n in fused_nodes(inlined)
+                if "equal" in [s.op for s in n.attrs["expr"].steps]]
+    assert len(one_hots) == 2 and all(n.attrs["expr"].steps[-1].op != "equal"
+                                      for n in one_hots), inlined
+    same(interpret(inlined, arrays, np), expected, "inlined producer")
+    same(interpret(expand_fused(inlined).verify(), arrays, np), expected, "expanded")

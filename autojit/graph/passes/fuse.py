@@ -40,6 +40,12 @@ total: ``acc + sum(x * y)``; not host scalars) and has one value used outside it
 as a raw parameter (``ReductionSource.raw``). A reduction group has one output, its last
 member, and holds one reduction (``FusedExpr.reduction``); a reduction with neither prologue
 nor epilogue stays as it is.
+
+Note [Inlined producers]: after the rewrite, a small fused node without a reduction whose one
+output only fused nodes read, at its own shape and before any reduction, is recomputed in
+each of them (``_inline_producers``), as XLA duplicates cheap producers into their consumers:
+its kernel and the round trip of its value through memory go, for a few more operations per
+element in each reader.
 """
 
 from __future__ import annotations
@@ -253,7 +259,80 @@ def fuse_elementwise(graph: Graph, host: set[int] | None = None) -> Graph:
     if not fused:
         return graph
     _rewrite(graph, fused)
+    _inline_producers(graph)
     return eliminate_dead_code(graph)
+
+
+_INLINE_STEPS = 8  # the most steps a producer may have to be recomputed in its consumers
+
+
+def _inline_producers(graph: Graph) -> None:
+    """Recompute small fused producers in the fused nodes that read them (Note [Inlined
+    producers]): a lowered one-hot, read by the loss's picked sum and by the softmax
+    gradient. The producer's inputs broadcast to its shape there just as in its own kernel."""
+    readers: dict[int, list[Node]] = {}
+    for node in graph.nodes:
+        for value in node.inputs:
+            readers.setdefault(value.id, []).append(node)
+    outputs = {v.id for v in graph.outputs}
+    for producer in list(graph.nodes):
+        expr = producer.attrs.get("expr") if producer.op is FUSED else None
+        if (expr is None or expr.reduction is not None or len(producer.outputs) != 1
+                or len(expr.steps) > _INLINE_STEPS):
+            continue
+        value = producer.outputs[0]
+        users = readers.get(value.id, [])
+        if not users or value.id in outputs or not all(
+                _reads_whole(user, value) for user in users):
+            continue
+        for user in dict.fromkeys(users):  # each once, in order
+            _splice(user, producer)
+            for v in producer.inputs:
+                readers.setdefault(v.id, []).append(user)
+        readers[value.id] = []
+
+
+def _reads_whole(user: Node, value: Value) -> bool:
+    """True when ``user`` is a fused node whose steps read ``value`` only at its own shape,
+    before any reduction."""
+    if user.op is not FUSED:
+        return False
+    expr = user.attrs["expr"]
+    ks = {k for k, v in enumerate(user.inputs) if v is value}
+    stop = expr.reduction if expr.reduction is not None else len(expr.steps)
+    for j, step in enumerate(expr.steps):
+        if any(kind == "in" and what in ks for kind, what in step.args):
+            if j >= stop or step.spec.shape != value.spec.shape:
+                return False
+    return True
+
+
+def _splice(user: Node, producer: Node) -> None:
+    """Rewrite ``user``'s expression to compute ``producer``'s steps first and read its
+    result from them instead of from an input."""
+    inner, outer = producer.attrs["expr"], user.attrs["expr"]
+    value = producer.outputs[0]
+    kept = [v for v in user.inputs if v is not value]
+    inputs = kept + [v for v in producer.inputs if all(v is not k for k in kept)]
+    index = {id(v): i for i, v in enumerate(inputs)}
+    n = len(inner.steps)
+
+    def arg(kind: str, what: Any, source: list, shift: int) -> tuple:
+        if kind == "in":
+            v = source[what]
+            return ("t", inner.outputs[0]) if v is value else ("in", index[id(v)])
+        return ("t", what + shift) if kind == "t" else (kind, what)
+
+    steps = [dataclasses.replace(st, args=tuple(arg(k, w, producer.inputs, 0) for k, w in st.args))
+             for st in inner.steps]
+    steps += [dataclasses.replace(st, args=tuple(arg(k, w, user.inputs, n) for k, w in st.args))
+              for st in outer.steps]
+    wheres = (inner.wheres or (producer.where,) * n) + (
+        outer.wheres or (user.where,) * len(outer.steps))
+    user.attrs = {**user.attrs, "expr": FusedExpr(
+        tuple(steps), tuple(j + n for j in outer.outputs), wheres,
+        tuple(v.spec for v in inputs))}
+    user.inputs = inputs
 
 
 def _attach_reductions(graph: Graph, groups: list[_Group], group_of: dict[int, _Group],
