@@ -310,9 +310,9 @@ class _Emitter:
 
     def expression(self, node: Node) -> str:
         op = node.op
-        ints = INT_ARGUMENTS.get(op.name, frozenset()) | SCALAR_ARGUMENTS.get(op.name,
-                                                                              frozenset())
-        args = [self.arg(v, i in ints) for i, v in enumerate(node.inputs)]
+        host_ok = INT_ARGUMENTS.get(op.name, frozenset()) | SCALAR_ARGUMENTS.get(op.name,
+                                                                                 frozenset())
+        args = [self.arg(v, i in host_ok) for i, v in enumerate(node.inputs)]
         if op.source is None or op.name in self.kernels:
             fn = self.ns.hoist(self.kernels.get(op.name, op.kernel), f"k_{op.name}")
             parts = ["xp", *args] + [f"{k}={self.ns.literal(v, k)}" for k, v in node.attrs.items()]

@@ -329,18 +329,14 @@ def _one_step_per_kernel(monkeypatch):
     and each cuBLAS matmul is one recorded operation on the fake device, as on a GPU."""
     from autojit.graph.passes.fuse import FUSED_ASSIGN, evaluate_fused
 
-    from .test_device_loops import _recomputed, _record
-
-    def plain(arrays):
-        return [np.asarray(a.view(np.ndarray)) if isinstance(a, np.ndarray) else a
-                for a in arrays]
+    from .test_device_loops import _plain, _recomputed, _record
 
     def one_kernel(xp, *inputs, expr, out=None):
-        args = plain(inputs)
+        args = _plain(inputs)
         if out is None:
             return _recomputed(lambda: evaluate_fused(np, *args, expr=expr),
                                evaluate_fused(np, *args, expr=expr))
-        target = plain([out])[0]
+        target = _plain(out)
 
         def run():  # into ``out``, as the kernel writes it
             np.copyto(target, evaluate_fused(np, *args, expr=expr)[0])
@@ -350,7 +346,7 @@ def _one_step_per_kernel(monkeypatch):
         return (out,)
 
     def one_assign(xp, *inputs, expr, how, var):
-        args, target = plain(inputs), type("Buffer", (), {"_array": plain([var._array])[0]})
+        args, target = _plain(inputs), type("Buffer", (), {"_array": _plain(var._array)})
 
         def run():
             FUSED_ASSIGN.kernel(np, *args, expr=expr, how=how, var=target)

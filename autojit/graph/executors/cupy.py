@@ -283,7 +283,7 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
     xp = device.xp
     # A cheap cond chooses on the device (where), not by reading its predicate back.
     work = eliminate_dead_code(select_cheap_conds(graph.clone()))
-    if fusion:  # one_hot's comparison joins the fused kernel reading it
+    if fusion:  # composites as their arithmetic, its repeats merged, then fused
         work = fuse_assignments(fuse_elementwise(
             eliminate_common_subexpressions(lower_composites(work))))
     kernels: dict[str, Callable] = {"fused": launch_fused, "fused_assign": launch_fused_assign,

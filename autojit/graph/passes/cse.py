@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 
 from autojit.graph.ir import Graph, Node, detached_node
+from autojit.graph.passes.fuse import REDUCIBLE
 from autojit.graph.passes.rewrite import apply_substitutions
 from autojit.ops.core import registry
 
-_REDUCTIONS = frozenset({"reduce_sum", "reduce_mean", "reduce_max", "reduce_min",
-                         "reduce_prod", "reduce_any", "reduce_all"})
+# reductions whose keepdims result is a reshape of the other (attrs: axis, keepdims)
+_REDUCTIONS = REDUCIBLE | {"reduce_any", "reduce_all"}
 
 
 def _attr_key(value: Any) -> Any:

@@ -270,10 +270,7 @@ def _inline_producers(graph: Graph) -> None:
     """Recompute small fused producers in the fused nodes that read them (Note [Inlined
     producers]): a lowered one-hot, read by the loss's picked sum and by the softmax
     gradient. The producer's inputs broadcast to its shape there just as in its own kernel."""
-    readers: dict[int, list[Node]] = {}
-    for node in graph.nodes:
-        for value in node.inputs:
-            readers.setdefault(value.id, []).append(node)
+    readers = _readers(graph)
     outputs = {v.id for v in graph.outputs}
     for producer in list(graph.nodes):
         expr = producer.attrs.get("expr") if producer.op is FUSED else None
@@ -290,6 +287,15 @@ def _inline_producers(graph: Graph) -> None:
             for v in producer.inputs:
                 readers.setdefault(v.id, []).append(user)
         readers[value.id] = []
+
+
+def _readers(graph: Graph) -> dict[int, list[Node]]:
+    """Value id -> the nodes of ``graph`` that read it, in program order."""
+    found: dict[int, list[Node]] = {}
+    for node in graph.nodes:
+        for value in node.inputs:
+            found.setdefault(value.id, []).append(node)
+    return found
 
 
 def _reads_whole(user: Node, value: Value) -> bool:
@@ -340,10 +346,7 @@ def _attach_reductions(graph: Graph, groups: list[_Group], group_of: dict[int, _
     """Each reducible node ends the group computing its input, or starts its own, and takes
     its epilogue (Note [Reduction groups])."""
     total = uses(graph)
-    users: dict[int, list[Node]] = {}
-    for node in graph.nodes:
-        for value in node.inputs:
-            users.setdefault(value.id, []).append(node)
+    users = _readers(graph)
     for node in list(graph.nodes):  # _recomputed inserts nodes
         if not _reducible(node):  # never a host scalar: its input is a tensor
             continue
@@ -457,7 +460,7 @@ def _rewrite(graph: Graph, groups: list[_Group]) -> None:
     position = {id(n): i for i, n in enumerate(graph.nodes)}
     for group in groups:  # merged groups: members back in program order
         group.members.sort(key=lambda n: position[id(n)])
-    member_ids = {id(n) for g in groups for n in g.members}
+    member_ids = {id(n) for g in groups for n in g.members}  # dead members leave the graph too
     used_outside = _uses_outside(graph, groups)
     for group in groups:
         _drop_dead(group, used_outside)
@@ -618,9 +621,9 @@ def has_fused(graph: Graph) -> bool:
 
 
 # Note [Fused assignments]: ``assign``/``assign_add``/``assign_sub`` of a fused node's one
-# result (or of one fusable op's), used by nothing else, becomes one ``fused_assign`` node: its kernel writes the
-# variable's buffer itself (a GPU kernel launch instead of two: the optimizer update
-# ``v -= lr * g`` of every weight). A kernel writing a buffer while it reads its inputs must
+# result (or of one fusable op's), used by nothing else, becomes one ``fused_assign`` node:
+# its kernel writes the variable's buffer itself (a GPU kernel launch instead of two: the
+# optimizer update ``v -= lr * g`` of every weight). A kernel writing a buffer while it reads its inputs must
 # not read that buffer at other positions, so every input must be known not to be a view of
 # the variable: the variable's own read (the same element is read then written), another
 # variable's read, a constant, a host scalar, or the result of an op that makes a new array

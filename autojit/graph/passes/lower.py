@@ -146,8 +146,7 @@ def _sparse_xent(node: Node) -> list[Node] | None:
             or labels.spec.shape != shape[:-1]):
         return None
     where, spec, classes, last = node.where, logits.spec, shape[-1], len(shape) - 1
-    check = Node(LABEL_CHECK, [labels], {"classes": classes}, where)
-    check.outputs = []
+    check = detached_node(LABEL_CHECK, [labels], {"classes": classes}, [], where)
     shifting = _shifted_exp(logits, last, where)
     shifted, e = shifting[1], shifting[2]
     over = {"axis": (last,), "keepdims": False}
