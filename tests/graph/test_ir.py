@@ -7,7 +7,7 @@ import pytest
 
 import autojit as aj
 from autojit.graph.interpret import interpret
-from autojit.graph.ir import Graph, Value, uses
+from autojit.graph.ir import Graph, Value, detached_node, uses
 from autojit.ops.core import TensorSpec, registry
 
 OPS = registry()
@@ -30,6 +30,20 @@ def test_a_hand_built_graph_verifies_and_runs():
     x = np.array([0.0, 1.0, -2.0], np.float32)
     (out,) = interpret(g, [x], np)
     np.testing.assert_allclose(out, np.exp(-x) + x, rtol=1e-6)
+
+
+def test_a_detached_node_is_in_no_graph_until_a_pass_places_it():
+    g = small_graph()
+    out = g.outputs[0]
+    node = detached_node(OPS["multiply"], [out, out], {}, [F32], ("f.py", 3))
+    assert node not in g.nodes and node.where == ("f.py", 3)
+    (value,) = node.outputs
+    assert value.node is node and value.index == 0 and value.spec == F32
+    g.nodes.append(node)  # placed, as a pass rewriting the node list does
+    g.outputs = [value]
+    x = np.array([0.0, 1.0, -2.0], np.float32)
+    (got,) = interpret(g.verify(), [x], np)
+    np.testing.assert_allclose(got, (np.exp(-x) + x) ** 2, rtol=1e-6)
 
 
 def test_verify_catches_use_before_def():
