@@ -183,9 +183,9 @@ def test_a_reduction_takes_its_elementwise_prologue_and_epilogue():
 
 
 def test_a_reduction_stays_apart_where_its_prologue_or_epilogue_is_shared():
-    def softmax(x):  # e is read by the sum and by the division: the sum cannot take exp
-        e = aj.exp(x - aj.reduce_max(x, axis=1, keepdims=True))
-        return e / aj.reduce_sum(e, axis=1, keepdims=True)
+    def softmax(x, w):  # e is read by the sum, the division and a matmul: the sum cannot
+        e = aj.exp(x - aj.reduce_max(x, axis=1, keepdims=True))  # take exp, nor recompute it
+        return e / aj.reduce_sum(e, axis=1, keepdims=True), e @ w
 
     def twice(x):  # a reduction of a reduction starts its own group
         return aj.reduce_sum(aj.reduce_max(x * 2.0, axis=1))
@@ -198,7 +198,7 @@ def test_a_reduction_stays_apart_where_its_prologue_or_epilogue_is_shared():
         return s * 3.0, s
 
     x = np.random.default_rng(1).normal(size=(4, 3))
-    cases = [(softmax, [x], ["reduce_max", "fused", "reduce_sum", "divide"], 0),
+    cases = [(softmax, [x, x.T], ["reduce_max", "fused", "reduce_sum", "divide", "matmul"], 0),
              (twice, [x], ["fused", "reduce_sum"], 1),
              (vector_epilogue, [x, x[0]], ["fused", "add"], 1),
              (used_twice, [x], ["fused", "multiply"], 1)]
@@ -503,3 +503,36 @@ def test_a_small_producer_read_by_fused_nodes_alone_is_recomputed_in_each(monkey
                                       for n in one_hots), inlined
     same(interpret(inlined, arrays, np), expected, "inlined producer")
     same(interpret(expand_fused(inlined).verify(), arrays, np), expected, "expanded")
+
+
+def test_a_producer_with_several_outputs_is_recomputed_in_reductions_and_single_nodes():
+    # Note [Inlined producers]: the softmax's shifted exp is read by its sum (a bare
+    # reduction) and by the division (a node alone): both become fused nodes recomputing it,
+    # so the softmax is three kernels (max, sum of exp, exp over the sum), not four.
+    def softmax(x):
+        e = aj.exp(x - aj.reduce_max(x, axis=1, keepdims=True))
+        return e / aj.reduce_sum(e, axis=1, keepdims=True)
+
+    # d and exp(d) + y leave one group; the max reads only d, so it takes d's step alone
+    # (not the exp, nor y as an input); the sum takes both steps.
+    def two_outputs(x, y):
+        d = x * 2.0
+        e = aj.exp(d) + y
+        return aj.reduce_max(d, axis=0) * 3.0, aj.reduce_sum(e, axis=1), -e
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    for fn, arrays, names in [(softmax, [x], ["reduce_max", "fused", "fused"]),
+                              (two_outputs, [x, y], ["fused", "fused", "fused"])]:
+        graph = graph_of(fn, *map(aj.constant, arrays))
+        fused = fuse_elementwise(graph.clone()).verify()
+        assert [n.op.name for n in fused.nodes if n.op.name != "constant"] == names, fused
+        want = interpret(graph, arrays, np)
+        same(interpret(fused, arrays, np), want, fn.__name__)
+        expanded = expand_fused(fused.clone()).verify()
+        same(interpret(expanded, arrays, np), want, f"{fn.__name__} expanded")
+    steps = [[s.op for s in n.attrs["expr"].steps] for n in fused_nodes(fused)]
+    assert steps[0] == ["multiply", "reduce_max", "multiply"], fused
+    assert len(fused_nodes(fused)[0].inputs) == 1, fused  # x alone: y fed only the exp
+    assert steps[1] == ["multiply", "exp", "add", "reduce_sum"], fused
+    assert steps[2] == ["multiply", "exp", "add", "negative"], fused

@@ -41,11 +41,15 @@ as a raw parameter (``ReductionSource.raw``). A reduction group has one output, 
 member, and holds one reduction (``FusedExpr.reduction``); a reduction with neither prologue
 nor epilogue stays as it is.
 
-Note [Inlined producers]: after the rewrite, a small fused node without a reduction whose one
-output only fused nodes read, at its own shape and before any reduction, is recomputed in
-each of them (``_inline_producers``), as XLA duplicates cheap producers into their consumers:
-its kernel and the round trip of its value through memory go, for a few more operations per
-element in each reader.
+Note [Inlined producers]: after the rewrite, a small fused node without a reduction whose
+outputs are read only per element of their own shape is recomputed in each reader
+(``_inline_producers``), as XLA duplicates cheap producers into their consumers: its kernel
+and the round trip of its values through memory go, for a few more operations per element in
+each reader. Readers are fused nodes (before their reduction, or by it), reductions of one
+of the values and fusable nodes left alone; the last two become fused nodes of one step
+(``_as_fused``), as each is one kernel anyway. A reader takes only the steps the values it
+reads need. The softmax's shifted exp, read by its sum and by its division, is computed in
+both: three kernels (max, sum, division), not four.
 """
 
 from __future__ import annotations
@@ -259,34 +263,38 @@ def fuse_elementwise(graph: Graph, host: set[int] | None = None) -> Graph:
     if not fused:
         return graph
     _rewrite(graph, fused)
-    _inline_producers(graph)
+    _inline_producers(graph, host)
     return eliminate_dead_code(graph)
 
 
 _INLINE_STEPS = 8  # the most steps a producer may have to be recomputed in its consumers
 
 
-def _inline_producers(graph: Graph) -> None:
-    """Recompute small fused producers in the fused nodes that read them (Note [Inlined
+def _inline_producers(graph: Graph, host: set[int]) -> None:
+    """Recompute small fused producers in the nodes that read them (Note [Inlined
     producers]): a lowered one-hot, read by the loss's picked sum and by the softmax
-    gradient. The producer's inputs broadcast to its shape there just as in its own kernel."""
+    gradient; the shifted logits and their exp, read by the sum of the exp, the picked sum
+    and the gradient. The producer's inputs broadcast to its shape there just as in its own
+    kernel."""
     readers = _readers(graph)
     outputs = {v.id for v in graph.outputs}
     for producer in list(graph.nodes):
         expr = producer.attrs.get("expr") if producer.op is FUSED else None
-        if (expr is None or expr.reduction is not None or len(producer.outputs) != 1
-                or len(expr.steps) > _INLINE_STEPS):
+        if expr is None or expr.reduction is not None or len(expr.steps) > _INLINE_STEPS:
             continue
-        value = producer.outputs[0]
-        users = readers.get(value.id, [])
-        if not users or value.id in outputs or not all(
-                _reads_whole(user, value) for user in users):
+        reads = [(user, value) for value in producer.outputs
+                 for user in readers.get(value.id, [])]
+        if not reads or any(v.id in outputs for v in producer.outputs) or not all(
+                _reads_whole(user, value, host) for user, value in reads):
             continue
-        for user in dict.fromkeys(users):  # each once, in order
+        for user in dict.fromkeys(user for user, _ in reads):  # each once, in order
+            if user.op is not FUSED:
+                _as_fused(user)
             _splice(user, producer)
             for v in producer.inputs:
                 readers.setdefault(v.id, []).append(user)
-        readers[value.id] = []
+        for value in producer.outputs:
+            readers[value.id] = []
 
 
 def _readers(graph: Graph) -> dict[int, list[Node]]:
@@ -298,42 +306,74 @@ def _readers(graph: Graph) -> dict[int, list[Node]]:
     return found
 
 
-def _reads_whole(user: Node, value: Value) -> bool:
-    """True when ``user`` is a fused node whose steps read ``value`` only at its own shape,
-    before any reduction."""
+def _reads_whole(user: Node, value: Value, host: set[int]) -> bool:
+    """True when ``user`` reads ``value`` only per element of ``value``'s own shape: a fused
+    node's steps before any reduction or its reduction itself, a reduction of ``value``
+    (``_reducible``), or a fusable node of ``value``'s shape (both made fused nodes of one
+    step by ``_as_fused`` when the producer is spliced in)."""
     if user.op is not FUSED:
-        return False
+        if _reducible(user):
+            return user.inputs[0] is value
+        return (_fusable(user) and user.outputs[0].id not in host
+                and user.outputs[0].spec.shape == value.spec.shape)
     expr = user.attrs["expr"]
     ks = {k for k, v in enumerate(user.inputs) if v is value}
-    stop = expr.reduction if expr.reduction is not None else len(expr.steps)
+    r = expr.reduction
     for j, step in enumerate(expr.steps):
         if any(kind == "in" and what in ks for kind, what in step.args):
-            if j >= stop or step.spec.shape != value.spec.shape:
+            if r is not None and j >= r:
+                if j > r:  # the epilogue runs per reduced element
+                    return False
+            elif step.spec.shape != value.spec.shape:
                 return False
     return True
 
 
+def _as_fused(node: Node) -> None:
+    """Make ``node`` (a reduction or a fusable node) a fused node of one step, in place: its
+    output stays the value its readers hold."""
+    fused, _ = _fused_node(_Group(node), {node.outputs[0].id})
+    node.op, node.inputs, node.attrs = fused.op, fused.inputs, fused.attrs
+
+
 def _splice(user: Node, producer: Node) -> None:
-    """Rewrite ``user``'s expression to compute ``producer``'s steps first and read its
-    result from them instead of from an input."""
+    """Rewrite ``user``'s expression to compute the steps of ``producer`` that the values it
+    reads need first, and read those values from them instead of from inputs."""
     inner, outer = producer.attrs["expr"], user.attrs["expr"]
-    value = producer.outputs[0]
-    kept = [v for v in user.inputs if v is not value]
-    inputs = kept + [v for v in producer.inputs if all(v is not k for k in kept)]
+    made = {id(v): j for v, j in zip(producer.outputs, inner.outputs)}  # value -> its step
+    wanted = [made[id(v)] for v in user.inputs if id(v) in made]
+    needed: set[int] = set()
+    while wanted:
+        j = wanted.pop()
+        if j not in needed:
+            needed.add(j)
+            wanted.extend(what for kind, what in inner.steps[j].args if kind == "t")
+    order = sorted(needed)
+    renumber = {j: i for i, j in enumerate(order)}
+    kept = [v for v in user.inputs if id(v) not in made]
+    read = {what for j in order for kind, what in inner.steps[j].args if kind == "in"}
+    inputs = kept + [v for k, v in enumerate(producer.inputs)
+                     if k in read and all(v is not u for u in kept)]
     index = {id(v): i for i, v in enumerate(inputs)}
-    n = len(inner.steps)
+    n = len(order)
 
-    def arg(kind: str, what: Any, source: list, shift: int) -> tuple:
+    def inner_arg(kind: str, what: Any) -> tuple:
         if kind == "in":
-            v = source[what]
-            return ("t", inner.outputs[0]) if v is value else ("in", index[id(v)])
-        return ("t", what + shift) if kind == "t" else (kind, what)
+            return ("in", index[id(producer.inputs[what])])
+        return ("t", renumber[what]) if kind == "t" else (kind, what)
 
-    steps = [dataclasses.replace(st, args=tuple(arg(k, w, producer.inputs, 0) for k, w in st.args))
-             for st in inner.steps]
-    steps += [dataclasses.replace(st, args=tuple(arg(k, w, user.inputs, n) for k, w in st.args))
+    def outer_arg(kind: str, what: Any) -> tuple:
+        if kind == "in":
+            v = user.inputs[what]
+            return ("t", renumber[made[id(v)]]) if id(v) in made else ("in", index[id(v)])
+        return ("t", what + n) if kind == "t" else (kind, what)
+
+    steps = [dataclasses.replace(inner.steps[j], args=tuple(
+        inner_arg(k, w) for k, w in inner.steps[j].args)) for j in order]
+    steps += [dataclasses.replace(st, args=tuple(outer_arg(k, w) for k, w in st.args))
               for st in outer.steps]
-    wheres = (inner.wheres or (producer.where,) * n) + (
+    inner_wheres = inner.wheres or (producer.where,) * len(inner.steps)
+    wheres = tuple(inner_wheres[j] for j in order) + (
         outer.wheres or (user.where,) * len(outer.steps))
     user.attrs = {**user.attrs, "expr": FusedExpr(
         tuple(steps), tuple(j + n for j in outer.outputs), wheres,
@@ -623,12 +663,13 @@ def has_fused(graph: Graph) -> bool:
 # Note [Fused assignments]: ``assign``/``assign_add``/``assign_sub`` of a fused node's one
 # result (or of one fusable op's), used by nothing else, becomes one ``fused_assign`` node:
 # its kernel writes the variable's buffer itself (a GPU kernel launch instead of two: the
-# optimizer update ``v -= lr * g`` of every weight). A kernel writing a buffer while it reads its inputs must
-# not read that buffer at other positions, so every input must be known not to be a view of
-# the variable: the variable's own read (the same element is read then written), another
-# variable's read, a constant, a host scalar, or the result of an op that makes a new array
-# (``_FRESH``). Other inputs (a transpose of the variable, a loop's captured value) leave
-# the pair as it is. The node sits at the assignment's position, so effects keep their order.
+# optimizer update ``v -= lr * g`` of every weight). A kernel writing a buffer while it
+# reads its inputs must not read that buffer at other positions, so every input must be
+# known not to be a view of the variable: the variable's own read (the same element is read
+# then written), another variable's read, a constant, a host scalar, or the result of an op
+# that makes a new array (``_FRESH``). Other inputs (a transpose of the variable, a loop's
+# captured value) leave the pair as it is. The node sits at the assignment's position, so
+# effects keep their order.
 _ASSIGNS = frozenset({"assign", "assign_add", "assign_sub"})
 _FRESH = (FUSABLE - {"identity", "stop_gradient", "broadcast_to", "broadcast_like", "cast"}) | \
     REDUCIBLE | {"fused", "matmul", "unbroadcast", "softmax", "log_softmax", "one_hot",
