@@ -86,11 +86,35 @@ def launch_fused(xp: Any, *inputs: Any, expr: FusedExpr, out: Any = None) -> tup
         shape = source.shape
         args = [a if a.shape == shape or k in source.raw else xp.broadcast_to(a, shape)
                 for k, a in enumerate(inputs)]
+        if source.raw and source.axis != tuple(range(len(source.axis))):
+            return (_reduce_leading(kernel, args, source, out),)
         return (kernel(*args, axis=source.axis, keepdims=source.keepdims, out=out),)
     outs = [out] if out is not None else [
         xp.empty(expr.steps[j].spec.shape, dtype=expr.steps[j].spec.dtype) for j in expr.outputs]
     kernel(*inputs, *outs)
     return tuple(outs)
+
+
+def _reduce_leading(kernel: Any, args: list, source: ReductionSource, out: Any) -> Any:
+    """A reduction kernel with raw parameters over axes that are not the leading ones.
+
+    CuPy's ``ReductionKernel`` moves the reduced axes first itself, but refuses to when a
+    parameter is raw ("Illegal conditions"). Here the broadcast inputs are transposed instead
+    (views), so that the kernel reduces the leading axes. The result then gets the node's
+    shape: the kept axes stay in their order, and keepdims only inserts ones.
+    """
+    ndim = len(source.shape)
+    axes = tuple(sorted(a % ndim for a in source.axis))
+    order = axes + tuple(d for d in range(ndim) if d not in axes)
+    moved = [a if k in source.raw else a.transpose(order) for k, a in enumerate(args)]
+    kept = tuple(source.shape[d] for d in order[len(axes):])
+    result = kernel(*moved, axis=tuple(range(len(axes))), keepdims=False,
+                    out=None if out is None else out.reshape(kept))
+    if out is not None:
+        return out
+    if source.keepdims:
+        return result.reshape(tuple(1 if d in axes else n for d, n in enumerate(source.shape)))
+    return result
 
 
 # The expression of a fused assignment extended to the variable's new value (assign_add and
