@@ -11,8 +11,8 @@ python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /
 export PYTHONPATH=/tmp/site:$PWD
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -c "import autojit as aj; print('devices:', aj.list_devices())"
-python3 -c "import nvmath.bindings.cublas; print('nvmath cuBLAS bindings: ok')" \
-    || echo "nvmath cuBLAS bindings missing: matmul graphs will not be captured"
+python3 -c "from nvmath.bindings import cublas; cublas.destroy(cublas.create()); print('nvmath cuBLAS: a handle made')" \
+    || echo "nvmath cuBLAS bindings missing or cuBLAS not loaded: matmul graphs will not be captured"
 python3 -c "from autojit.graph.executors.device_loops import conditional_support as c; print(c())" \
     || echo "conditional graph nodes unavailable: tensor loops stay on the host"
 # Issue 11's checks first, then the benchmark, then the (longer) op table on the GPU, so a

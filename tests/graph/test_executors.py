@@ -137,7 +137,7 @@ def test_captured_replays_equal_uncaptured_ones_and_never_alias_their_buffers():
     w_reference = np.full((3,), 2.0)
     api = FakeCapture([w])
     replay = CapturedReplay(fn, [w], api, warmup=1)
-    previous = None
+    previous = previous_w = None
     rng = np.random.default_rng(0)
     for call in range(12):
         x = rng.normal(size=3)
@@ -317,3 +317,45 @@ def test_blocks_allocated_during_capture_stay_with_the_captured_graph():
     del launch
     gc.collect()
     assert all(ref() is None for ref in weak)  # and die with the graph
+
+
+def _fake_nvmath(monkeypatch, create):
+    """``nvmath.bindings.cublas`` as a module whose ``create`` is ``create``."""
+    import sys
+    import types
+
+    cublas = types.SimpleNamespace(create=create, set_workspace=lambda *args: None)
+    bindings = types.ModuleType("nvmath.bindings")
+    bindings.cublas = cublas
+    monkeypatch.setitem(sys.modules, "nvmath", types.ModuleType("nvmath"))
+    monkeypatch.setitem(sys.modules, "nvmath.bindings", bindings)
+
+
+def test_the_cublas_kernel_is_made_once_per_device_and_a_failing_load_warns(monkeypatch):
+    import contextlib
+    import types
+
+    from autojit.graph.executors import cupy as gpu_executor
+
+    def empty(n, dtype):  # a device array's data pointer
+        return types.SimpleNamespace(data=types.SimpleNamespace(ptr=0), nbytes=n)
+
+    xp = types.SimpleNamespace(empty=empty, uint8=np.uint8, cuda=types.SimpleNamespace(
+        Device=lambda index: contextlib.nullcontext()))
+    monkeypatch.setattr(gpu_executor, "_BLAS", {})
+    handles = []
+    _fake_nvmath(monkeypatch, lambda: handles.append(len(handles)) or handles[-1])
+    first = gpu_executor.BlasMatmul.create(xp, 0)
+    assert isinstance(first, gpu_executor.BlasMatmul) and handles == [0]
+    assert gpu_executor.BlasMatmul.create(xp, 0) is first and handles == [0]  # shared
+    assert gpu_executor.BlasMatmul.create(xp, 1) is not first and handles == [0, 1]
+
+    def broken():
+        raise RuntimeError("libcublas.so.12: cannot open shared object file")
+
+    monkeypatch.setattr(gpu_executor, "_BLAS", {})
+    _fake_nvmath(monkeypatch, broken)
+    with pytest.warns(RuntimeWarning, match="cuBLAS did not load.*libcublas.so.12.*not "
+                                            "captured"):
+        assert gpu_executor.BlasMatmul.create(xp, 0) is None
+    assert gpu_executor.BlasMatmul.create(xp, 0) is None  # decided once: no second warning

@@ -297,7 +297,8 @@ def test_a_training_step_counting_its_iterations_is_captured_and_counts(monkeypa
         return xp.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
 
     monkeypatch.setattr(gpu_executor, "_compiled", lambda xp, expr, inputs: (None, None))
-    monkeypatch.setattr(gpu_executor.BlasMatmul, "create", classmethod(lambda cls, xp: blas_matmul))
+    monkeypatch.setattr(gpu_executor.BlasMatmul, "create",
+                        classmethod(lambda cls, xp, index=0: blas_matmul))
     rng = np.random.default_rng(0)
     init = [rng.normal(size=s) * 0.3 for s in ((6, 5), (5, 3))]
     batches = [(rng.normal(size=(4, 6)), rng.integers(0, 3, 4).astype(np.int32))
@@ -360,7 +361,8 @@ def _one_step_per_kernel(monkeypatch):
 
     monkeypatch.setattr(gpu_executor, "launch_fused", one_kernel)
     monkeypatch.setattr(gpu_executor, "launch_fused_assign", one_assign)
-    monkeypatch.setattr(gpu_executor.BlasMatmul, "create", classmethod(lambda cls, xp: blas_matmul))
+    monkeypatch.setattr(gpu_executor.BlasMatmul, "create",
+                        classmethod(lambda cls, xp, index=0: blas_matmul))
 
 
 def test_a_captured_output_that_is_an_input_is_the_callers_array_and_costs_no_copy(

@@ -14,6 +14,7 @@ CPU; this module's CuPy calls have not yet run on a device (``bench/gpu_check.sh
 
 from __future__ import annotations
 
+import warnings
 import weakref
 from typing import Any, Callable, Sequence
 
@@ -162,6 +163,9 @@ def device_index_at(xp: Any, x: Any, i: Any, *, axis: int) -> Any:
     return xp.take(x, i, axis=axis)
 
 
+_BLAS: dict[tuple[int, int], "BlasMatmul | None"] = {}  # by (array module, device)
+
+
 class BlasMatmul:
     """2-D float matmuls through nvmath-python's cuBLAS bindings, which (unlike CuPy's)
     may run during stream capture: one handle and one workspace, made once; other matmuls
@@ -181,13 +185,25 @@ class BlasMatmul:
         self.__name__ = "blas_matmul"
 
     @classmethod
-    def create(cls, xp: Any) -> "BlasMatmul | None":
-        """The matmul kernel, or None when nvmath-python is not installed."""
-        try:
-            from nvmath.bindings import cublas
-        except ImportError:
-            return None
-        return cls(cublas, xp)
+    def create(cls, xp: Any, index: int = 0) -> "BlasMatmul | None":
+        """The matmul kernel of GPU ``index``, made once per device and shared by every graph
+        compiled for it (a handle and a 32 MiB workspace each would add up); None when
+        nvmath-python is not installed, or, with a warning, when its cuBLAS does not load."""
+        key = (id(xp), index)
+        if key not in _BLAS:
+            _BLAS[key] = None
+            try:
+                from nvmath.bindings import cublas
+            except ImportError:
+                return None
+            try:
+                with xp.cuda.Device(index):
+                    _BLAS[key] = cls(cublas, xp)
+            except Exception as error:  # the bindings import, but cuBLAS does not load
+                warnings.warn(f"nvmath-python's cuBLAS did not load ({type(error).__name__}: "
+                              f"{error}): matmuls run through CuPy, and graphs with matmuls "
+                              "are not captured", RuntimeWarning, stacklevel=2)
+        return _BLAS[key]
 
     def __call__(self, xp: Any, a: Any, b: Any, *, transpose_a: bool = False,
                  transpose_b: bool = False) -> Any:
@@ -312,7 +328,7 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
             eliminate_common_subexpressions(lower_composites(work))))
     kernels: dict[str, Callable] = {"fused": launch_fused, "fused_assign": launch_fused_assign,
                                     "index_at": device_index_at}
-    blas = BlasMatmul.create(xp)
+    blas = BlasMatmul.create(xp, device.index)
     if blas is not None:
         kernels["matmul"] = blas
     count = deferred_count(work)  # each compiled copy of a checked node takes a slot
