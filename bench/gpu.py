@@ -4,7 +4,8 @@ installed, PyTorch (eager and CUDA graph) and JAX ``jit``, all in one run on one
 
 Workloads: ``toy`` (reduce_sum(x*y+z) and its 3 gradients, 1000 elements), ``mlp`` (784-256-
 256-10, batch 128, SGD), ``mlp_large`` (1024-2048-2048-10, batch 512), ``loop``
-(``y = (y + x[t]) * w``, T=100, D=64, d/dw, kept a loop). FP32, TF32 off.
+(``y = (y + x[t]) * w``, T=100, D=64, d/dw; a loop over ``aj.range`` in the graph, which
+the capture records unrolled, its counter a Python int). FP32, TF32 off.
 
     python bench/gpu.py                 # on a GPU machine (bench/gpu_check.sh runs it)
     python bench/gpu.py --device CPU:0  # the same code paths on NumPy, to check the script
