@@ -207,21 +207,39 @@ class BlasMatmul:
 
     def __call__(self, xp: Any, a: Any, b: Any, *, transpose_a: bool = False,
                  transpose_b: bool = False) -> Any:
-        name = a.dtype.name
-        if (a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or name not in self._GEMM
-                or not a.flags.c_contiguous or not b.flags.c_contiguous):
+        stored_a, ta = _row_major(a, transpose_a)
+        stored_b, tb = _row_major(b, transpose_b)
+        if stored_a is None or stored_b is None or a.dtype != b.dtype or (
+                a.dtype.name not in self._GEMM):
             return xp.matmul(xp.swapaxes(a, -1, -2) if transpose_a else a,
                              xp.swapaxes(b, -1, -2) if transpose_b else b)
-        m, k = (a.shape[1], a.shape[0]) if transpose_a else a.shape
-        n = b.shape[0] if transpose_b else b.shape[1]
+        m, k = (stored_a.shape[1], stored_a.shape[0]) if ta else stored_a.shape
+        n = stored_b.shape[0] if tb else stored_b.shape[1]
         c = xp.empty((m, n), dtype=a.dtype)
-        one, zero = self.scalars[name]
+        if not (m and n and k):  # cuBLAS refuses leading dimensions of 0
+            c[...] = 0  # (k == 0: sums of nothing)
+            return c
+        one, zero = self.scalars[a.dtype.name]
         self.cublas.set_stream(self.handle, xp.cuda.get_current_stream().ptr)
         # Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T.
-        getattr(self.cublas, self._GEMM[name])(
-            self.handle, int(transpose_b), int(transpose_a), n, m, k, one.ctypes.data,
-            b.data.ptr, b.shape[1], a.data.ptr, a.shape[1], zero.ctypes.data, c.data.ptr, n)
+        getattr(self.cublas, self._GEMM[a.dtype.name])(
+            self.handle, int(tb), int(ta), n, m, k, one.ctypes.data,
+            stored_b.data.ptr, stored_b.shape[1], stored_a.data.ptr, stored_a.shape[1],
+            zero.ctypes.data, c.data.ptr, n)
         return c
+
+
+def _row_major(x: Any, transposed: bool) -> tuple[Any, bool]:
+    """``x`` as a C-contiguous 2-D array and a transpose flag giving the same operand: an
+    F-contiguous ``x`` (a transpose's view) is ``x.T`` with the flag flipped. ``(None, _)``
+    for other arrays (batched, strided), which go to ``xp.matmul``."""
+    if x.ndim != 2:
+        return None, transposed
+    if x.flags.c_contiguous:
+        return x, transposed
+    if x.flags.f_contiguous:
+        return x.T, not transposed
+    return None, transposed
 
 
 class CupyCapture(CaptureAPI):
