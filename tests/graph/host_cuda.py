@@ -117,7 +117,8 @@ class HostReduction:
     """One generated reduction kernel, callable on NumPy arrays: the inputs are broadcast to
     ``shape`` (default: the source's, else their broadcast shape), ``axis`` moved last and
     each output reduces one contiguous row of ``m`` elements (as ``standalone_reduction``
-    asks of its caller); returns ``(out0,)`` of the reduced shape, ``keepdims`` honoured.
+    asks of its caller); returns ``(out0,)`` of the reduced shape, ``keepdims`` honoured,
+    then any side outputs of the inputs' shape.
     ``axis=None`` reduces every axis (as CuPy's ``ReductionKernel``). Usage:
     ``(out,) = kernel(x, b)`` (the source's own axis) or ``kernel(x, axis=(0,), keepdims=True)``
     """
@@ -160,12 +161,15 @@ class HostReduction:
         n = int(np.prod([shape[d] for d in kept], dtype=np.int64))
         m = int(np.prod([shape[d] for d in axes], dtype=np.int64))
         out = np.empty(n, self.out_dtypes[0])
-        if self.function(*(a.ctypes.data for a in args + [out]), n, m):
+        sides = [np.empty(n * m, dtype) for dtype in self.out_dtypes[1:]]
+        if self.function(*(a.ctypes.data for a in args + [out] + sides), n, m):
             raise ArithmeticError(f"{self.name} trapped (SIGFPE: an integer division by zero "
                                   "or INT_MIN / -1, which a GPU does not trap)")
         reduced = ([1 if d in axes else shape[d] for d in range(ndim)] if keepdims
                    else [shape[d] for d in kept])
-        return (out.reshape(reduced),)
+        moved = [shape[d] for d in kept] + [shape[d] for d in axes]  # the sides' layout
+        return (out.reshape(reduced),
+                *(np.moveaxis(side.reshape(moved), last, axes) for side in sides))
 
 
 def _parse(unit: str) -> tuple[str, list, list, list]:

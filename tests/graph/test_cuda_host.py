@@ -106,9 +106,15 @@ def assert_matches(kernel, expr, inputs, what: str) -> None:
     got = kernel(*inputs, shape=shape)
     want = _reference(expr, inputs)
     assert len(got) == len(want), what
+    _assert_elements(got, want, expr, inputs, shape, what)
+
+
+def _assert_elements(got, want, expr, inputs, shape, what: str, first: int = 0) -> None:
+    """``assert_matches``'s comparison of elementwise outputs ``got`` with NumPy's ``want``
+    (numbered from ``first``), each of ``shape``."""
     rounded = any(step.op in ROUNDED for step in expr.steps)
     scale = _scale(expr, inputs, shape) if rounded else None
-    for k, (g, w) in enumerate(zip(got, want)):
+    for k, (g, w) in enumerate(zip(got, want), first):
         w = np.asarray(w)
         label = f"{what}: out{k} of {expr}\ninputs: {[np.asarray(a).tolist() for a in inputs]}"
         assert g.dtype == w.dtype, f"{label}\nkernel gives {g.dtype}, NumPy {w.dtype}"
@@ -253,8 +259,13 @@ def assert_reduction_matches(kernel, expr, inputs, what: str) -> None:
     min without a ``ROUNDED`` step (NaN where NaN); else NaN and infinities in the same places
     and the rest within ``RTOL_REDUCE`` of the result or of the largest finite value any step
     computes (the kernel sums one element after another, NumPy pairwise)."""
-    (got,) = kernel(*inputs)
-    (want,) = _reference(expr, inputs)
+    got, *sides = kernel(*inputs)  # the reduced output, then side outputs (Note [Side outputs])
+    *side_values, want = _reference(expr, inputs)
+    assert len(sides) == len(side_values), what
+    if sides:  # prologue values, compared as elementwise outputs
+        prologue = dataclasses.replace(expr, steps=expr.steps[:expr.reduction],
+                                       outputs=expr.outputs[:-1])
+        _assert_elements(sides, side_values, prologue, inputs, sides[0].shape, what, first=1)
     want = np.asarray(want)
     label = f"{what}: {expr}\ninputs: {[np.asarray(a).tolist() for a in inputs]}"
     assert (got.dtype, got.shape) == (want.dtype, want.shape), (

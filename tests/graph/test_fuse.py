@@ -144,9 +144,11 @@ def test_a_reduction_or_matmul_ends_a_group_and_a_use_outside_closes_it():
         b = a + s
         return b * 3.0
 
+    # the sum takes a's group and writes a as a side output (Note [Side outputs])
     fused = fuse_elementwise(graph_of(f, aj.constant(np.ones((2, 3)))).clone()).verify()
-    assert [n.op.name for n in fused.nodes if n.op.name != "constant"] == [
-        "multiply", "reduce_sum", "fused"]
+    assert [n.op.name for n in fused.nodes if n.op.name != "constant"] == ["fused", "fused"]
+    assert reduction_steps(fused) == [["multiply", "reduce_sum"]]
+    assert len(fused.nodes[-2].outputs) == 2 and fused.nodes[-2].attrs["expr"].outputs == (0, 1)
     x = np.arange(6.0).reshape(2, 3)
     same(interpret(fused, [x], np), [(x * 2 + (x * 2).sum()) * 3], "closed group")
 
@@ -536,3 +538,57 @@ def test_a_producer_with_several_outputs_is_recomputed_in_reductions_and_single_
     assert len(fused_nodes(fused)[0].inputs) == 1, fused  # x alone: y fed only the exp
     assert steps[1] == ["multiply", "exp", "add", "reduce_sum"], fused
     assert steps[2] == ["multiply", "exp", "add", "negative"], fused
+
+
+def test_a_reduction_over_leading_axes_stores_values_read_elsewhere_as_side_outputs():
+    # Note [Side outputs]: one kernel reduces and stores a value other nodes read, when the
+    # reduction's axes lead and every other read comes after it; siblings sharing an input
+    # join too. Otherwise the groups stay apart.
+    def bias(x, y, w):  # g is read by the sum and by the matmul after it
+        g = x * y
+        return aj.reduce_sum(g, axis=0), g @ w
+
+    def inner_axis(x, y, w):  # over axis 1: no side output
+        g = x * y
+        return aj.reduce_sum(g, axis=1), g @ w
+
+    def read_before(x, y, w):  # the matmul reads g before the sum
+        g = x * y
+        m = g @ w
+        return m, aj.reduce_sum(g, axis=0)
+
+    def sibling(g, w, y, x, acc):  # the loop's reverse step
+        return g * w, acc + aj.reduce_sum(g * (y + x))
+
+    def stranger(g, v, y, x, acc):  # exp(acc * 2) is 0-d, v * y comes after the sum: apart
+        return aj.exp(acc * 2.0), acc + aj.reduce_sum(g * (y + x)), v * y
+
+    def sibling_read_early(g, w, y, x, acc, m):  # g * w is read by a matmul before the sum
+        h = g * w
+        k = aj.reshape(h, (8, 8)) @ m
+        return k, acc + aj.reduce_sum(g * (y + x))
+
+    rng = np.random.default_rng(4)
+    x, y, w = rng.normal(size=(4, 3)), rng.normal(size=(4, 3)), rng.normal(size=(3, 2))
+    v64 = [rng.normal(size=64) for _ in range(4)]
+    acc, m = rng.normal(size=()), rng.normal(size=(8, 8))
+    cases = [
+        (bias, [x, y, w], ["fused", "matmul"], [2]),
+        (inner_axis, [x, y, w], ["multiply", "reduce_sum", "matmul"], []),
+        (read_before, [x, y, w], ["multiply", "matmul", "reduce_sum"], []),
+        (sibling, [v64[0], acc, v64[1], v64[2], acc], ["fused"], [2]),
+        (stranger, [v64[0], v64[3], v64[1], v64[2], acc], ["fused", "fused", "multiply"],
+         [1, 1]),
+        (sibling_read_early, [v64[0], acc, v64[1], v64[2], acc, m],
+         ["multiply", "reshape", "matmul", "fused"], [1]),
+    ]
+    for fn, arrays, names, outputs in cases:
+        graph = graph_of(fn, *map(aj.constant, arrays))
+        fused = fuse_elementwise(graph.clone()).verify()
+        assert [n.op.name for n in fused.nodes if n.op.name != "constant"] == names, (
+            fn.__name__, fused)
+        assert [len(n.outputs) for n in fused_nodes(fused)] == outputs, fn.__name__
+        want = interpret(graph, arrays, np)
+        same(interpret(fused, arrays, np), want, fn.__name__)
+        same(interpret(expand_fused(fused.clone()).verify(), arrays, np), want,
+             f"{fn.__name__} expanded")

@@ -206,6 +206,12 @@ class ReductionSource:
     those in ``raw``: 0-d inputs the epilogue reads (``acc + sum(x)``), passed as they are,
     ``raw`` parameters read as ``in{k}[0]`` (they have no element per reduced value).
 
+    ``sides``: prologue values the kernel also stores, per input element (Note [Side outputs]
+    in ``fuse.py``), as raw outputs ``out1, out2, ...`` of the prologue's shape after the
+    reduced one. The map function writes them at ``_in_ind.get()``, the linear index of the
+    element CuPy's reduction template is mapping: the C order of the prologue's shape, since
+    such a reduction's axes lead (so CuPy moves none).
+
     Usage: ``k = cupy.ReductionKernel(s.in_params, s.out_params, s.map_expr, s.reduce_expr,
     s.post_map_expr, s.identity, s.name, reduce_type=s.reduce_type, preamble=s.preamble)``;
     ``k(*inputs, axis=s.axis, keepdims=s.keepdims)``
@@ -224,6 +230,7 @@ class ReductionSource:
     keepdims: bool
     shape: tuple
     raw: tuple = ()
+    sides: tuple = ()  # per side output (raw out{k}, k >= 1): the step it stores
 
 
 def _reducer(op: str, dtype: str) -> tuple[str, str]:
@@ -247,7 +254,9 @@ def reduction_source(expr, names: list[str]) -> ReductionSource | None:
     r = expr.reduction
     step = expr.steps[r]
     dtype = step.spec.dtype.name
-    if expr.outputs != (len(expr.steps) - 1,) or dtype not in C_TYPES or dtype == "bool":
+    *sides, final = expr.outputs
+    if (final != len(expr.steps) - 1 or any(j >= r for j in sides) or dtype not in C_TYPES
+            or dtype == "bool"):
         return None
     types: dict = {r: dtype}
     prologue = _lines(expr, 0, r, names, types)
@@ -270,7 +279,13 @@ def reduction_source(expr, names: list[str]) -> ReductionSource | None:
     loads = [f"in{i}[0]" if i in raw else f"in{i}" for i in range(len(names))]
     if prologue:
         params = ", ".join(f"const {C_TYPES[n]} in{i}" for i, n in enumerate(names))
-        preamble.append(_function(f"{c_type} aj_map_{tag}({params})", prologue, value))
+        stores = [f"out{k}[aj_i] = t{j};" for k, j in enumerate(sides, 1)]
+        if sides:
+            params += "".join(f", {C_TYPES[types[j]]}* out{k}"
+                              for k, j in enumerate(sides, 1)) + ", const long long aj_i"
+            loads += [f"&out{k}[0]" for k in range(1, len(sides) + 1)] + ["_in_ind.get()"]
+        preamble.append(_function(f"{c_type} aj_map_{tag}({params})", prologue + stores,
+                                  value))
         map_expr = f"aj_map_{tag}({', '.join(loads)})"
     if step.op == "reduce_mean":
         count = int(np.prod([shape[axis] for axis in attrs["axis"]]))
@@ -283,11 +298,13 @@ def reduction_source(expr, names: list[str]) -> ReductionSource | None:
             epilogue, f"t{last}"))
         result = f"aj_post_{tag}({', '.join([reduced] + [f'in{k}[0]' for k in raw])})"
     reduce_expr, identity = _reducer(step.op, dtype)
+    out_params = ", ".join([f"{types[last]} out0"] + [
+        f"raw {types[j]} out{k}" for k, j in enumerate(sides, 1)])
     return ReductionSource(
         ", ".join(f"{'raw ' if i in raw else ''}{n} in{i}" for i, n in enumerate(names)),
-        f"{types[last]} out0", map_expr, reduce_expr, f"out0 = {result}", identity,
+        out_params, map_expr, reduce_expr, f"out0 = {result}", identity,
         f"aj_reduce_{tag}", c_type, "\n".join(preamble), tuple(attrs["axis"]),
-        bool(attrs["keepdims"]), tuple(shape), raw)
+        bool(attrs["keepdims"]), tuple(shape), raw, tuple(sides))
 
 
 def _function(signature: str, lines: list[str], result: str) -> str:
@@ -318,11 +335,19 @@ def standalone_source(source: "KernelSource | ReductionSource") -> str:
             f"  if (i < n) {{\n    {body}\n  }}\n}}\n")
 
 
+_LINEAR_INDEX = """#ifndef AJ_LINEAR_INDEX
+#define AJ_LINEAR_INDEX
+struct aj_linear_index { long long i; __device__ long long get() const { return i; } };
+#endif"""
+
+
 def standalone_reduction(source: ReductionSource) -> str:
-    """``source`` as a self-contained CUDA unit: ``name(in0_p, ..., out0_p, n, m)`` computes
-    ``n`` outputs, one per thread, each reducing the ``m`` contiguous elements ``[o*m, o*m+m)``
-    of every input (so the caller moves the reduced axes last and broadcasts the inputs to the
-    prologue's shape). Usage: ``unit = standalone_reduction(src)``"""
+    """``source`` as a self-contained CUDA unit: ``name(in0_p, ..., out0_p, out1, ..., n, m)``
+    computes ``n`` outputs, one per thread, each reducing the ``m`` contiguous elements
+    ``[o*m, o*m+m)`` of every input (so the caller moves the reduced axes last and broadcasts
+    the inputs to the prologue's shape); side outputs ``out1, ...`` are stored in that same
+    layout (``_in_ind`` stands for CuPy's indexer: ``o*m + j``). Usage:
+    ``unit = standalone_reduction(src)``"""
     params, loads = [], []
     for param in source.in_params.split(", ") if source.in_params else []:
         dtype, name = param.rsplit(" ", 1)
@@ -331,11 +356,15 @@ def standalone_reduction(source: ReductionSource) -> str:
             continue
         params.append(f"const {C_TYPES[dtype]}* __restrict__ {name}_p")
         loads.append(f"const {C_TYPES[dtype]} {name} = {name}_p[o * m + j];")
-    out_dtype = source.out_params.rsplit(" ", 1)[0]
+    out_dtype, *side_dtypes = [p.rsplit(" ", 1)[0].removeprefix("raw ")
+                               for p in source.out_params.split(", ")]
     out_type, acc = C_TYPES[out_dtype], source.reduce_type
     params.append(f"{out_type}* __restrict__ out0_p")
+    params += [f"{C_TYPES[d]}* __restrict__ out{k}" for k, d in enumerate(side_dtypes, 1)]
+    if side_dtypes:
+        loads.append("const aj_linear_index _in_ind = {o * m + j};")
     load_text = "".join(f"      {line}\n" for line in loads)
-    return (f"{source.preamble}\n"
+    return (f"{_LINEAR_INDEX if side_dtypes else ''}\n{source.preamble}\n"
             f'extern "C" __global__ void {source.name}({", ".join(params)}, long long n, '
             "long long m) {\n"
             "  long long o = (long long)blockIdx.x * blockDim.x + threadIdx.x;\n"

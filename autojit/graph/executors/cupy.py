@@ -87,6 +87,8 @@ def launch_fused(xp: Any, *inputs: Any, expr: FusedExpr, out: Any = None) -> tup
         shape = source.shape
         args = [a if a.shape == shape or k in source.raw else xp.broadcast_to(a, shape)
                 for k, a in enumerate(inputs)]
+        if source.sides:
+            return _reduce_with_sides(xp, kernel, args, source, expr)
         if source.raw and source.axis != tuple(range(len(source.axis))):
             return (_reduce_leading(kernel, args, source, out),)
         return (kernel(*args, axis=source.axis, keepdims=source.keepdims, out=out),)
@@ -94,6 +96,22 @@ def launch_fused(xp: Any, *inputs: Any, expr: FusedExpr, out: Any = None) -> tup
         xp.empty(expr.steps[j].spec.shape, dtype=expr.steps[j].spec.dtype) for j in expr.outputs]
     kernel(*inputs, *outs)
     return tuple(outs)
+
+
+def _reduce_with_sides(xp: Any, kernel: Any, args: list, source: ReductionSource,
+                       expr: FusedExpr) -> tuple:
+    """A reduction that also stores prologue values (``source.sides``): every output is
+    allocated here and passed to the kernel in order, the reduced one first. Its axes lead,
+    so CuPy keeps the C order its indexer walks, unless a lone input is not C-contiguous
+    (it would sort the axes by stride): that input is made contiguous first."""
+    if len(args) == 1 and not args[0].flags.c_contiguous:
+        args = [xp.ascontiguousarray(args[0])]
+    made = {j: xp.empty(expr.steps[j].spec.shape, dtype=expr.steps[j].spec.dtype)
+            for j in expr.outputs}
+    final = expr.outputs[-1]
+    kernel(*args, made[final], *(made[j] for j in source.sides), axis=source.axis,
+           keepdims=source.keepdims)
+    return tuple(made[j] for j in expr.outputs)
 
 
 def _reduce_leading(kernel: Any, args: list, source: ReductionSource, out: Any) -> Any:

@@ -37,9 +37,23 @@ every reader of the group's last value is in one elementwise group of the reduce
 reads nothing else but 0-d values (constants, pasted in, or arrays such as a loop's running
 total: ``acc + sum(x * y)``; not host scalars) and has one value used outside it
 (``mean * 0.5``, ``sqrt(max + 1.0)``), that group joins; a GPU kernel reads such a 0-d array
-as a raw parameter (``ReductionSource.raw``). A reduction group has one output, its last
-member, and holds one reduction (``FusedExpr.reduction``); a reduction with neither prologue
-nor epilogue stays as it is.
+as a raw parameter (``ReductionSource.raw``). A reduction group holds one reduction
+(``FusedExpr.reduction``) and outputs its last member, after any side outputs (below); a
+reduction with neither prologue nor epilogue stays as it is.
+
+Note [Side outputs]: a reduction over the leading axes of its input may also store values
+its prologue computes, per input element, so one kernel does what two did:
+
+* its input itself, when nodes other than the reduction read it too (a bias gradient's
+  ``sum(g, axis=0)`` beside the matmul reading ``g``), if every such read comes after the
+  reduction (the fused node sits at the group's last member);
+* a sibling: an elementwise group of the input's shape that shares an input with the
+  reduction's group, lies wholly before the reduction and is read only after the fused node
+  (``_take_siblings``): the loop's reverse step ``g * w`` beside ``acc + sum(g * (y + x))``.
+
+Leading axes only: a kernel reducing them walks its elements in their own (C) order, so each
+side value is stored where it belongs (the GPU's ``ReductionKernel`` moves no axes then). An
+input read by the reduction alone keeps ``_recomputed`` instead (no round trip through memory).
 
 Note [Inlined producers]: after the rewrite, a small fused node without a reduction whose
 outputs are read only per element of their own shape is recomputed in each reader
@@ -384,18 +398,26 @@ def _splice(user: Node, producer: Node) -> None:
 def _attach_reductions(graph: Graph, groups: list[_Group], group_of: dict[int, _Group],
                        host: set[int]) -> None:
     """Each reducible node ends the group computing its input, or starts its own, and takes
-    its epilogue (Note [Reduction groups])."""
+    its epilogue (Note [Reduction groups]); then sibling groups join reductions over their
+    leading axes (Note [Side outputs])."""
     total = uses(graph)
     users = _readers(graph)
+    position = {id(n): i for i, n in enumerate(graph.nodes)}
+    reducing: list[tuple[_Group, Node]] = []
     for node in list(graph.nodes):  # _recomputed inserts nodes
         if not _reducible(node):  # never a host scalar: its input is a tensor
             continue
         x = node.inputs[0]
         group = group_of.get(x.id)
-        if group is not None and not group.reduces and _leaves_only(group, x, total):
+        free = group is not None and not group.reduces
+        if free and _leaves_only(group, x, total):
             group.members.append(node)
-        elif group is not None and not group.reduces and total.get(x.id) == 1:
+        elif (free and _leaving(group, total).get(x, 0) > 1 and _leading(node)
+              and _first_use(group, users, position, node) > position[id(node)]):
+            group.members.append(node)  # x is read outside by others too: a side output
+        elif free and total.get(x.id) == 1:
             copies = _recomputed(graph, group, x, node, total, users)
+            position = {id(n): i for i, n in enumerate(graph.nodes)}
             group = _Group(copies[0])
             group.members = [*copies, node]
             groups.append(group)
@@ -410,10 +432,71 @@ def _attach_reductions(graph: Graph, groups: list[_Group], group_of: dict[int, _
         last = node.outputs[0]
         while (follow := _epilogue(last, group.shape, group_of, users, total, host)) is not None:
             after, last = follow
+            end = max(position[id(m)] for m in after.members)
+            if _first_use(group, users, position, node, last=False) < end:
+                break  # a side output is read before the epilogue's end: it stays apart
             group.members.extend(after.members)
             for member in after.members:
                 group_of[member.outputs[0].id] = group
             after.members = []
+        if _leading(node):
+            reducing.append((group, node))
+    for group, reduction in reducing:
+        _take_siblings(group, reduction, groups, group_of, users, position)
+
+
+def _leading(reduction: Node) -> bool:
+    """True when ``reduction`` reduces the leading axes of its input (Note [Side outputs])."""
+    ndim = len(reduction.inputs[0].spec.shape)
+    return tuple(sorted(a % ndim for a in reduction.attrs["axis"])) == tuple(
+        range(len(reduction.attrs["axis"])))
+
+
+def _first_use(group: _Group, users: dict[int, list[Node]], position: dict[int, int],
+               reduction: Node, last: bool = True) -> float:
+    """The earliest position of a node outside ``group`` (and other than ``reduction``) that
+    reads one of its values computed before ``reduction`` (all of them with ``last``)."""
+    own = {id(m) for m in group.members}
+    stop = position[id(reduction)]
+    first = float("inf")
+    for member in group.members:
+        if member is reduction or (not last and position[id(member)] > stop):
+            continue
+        for reader in users.get(member.outputs[0].id, []):
+            if id(reader) not in own and reader is not reduction:
+                first = min(first, position.get(id(reader), -1))
+    return first
+
+
+def _take_siblings(group: _Group, reduction: Node, groups: list[_Group],
+                   group_of: dict[int, _Group], users: dict[int, list[Node]],
+                   position: dict[int, int]) -> None:
+    """Elementwise groups of the reduction's input shape that share an input with ``group``,
+    lie wholly before ``reduction`` and are read only after the group's last member join it
+    as side outputs (Note [Side outputs]): ``g * w`` beside ``acc + sum(g * (y + x))``."""
+    shape = reduction.inputs[0].spec.shape
+    stop = position[id(reduction)]
+    end = max(position[id(m)] for m in group.members)
+    own = {m.outputs[0].id for m in group.members}
+    read = {v.id for m in group.members for v in m.inputs if v.id not in own}
+    for other in groups:
+        if (other is group or other.reduces or not other.members or other.shape != shape
+                or max(position[id(m)] for m in other.members) > stop):
+            continue
+        theirs = {m.outputs[0].id for m in other.members}
+        inputs = {v.id for m in other.members for v in m.inputs if v.id not in theirs}
+        if not inputs & read or inputs & own or read & theirs:
+            continue  # no shared input, or one reads the other
+        members = {id(m) for m in other.members}
+        if any(position.get(id(r), -1) <= end for m in other.members
+               for r in users.get(m.outputs[0].id, []) if id(r) not in members):
+            continue  # read before the fused node would compute it
+        group.members.extend(other.members)
+        for member in other.members:
+            group_of[member.outputs[0].id] = group
+        own |= theirs
+        read |= inputs
+        other.members = []
 
 
 def _recomputed(graph: Graph, group: _Group, x: Value, reduction: Node, total: dict[int, int],
