@@ -103,18 +103,28 @@ def autojit_step(name, d, graph):
                 loss = aj.reduce_sum(x * y + z)
             return tape.gradient(loss, [x, y, z])
 
-        fn = aj.function(toy) if graph else toy
-        return lambda: fn(x, y, z)
-    if name == "loop":
-        x, w = aj.constant(d["x"]), aj.constant(d["w"])
+        fn, args = (aj.function(toy) if graph else toy), (x, y, z)
+    elif name == "loop":
         loop = loop_step(*d["x"].shape)
-        fn = aj.function(loop) if graph else loop
-        return lambda: fn(x, w)
-    ws = [aj.Variable(w) for w in d["ws"]]
-    x, y = aj.constant(d["x"]), aj.constant(d["y"])
-    mlp = mlp_step(ws, aj.optimizers.SGD(0.01))
-    fn = aj.function(mlp) if graph else mlp
-    return lambda: fn(x, y)
+        fn, args = (aj.function(loop) if graph else loop), (aj.constant(d["x"]),
+                                                           aj.constant(d["w"]))
+    else:
+        mlp = mlp_step([aj.Variable(w) for w in d["ws"]], aj.optimizers.SGD(0.01))
+        fn, args = (aj.function(mlp) if graph else mlp), (aj.constant(d["x"]),
+                                                         aj.constant(d["y"]))
+
+    def step():
+        return fn(*args)
+
+    step.report = lambda: replay_report(fn, args) if graph else ""
+    return step
+
+
+def replay_report(fn, args):
+    """What the GPU replay of ``fn`` on ``args`` does: captured or not (and why), with the
+    captured graph's kernel count where CUDA can dump it."""
+    replay = fn.get_concrete_function(*args)._fn
+    return replay.report() if hasattr(replay, "report") else "the CPU code generator"
 
 
 # ----------------------------------------------------------------------------- by hand
@@ -305,8 +315,10 @@ def main() -> None:
                 aj.config.set_fusion(fusion)
                 aj.config.set_cuda_graphs(graphs)
                 try:
-                    results[label] = timed(autojit_step(name, d, True), sync, args.repeat,
-                                           args.inner)
+                    step = autojit_step(name, d, True)
+                    results[label] = timed(step, sync, args.repeat, args.inner)
+                    if graphs:
+                        print(f"  {name}, {label}: {step.report()}")
                 finally:
                     aj.config.set_fusion(None)
                     aj.config.set_cuda_graphs(None)

@@ -359,3 +359,27 @@ def test_the_cublas_kernel_is_made_once_per_device_and_a_failing_load_warns(monk
                                             "captured"):
         assert gpu_executor.BlasMatmul.create(xp, 0) is None
     assert gpu_executor.BlasMatmul.create(xp, 0) is None  # decided once: no second warning
+
+
+def test_the_kernel_count_comes_from_cudas_graph_dump_where_there_is_one():
+    import types
+
+    from autojit.graph.executors.cupy import kernel_nodes
+
+    # the shape of cudaGraphDebugDotPrint's kernel nodes: name, then the launch configuration
+    dot = ('digraph dot {\n"graph_1_node_0"[label="0\\naj_fused_1\\n\\<\\<\\<(1,1,1),'
+           '(128,1,1),0\\>\\>\\>"];\n"graph_1_node_1"[label="1\\nMEMCPY\\n"];\n'
+           '"graph_1_node_2"[label="2\\naj_reduce_2\\n\\<\\<\\<(1,1,1),(512,1,1),0\\>\\>\\>"];\n}')
+
+    def launch():
+        pass
+
+    assert kernel_nodes(launch) is None  # no graph behind it (a fake capture)
+    launch.graph = types.SimpleNamespace(debug_dot_str=lambda: dot.encode())
+    assert kernel_nodes(launch) == 2
+
+    def broken():
+        raise RuntimeError("no dump here")
+
+    launch.graph = types.SimpleNamespace(debug_dot_str=broken)
+    assert kernel_nodes(launch) is None

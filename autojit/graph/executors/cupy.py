@@ -293,7 +293,24 @@ class CupyCapture(CaptureAPI):
             graph.launch(xp.cuda.get_current_stream())
 
         launch.blocks = blocks  # the graph's memory lives as long as its launcher
+        launch.graph = graph
         return outputs, launch
+
+
+def kernel_nodes(launch: Any) -> int | None:
+    """How many kernel nodes the CUDA graph behind a capture's ``launch`` holds, read from
+    CUDA's DOT dump of it (a kernel node's label shows its launch configuration,
+    ``<<<grid, block>>>``); None when there is no such graph or dump. A diagnostic for the
+    GPU benchmark. Usage: ``kernel_nodes(replay.captured._launch)``"""
+    graph = getattr(launch, "graph", None)
+    try:
+        dot = graph.debug_dot_str() if graph is not None else None
+    except Exception:  # noqa: BLE001  (a CuPy or driver without the dump)
+        return None
+    if not dot:
+        return None
+    text = dot.decode() if isinstance(dot, bytes) else str(dot)
+    return text.replace("\\<", "<").count("<<<")
 
 
 class GpuReplay:
@@ -339,8 +356,11 @@ class GpuReplay:
             self.checks.check_values()
 
     def report(self) -> str:
-        """One line: whether replays launch one CUDA graph, and why not."""
-        return str(self.plan)
+        """One line: whether replays launch one CUDA graph, and why not; once captured, how
+        many kernels the graph launches (where CUDA's graph dump says)."""
+        launch = self.captured._launch if self.captured is not None else None
+        count = kernel_nodes(launch) if launch is not None else None
+        return str(self.plan) + (f" ({count} kernel nodes)" if count is not None else "")
 
 
 def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
@@ -392,4 +412,4 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
 
 
 __all__ = ["BlasMatmul", "CupyCapture", "GpuReplay", "compile_gpu", "device_index_at",
-           "launch_fused", "launch_fused_assign"]
+           "kernel_nodes", "launch_fused", "launch_fused_assign"]
