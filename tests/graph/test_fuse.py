@@ -522,9 +522,16 @@ def test_a_producer_with_several_outputs_is_recomputed_in_reductions_and_single_
         e = aj.exp(d) + y
         return aj.reduce_max(d, axis=0) * 3.0, aj.reduce_sum(e, axis=1), -e
 
+    # a node left alone (a logits' bias add, read by the max and by the exp after it) is
+    # recomputed in both: two kernels, not three
+    def alone(x, b):
+        a = x + b
+        return aj.exp(a - aj.reduce_max(a, axis=1, keepdims=True))
+
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
-    for fn, arrays, names in [(softmax, [x], ["reduce_max", "fused", "fused"]),
+    for fn, arrays, names in [(alone, [x, y[0]], ["fused", "fused"]),
+                              (softmax, [x], ["reduce_max", "fused", "fused"]),
                               (two_outputs, [x, y], ["fused", "fused", "fused"])]:
         graph = graph_of(fn, *map(aj.constant, arrays))
         fused = fuse_elementwise(graph.clone()).verify()

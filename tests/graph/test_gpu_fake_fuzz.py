@@ -472,3 +472,59 @@ def test_the_bench_mlp_steps_captured_graph_records_at_most_22_operations(monkey
         replay(_device(x), _device(y))
     assert replay.captured is not None and replay.captured.captures == 1, replay.report()
     assert len(api.steps) <= 22, f"{len(api.steps)} operations\n{source}"
+
+
+def test_an_mlp_step_with_biases_records_at_most_25_operations_and_trains_as_the_cpu(
+        monkeypatch):
+    """A structural guard, not a timing: the bench MLP with a bias per layer. Each bias
+    gradient (a sum over the batch) is a side output of the kernel computing its input (the
+    softmax gradient, a relu gradient: Note [Side outputs]), and the logits' bias add, a node
+    left alone, is recomputed in the loss's kernels (Note [Inlined producers]): 25 operations
+    (8 matmuls, 2 bias-plus-relu kernels, the loss's 4 and its gradient's 1, 2 relu
+    gradients, the label check, 6 updates, the counter). The losses and weights of four
+    captured steps equal the CPU replay's."""
+    _one_step_per_kernel(monkeypatch)
+    rng = np.random.default_rng(0)
+    shapes = ((6, 5), (5, 5), (5, 3))
+    start = [rng.normal(size=s) * 0.3 for s in shapes] + [rng.normal(size=s[1]) * 0.1
+                                                          for s in shapes]
+    x, y = rng.normal(size=(4, 6)), rng.integers(0, 3, 4).astype(np.int32)
+
+    def train(device_arrays):
+        params = [aj.Variable(a.copy()) for a in start]
+        opt = aj.optimizers.SGD(0.1)
+
+        def step(x, y):
+            with aj.GradientTape() as tape:
+                h = x
+                for i, (w, b) in enumerate(zip(params[:3], params[3:])):
+                    h = h @ w + b
+                    if i < 2:
+                        h = aj.nn.relu(h)
+                loss = aj.reduce_mean(aj.nn.sparse_softmax_cross_entropy_with_logits(y, h))
+            opt.apply_gradients(zip(tape.gradient(loss, params), params))
+            return loss
+
+        fn = aj.function(step)
+        if not device_arrays:
+            losses = [float(fn(aj.constant(x), aj.constant(y)).numpy()) for _ in range(4)]
+            return losses, [p.numpy() for p in params], None
+        graph = fn.get_concrete_function(aj.constant(x), aj.constant(y)).graph
+        state = [*params, opt.iterations]
+        for var in state:
+            var._array = _device(var._array)
+        api = FakeConditions(state)
+        monkeypatch.setattr(gpu_executor, "CupyCapture", lambda xp: api)
+        replay, source = compile_gpu(graph, Device("GPU", 0, fake_cupy()), "step", state,
+                                     fusion=True)
+        losses = [float(np.asarray(replay(_device(x), _device(y))[0].view(np.ndarray)))
+                  for _ in range(4)]
+        assert replay.captured is not None and replay.captured.captures == 1, replay.report()
+        assert len(api.steps) <= 25, f"{len(api.steps)} operations\n{source}"
+        return losses, [np.asarray(p._array.view(np.ndarray)) for p in params], source
+
+    want_losses, want_params, _ = train(False)
+    losses, params, source = train(True)
+    np.testing.assert_allclose(losses, want_losses, rtol=1e-12)
+    for got, want in zip(params, want_params):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)

@@ -55,8 +55,9 @@ Leading axes only: a kernel reducing them walks its elements in their own (C) or
 side value is stored where it belongs (the GPU's ``ReductionKernel`` moves no axes then). An
 input read by the reduction alone keeps ``_recomputed`` instead (no round trip through memory).
 
-Note [Inlined producers]: after the rewrite, a small fused node without a reduction whose
-outputs are read only per element of their own shape is recomputed in each reader
+Note [Inlined producers]: after the rewrite, a small fused node without a reduction (or a
+fusable node left alone) whose outputs are read only per element of their own shape is
+recomputed in each reader
 (``_inline_producers``), as XLA duplicates cheap producers into their consumers: its kernel
 and the round trip of its values through memory go, for a few more operations per element in
 each reader. Readers are fused nodes (before their reduction, or by it), reductions of one
@@ -293,14 +294,19 @@ def _inline_producers(graph: Graph, host: set[int]) -> None:
     readers = _readers(graph)
     outputs = {v.id for v in graph.outputs}
     for producer in list(graph.nodes):
+        alone = producer.op is not FUSED and _fusable(producer) and (
+            producer.outputs[0].id not in host)  # a fusable node left alone: one step
         expr = producer.attrs.get("expr") if producer.op is FUSED else None
-        if expr is None or expr.reduction is not None or len(expr.steps) > _INLINE_STEPS:
+        if not alone and (expr is None or expr.reduction is not None
+                          or len(expr.steps) > _INLINE_STEPS):
             continue
         reads = [(user, value) for value in producer.outputs
                  for user in readers.get(value.id, [])]
         if not reads or any(v.id in outputs for v in producer.outputs) or not all(
                 _reads_whole(user, value, host) for user, value in reads):
             continue
+        if alone:
+            _as_fused(producer)
         for user in dict.fromkeys(user for user, _ in reads):  # each once, in order
             if user.op is not FUSED:
                 _as_fused(user)
