@@ -80,7 +80,7 @@ class FakeCublas:
 def _xp():
     return types.SimpleNamespace(
         empty=lambda shape, dtype: np.empty(shape, dtype).view(Device), uint8=np.uint8,
-        matmul=np.matmul, swapaxes=np.swapaxes,
+        matmul=np.matmul, swapaxes=np.swapaxes, add=np.add, multiply=np.multiply,
         cuda=types.SimpleNamespace(get_current_stream=lambda: types.SimpleNamespace(ptr=42)))
 
 
@@ -130,3 +130,35 @@ def test_other_matmuls_fall_back_and_empty_ones_are_zeros():
         assert got.shape == (shape_a[0], shape_b[1])
         np.testing.assert_array_equal(np.asarray(got), 0)
     assert cublas.calls == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_update_accumulates_alpha_times_the_product_into_the_variable(dtype):
+    # Note [Matmul updates]: var += alpha * op(a) op(b) as one gemm with beta = 1, for every
+    # transpose and layout; other operands (strided) take the product and an add.
+    rng = np.random.default_rng(2)
+    cublas, xp = FakeCublas(), _xp()
+    matmul = BlasMatmul(cublas, xp)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for (m, k, n), ta, tb, layout in itertools.product(
+            [(1, 1, 1), (3, 5, 2), (6, 4, 5)], (False, True), (False, True), ("C", "F")):
+        a = rng.normal(size=(k, m) if ta else (m, k)).astype(dtype)
+        b = rng.normal(size=(n, k) if tb else (k, n)).astype(dtype)
+        start = rng.normal(size=(m, n)).astype(dtype)
+        var = types.SimpleNamespace(_array=_device(start.copy()))
+        buffer = var._array
+        a_in, b_in = ((_device(a.T).T, _device(b.T).T) if layout == "F"
+                      else (_device(a), _device(b)))
+        before = cublas.calls
+        assert matmul.update(xp, a_in, b_in, alpha=-0.25, transpose_a=ta, transpose_b=tb,
+                             var=var) == ()
+        assert cublas.calls == before + 1 and var._array is buffer  # in place, one gemm
+        want = start - 0.25 * ((a.T if ta else a) @ (b.T if tb else b))
+        np.testing.assert_allclose(np.asarray(buffer), want, rtol=tol, atol=tol)
+    strided = _device(rng.normal(size=(3, 8)).astype(dtype))[:, ::2]
+    var = types.SimpleNamespace(_array=_device(np.ones((3, 3), dtype)))
+    before = cublas.calls
+    matmul.update(xp, strided, _device(np.eye(4, 3, dtype=dtype)), alpha=2.0, var=var)
+    assert cublas.calls == before  # the fallback: CuPy's matmul and an add
+    np.testing.assert_allclose(np.asarray(var._array),
+                               1 + 2 * (np.asarray(strided) @ np.eye(4, 3)), rtol=tol)

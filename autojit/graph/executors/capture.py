@@ -35,7 +35,7 @@ _HOST_OPS = {
     "stack_get": "indexes its saved loop states on the host",
     "size_along": "computes a size on the host",
 }
-_MATMULS = frozenset({"matmul", "batch_matmul", "einsum", "tensordot"})
+_MATMULS = frozenset({"matmul", "matmul_assign", "batch_matmul", "einsum", "tensordot"})
 # Conditional graph nodes built by ``device_loops.lower_device_loops``: their subgraphs were
 # planned when they were built (and are compiled on their own), so walks here skip them.
 _CONDITIONAL_NODES = frozenset({"device_while", "device_cond"})

@@ -33,6 +33,7 @@ from autojit.graph.passes.dce import eliminate_dead_code
 from autojit.graph.passes.fuse import (FUSED_ASSIGN, FusedExpr, Step, evaluate_fused,
                                        fuse_assignments, fuse_elementwise)
 from autojit.graph.passes.lower import lower_composites
+from autojit.graph.passes.matmul_update import fuse_matmul_updates
 from autojit.graph.passes.select import select_cheap_conds
 from autojit.ops.core import TensorSpec
 
@@ -200,6 +201,7 @@ class BlasMatmul:
         self.workspace = xp.empty(32 << 20, dtype=xp.uint8)  # capture may not allocate
         cublas.set_workspace(self.handle, self.workspace.data.ptr, self.workspace.nbytes)
         self.scalars = {name: (np.ones(1, name), np.zeros(1, name)) for name in self._GEMM}
+        self.alphas: dict[tuple[str, float], np.ndarray] = {}
         self.__name__ = "blas_matmul"
 
     @classmethod
@@ -245,6 +247,36 @@ class BlasMatmul:
             stored_b.data.ptr, stored_b.shape[1], stored_a.data.ptr, stored_a.shape[1],
             zero.ctypes.data, c.data.ptr, n)
         return c
+
+
+    def update(self, xp: Any, a: Any, b: Any, *, alpha: float, transpose_a: bool = False,
+               transpose_b: bool = False, var: Any) -> tuple:
+        """``var += alpha * op(a) op(b)`` as one gemm writing the variable's buffer (beta 1:
+        Note [Matmul updates] in passes/matmul_update.py); other operands: the product
+        then an in-place add. Usage (the GPU replay's kernel for ``matmul_assign``):
+        ``mm.update(cupy, x, g, alpha=-0.01, transpose_a=True, var=w)``"""
+        c = var._array
+        stored_a, ta = _row_major(a, transpose_a)
+        stored_b, tb = _row_major(b, transpose_b)
+        name = c.dtype.name
+        if (stored_a is None or stored_b is None or c.ndim != 2 or not c.flags.c_contiguous
+                or not a.dtype == b.dtype == c.dtype or name not in self._GEMM):
+            product = self(xp, a, b, transpose_a=transpose_a, transpose_b=transpose_b)
+            xp.add(c, xp.multiply(product, c.dtype.type(alpha)), out=c)
+            return ()
+        m, n = c.shape
+        k = stored_a.shape[0] if ta else stored_a.shape[1]
+        if not (m and n and k):
+            return ()  # an empty product adds nothing
+        key = (name, float(alpha))
+        if key not in self.alphas:  # host scalars, read by the call (a capture keeps them)
+            self.alphas[key] = np.full(1, alpha, name)
+        self.cublas.set_stream(self.handle, xp.cuda.get_current_stream().ptr)
+        getattr(self.cublas, self._GEMM[name])(
+            self.handle, int(tb), int(ta), n, m, k, self.alphas[key].ctypes.data,
+            stored_b.data.ptr, stored_b.shape[1], stored_a.data.ptr, stored_a.shape[1],
+            self.scalars[name][0].ctypes.data, c.data.ptr, n)
+        return ()
 
 
 def _row_major(x: Any, transposed: bool) -> tuple[Any, bool]:
@@ -387,6 +419,10 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
     blas = BlasMatmul.create(xp, device.index)
     if blas is not None:
         kernels["matmul"] = blas
+        update = getattr(blas, "update", None)
+        if fusion and update is not None:  # w -= lr * (x^T @ g) as one gemm
+            work = fuse_matmul_updates(work)
+            kernels["matmul_assign"] = update
     count = deferred_count(work)  # each compiled copy of a checked node takes a slot
     found = (checks or (lambda n: DeviceChecks(xp, n)))(8 * count) if count else None
     wrap = found.wrap if found is not None else None

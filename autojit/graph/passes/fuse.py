@@ -756,11 +756,12 @@ def has_fused(graph: Graph) -> bool:
 # reads its inputs must not read that buffer at other positions, so every input must be
 # known not to be a view of the variable: the variable's own read (the same element is read
 # then written), another variable's read, a constant, a host scalar, or the result of an op
-# that makes a new array (``_FRESH``). Other inputs (a transpose of the variable, a loop's
+# that makes a new array (``FRESH``). Other inputs (a transpose of the variable, a loop's
 # captured value) leave the pair as it is. The node sits at the assignment's position, so
 # effects keep their order.
 _ASSIGNS = frozenset({"assign", "assign_add", "assign_sub"})
-_FRESH = (FUSABLE - {"identity", "stop_gradient", "broadcast_to", "broadcast_like", "cast"}) | \
+# Ops whose result is a new array, never a view of an input (also matmul_update.py's test).
+FRESH = (FUSABLE - {"identity", "stop_gradient", "broadcast_to", "broadcast_like", "cast"}) | \
     REDUCIBLE | {"fused", "matmul", "unbroadcast", "softmax", "log_softmax", "one_hot",
                  "sparse_softmax_cross_entropy_with_logits", "constant"}
 
@@ -825,8 +826,8 @@ def _not_a_view(value: Value, host: set[int], top_level: bool) -> bool:
     node = value.node
     if node is None:
         return top_level  # a subgraph's input may be an outer read of the variable
-    return node.op.name == "read_variable" or node.op.name in _FRESH
+    return node.op.name == "read_variable" or node.op.name in FRESH
 
 
-__all__ = ["FUSABLE", "FUSED", "FUSED_ASSIGN", "REDUCIBLE", "FusedExpr", "Step", "evaluate_fused",
-           "expand_fused", "fuse_assignments", "fuse_elementwise", "has_fused"]
+__all__ = ["FRESH", "FUSABLE", "FUSED", "FUSED_ASSIGN", "REDUCIBLE", "FusedExpr", "Step",
+           "evaluate_fused", "expand_fused", "fuse_assignments", "fuse_elementwise", "has_fused"]
