@@ -620,6 +620,7 @@ TESTED_ELSEWHERE = {
     "read_value": "tests/test_variables.py",
     "fused": "tests/graph/test_fuse.py",
     "fused_assign": "tests/graph/test_fuse.py",
+    "matmul_assign": "tests/graph/test_matmul_update.py",
     "label_check": "tests/graph/test_lower.py",
     "random_normal": "tests/ops/test_creation_random.py",
     "random_uniform": "tests/ops/test_creation_random.py",
