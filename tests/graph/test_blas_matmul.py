@@ -84,12 +84,16 @@ def _xp():
         cuda=types.SimpleNamespace(get_current_stream=lambda: types.SimpleNamespace(ptr=42)))
 
 
+def _setup(seed, dtype):
+    """(rng, fake cuBLAS, fake CuPy, the BlasMatmul on them, the dtype's tolerance)."""
+    cublas, xp = FakeCublas(), _xp()
+    return (np.random.default_rng(seed), cublas, xp, BlasMatmul(cublas, xp),
+            1e-5 if dtype == np.float32 else 1e-12)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_matmuls_through_the_cublas_mapping_equal_numpy(dtype):
-    rng = np.random.default_rng(0)
-    cublas, xp = FakeCublas(), _xp()
-    matmul = BlasMatmul(cublas, xp)
-    tol = 1e-5 if dtype == np.float32 else 1e-12
+    rng, cublas, xp, matmul, tol = _setup(0, dtype)
     cases = 0
     for (m, k, n), ta, tb, layout in itertools.product(
             [(1, 1, 1), (3, 5, 2), (4, 1, 6), (1, 7, 1), (6, 4, 5)], (False, True),
@@ -136,10 +140,7 @@ def test_other_matmuls_fall_back_and_empty_ones_are_zeros():
 def test_an_update_accumulates_alpha_times_the_product_into_the_variable(dtype):
     # Note [Matmul updates]: var += alpha * op(a) op(b) as one gemm with beta = 1, for every
     # transpose and layout; other operands (strided) take the product and an add.
-    rng = np.random.default_rng(2)
-    cublas, xp = FakeCublas(), _xp()
-    matmul = BlasMatmul(cublas, xp)
-    tol = 1e-5 if dtype == np.float32 else 1e-12
+    rng, cublas, xp, matmul, tol = _setup(2, dtype)
     for (m, k, n), ta, tb, layout in itertools.product(
             [(1, 1, 1), (3, 5, 2), (6, 4, 5)], (False, True), (False, True), ("C", "F")):
         a = rng.normal(size=(k, m) if ta else (m, k)).astype(dtype)

@@ -472,19 +472,25 @@ def test_the_bench_mlp_steps_captured_graph_records_at_most_19_operations(monkey
     ws = [aj.Variable(rng.normal(size=s) * 0.3) for s in ((6, 5), (5, 5), (5, 3))]
     opt = aj.optimizers.SGD(0.1)
     x, y = rng.normal(size=(4, 6)), rng.integers(0, 3, 4).astype(np.int32)
-    graph = aj.function(mlp_step(ws, opt)).get_concrete_function(
-        aj.constant(x), aj.constant(y)).graph
-    state = [*ws, opt.iterations]
+    fn = aj.function(mlp_step(ws, opt))
+    replay, source, api = _fake_training_replay(monkeypatch, fn, [*ws, opt.iterations], x, y)
+    for _ in range(3):
+        replay(_device(x), _device(y))
+    assert replay.captured is not None and replay.captured.captures == 1, replay.report()
+    assert len(api.steps) <= 19, f"{len(api.steps)} operations\n{source}"
+
+
+def _fake_training_replay(monkeypatch, fn, state, x, y):
+    """``fn``'s graph for ``(x, y)`` compiled for the fake GPU with its Variables (``state``)
+    moved there: (replay, source, the fake capture API recording each launch)."""
+    graph = fn.get_concrete_function(aj.constant(x), aj.constant(y)).graph
     for var in state:
         var._array = _device(var._array)
     api = FakeConditions(state)
     monkeypatch.setattr(gpu_executor, "CupyCapture", lambda xp: api)
     replay, source = compile_gpu(graph, Device("GPU", 0, fake_cupy()), "step", state,
                                  fusion=True)
-    for _ in range(3):
-        replay(_device(x), _device(y))
-    assert replay.captured is not None and replay.captured.captures == 1, replay.report()
-    assert len(api.steps) <= 19, f"{len(api.steps)} operations\n{source}"
+    return replay, source, api
 
 
 def test_an_mlp_step_with_biases_records_at_most_22_operations_and_trains_as_the_cpu(
@@ -523,14 +529,8 @@ def test_an_mlp_step_with_biases_records_at_most_22_operations_and_trains_as_the
         if not device_arrays:
             losses = [float(fn(aj.constant(x), aj.constant(y)).numpy()) for _ in range(4)]
             return losses, [p.numpy() for p in params], None
-        graph = fn.get_concrete_function(aj.constant(x), aj.constant(y)).graph
-        state = [*params, opt.iterations]
-        for var in state:
-            var._array = _device(var._array)
-        api = FakeConditions(state)
-        monkeypatch.setattr(gpu_executor, "CupyCapture", lambda xp: api)
-        replay, source = compile_gpu(graph, Device("GPU", 0, fake_cupy()), "step", state,
-                                     fusion=True)
+        replay, source, api = _fake_training_replay(monkeypatch, fn,
+                                                    [*params, opt.iterations], x, y)
         losses = [float(np.asarray(replay(_device(x), _device(y))[0].view(np.ndarray)))
                   for _ in range(4)]
         assert replay.captured is not None and replay.captured.captures == 1, replay.report()
