@@ -383,3 +383,48 @@ def test_the_kernel_count_comes_from_cudas_graph_dump_where_there_is_one():
 
     launch.graph = types.SimpleNamespace(debug_dot_str=broken)
     assert kernel_nodes(launch) is None
+
+
+def test_captured_replays_copy_contiguous_arrays_with_one_memcpy_and_others_as_cupy_does():
+    """``CupyCapture.copy``/``copy_into``: a C-contiguous device array moves with one
+    ``copy_from_device_async`` (cudaMemcpyAsync) of its bytes; a strided one, or a source of
+    another shape or dtype, with CuPy's own copy (a kernel)."""
+    import ctypes
+    import types
+
+    from autojit.graph.executors.cupy import CupyCapture
+
+    copies = []
+
+    class Pointer:
+        def __init__(self, array):
+            self.array = array
+
+        def copy_from_device_async(self, src, size):
+            copies.append(size)
+            ctypes.memmove(self.array.ctypes.data, src.array.ctypes.data, size)
+
+    class DeviceArray(np.ndarray):
+        @property
+        def data(self):
+            return Pointer(self)
+
+    def device(x):
+        return np.ascontiguousarray(x).view(DeviceArray)
+
+    xp = types.SimpleNamespace(
+        empty_like=lambda a: np.empty_like(np.asarray(a)).view(DeviceArray),
+        cuda=types.SimpleNamespace(Stream=lambda non_blocking: None))
+    api = CupyCapture(xp)
+    a = device(np.arange(12.0).reshape(3, 4))
+    out = api.copy(a)
+    assert copies == [96] and out is not a and np.array_equal(out, a)
+    target = device(np.zeros((3, 4)))
+    api.copy_into(target, a * 2)
+    assert copies == [96, 96] and np.array_equal(target, np.arange(12.0).reshape(3, 4) * 2)
+    strided = a[:, ::2]
+    assert np.array_equal(api.copy(strided), np.asarray(a)[:, ::2]) and len(copies) == 2
+    api.copy_into(target, device(np.ones(4)))  # broadcast: CuPy's setitem
+    assert len(copies) == 2 and np.array_equal(target, np.ones((3, 4)))
+    api.copy_into(device(np.zeros((0, 2))), device(np.zeros((0, 2))))  # nothing to move
+    assert len(copies) == 2
