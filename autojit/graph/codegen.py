@@ -20,7 +20,10 @@ tracebacks and debuggers show it.
 Note [Reads alias buffers]: ``read_variable`` yields the variable's buffer itself (no copy).
 Before a node writes a variable, any earlier read of it that is still needed is copied, and
 graph outputs that are reads are copied, so in-place updates never change a value the
-program already read. "Reads" include values that may share the buffer: views of a read
+program already read. A direct read that only the writer itself still needs is not copied
+when the writer writes each element from the same element of its inputs (``assign``,
+``assign_add``, ``assign_sub``, ``fused_assign``: an optimizer slot's update reading the
+slot). "Reads" include values that may share the buffer: views of a read
 (``reshape``, ``transpose``, ``identity``, ... see ``_VIEW_OPS``) and ``cond``/``while_loop``
 results that are reads; a loop body's results that are reads are copied each iteration.
 """
@@ -221,11 +224,17 @@ class _Emitter:
                 values.extend(node.outputs)
 
     def protect_reads(self, node: Node, indent: str, graph: Graph, index: int) -> None:
-        """Note [Reads alias buffers]: copy live reads of any variable ``node`` writes."""
+        """Note [Reads alias buffers]: copy live reads of any variable ``node`` writes. A
+        read that only the writing node itself takes, as a direct read of the variable, is
+        not copied when the node writes each element from the same element of its inputs
+        (``_ELEMENTWISE_WRITERS``: ``v.assign_add(0.1 * (g - v))`` as one fused kernel)."""
         written = node.written_variables()
         if not written:
             return
-        later = _used_after(graph, index)
+        later = _used_after(graph, index + 1)
+        per_element = node.op.name in _ELEMENTWISE_WRITERS
+        later.update(v.id for v in node.inputs if not (
+            per_element and v.node is not None and v.node.op.name == "read_variable"))
         for var_id in written:
             for value in self.reads.get(var_id, ()):
                 if value.id in later:
@@ -390,6 +399,11 @@ def _copy_stack(stack: list) -> list:
     """A while loop's saved states with their arrays copied: a state may be a variable's
     buffer (the loop started from a read) that a later write changes in place."""
     return [tuple(x.copy() if hasattr(x, "copy") else x for x in state) for state in stack]
+
+
+# Writers of a variable whose kernel writes each element from the same element of its
+# inputs, after reading it: the variable's own read may be one of those inputs uncopied.
+_ELEMENTWISE_WRITERS = frozenset({"assign", "assign_add", "assign_sub", "fused_assign"})
 
 
 def _used_after(graph: Graph, index: int) -> set[int]:

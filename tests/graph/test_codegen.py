@@ -159,6 +159,49 @@ def test_reads_alias_buffers_but_results_do_not():
     np.testing.assert_allclose(new.numpy(), [11.0, 12.0])
 
 
+def test_an_elementwise_writer_takes_its_own_variables_read_without_a_copy():
+    # Note [Reads alias buffers]: a fused assignment reads element i of the variable and
+    # writes element i, so the read it alone takes is not copied first; a transpose of the
+    # read (other positions) and a read used again later still are.
+    import re
+
+    from autojit.graph.passes import fuse_elementwise
+    from autojit.graph.passes.fuse import FUSED, FUSED_ASSIGN, fuse_assignments
+
+    kept = {"fused": FUSED.kernel, "fused_assign": FUSED_ASSIGN.kernel}  # as the GPU's
+
+    v = aj.Variable(np.array([[1.0, 2.0], [3.0, 4.0]]))
+
+    def slot(g):  # Adam's m.assign_add((1 - b1) * (g - m)) as one kernel
+        v.assign_add(0.1 * (g - v))
+        return g
+
+    def transposed(g):  # copyto(buffer, buffer.T) would read elements already written
+        v.assign(aj.transpose(v))
+        return g
+
+    def read_again(g):
+        r = v * 1.0
+        v.assign_add(0.1 * (g - r))
+        return r + 0.0
+
+    g = np.full((2, 2), 0.5)
+    for fn, copies, want in (
+            (slot, 0, lambda a: a + 0.1 * (g - a)),
+            (transposed, 1, lambda a: a.T),
+            (read_again, 1, lambda a: a + 0.1 * (g - a))):
+        graph = aj.function(fn, autograph=False).get_concrete_function(aj.constant(g)).graph
+        replay, source = generate(fuse_assignments(fuse_elementwise(graph.clone())), CPU,
+                                  kernels=kept)
+        protected = re.findall(r"^\s+(v\d+) = \1\.copy\(\)$", source, re.M)
+        assert len(protected) == copies, (fn.__name__, source)
+        start = v.numpy().copy()
+        out = replay(g)
+        np.testing.assert_allclose(v.numpy(), want(start), err_msg=fn.__name__)
+        if fn is read_again:
+            np.testing.assert_allclose(np.asarray(out[0]), start)  # the old value
+
+
 def test_constant_results_are_fresh_each_call():
     f = aj.function(lambda x: (aj.constant([2.0, 1.0]) * 3.0, x), autograph=False)
     first, _ = f(aj.constant(0.0))
