@@ -403,7 +403,8 @@ def _copy_stack(stack: list) -> list:
 
 # Writers of a variable whose kernel writes each element from the same element of its
 # inputs, after reading it: the variable's own read may be one of those inputs uncopied.
-_ELEMENTWISE_WRITERS = frozenset({"assign", "assign_add", "assign_sub", "fused_assign"})
+_ELEMENTWISE_WRITERS = frozenset({"assign", "assign_add", "assign_sub", "fused_assign",
+                                  "fused_assigns"})
 
 
 def _used_after(graph: Graph, index: int) -> set[int]:

@@ -69,6 +69,8 @@ class Node:
         for node in (self, *(inner for sub in self.subgraphs() for inner in sub.walk())):
             if node.op.effect and "var" in node.attrs and node.op.name != "read_variable":
                 written.add(id(node.attrs["var"]))
+            if node.op.effect and "vars" in node.attrs:  # a merged update (fused_assigns)
+                written.update(id(var) for var in node.attrs["vars"])
         return written
 
     @property

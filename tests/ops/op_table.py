@@ -621,6 +621,7 @@ TESTED_ELSEWHERE = {
     "fused": "tests/graph/test_fuse.py",
     "fused_assign": "tests/graph/test_fuse.py",
     "matmul_assign": "tests/graph/test_matmul_update.py",
+    "fused_assigns": "tests/graph/test_merge_updates.py",
     "label_check": "tests/graph/test_lower.py",
     "random_normal": "tests/ops/test_creation_random.py",
     "random_uniform": "tests/ops/test_creation_random.py",

@@ -26,6 +26,7 @@ import autojit as aj
 import autojit.variables  # registers the variable ops before the registry is read
 import autojit.graph.passes.lower  # noqa: F401  (and the ops of the GPU executor's passes)
 import autojit.graph.passes.matmul_update  # noqa: F401
+import autojit.graph.passes.merge_updates  # noqa: F401
 from autojit.ops import core
 from autojit.ops.core import TensorSpec
 

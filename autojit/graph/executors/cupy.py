@@ -34,6 +34,7 @@ from autojit.graph.passes.fuse import (FUSED_ASSIGN, FusedExpr, Step, evaluate_f
                                        fuse_assignments, fuse_elementwise)
 from autojit.graph.passes.lower import lower_composites
 from autojit.graph.passes.matmul_update import fuse_matmul_updates
+from autojit.graph.passes.merge_updates import FUSED_ASSIGNS, merge_updates
 from autojit.graph.passes.select import select_cheap_conds
 from autojit.ops.core import TensorSpec
 
@@ -170,6 +171,18 @@ def launch_fused_assign(xp: Any, *inputs: Any, expr: FusedExpr, how: str, var: A
     if kernel is None or not isinstance(source, KernelSource):
         return FUSED_ASSIGN.kernel(xp, *inputs, expr=expr, how=how, var=var)
     kernel(*args, buffer)
+    return ()
+
+
+def launch_fused_assigns(xp: Any, *inputs: Any, expr: FusedExpr, vars: tuple) -> tuple:
+    """Run merged updates (Note [Merged updates] in passes/merge_updates.py) as one
+    generated kernel whose outputs are the variables' own buffers; without a kernel, op by
+    op. Usage (the GPU replay's kernel for ``fused_assigns``):
+    ``launch_fused_assigns(cupy, g, m, v, p, expr=e, vars=(m_var, v_var, p_var))``"""
+    kernel, source = _compiled(xp, expr, inputs)
+    if kernel is None or not isinstance(source, KernelSource):
+        return FUSED_ASSIGNS.kernel(xp, *inputs, expr=expr, vars=vars)
+    kernel(*inputs, *(var._array for var in vars))
     return ()
 
 
@@ -428,9 +441,10 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
     # A cheap cond chooses on the device (where), not by reading its predicate back.
     work = eliminate_dead_code(select_cheap_conds(graph.clone()))
     if fusion:  # composites as their arithmetic, its repeats merged, then fused
-        work = fuse_assignments(fuse_elementwise(
-            eliminate_common_subexpressions(lower_composites(work))))
+        work = merge_updates(fuse_assignments(fuse_elementwise(  # merge: slots and params
+            eliminate_common_subexpressions(lower_composites(work)))))  # one kernel each
     kernels: dict[str, Callable] = {"fused": launch_fused, "fused_assign": launch_fused_assign,
+                                    "fused_assigns": launch_fused_assigns,
                                     "index_at": device_index_at}
     blas = BlasMatmul.create(xp, device.index)
     if blas is not None:
@@ -464,4 +478,4 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
 
 
 __all__ = ["BlasMatmul", "CupyCapture", "GpuReplay", "compile_gpu", "device_index_at",
-           "kernel_nodes", "launch_fused", "launch_fused_assign"]
+           "kernel_nodes", "launch_fused", "launch_fused_assign", "launch_fused_assigns"]

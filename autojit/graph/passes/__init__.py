@@ -7,7 +7,8 @@ touches effectful nodes' order, so optimized graphs compute what unoptimized one
 ``fuse_elementwise`` is not in the pipeline: it prepares a graph for an executor that fuses
 (the GPU's), after gradients exist; ``expand_fused`` undoes it (tests/graph/test_fuse.py).
 The GPU executor also runs ``lower.lower_composites`` before it, ``fuse.fuse_assignments``
-after it, and ``matmul_update.fuse_matmul_updates`` where cuBLAS can accumulate.
+and ``merge_updates.merge_updates`` after it, and ``matmul_update.fuse_matmul_updates``
+where cuBLAS can accumulate.
 """
 
 from __future__ import annotations
