@@ -91,11 +91,19 @@ def test_an_update_read_by_others_or_of_another_shape_or_across_a_loop_stays_apa
         p.assign_sub(0.1 * m)
         return g
 
+    def twice(g):  # m written twice: one kernel, one write of m (its later value)
+        m.assign_add(0.5 * (g - m))
+        m.assign_sub(0.1 * m)
+        return g
+
     g = rng.normal(size=(3,))
-    for fn, count in ((seen_between, 0), (other_shape, 0), (loop_reads, 0), (merges, 1)):
+    for fn, count in ((seen_between, 0), (other_shape, 0), (loop_reads, 0), (merges, 1),
+                      (twice, 1)):
         fused, merged = _graphs(fn, g)
-        assert len([n for n in merged.nodes if n.op is FUSED_ASSIGNS]) == count, (
-            fn.__name__, merged)
+        found = [n for n in merged.nodes if n.op is FUSED_ASSIGNS]
+        assert len(found) == count, (fn.__name__, merged)
+        for node in found:  # each variable written once
+            assert len({id(v) for v in node.attrs["vars"]}) == len(node.attrs["vars"])
         variables = [m, p, q]
         start = [v.numpy().copy() for v in variables]
         want_outs, want_vars = _run(fused, variables, start, [g])

@@ -184,9 +184,13 @@ def _merge(earlier: Node, node: Node, value: Value) -> None:
                                 for st in second.steps)
     wheres = ((first.wheres or (earlier.where,) * n)
               + (second.wheres or (node.where,) * len(second.steps)))
-    node.attrs = {"expr": FusedExpr(steps, first.outputs + tuple(j + n for j in second.outputs),
-                                    wheres, tuple(v.spec for v in inputs)),
-                  "vars": earlier.attrs["vars"] + node.attrs["vars"]}
+    outputs = first.outputs + tuple(j + n for j in second.outputs)
+    writes = earlier.attrs["vars"] + node.attrs["vars"]
+    final = {id(var): k for k, var in enumerate(writes)}  # a variable written twice keeps
+    kept = [k for k, var in enumerate(writes) if final[id(var)] == k]  # its later value
+    node.attrs = {"expr": FusedExpr(steps, tuple(outputs[k] for k in kept), wheres,
+                                    tuple(v.spec for v in inputs)),
+                  "vars": tuple(writes[k] for k in kept)}
     node.inputs = inputs
 
 
