@@ -308,32 +308,45 @@ def main() -> None:
         d = data(name, rng)
         results = {}
         with aj.device(args.device):
-            results["autojit eager"] = timed(autojit_step(name, d, False), sync, args.repeat,
-                                             args.inner)
+            attempt(results, name, "autojit eager", lambda: timed(
+                autojit_step(name, d, False), sync, args.repeat, args.inner))
             for label, fusion, graphs in (("autojit graph", False, False),
                                           ("autojit fused+captured", True, True)):
                 aj.config.set_fusion(fusion)
                 aj.config.set_cuda_graphs(graphs)
                 try:
                     step = autojit_step(name, d, True)
-                    results[label] = timed(step, sync, args.repeat, args.inner)
-                    if graphs:
+                    attempt(results, name, label,
+                            lambda: timed(step, sync, args.repeat, args.inner))
+                    if graphs and label in results:
                         print(f"  {name}, {label}: {step.report()}")
                 finally:
                     aj.config.set_fusion(None)
                     aj.config.set_cuda_graphs(None)
-        results[f"{'CuPy' if gpu else 'NumPy'} by hand"] = timed(
-            by_hand_step(name, d, xp), sync, args.repeat, args.inner)
+        attempt(results, name, f"{'CuPy' if gpu else 'NumPy'} by hand", lambda: timed(
+            by_hand_step(name, d, xp), sync, args.repeat, args.inner))
         if gpu:
             for label, step in {**torch_steps(name, d), **jax_step(name, d)}.items():
-                results[label] = timed(step, sync, args.repeat, args.inner)
+                attempt(results, name, label,
+                        lambda step=step: timed(step, sync, args.repeat, args.inner))
         rows.append((name, results))
     columns = list(dict.fromkeys(k for _, r in rows for k in r))
     print("\n| workload | " + " | ".join(columns) + " |")
     print("|---|" + "---|" * len(columns))
     for name, results in rows:
-        cells = [f"{results[c]:.1f}" if c in results else "-" for c in columns]
+        cells = [f"{results[c]:.1f}" if isinstance(results.get(c), float) else
+                 results.get(c, "-") for c in columns]
         print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+def attempt(results, name, label, run):
+    """``results[label] = run()``; a failure is printed (one line, with its type) and its
+    cell says so, so one broken path on a lent card leaves the rest of the table."""
+    try:
+        results[label] = run()
+    except Exception as exc:  # noqa: BLE001  (any failure of one path)
+        results[label] = "failed"
+        print(f"  {name}, {label} FAILED: {type(exc).__name__}: {str(exc).splitlines()[0]}")
 
 
 if __name__ == "__main__":
