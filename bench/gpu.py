@@ -346,7 +346,8 @@ def attempt(results, name, label, run):
         results[label] = run()
     except Exception as exc:  # noqa: BLE001  (any failure of one path)
         results[label] = "failed"
-        print(f"  {name}, {label} FAILED: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        first = (str(exc).splitlines() or [""])[0]
+        print(f"  {name}, {label} FAILED: {type(exc).__name__}: {first}")
 
 
 if __name__ == "__main__":
