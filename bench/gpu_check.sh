@@ -24,4 +24,4 @@ timeout 200 python3 bench/gpu.py --quick 2>&1 | tee /tmp/gpu_bench.txt
 timeout 120 python3 -m pytest -q -rs --maxfail=10 -p no:cacheprovider tests/ops/test_gpu_ops.py \
     2>&1 | tail -8
 echo "=== summary ==="
-grep -E "^device|^\||fused\+captured: " /tmp/gpu_bench.txt
+grep -E "^device|^\||fused\+captured: | FAILED: " /tmp/gpu_bench.txt
