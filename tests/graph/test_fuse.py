@@ -575,12 +575,18 @@ def test_a_reduction_over_leading_axes_stores_values_read_elsewhere_as_side_outp
         k = aj.reshape(h, (8, 8)) @ m
         return k, acc + aj.reduce_sum(g * (y + x))
 
+    def large(x, y, w):  # a full reduction of 8192 elements: one block of threads on a GPU
+        g = x * y
+        return aj.reduce_sum(g), g @ w
+
     rng = np.random.default_rng(4)
     x, y, w = rng.normal(size=(4, 3)), rng.normal(size=(4, 3)), rng.normal(size=(3, 2))
+    big = [rng.normal(size=(64, 128)), rng.normal(size=(64, 128)), rng.normal(size=(128, 2))]
     v64 = [rng.normal(size=64) for _ in range(4)]
     acc, m = rng.normal(size=()), rng.normal(size=(8, 8))
     cases = [
         (bias, [x, y, w], ["fused", "matmul"], [2]),
+        (large, big, ["multiply", "reduce_sum", "matmul"], []),
         (inner_axis, [x, y, w], ["multiply", "reduce_sum", "matmul"], []),
         (read_before, [x, y, w], ["multiply", "matmul", "reduce_sum"], []),
         (sibling, [v64[0], acc, v64[1], v64[2], acc], ["fused"], [2]),

@@ -52,8 +52,11 @@ its prologue computes, per input element, so one kernel does what two did:
   (``_take_siblings``): the loop's reverse step ``g * w`` beside ``acc + sum(g * (y + x))``.
 
 Leading axes only: a kernel reducing them walks its elements in their own (C) order, so each
-side value is stored where it belongs (the GPU's ``ReductionKernel`` moves no axes then). An
-input read by the reduction alone keeps ``_recomputed`` instead (no round trip through memory).
+side value is stored where it belongs (the GPU's ``ReductionKernel`` moves no axes then). And
+at most ``_SIDE_ELEMENTS`` (4096) input elements per reduced value: CuPy gives each reduced
+value at most one block of threads (a full reduction is one block), so large elementwise work
+is faster in a kernel of its own. An input read by the reduction alone keeps ``_recomputed``
+instead (no round trip through memory).
 
 Note [Inlined producers]: after the rewrite, a small fused node without a reduction (or a
 fusable node left alone) whose outputs are read only per element of their own shape is
@@ -451,11 +454,16 @@ def _attach_reductions(graph: Graph, groups: list[_Group], group_of: dict[int, _
         _take_siblings(group, reduction, groups, group_of, users, position)
 
 
+_SIDE_ELEMENTS = 4096  # the most input elements per reduced value a side output may join
+
+
 def _leading(reduction: Node) -> bool:
-    """True when ``reduction`` reduces the leading axes of its input (Note [Side outputs])."""
-    ndim = len(reduction.inputs[0].spec.shape)
-    return tuple(sorted(a % ndim for a in reduction.attrs["axis"])) == tuple(
-        range(len(reduction.attrs["axis"])))
+    """True when ``reduction`` may store side outputs (Note [Side outputs]): it reduces the
+    leading axes of its input, at most ``_SIDE_ELEMENTS`` elements per reduced value."""
+    shape = reduction.inputs[0].spec.shape
+    axes = tuple(sorted(a % len(shape) for a in reduction.attrs["axis"]))
+    per_value = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    return axes == tuple(range(len(axes))) and per_value <= _SIDE_ELEMENTS
 
 
 def _first_use(group: _Group, users: dict[int, list[Node]], position: dict[int, int],
