@@ -22,8 +22,8 @@ Before a node writes a variable, any earlier read of it that is still needed is 
 graph outputs that are reads are copied, so in-place updates never change a value the
 program already read. A direct read that only the writer itself still needs is not copied
 when the writer writes each element from the same element of its inputs (``assign``,
-``assign_add``, ``assign_sub``, ``fused_assign``: an optimizer slot's update reading the
-slot). "Reads" include values that may share the buffer: views of a read
+``assign_add``, ``assign_sub``, ``fused_assign``, ``fused_assigns``: an optimizer slot's
+update reading the slot). "Reads" include values that may share the buffer: views of a read
 (``reshape``, ``transpose``, ``identity``, ... see ``_VIEW_OPS``) and ``cond``/``while_loop``
 results that are reads; a loop body's results that are reads are copied each iteration.
 """

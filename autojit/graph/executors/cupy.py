@@ -30,7 +30,7 @@ from autojit.graph.executors.device_loops import (CudaCoreConditions, conditiona
 from autojit.graph.ir import Graph
 from autojit.graph.passes.cse import eliminate_common_subexpressions
 from autojit.graph.passes.dce import eliminate_dead_code
-from autojit.graph.passes.fuse import (FUSED_ASSIGN, FusedExpr, Step, evaluate_fused,
+from autojit.graph.passes.fuse import (FUSED_ASSIGN, FusedExpr, _assigned_value, evaluate_fused,
                                        fuse_assignments, fuse_elementwise)
 from autojit.graph.passes.lower import lower_composites
 from autojit.graph.passes.matmul_update import fuse_matmul_updates
@@ -141,7 +141,6 @@ def _reduce_leading(kernel: Any, args: list, source: ReductionSource, out: Any) 
 # The expression of a fused assignment extended to the variable's new value (assign_add and
 # assign_sub read the variable too), by expression.
 _WRITING: "weakref.WeakKeyDictionary[FusedExpr, FusedExpr]" = weakref.WeakKeyDictionary()
-_COMBINE = {"assign_add": "add", "assign_sub": "subtract"}
 
 
 def _writing(expr: FusedExpr, how: str, var: Any) -> FusedExpr:
@@ -149,10 +148,8 @@ def _writing(expr: FusedExpr, how: str, var: Any) -> FusedExpr:
         return expr
     found = _WRITING.get(expr)
     if found is None:
-        last, n = expr.outputs[0], len(expr.input_specs)
-        step = Step(_COMBINE[how], (("in", n), ("t", last)), (), expr.steps[last].spec)
-        found = _WRITING[expr] = FusedExpr(
-            expr.steps + (step,), (len(expr.steps),), expr.wheres + expr.wheres[-1:],
+        found = _WRITING[expr] = _assigned_value(
+            expr, how, len(expr.input_specs),
             expr.input_specs + (TensorSpec(tuple(var.shape), var.dtype),))
     return found
 
@@ -253,14 +250,19 @@ class BlasMatmul:
             c[...] = 0  # (k == 0: sums of nothing)
             return c
         one, zero = self.scalars[a.dtype.name]
-        self.cublas.set_stream(self.handle, xp.cuda.get_current_stream().ptr)
-        # Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T.
-        getattr(self.cublas, self._GEMM[a.dtype.name])(
-            self.handle, int(tb), int(ta), n, m, k, one.ctypes.data,
-            stored_b.data.ptr, stored_b.shape[1], stored_a.data.ptr, stored_a.shape[1],
-            zero.ctypes.data, c.data.ptr, n)
+        self._gemm(xp, stored_a, ta, stored_b, tb, k, one, zero, c)
         return c
 
+    def _gemm(self, xp: Any, a: Any, ta: bool, b: Any, tb: bool, k: int, alpha: np.ndarray,
+              beta: np.ndarray, c: Any) -> None:
+        """``c = alpha * op(a) op(b) + beta * c`` for C-contiguous ``a``, ``b``, ``c``, on the
+        current stream; ``alpha``/``beta`` host scalars."""
+        m, n = c.shape
+        self.cublas.set_stream(self.handle, xp.cuda.get_current_stream().ptr)
+        # Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T.
+        getattr(self.cublas, self._GEMM[c.dtype.name])(
+            self.handle, int(tb), int(ta), n, m, k, alpha.ctypes.data, b.data.ptr, b.shape[1],
+            a.data.ptr, a.shape[1], beta.ctypes.data, c.data.ptr, n)
 
     def update(self, xp: Any, a: Any, b: Any, *, alpha: float, transpose_a: bool = False,
                transpose_b: bool = False, var: Any) -> tuple:
@@ -277,18 +279,14 @@ class BlasMatmul:
             product = self(xp, a, b, transpose_a=transpose_a, transpose_b=transpose_b)
             xp.add(c, xp.multiply(product, c.dtype.type(alpha)), out=c)
             return ()
-        m, n = c.shape
         k = stored_a.shape[0] if ta else stored_a.shape[1]
-        if not (m and n and k):
+        if not (c.size and k):
             return ()  # an empty product adds nothing
         key = (name, float(alpha))
         if key not in self.alphas:  # host scalars, read by the call (a capture keeps them)
             self.alphas[key] = np.full(1, alpha, name)
-        self.cublas.set_stream(self.handle, xp.cuda.get_current_stream().ptr)
-        getattr(self.cublas, self._GEMM[name])(
-            self.handle, int(tb), int(ta), n, m, k, self.alphas[key].ctypes.data,
-            stored_b.data.ptr, stored_b.shape[1], stored_a.data.ptr, stored_a.shape[1],
-            self.scalars[name][0].ctypes.data, c.data.ptr, n)
+        self._gemm(xp, stored_a, ta, stored_b, tb, k, self.alphas[key], self.scalars[name][0],
+                   c)
         return ()
 
 
@@ -440,9 +438,10 @@ def compile_gpu(graph: Graph, device: Any, name: str, variables: Sequence[Any],
     xp = device.xp
     # A cheap cond chooses on the device (where), not by reading its predicate back.
     work = eliminate_dead_code(select_cheap_conds(graph.clone()))
-    if fusion:  # composites as their arithmetic, its repeats merged, then fused
-        work = merge_updates(fuse_assignments(fuse_elementwise(  # merge: slots and params
-            eliminate_common_subexpressions(lower_composites(work)))))  # one kernel each
+    if fusion:  # composites as their arithmetic, its repeats merged, then fused; an
+        # optimizer's updates of one parameter (its slots, itself) become one kernel
+        work = merge_updates(fuse_assignments(fuse_elementwise(
+            eliminate_common_subexpressions(lower_composites(work)))))
     kernels: dict[str, Callable] = {"fused": launch_fused, "fused_assign": launch_fused_assign,
                                     "fused_assigns": launch_fused_assigns,
                                     "index_at": device_index_at}

@@ -60,14 +60,13 @@ instead (no round trip through memory).
 
 Note [Inlined producers]: after the rewrite, a small fused node without a reduction (or a
 fusable node left alone) whose outputs are read only per element of their own shape is
-recomputed in each reader
-(``_inline_producers``), as XLA duplicates cheap producers into their consumers: its kernel
-and the round trip of its values through memory go, for a few more operations per element in
-each reader. Readers are fused nodes (before their reduction, or by it), reductions of one
-of the values and fusable nodes left alone; the last two become fused nodes of one step
-(``_as_fused``), as each is one kernel anyway. A reader takes only the steps the values it
-reads need. The softmax's shifted exp, read by its sum and by its division, is computed in
-both: three kernels (max, sum, division), not four.
+recomputed in each reader (``_inline_producers``), as XLA duplicates cheap producers into
+their consumers: its kernel and the round trip of its values through memory go, for a few
+more operations per element in each reader. Readers are fused nodes (before their
+reduction, or by it), reductions of one of the values and fusable nodes left alone; the last
+two become fused nodes of one step (``_as_fused``), as each is one kernel anyway. A reader
+takes only the steps the values it reads need. The softmax's shifted exp, read by its sum
+and by its division, is computed in both: three kernels (max, sum, division), not four.
 """
 
 from __future__ import annotations
@@ -421,12 +420,12 @@ def _attach_reductions(graph: Graph, groups: list[_Group], group_of: dict[int, _
         free = group is not None and not group.reduces
         if free and _leaves_only(group, x, total):
             group.members.append(node)
-        elif (free and _leaving(group, total).get(x, 0) > 1 and _leading(node)
+        elif (free and _leaving(group, total).get(x, 0) > 1 and _takes_sides(node)
               and _first_use(group, users, position, node) > position[id(node)]):
             group.members.append(node)  # x is read outside by others too: a side output
         elif free and total.get(x.id) == 1:
-            copies = _recomputed(graph, group, x, node, total, users)
-            position = {id(n): i for i, n in enumerate(graph.nodes)}
+            copies = _recomputed(graph, group, x, node, total, users, position)
+            position = {id(n): i for i, n in enumerate(graph.nodes)}  # copies inserted
             group = _Group(copies[0])
             group.members = [*copies, node]
             groups.append(group)
@@ -442,13 +441,13 @@ def _attach_reductions(graph: Graph, groups: list[_Group], group_of: dict[int, _
         while (follow := _epilogue(last, group.shape, group_of, users, total, host)) is not None:
             after, last = follow
             end = max(position[id(m)] for m in after.members)
-            if _first_use(group, users, position, node, last=False) < end:
+            if _first_use(group, users, position, node, prologue_only=True) < end:
                 break  # a side output is read before the epilogue's end: it stays apart
             group.members.extend(after.members)
             for member in after.members:
                 group_of[member.outputs[0].id] = group
             after.members = []
-        if _leading(node):
+        if _takes_sides(node):
             reducing.append((group, node))
     for group, reduction in reducing:
         _take_siblings(group, reduction, groups, group_of, users, position)
@@ -457,7 +456,7 @@ def _attach_reductions(graph: Graph, groups: list[_Group], group_of: dict[int, _
 _SIDE_ELEMENTS = 4096  # the most input elements per reduced value a side output may join
 
 
-def _leading(reduction: Node) -> bool:
+def _takes_sides(reduction: Node) -> bool:
     """True when ``reduction`` may store side outputs (Note [Side outputs]): it reduces the
     leading axes of its input, at most ``_SIDE_ELEMENTS`` elements per reduced value."""
     shape = reduction.inputs[0].spec.shape
@@ -467,14 +466,15 @@ def _leading(reduction: Node) -> bool:
 
 
 def _first_use(group: _Group, users: dict[int, list[Node]], position: dict[int, int],
-               reduction: Node, last: bool = True) -> float:
+               reduction: Node, prologue_only: bool = False) -> float:
     """The earliest position of a node outside ``group`` (and other than ``reduction``) that
-    reads one of its values computed before ``reduction`` (all of them with ``last``)."""
+    reads one of its values (with ``prologue_only``, of those computed before
+    ``reduction``)."""
     own = {id(m) for m in group.members}
     stop = position[id(reduction)]
     first = float("inf")
     for member in group.members:
-        if member is reduction or (not last and position[id(member)] > stop):
+        if member is reduction or (prologue_only and position[id(member)] > stop):
             continue
         for reader in users.get(member.outputs[0].id, []):
             if id(reader) not in own and reader is not reduction:
@@ -514,7 +514,7 @@ def _take_siblings(group: _Group, reduction: Node, groups: list[_Group],
 
 
 def _recomputed(graph: Graph, group: _Group, x: Value, reduction: Node, total: dict[int, int],
-                users: dict[int, list[Node]]) -> list[Node]:
+                users: dict[int, list[Node]], position: dict[int, int]) -> list[Node]:
     """Copies of the members of ``group`` that ``x`` (read only by ``reduction``) depends on,
     placed just before ``reduction``, which now reads the copy of ``x``: its prologue. The
     use counts follow; the group keeps its other values (Note [Reduction groups])."""
@@ -526,7 +526,6 @@ def _recomputed(graph: Graph, group: _Group, x: Value, reduction: Node, total: d
         if vid not in needed:
             needed.add(vid)
             stack.extend(v.id for v in inside[vid].inputs if v.id in inside)
-    position = {id(n): i for i, n in enumerate(graph.nodes)}
     mapping: dict[int, Value] = {}
     copies = []
     for member in sorted(group.members, key=lambda n: position[id(n)]):
@@ -764,14 +763,30 @@ def has_fused(graph: Graph) -> bool:
 # reads its inputs must not read that buffer at other positions, so every input must be
 # known not to be a view of the variable: the variable's own read (the same element is read
 # then written), another variable's read, a constant, a host scalar, or the result of an op
-# that makes a new array (``FRESH``). Other inputs (a transpose of the variable, a loop's
+# that makes a new array (``_FRESH``). Other inputs (a transpose of the variable, a loop's
 # captured value) leave the pair as it is. The node sits at the assignment's position, so
 # effects keep their order.
 _ASSIGNS = frozenset({"assign", "assign_add", "assign_sub"})
-# Ops whose result is a new array, never a view of an input (also matmul_update.py's test).
-FRESH = (FUSABLE - {"identity", "stop_gradient", "broadcast_to", "broadcast_like", "cast"}) | \
+_COMBINE = {"assign_add": "add", "assign_sub": "subtract"}  # how an assignment meets the old
+# Ops whose result is a new array, never a view of an input.
+_FRESH = (FUSABLE - {"identity", "stop_gradient", "broadcast_to", "broadcast_like", "cast"}) | \
     REDUCIBLE | {"fused", "matmul", "unbroadcast", "softmax", "log_softmax", "one_hot",
                  "sparse_softmax_cross_entropy_with_logits", "constant"}
+
+
+def _assigned_value(expr: FusedExpr, how: str, k: int, input_specs: tuple,
+                    where: Any = None) -> FusedExpr:
+    """``expr`` (one result: the value assignment ``how`` takes) extended to the variable's
+    new value: for ``assign_add``/``assign_sub`` a last step combining input ``k``, the
+    variable's current value, with that result. ``input_specs``: the extended expression's
+    inputs. Used by the GPU launcher and by ``merge_updates``."""
+    if how not in _COMBINE:
+        return dataclasses.replace(expr, input_specs=input_specs)
+    result = expr.outputs[0]
+    wheres = expr.wheres or (where,) * len(expr.steps)
+    step = Step(_COMBINE[how], (("in", k), ("t", result)), (), expr.steps[result].spec)
+    return FusedExpr(expr.steps + (step,), (len(expr.steps),),
+                     wheres + ((where,) if where is not None else wheres[-1:]), input_specs)
 
 
 def _fused_assign_kernel(xp: Any, *inputs: Any, expr: FusedExpr, how: str, var: Any) -> tuple:
@@ -834,8 +849,8 @@ def _not_a_view(value: Value, host: set[int], top_level: bool) -> bool:
     node = value.node
     if node is None:
         return top_level  # a subgraph's input may be an outer read of the variable
-    return node.op.name == "read_variable" or node.op.name in FRESH
+    return node.op.name == "read_variable" or node.op.name in _FRESH
 
 
-__all__ = ["FRESH", "FUSABLE", "FUSED", "FUSED_ASSIGN", "REDUCIBLE", "FusedExpr", "Step",
-           "evaluate_fused", "expand_fused", "fuse_assignments", "fuse_elementwise", "has_fused"]
+__all__ = ["FUSABLE", "FUSED", "FUSED_ASSIGN", "REDUCIBLE", "FusedExpr", "Step", "evaluate_fused",
+           "expand_fused", "fuse_assignments", "fuse_elementwise", "has_fused"]

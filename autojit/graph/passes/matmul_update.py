@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from autojit.graph.ir import Graph, Node, Value, uses
-from autojit.graph.passes.fuse import FRESH, FUSED_ASSIGN
+from autojit.graph.passes.fuse import FUSED_ASSIGN, _not_a_view
 from autojit.ops.core import defop, registry
 
 
@@ -86,11 +86,7 @@ def _scale(node: Node) -> float | None:
     """``c`` when the fused assignment's expression is ``in0 * c`` or ``c * in0`` (``c`` a 0-d
     constant), 1.0 when it is ``in0`` itself; None otherwise."""
     expr = node.attrs["expr"]
-    if len(node.inputs) != 1 or expr.outputs != (len(expr.steps) - 1,):
-        return None
-    if not expr.steps:
-        return 1.0
-    if len(expr.steps) != 1:
+    if len(node.inputs) != 1 or len(expr.steps) != 1:
         return None
     (step,) = expr.steps
     if step.op == "identity" and step.args == (("in", 0),):
@@ -106,13 +102,12 @@ def _scale(node: Node) -> float | None:
 
 def _distinct(value: Value, var: Any) -> bool:
     """True when ``value`` cannot share memory with ``var``'s buffer (Note [Matmul
-    updates])."""
+    updates]): not a view (as Note [Fused assignments] decides it, for the top-level graph,
+    where Variables arrive as reads, not as inputs), and not ``var``'s own read."""
     node = value.node
-    if node is None:
-        return True  # a top-level graph input: Variables arrive as reads, not as inputs
-    if node.op.name == "read_variable":
-        return node.attrs["var"] is not var
-    return node.op.name in FRESH
+    if node is not None and node.op.name == "read_variable" and node.attrs["var"] is var:
+        return False
+    return _not_a_view(value, set(), top_level=True)
 
 
 __all__ = ["MATMUL_ASSIGN", "fuse_matmul_updates"]

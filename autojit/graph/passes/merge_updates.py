@@ -28,7 +28,8 @@ import dataclasses
 from typing import Any
 
 from autojit.graph.ir import Graph, Node, Value, detached_node
-from autojit.graph.passes.fuse import FUSED_ASSIGN, FusedExpr, Step, evaluate_fused
+from autojit.graph.passes.fuse import (_ASSIGNS, FUSED_ASSIGN, FusedExpr, Step, _assigned_value,
+                                       evaluate_fused)
 from autojit.ops.core import TensorSpec, defop, registry
 
 
@@ -42,8 +43,6 @@ def _fused_assigns_kernel(xp: Any, *inputs: Any, expr: FusedExpr, vars: tuple) -
 FUSED_ASSIGNS = defop("fused_assigns", ["*inputs"], _fused_assigns_kernel,
                       lambda name, *inputs, expr, vars: [], attrs=("expr", "vars"),
                       effect=True, multiple=True)
-_COMBINE = {"assign_add": "add", "assign_sub": "subtract"}
-_PLAIN = frozenset({"assign", "assign_add", "assign_sub"})
 
 
 def merge_updates(graph: Graph) -> Graph:
@@ -93,7 +92,7 @@ def _written(node: Node) -> tuple:
 def _plain(node: Node) -> bool:
     """An unfused assignment of a value of the variable's own shape (momentum's
     ``p.assign_add(m)`` of a slot's read): it may take earlier updates in."""
-    return (node.op.name in _PLAIN and len(node.inputs) == 1
+    return (node.op.name in _ASSIGNS and len(node.inputs) == 1
             and node.inputs[0].spec.shape == tuple(node.attrs["var"].shape))
 
 
@@ -138,8 +137,8 @@ def _as_new_values(node: Node) -> list[Node]:
         (value,), how, var = node.inputs, node.op.name, node.attrs["var"]
         expr = FusedExpr((Step("identity", (("in", 0),), (), value.spec),), (0,),
                          (node.where,), (value.spec,))
-    inputs, made = list(node.inputs), []
-    if how in _COMBINE:
+    inputs, made, k = list(node.inputs), [], 0
+    if how != "assign":  # the new value combines the variable's read with the value
         k = next((i for i, v in enumerate(inputs) if v.node is not None
                   and v.node.op.name == "read_variable" and v.node.attrs["var"] is var), None)
         if k is None:
@@ -148,11 +147,7 @@ def _as_new_values(node: Node) -> list[Node]:
                                       node.where))
             inputs.append(made[0].outputs[0])
             k = len(inputs) - 1
-        spec = expr.steps[expr.outputs[0]].spec
-        step = Step(_COMBINE[how], (("in", k), ("t", expr.outputs[0])), (), spec)
-        expr = FusedExpr(expr.steps + (step,), (len(expr.steps),),
-                         (expr.wheres or (node.where,) * len(expr.steps)) + (node.where,),
-                         tuple(v.spec for v in inputs))
+    expr = _assigned_value(expr, how, k, tuple(v.spec for v in inputs), node.where)
     node.op = FUSED_ASSIGNS
     node.inputs = inputs
     node.attrs = {"expr": expr, "vars": (var,)}
