@@ -318,7 +318,7 @@ def main() -> None:
                     step = autojit_step(name, d, True)
                     attempt(results, name, label,
                             lambda: timed(step, sync, args.repeat, args.inner))
-                    if graphs and label in results:
+                    if graphs and isinstance(results[label], float):  # it ran
                         print(f"  {name}, {label}: {step.report()}")
                 finally:
                     aj.config.set_fusion(None)

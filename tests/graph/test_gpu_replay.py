@@ -14,7 +14,7 @@ import autojit as aj
 from autojit import nest
 from autojit.errors import InvalidArgumentError
 
-from bench.gpu import mlp_step  # the benchmark's own step
+from bench.gpu import mlp_step, replay_report  # the benchmark's own step and report
 
 from .programs import grad_program, random_program
 
@@ -35,8 +35,7 @@ def numpy_of(out):
 
 
 def report(fn, *args):
-    replay = fn.get_concrete_function(*args)._fn
-    return replay.report() if hasattr(replay, "report") else "the CPU code generator"
+    return replay_report(fn, args)
 
 
 @pytest.mark.parametrize("control", [False, True], ids=["pure", "control"])
