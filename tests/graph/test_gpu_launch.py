@@ -7,6 +7,8 @@ fresh outputs of the node's shapes) is checked against ``evaluate_fused`` withou
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 
@@ -282,3 +284,40 @@ def test_a_raw_reduction_over_inner_axes_writes_into_out_where_one_is_given(keep
     (got,) = gpu_executor.launch_fused(host_cupy, x, acc, expr=expr, out=out)
     assert got is out and out.shape == ((1, 3, 1) if keepdims else (3,))
     np.testing.assert_allclose(out, want, rtol=1e-6)
+
+
+def test_merged_updates_write_every_variable_with_one_kernel(host_cupy):
+    # Note [Merged updates]: Adam's m, v and parameter updates, merged, are one generated
+    # kernel writing the three buffers; the values are the merged node's own kernel's (each
+    # member op on NumPy), run on copies of the same starting values.
+    from autojit.graph.passes.fuse import fuse_assignments
+    from autojit.graph.passes.merge_updates import FUSED_ASSIGNS, merge_updates
+
+    rng = np.random.default_rng(6)
+    p = aj.Variable(rng.normal(size=(4, 3)).astype(np.float32))
+    opt = aj.optimizers.Adam(0.05)
+
+    def step(x):  # the gradient a matmul, so each slot's update is a fused assignment
+        with aj.GradientTape() as tape:
+            loss = aj.reduce_sum(aj.square(x @ p))
+        opt.apply_gradients([(tape.gradient(loss, p), p)])
+        return loss
+
+    x = aj.constant(rng.normal(size=(5, 4)).astype(np.float32))
+    graph = aj.function(step, autograph=False).get_concrete_function(x).graph
+    merged = merge_updates(fuse_assignments(fuse_elementwise(graph.clone())))
+    (node,) = [n for n in merged.nodes if n.op is FUSED_ASSIGNS]
+    assert len(node.attrs["vars"]) == 3, merged
+    for _ in range(3):
+        inputs = [v.node.attrs["var"]._array
+                  if v.node is not None and v.node.op.name == "read_variable"
+                  else rng.normal(size=v.spec.shape).astype(v.spec.dtype) for v in node.inputs]
+        copies = [types.SimpleNamespace(_array=var._array.copy()) for var in node.attrs["vars"]]
+        reads = {id(var._array): c._array for var, c in zip(node.attrs["vars"], copies)}
+        want_inputs = [reads.get(id(a), a) for a in inputs]  # the copies' own reads
+        FUSED_ASSIGNS.kernel(np, *want_inputs, expr=node.attrs["expr"], vars=copies)
+        assert gpu_executor.launch_fused_assigns(host_cupy, *inputs, expr=node.attrs["expr"],
+                                                 vars=node.attrs["vars"]) == ()
+        for var, want in zip(node.attrs["vars"], copies):
+            np.testing.assert_allclose(var.numpy(), want._array, rtol=1e-6, atol=1e-7)
+    assert [k for k, _ in host_cupy.compiled] == ["elementwise"]  # one kernel, compiled once
