@@ -9,6 +9,7 @@ from __future__ import annotations
 import __future__
 
 import functools
+import inspect
 import linecache
 import sys
 import sysconfig
@@ -307,9 +308,13 @@ def templates_name(identifier: str) -> Any:
 
 
 def _register(code: types.CodeType) -> None:
+    """Mark ``code`` and the functions nested in it as converted. A class body's code (no
+    ``CO_OPTIMIZED`` flag) is left out with all it holds: converters leave class bodies
+    alone, so the methods of a class defined inside a converted function are converted
+    when they are called (``convert_for_call``), like those of any other user class."""
     _CONVERTED[code] = True
     for const in code.co_consts:
-        if isinstance(const, types.CodeType):
+        if isinstance(const, types.CodeType) and const.co_flags & inspect.CO_OPTIMIZED:
             _register(const)
 
 

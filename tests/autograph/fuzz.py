@@ -41,6 +41,18 @@ def helper(v, w):
         r = r * 0.5
     return r
 """
+# A class defined inside the generated function: its methods are converted when called.
+LOCAL_CLASS = """
+    class K:
+        def __init__(self, s):
+            self.s = s
+
+        def m(self, v):
+            if v > self.s:
+                return v * 0.5
+            return v + self.s
+    k = K(0.25)
+"""
 CONSTANTS = ("0.5", "0.25", "1.0", "1.5", "2.0", "-1.0")
 
 
@@ -74,7 +86,8 @@ class _Generator:
         self.lines = HELPER.splitlines() + [
             "def f(x, y, n, v):", "    a = x", "    b = y", "    c = 0.0",
             "    h = lambda v: v * 0.5 if v > 0.0 else -v",
-            "    L = [x, y * 0.5]", "    D = {'p': y, 'q': 0.0}", f"    mode = {self.mode!r}"]
+            "    L = [x, y * 0.5]", "    D = {'p': y, 'q': 0.0}", f"    mode = {self.mode!r}",
+            *LOCAL_CLASS.splitlines()]
         self.block(1, loops=[], python_ints=[], depth=0)
         if self.rng.random() < 0.04:
             self.risky = True  # may fall off the end (returns None)
@@ -177,8 +190,12 @@ class _Generator:
 
     def s_call(self, indent, loops, python_ints, depth):
         target = self.rng.choice(FLOATS)
-        if self.rng.random() < 0.5:
+        draw = self.rng.random()
+        if draw < 0.4:
             self.emit(indent, f"{target} = helper({self.fexpr()}, {self.rng.choice(FLOATS)})")
+        elif draw < 0.6:
+            self.used.add("method of a class defined in the function")
+            self.emit(indent, f"{target} = k.m({self.fexpr()})")
         else:
             self.emit(indent, f"{target} = h({self.fexpr()})")
 

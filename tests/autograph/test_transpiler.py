@@ -4,6 +4,7 @@
 import textwrap
 import warnings
 
+import numpy as np
 import pytest
 
 import autojit as aj
@@ -59,6 +60,36 @@ def test_methods_are_converted_and_bound_again():
     assert step.__self__ is counter and autograph.is_converted(step)
     assert (step(1), step(-1), step(2)) == (1, 1, 2)
 
+
+class Shift:
+    def apply(self, v):
+        return v + 1.0
+
+
+def test_methods_of_a_class_defined_in_a_converted_function_are_converted():
+    # The class body's code is nested in the converted function's code, but converters
+    # leave class bodies alone: its methods must be converted when called, not taken for
+    # converted code (they raised "bool() of a symbolic tensor" before).
+    @aj.function
+    def f(v):
+        class Twice(Shift):
+            def apply(self, v):
+                if aj.reduce_sum(v) > 0:
+                    return super().apply(v) * 2.0
+                return v
+
+            def repeat(self, v, n):
+                s = v
+                for _ in aj.range(n):
+                    s = s + self.apply(v)
+                return s
+
+        return Twice().repeat(v, 3)
+
+    for values in ([1.0, -2.0, 3.0], [-1.0, -2.0, 0.5]):
+        v = aj.constant(values)
+        assert np.allclose(f(v).numpy(), f.python_function(v).numpy())
+    assert f.tracing_count == 1
 
 def test_recursion():
     def fact(n):
