@@ -433,28 +433,53 @@ STACK_LEN = core.defop("stack_len", ["stack"], "xp.asarray(len(stack), dtype=xp.
                        lambda name, stack: ((), dtypes.int32))
 
 
-def while_loop(cond: Callable, body: Callable, loop_vars: Any,
-               maximum_iterations: Any = None, name: str | None = None,
-               _names: Sequence[str] | None = None) -> Any:
+def while_loop(cond: Callable, body: Callable, loop_vars: Any, shape_invariants: Any = None,
+               parallel_iterations: int = 10, back_prop: bool = True,
+               swap_memory: bool = False, maximum_iterations: Any = None,
+               name: str | None = None, _names: Sequence[str] | None = None) -> Any:
     """Repeat ``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)``; return the final
     loop variables (same structure). In a graph the body is traced once into a
     ``while_loop`` node; shapes that change across iterations become unknown dims.
 
+    TF's parameters, in TF's order: ``shape_invariants`` (the structure of ``loop_vars`` with a
+    shape, ``None`` dims unknown, for each tensor: the body may change only those dims),
+    ``back_prop=False`` (no gradient through the loop, as ``aj.stop_gradient`` of its
+    results), ``maximum_iterations``; ``parallel_iterations`` and ``swap_memory`` are
+    accepted and change nothing.
+
     Usage: ``i, acc = aj.while_loop(lambda i, a: i < n, lambda i, a: (i + 1, a * 2), (0, x))``
     """
+    result = _while_loop(cond, body, loop_vars, shape_invariants, maximum_iterations, _names)
+    if back_prop:
+        return result
+    from autojit.ops.array import stop_gradient
+
+    return nest.map_structure(
+        lambda v: stop_gradient(v) if isinstance(v, Tensor) else v, result)
+
+
+def _while_loop(cond, body, loop_vars, shape_invariants, maximum_iterations, _names):
     single = not isinstance(loop_vars, (list, tuple))
     structure = (loop_vars,) if single else tuple(loop_vars)
+    invariants = None
+    if shape_invariants is not None:
+        invariants = _invariant_shapes(loop_vars, shape_invariants, user_location())
     parent = core.current_trace()
     if not isinstance(parent, GraphTrace):
-        return _python_while(cond, body, structure, maximum_iterations, single)
+        return _python_while(cond, body, structure, maximum_iterations, single, invariants)
     where = user_location()
     names = list(_names) if _names else None
     flat = [_to_tensor(leaf) for leaf in flatten_state(structure)]
     specs = [TensorSpec(t.shape, t.dtype) for t in flat]
+    if invariants is not None:
+        specs = [spec if shape is None else TensorSpec(shape, spec.dtype)
+                 for spec, shape in zip(specs, _check_invariants(flat, invariants, names,
+                                                                 where, "before the loop"))]
 
     def body_fn(*args):
         out = body(*args)
-        return (out,) if single and not isinstance(out, (list, tuple)) else tuple(out)
+        # a result that is no list or tuple is one loop variable, as in TF
+        return tuple(out) if isinstance(out, (list, tuple)) else (out,)
 
     for _ in range(4):  # relax shapes that change across an iteration, then retrace
         b_graph, b_trace, b_out = trace_subgraph(body_fn, parent, specs, "body", structure)
@@ -469,6 +494,8 @@ def while_loop(cond: Callable, body: Callable, loop_vars: Any,
                 f"while_loop: the body must return the same structure as loop_vars "
                 f"(at {where_text(where)}); got {_shape_of_structure(b_out)} for "
                 f"{_shape_of_structure(structure)}")
+        if invariants is not None:
+            _check_invariants(b_graph.outputs, invariants, names, where, "after one iteration")
         relaxed = _relax(specs, b_graph.outputs, names, where)
         if relaxed == specs:
             break
@@ -538,15 +565,79 @@ def _relax(specs: list, outputs: list, names: list | None, where: Any) -> list:
     return relaxed
 
 
-def _python_while(cond, body, structure, maximum_iterations, single):
+def _python_while(cond, body, structure, maximum_iterations, single, invariants=None):
     loop = structure
     count = 0
     limit = None if maximum_iterations is None else int(maximum_iterations)
+    where = user_location() if invariants is not None else None
+    if invariants is not None:
+        _check_invariants(flatten_state(loop), invariants, None, where, "before the loop")
     while (limit is None or count < limit) and bool(cond(*loop)):
         out = body(*loop)
-        loop = (out,) if single and not isinstance(out, (list, tuple)) else tuple(out)
+        loop = tuple(out) if isinstance(out, (list, tuple)) else (out,)
+        if nest.structure_key(loop, lambda leaf: None) != \
+                nest.structure_key(structure, lambda leaf: None):
+            raise AutographError(
+                f"while_loop: the body must return the same structure as loop_vars "
+                f"(at {where_text(user_location())}); got {_shape_of_structure(loop)} for "
+                f"{_shape_of_structure(structure)}")
+        if invariants is not None:
+            _check_invariants(flatten_state(loop), invariants, None, where, "in the loop")
         count += 1
     return loop[0] if single else loop
+
+
+def _invariant_shapes(loop_vars: Any, invariants: Any, where: Any) -> list:
+    """The shape invariant (a tuple of ints and Nones, or None) of each tensor of
+    ``loop_vars`` (in ``flatten_state`` order), read from ``invariants``: the structure of
+    ``loop_vars`` with a shape (a list/tuple of dims, a TensorSpec, ``x.shape``) or None in
+    place of each tensor."""
+    if is_composite(loop_vars):
+        return [None] * len(loop_vars._aj_components())
+    if isinstance(loop_vars, dict):
+        if not isinstance(invariants, dict) or set(invariants) != set(loop_vars):
+            raise _invariant_error(loop_vars, invariants, where)
+        return [s for key in loop_vars for s in _invariant_shapes(loop_vars[key],
+                                                                  invariants[key], where)]
+    if isinstance(loop_vars, (list, tuple)):
+        if not isinstance(invariants, (list, tuple)) or len(invariants) != len(loop_vars):
+            raise _invariant_error(loop_vars, invariants, where)
+        return [s for v, i in zip(loop_vars, invariants)
+                for s in _invariant_shapes(v, i, where)]
+    if invariants is None:
+        return [None]
+    shape = getattr(invariants, "shape", invariants) if isinstance(invariants, TensorSpec) \
+        else invariants
+    try:
+        return [tuple(None if d is None else int(d) for d in shape)]
+    except TypeError:
+        raise _invariant_error(loop_vars, invariants, where) from None
+
+
+def _invariant_error(loop_vars: Any, invariants: Any, where: Any) -> TypeError:
+    return TypeError(f"while_loop: shape_invariants must have the structure of loop_vars "
+                     f"with a shape (a list of dims, None for an unknown one) for each tensor "
+                     f"(at {where_text(where)}); got {invariants!r} for "
+                     f"{_shape_of_structure(loop_vars)}")
+
+
+def _check_invariants(values: Sequence[Any], invariants: list, names: list | None,
+                      where: Any, when: str) -> list:
+    """``invariants``, after checking that each value's shape fits its invariant."""
+    for i, (value, shape) in enumerate(zip(values, invariants)):
+        if shape is None:
+            continue
+        spec = getattr(value, "spec", None)
+        actual = tuple(spec.shape) if spec is not None else tuple(getattr(value, "shape", ()))
+        if len(actual) != len(shape) or any(
+                d is not None and a is not None and a != d for a, d in zip(actual, shape)):
+            label = f"`{names[i]}`" if names and i < len(names) else f"loop variable #{i}"
+            raise ShapeError(
+                f"while_loop: {label} has shape {list(actual)} {when}, which its shape "
+                f"invariant {list(shape)} does not allow (at {where_text(where)}); use None "
+                "for the dims that change")
+    return invariants
+
 
 
 # ---------------------------------------------------------------------------------------

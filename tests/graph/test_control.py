@@ -263,6 +263,78 @@ def test_while_loop_maximum_iterations_as_a_tensor():
     assert f.tracing_count == 1
 
 
+def test_while_loop_takes_tfs_parameters_in_tfs_order():
+    # tf.while_loop(cond, body, loop_vars, shape_invariants, parallel_iterations, back_prop,
+    #               swap_memory, maximum_iterations, name)
+    def fn(x):
+        return aj.while_loop(lambda v: v < 100.0, lambda v: v + 1.0, x, None, 10, True, False,
+                             4, "loop")
+
+    eager, traced, replayed = both(fn, aj.constant(0.0))
+    assert float(eager) == float(traced) == float(replayed) == 4.0
+
+
+def test_shape_invariants_let_the_named_dims_change():
+    def fn(x):
+        return aj.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, aj.concat([v, v], 0)),
+                             (aj.constant(0), x), shape_invariants=([], [None, 2]))
+
+    x = aj.constant(np.ones((1, 2), np.float32))
+    assert fn_graph(fn, x).outputs[1].spec.shape == (None, 2)
+    eager, traced, replayed = both(fn, x)
+    assert eager[1].shape == traced[1].shape == replayed[1].shape == (8, 2)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_a_body_changing_a_dim_its_invariant_fixes_is_an_error_naming_it(compiled):
+    def fn(x):
+        return aj.while_loop(lambda v: aj.reduce_sum(v) < 10.0, lambda v: aj.concat([v, v], 1),
+                             [x], shape_invariants=[aj.TensorSpec([1, 2], aj.float32)])
+
+    run = aj.function(fn, autograph=False) if compiled else fn
+    when = "after one iteration" if compiled else "in the loop"
+    with pytest.raises(aj.errors.ShapeError, match=rf"loop variable #0 has shape \[1, 4\] "
+                                                   rf"{when}, which its shape invariant "
+                                                   rf"\[1, 2\] does not allow"):
+        run(aj.constant(np.ones((1, 2), np.float32)))
+
+
+def test_shape_invariants_of_another_structure_are_an_error():
+    with pytest.raises(TypeError, match="shape_invariants must have the structure of "
+                                        "loop_vars"):
+        aj.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, v), (0, aj.constant(1.0)),
+                      shape_invariants=[[]])
+
+
+def test_back_prop_false_stops_the_gradient_through_the_loop():
+    def fn(x):
+        with aj.GradientTape() as tape:
+            tape.watch(x)
+            (y,) = aj.while_loop(lambda v: aj.reduce_sum(v) < 10.0, lambda v: [v * 2.0], [x],
+                                 back_prop=False)
+            z = aj.reduce_sum(y) + aj.reduce_sum(x * 3.0)
+        return tape.gradient(z, x)
+
+    x = aj.constant([1.0, 0.5])
+    eager, traced, replayed = both(fn, x)
+    for got in (eager, traced, replayed):
+        np.testing.assert_allclose(got, [3.0, 3.0])
+
+
+def test_a_body_returning_one_tensor_for_a_list_of_one_is_that_list():
+    def fn(x):
+        return aj.while_loop(lambda v: aj.reduce_sum(v) < 10.0, lambda v: v * 2.0, [x])
+
+    eager, traced, replayed = both(fn, aj.constant(np.ones((1, 2), np.float32)))
+    for got in (eager, traced, replayed):
+        np.testing.assert_allclose(got[0], [[8.0, 8.0]])
+
+
+def test_an_eager_body_returning_another_structure_is_an_error():
+    with pytest.raises(AutojitError, match="the body must return the same structure"):
+        aj.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1,), (0, aj.constant(1.0)))
+
+
 def test_while_loop_relaxes_a_shape_that_changes():
     def fn(x):
         return aj.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, aj.concat([v, v], 0)),
