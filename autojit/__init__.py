@@ -43,6 +43,9 @@ from autojit.ops.scan import cumprod, cumsum  # noqa: E402
 from autojit.ops.scatter import (boolean_mask, gather_nd, scatter_nd,  # noqa: E402
                                  tensor_scatter_nd_add, tensor_scatter_nd_update, where)
 from autojit.ops.sorting import argsort, sort  # noqa: E402
+# rounding and trigonometry where TF 2 has them at top level too (tf.floor, not tf.ceil)
+from autojit.ops.math import (acos, acosh, asin, asinh, atan, atan2, atanh, cosh,  # noqa: E402
+                              floor, round, sinh, tan)
 from autojit import linalg, math, nn, random  # noqa: E402
 from autojit import initializers  # noqa: E402
 from autojit import metrics  # noqa: E402

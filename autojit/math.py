@@ -6,14 +6,27 @@ Usage: ``aj.math.log(x)``, ``aj.math.reduce_sum(x, axis=1)``, ``aj.math.add_n([a
 from autojit.ops.array import add_n
 from autojit.ops.math import (
                               abs,
+                              acos,
+                              acosh,
                               add,
+                              asin,
+                              asinh,
+                              atan,
+                              atan2,
+                              atanh,
+                              ceil,
                               cos,
+                              cosh,
                               divide,
                               equal,
                               exp,
+                              floor,
                               floordiv,
                               greater,
                               greater_equal,
+                              is_finite,
+                              is_inf,
+                              is_nan,
                               less,
                               less_equal,
                               log,
@@ -29,13 +42,16 @@ from autojit.ops.math import (
                               negative,
                               not_equal,
                               pow,
+                              round,
                               rsqrt,
                               sigmoid,
                               sign,
                               sin,
+                              sinh,
                               sqrt,
                               square,
                               subtract,
+                              tan,
                               tanh,
 )
 from autojit.ops.nn import log_softmax, softmax
@@ -54,6 +70,9 @@ from autojit.ops.reduce import (
 # more math (issue 9)
 from autojit.ops.activations import log_sigmoid  # noqa: E402
 from autojit.ops.extra_math import erf, expm1, reduce_logsumexp, softplus  # noqa: E402
+# TF's rounding, trigonometric and NaN tests, and its compositions (divide_no_nan, ...)
+from autojit.ops.extra_math import (divide_no_nan, reciprocal, reduce_euclidean_norm,  # noqa: E402
+                                    reduce_std, reduce_variance, squared_difference, xlogy)
 from autojit.ops.normalization import l2_normalize  # noqa: E402
 from autojit.ops.scan import cumprod, cumsum  # noqa: E402
 from autojit.ops.scatter import where  # noqa: E402  (also where(condition) alone)
@@ -73,3 +92,7 @@ __all__ = ["abs", "add", "add_n", "argmax", "argmin", "cos", "divide", "equal", 
 __all__ += ["argsort", "cumprod", "cumsum", "erf", "expm1", "l2_normalize", "log_sigmoid",
             "reduce_logsumexp", "segment_sum", "softplus", "sort", "top_k",
             "unsorted_segment_sum", "where"]
+__all__ += ["acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "cosh",
+            "divide_no_nan", "floor", "is_finite", "is_inf", "is_nan", "reciprocal",
+            "reduce_euclidean_norm", "reduce_std", "reduce_variance", "round", "sinh",
+            "squared_difference", "tan", "xlogy"]

@@ -1,5 +1,7 @@
-"""More elementwise math and reductions: ``erf``, ``expm1``, ``softplus`` (primitives) and
-``reduce_logsumexp`` (built from ops, so its gradient is the softmax for free).
+"""More elementwise math and reductions: ``erf``, ``expm1``, ``softplus`` (primitives);
+``reduce_logsumexp`` (built from ops, so its gradient is the softmax for free) and the other
+compositions of ``tf.math``: ``reciprocal``, ``squared_difference``, ``divide_no_nan``,
+``xlogy``, ``reduce_variance``, ``reduce_std``, ``reduce_euclidean_norm``.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from autojit import dtypes
 from autojit.ops import shapes
 from autojit.ops.array import constant, squeeze, stop_gradient
-from autojit.ops.core import bind, defop
-from autojit.ops.math import (abs, add, exp, float_unary_rule, less, log, multiply, negative,
-                              sigmoid, square, subtract, where, zeros_like_value)
-from autojit.ops.reduce import reduce_max, reduce_sum
+from autojit.ops.core import PY_SCALARS, bind, defop, to_numpy_constant
+from autojit.ops.math import (abs, add, divide, equal, exp, float_unary_rule, less, log, multiply,
+                              negative, sigmoid, sqrt, square, subtract, where, zeros_like_value)
+from autojit.ops.reduce import reduce_max, reduce_mean, reduce_sum
 
 # ----------------------------------------------------------------------------- erf
 
@@ -120,3 +123,102 @@ def reduce_logsumexp(input_tensor: Any, axis: Any = None, keepdims: bool = False
     return squeeze(total, axis=axes) if axes else total
 
 
+# ----------------------------------------------------------------------------- compositions
+# Built from ops, so gradients of any order come from their parts.
+
+
+def reciprocal(x: Any, name: str | None = None) -> Any:
+    """Elementwise ``1 / x`` (integers give float64, as ``aj.divide``).
+
+    Usage: ``aj.math.reciprocal(x)``
+    """
+    return divide(1, x)
+
+
+def squared_difference(x: Any, y: Any, name: str | None = None) -> Any:
+    """Elementwise ``(x - y) ** 2`` with broadcasting.
+
+    Usage: ``aj.math.squared_difference(x, y)``
+    """
+    return square(subtract(x, y))
+
+
+def _float_pair(name: str, x: Any, y: Any) -> tuple:
+    """``x`` and ``y`` as tensors or arrays of one floating dtype and broadcastable shapes:
+    Python data becomes an array, a Python scalar taking the other operand's dtype (Note [Weak
+    scalars]), so that the ``where`` branches built from both agree. Errors name ``name``."""
+    if not hasattr(x, "dtype") and not hasattr(y, "dtype"):
+        x = to_numpy_constant(x)
+    if not hasattr(y, "dtype"):
+        y = _array_like(name, y, x.dtype)
+    elif not hasattr(x, "dtype"):
+        x = _array_like(name, x, y.dtype)
+    float_unary_rule(name, x)
+    dtypes.same_dtype(name, (x.dtype, y.dtype))
+    shapes.broadcast(name, x.shape, y.shape)  # errors name this function, not a part of it
+    return x, y
+
+
+def _array_like(name: str, value: Any, partner: Any) -> np.ndarray:
+    if isinstance(value, PY_SCALARS):
+        return np.asarray(value, dtypes.weak_scalar_dtype(name, value, partner))
+    return to_numpy_constant(value)
+
+
+def divide_no_nan(x: Any, y: Any, name: str | None = None) -> Any:
+    """Elementwise ``x / y``, but 0 where ``y == 0`` (also for ``x`` NaN or infinite); its
+    gradient there is 0, not NaN. Usage: ``aj.math.divide_no_nan(total, count)``
+    """
+    x, y = _float_pair("divide_no_nan", x, y)
+    zero = equal(y, 0)
+    # A safe denominator: where(zero, 0, x / y) alone would give NaN gradients at y == 0
+    # (the unused branch's 0 * inf).
+    return where(zero, 0, divide(x, where(zero, 1, y)))
+
+
+def xlogy(x: Any, y: Any, name: str | None = None) -> Any:
+    """Elementwise ``x * log(y)``, but 0 where ``x == 0`` (also for ``y`` 0 or NaN), with
+    broadcasting. Usage: ``aj.math.xlogy(p, q)``
+    """
+    x, y = _float_pair("xlogy", x, y)
+    zero = equal(x, 0)
+    return where(zero, 0, multiply(x, log(where(zero, 1, y))))
+
+
+def _float_tensor(name: str, x: Any) -> Any:
+    x = x if hasattr(x, "shape") and hasattr(x, "dtype") else constant(x)
+    float_unary_rule(name, x)
+    return x
+
+
+def reduce_variance(input_tensor: Any, axis: Any = None, keepdims: bool = False,
+                    name: str | None = None) -> Any:
+    """The (biased) variance over ``axis``, all axes when None; floats only, as TF.
+
+    Usage: ``aj.math.reduce_variance(x, axis=0)``
+    """
+    x = _float_tensor("reduce_variance", input_tensor)
+    axes = shapes.normalize_axes("reduce_variance", axis, len(x.shape))
+    mean = reduce_mean(x, axis=axes, keepdims=True)
+    return reduce_mean(square(subtract(x, mean)), axis=axes, keepdims=keepdims)
+
+
+def reduce_std(input_tensor: Any, axis: Any = None, keepdims: bool = False,
+               name: str | None = None) -> Any:
+    """The (biased) standard deviation over ``axis``: ``sqrt(reduce_variance(...))``.
+
+    Usage: ``aj.math.reduce_std(x, axis=-1, keepdims=True)``
+    """
+    x = _float_tensor("reduce_std", input_tensor)
+    return sqrt(reduce_variance(x, axis=axis, keepdims=keepdims))
+
+
+def reduce_euclidean_norm(input_tensor: Any, axis: Any = None, keepdims: bool = False,
+                          name: str | None = None) -> Any:
+    """``sqrt(reduce_sum(x ** 2, axis))``, all axes when None; floats only.
+
+    Usage: ``aj.math.reduce_euclidean_norm(x, axis=1)``
+    """
+    x = _float_tensor("reduce_euclidean_norm", input_tensor)
+    axes = shapes.normalize_axes("reduce_euclidean_norm", axis, len(x.shape))
+    return sqrt(reduce_sum(square(x), axis=axes, keepdims=keepdims))

@@ -1,4 +1,5 @@
-"""Elementwise math: arithmetic, transcendental functions, comparisons, logic, where, cast.
+"""Elementwise math: arithmetic, transcendental and trigonometric functions, rounding, NaN and
+infinity tests, comparisons, logic, where, cast.
 
 Each op is one block: public function, kernel expression, rule, VJP (Note [One op, every
 mode] in ``ops/core.py``). VJPs use ``unbroadcast`` so broadcasting inputs get gradients
@@ -351,6 +352,156 @@ def sigmoid(x: Any, name: str | None = None) -> Any:
     Usage: ``aj.sigmoid(x)``
     """
     return bind(SIGMOID, x)
+
+
+# ----------------------------------------------------------------------------- rounding, tests
+
+
+def _zero_vjp(g, out, x):
+    # Piecewise constant: the derivative is 0 wherever it exists (as TF's floor/ceil/round).
+    return (zeros_like_value(x),) if dtypes.is_floating(x.dtype) else (None,)
+
+
+def predicate_rule(name, x):
+    _floats(name, x)
+    return x.shape, dtypes.bool
+
+
+FLOOR = defop("floor", ["x"], "xp.floor(x)", float_unary_rule, _zero_vjp)
+CEIL = defop("ceil", ["x"], "xp.ceil(x)", float_unary_rule, _zero_vjp)
+# Any numeric dtype, as tf.round: NumPy's and CuPy's round give integers back unchanged.
+ROUND = defop("round", ["x"], "xp.round(x)", unary_rule, _zero_vjp)
+IS_NAN = defop("is_nan", ["x"], "xp.isnan(x)", predicate_rule)
+IS_INF = defop("is_inf", ["x"], "xp.isinf(x)", predicate_rule)
+IS_FINITE = defop("is_finite", ["x"], "xp.isfinite(x)", predicate_rule)
+
+
+def floor(x: Any, name: str | None = None) -> Any:
+    """Elementwise largest integer not above ``x`` (floats). Usage: ``aj.floor(x)``"""
+    return bind(FLOOR, x)
+
+
+def ceil(x: Any, name: str | None = None) -> Any:
+    """Elementwise smallest integer not below ``x`` (floats). Usage: ``aj.math.ceil(x)``"""
+    return bind(CEIL, x)
+
+
+def round(x: Any, name: str | None = None) -> Any:  # noqa: A001
+    """Elementwise nearest integer, halves to even (``2.5 -> 2.0``); integers unchanged.
+
+    Usage: ``aj.round(x)``
+    """
+    return bind(ROUND, x)
+
+
+def is_nan(x: Any, name: str | None = None) -> Any:
+    """Elementwise ``x`` is NaN, as bool. Usage: ``aj.math.is_nan(x)``"""
+    return bind(IS_NAN, x)
+
+
+def is_inf(x: Any, name: str | None = None) -> Any:
+    """Elementwise ``x`` is +inf or -inf, as bool. Usage: ``aj.math.is_inf(x)``"""
+    return bind(IS_INF, x)
+
+
+def is_finite(x: Any, name: str | None = None) -> Any:
+    """Elementwise ``x`` is neither NaN nor infinite, as bool. Usage: ``aj.math.is_finite(x)``"""
+    return bind(IS_FINITE, x)
+
+
+# ----------------------------------------------------------------------------- trigonometric
+
+
+def _atan2_rule(name, y, x):
+    shape, dt = binary_rule(name, y, x)
+    _floats(name, y)
+    return shape, dt
+
+
+def _atan2_vjp(g, out, y, x):
+    # d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2). A Python-scalar operand has no
+    # gradient and is squared in Python, so the denominator takes the tensor's dtype.
+    def squared(v):
+        return v * v if isinstance(v, PY_SCALARS) else square(v)
+
+    g_over = divide(g, add(squared(x), squared(y)))
+    gy = None if isinstance(y, PY_SCALARS) else unbroadcast(multiply(g_over, x), y)
+    gx = None if isinstance(x, PY_SCALARS) else unbroadcast(negative(multiply(g_over, y)), x)
+    return gy, gx
+
+
+TAN = defop("tan", ["x"], "xp.tan(x)", float_unary_rule,
+            lambda g, out, x: (multiply(g, add(square(out), 1)),))
+ASIN = defop("asin", ["x"], "xp.arcsin(x)", float_unary_rule,
+             lambda g, out, x: (multiply(g, rsqrt(subtract(1, square(x)))),))
+ACOS = defop("acos", ["x"], "xp.arccos(x)", float_unary_rule,
+             lambda g, out, x: (negative(multiply(g, rsqrt(subtract(1, square(x))))),))
+ATAN = defop("atan", ["x"], "xp.arctan(x)", float_unary_rule,
+             lambda g, out, x: (divide(g, add(square(x), 1)),))
+ATAN2 = defop("atan2", ["y", "x"], "xp.arctan2(y, x)", _atan2_rule, _atan2_vjp)
+SINH = defop("sinh", ["x"], "xp.sinh(x)", float_unary_rule,
+             lambda g, out, x: (multiply(g, cosh(x)),))
+COSH = defop("cosh", ["x"], "xp.cosh(x)", float_unary_rule,
+             lambda g, out, x: (multiply(g, sinh(x)),))
+ASINH = defop("asinh", ["x"], "xp.arcsinh(x)", float_unary_rule,
+              lambda g, out, x: (multiply(g, rsqrt(add(square(x), 1))),))
+ACOSH = defop("acosh", ["x"], "xp.arccosh(x)", float_unary_rule,
+              lambda g, out, x: (multiply(g, rsqrt(subtract(square(x), 1))),))
+ATANH = defop("atanh", ["x"], "xp.arctanh(x)", float_unary_rule,
+              lambda g, out, x: (divide(g, subtract(1, square(x))),))
+
+
+def tan(x: Any, name: str | None = None) -> Any:
+    """Elementwise tangent. Usage: ``aj.tan(x)``"""
+    return bind(TAN, x)
+
+
+def asin(x: Any, name: str | None = None) -> Any:
+    """Elementwise inverse sine (NaN outside ``[-1, 1]``). Usage: ``aj.asin(x)``"""
+    return bind(ASIN, x)
+
+
+def acos(x: Any, name: str | None = None) -> Any:
+    """Elementwise inverse cosine (NaN outside ``[-1, 1]``). Usage: ``aj.acos(x)``"""
+    return bind(ACOS, x)
+
+
+def atan(x: Any, name: str | None = None) -> Any:
+    """Elementwise inverse tangent. Usage: ``aj.atan(x)``"""
+    return bind(ATAN, x)
+
+
+def atan2(y: Any, x: Any, name: str | None = None) -> Any:
+    """Elementwise angle of the point ``(x, y)`` in ``[-pi, pi]``, with broadcasting.
+
+    Usage: ``aj.atan2(y, x)``
+    """
+    return bind(ATAN2, y, x)
+
+
+def sinh(x: Any, name: str | None = None) -> Any:
+    """Elementwise hyperbolic sine. Usage: ``aj.sinh(x)``"""
+    return bind(SINH, x)
+
+
+def cosh(x: Any, name: str | None = None) -> Any:
+    """Elementwise hyperbolic cosine. Usage: ``aj.cosh(x)``"""
+    return bind(COSH, x)
+
+
+def asinh(x: Any, name: str | None = None) -> Any:
+    """Elementwise inverse hyperbolic sine. Usage: ``aj.asinh(x)``"""
+    return bind(ASINH, x)
+
+
+def acosh(x: Any, name: str | None = None) -> Any:
+    """Elementwise inverse hyperbolic cosine (NaN below 1). Usage: ``aj.acosh(x)``"""
+    return bind(ACOSH, x)
+
+
+def atanh(x: Any, name: str | None = None) -> Any:
+    """Elementwise inverse hyperbolic tangent (NaN outside ``[-1, 1]``). Usage: ``aj.atanh(x)``"""
+    return bind(ATANH, x)
 
 
 # ----------------------------------------------------------------------------- comparisons & logic

@@ -59,8 +59,10 @@ EXTRA = [
 ]
 RTOL = {"float32": 2e-6, "float64": 1e-13}
 # Steps the host's libm and NumPy's (SIMD) loops may round differently; every other step is
-# IEEE arithmetic, comparison, selection, cast or a correctly rounded sqrt: bit-exact.
-ROUNDED = frozenset({"exp", "log", "log1p", "sin", "cos", "tanh", "sigmoid", "pow"})
+# IEEE arithmetic, comparison, selection, cast, a correctly rounded sqrt, rounding to an
+# integer (floor, ceil, rint) or a NaN/infinity test: bit-exact.
+ROUNDED = frozenset({"exp", "log", "log1p", "sin", "cos", "tanh", "sigmoid", "pow", "tan",
+                     "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh"})
 
 
 def _pool(dtype: np.dtype, keep=None) -> np.ndarray:

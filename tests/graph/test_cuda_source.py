@@ -42,6 +42,22 @@ CALLS = {
     "tanh": (lambda x, y: aj.tanh(x), (F32, F64)),
     "sigmoid": (lambda x, y: aj.sigmoid(x), (F32, F64)),
     "relu": (lambda x, y: aj.nn.relu(x), (F32, F64, I32)),
+    "floor": (lambda x, y: aj.floor(x), (F32, F64)),
+    "ceil": (lambda x, y: aj.math.ceil(x), (F32, F64)),
+    "round": (lambda x, y: aj.round(x), (F32, F64, I32)),
+    "tan": (lambda x, y: aj.tan(x), (F32, F64)),
+    "asin": (lambda x, y: aj.asin(x), (F32, F64)),
+    "acos": (lambda x, y: aj.acos(x), (F32, F64)),
+    "atan": (lambda x, y: aj.atan(x), (F32, F64)),
+    "atan2": (aj.atan2, (F32, F64)),
+    "sinh": (lambda x, y: aj.sinh(x), (F32, F64)),
+    "cosh": (lambda x, y: aj.cosh(x), (F32, F64)),
+    "asinh": (lambda x, y: aj.asinh(x), (F32, F64)),
+    "acosh": (lambda x, y: aj.acosh(x), (F32, F64)),
+    "atanh": (lambda x, y: aj.atanh(x), (F32, F64)),
+    "is_nan": (lambda x, y: aj.math.is_nan(x), (F32, F64)),
+    "is_inf": (lambda x, y: aj.math.is_inf(x), (F32, F64)),
+    "is_finite": (lambda x, y: aj.math.is_finite(x), (F32, F64)),
     "equal": (aj.equal, (F32, F64, I32)),
     "not_equal": (aj.math.not_equal, (F32, F64, I32)),
     "less": (aj.less, (F32, F64, I32)),
@@ -111,6 +127,10 @@ def test_kernel_text_follows_numpy_semantics():
     assert "isnan(t0) ? t0 :" in sign
     where = text(lambda x, y: aj.where(x > y, x, y), F32)
     assert "const bool t1 = (t0 > in1);" in where and "(t1 ? t0 : in1)" in where
+    assert "const float t1 = rint(t0);" in text(lambda x, y: aj.round(x), F32)  # halves to even
+    assert "const int t1 = t0;" in text(lambda x, y: aj.round(x), I32)
+    assert "const double t1 = atan2(t0, in1);" in text(aj.atan2, F64)  # y first, as TF
+    assert "const bool t1 = isfinite(t0);" in text(lambda x, y: aj.math.is_finite(x), F32)
 
 
 def test_kernel_parameters_and_a_full_body():

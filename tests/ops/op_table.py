@@ -9,8 +9,9 @@ products (autograd's ``check_grads``), and second derivatives through nested tap
 
 Input specs: ``F(shape, kind)`` a float array of the case's dtype (``kind`` keeps it away
 from kinks and outside domains: "normal", "pos", "neg", "away" from 0, "small", "distinct"
-values with no ties); ``I(shape, lo, hi)`` ints; ``B(shape)`` bools; ``S(x)`` a Python
-scalar (float for float cases, int for int cases); anything else is passed as it is.
+values with no ties, "unit" inside (-1, 1), "gt1" above 1); ``I(shape, lo, hi)`` ints;
+``B(shape)`` bools; ``S(x)`` a Python scalar (float for float cases, int for int cases);
+anything else is passed as it is.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ class F:
     def make(self, rng, dtype):
         shape, n = self.shape, int(np.prod(self.shape))
         if dtype.kind in "iu":
-            table = {"normal": (-5, 6), "pos": (1, 6), "small": (0, 4), "neg": (-5, 0)}
+            table = {"normal": (-5, 6), "pos": (1, 6), "small": (0, 4), "neg": (-5, 0),
+                     "unit": (0, 1), "gt1": (2, 6)}
             if self.kind == "away":
                 v = rng.integers(1, 6, shape) * rng.choice([-1, 1], shape)
             elif self.kind == "distinct":
@@ -77,6 +79,11 @@ class F:
             v = rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
         elif self.kind == "small":
             v = rng.uniform(-2.0, 2.0, shape)
+        elif self.kind == "unit":  # asin, acos, atanh; tan away from its poles at +-pi/2
+            # (inside (-1, 1) also after test_fuse's wrapping 1.5 * x - 0.25)
+            v = rng.uniform(-0.45, 0.75, shape)
+        elif self.kind == "gt1":  # acosh
+            v = rng.uniform(1.2, 3.0, shape)
         elif self.kind == "distinct":  # no ties: gradients of max/min/argmax are defined
             v = (rng.permutation(n).reshape(shape) - n / 2) * 0.3 + rng.uniform(0, 0.1, shape)
         else:
@@ -304,6 +311,11 @@ def compare(op, fn, ref):
     return binary(op, fn, ref, grad=0)
 
 
+# is_nan, is_inf, is_finite: random values and every special value
+_PREDICATE_CASES = [Case((F(s),)) for s in UNARY_SHAPES] + [
+    Case((np.array([np.nan, np.inf, -np.inf, 0.0, -1.5, 3e38], np.float32),))]
+
+
 # ----------------------------------------------------------------------------- the table
 
 E = Entry
@@ -331,6 +343,25 @@ TABLE: list[Entry] = [
     unary("cos", aj.cos, np.cos),
     unary("tanh", aj.tanh, np.tanh),
     unary("sigmoid", aj.sigmoid, lambda x: 1 / (1 + np.exp(-x))),
+    # --- rounding (normal draws keep a central difference's step off the jumps) and tests
+    unary("floor", aj.floor, np.floor),
+    unary("ceil", aj.math.ceil, np.ceil),
+    unary("round", aj.round, np.round, dtypes=NUMERIC),
+    E("is_nan", aj.math.is_nan, np.isnan, _PREDICATE_CASES, FLOATS, grad=0),
+    E("is_inf", aj.math.is_inf, np.isinf, _PREDICATE_CASES, FLOATS, grad=0),
+    E("is_finite", aj.math.is_finite, np.isfinite, _PREDICATE_CASES, FLOATS, grad=0),
+    # --- trigonometric and hyperbolic
+    unary("tan", aj.tan, np.tan, kind="unit"),
+    unary("asin", aj.asin, np.arcsin, kind="unit"),
+    unary("acos", aj.acos, np.arccos, kind="unit"),
+    unary("atan", aj.atan, np.arctan),
+    # y away from 0: off the branch cut (y = 0, x < 0), where atan2 jumps by 2 pi
+    binary("atan2", aj.atan2, np.arctan2, kinds=("away", "normal"), dtypes=FLOATS),
+    unary("sinh", aj.sinh, np.sinh),
+    unary("cosh", aj.cosh, np.cosh),
+    unary("asinh", aj.asinh, np.arcsinh),
+    unary("acosh", aj.acosh, np.arccosh, kind="gt1"),
+    unary("atanh", aj.atanh, np.arctanh, kind="unit"),
     # --- comparisons and logic
     compare("equal", aj.equal, np.equal),
     compare("not_equal", aj.not_equal, np.not_equal),

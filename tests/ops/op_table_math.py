@@ -1,7 +1,9 @@
 """Op-table entries for more math (issue 9): erf, expm1, softplus, logsumexp, einsum, cumulative
 sums and products, sorting and top_k, n-d gathers and scatters, boolean masks, where(condition),
-segment sums, norms and clipping. References are written independently with NumPy (and
-``math.erf``); compositions are entries under one of the ops they run.
+segment sums, norms and clipping; and tf.math's compositions (reciprocal, squared_difference,
+divide_no_nan, xlogy, reduce_variance, reduce_std, reduce_euclidean_norm). References are
+written independently with NumPy (and ``math.erf``); compositions are entries under one of the
+ops they run.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from op_table import (
     Case,
     F,
     I,
+    binary,
     reduction,
     unary,
 )
@@ -153,6 +156,42 @@ def _global_clip_ref(*ts, clip_norm):
     return [(t * scale).astype(t.dtype) for t in ts] + [np.asarray(total, ts[0].dtype)]
 
 
+def _as_arrays(x, y):
+    """Both operands as arrays of the one array's dtype (a Python scalar is weak)."""
+    dtype = x.dtype if isinstance(x, np.ndarray) else y.dtype
+    return np.asarray(x, dtype), np.asarray(y, dtype)
+
+
+def _divide_no_nan_ref(x, y):
+    x, y = _as_arrays(x, y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = x / y
+    return np.where(y == 0, np.zeros_like(q), q)
+
+
+def _xlogy_ref(x, y):
+    x, y = _as_arrays(x, y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = x * np.log(y)
+    return np.where(x == 0, np.zeros_like(out), out)
+
+
+def _np_moment(f):
+    return lambda x, axis=None, keepdims=False: np.asarray(f(x, axis=axis, keepdims=keepdims),
+                                                           x.dtype)
+
+
+def _euclidean_ref(x, axis=None, keepdims=False):
+    return np.asarray(np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)), x.dtype)
+
+
+def _not_scalar(entry):
+    """``entry`` without its 0-d case (a standard deviation of one value is sqrt(0): no
+    derivative)."""
+    entry.cases = [c for c in entry.cases if c.args[0].shape != ()]
+    return entry
+
+
 def _einsum_fn(*xs, equation):
     return aj.einsum(equation, *xs)
 
@@ -173,6 +212,17 @@ _EINSUM_CASES = [
 ENTRIES = [
     unary("erf", aj.math.erf, _erf_ref),
     unary("expm1", aj.math.expm1, np.expm1),
+    # --- tf.math's compositions
+    unary("divide", aj.math.reciprocal, lambda x: np.asarray(1 / x, x.dtype), kind="away"),
+    binary("square", aj.math.squared_difference, lambda x, y: np.asarray(np.square(
+        np.subtract(*_as_arrays(x, y))))),
+    binary("divide", aj.math.divide_no_nan, _divide_no_nan_ref, kinds=("normal", "away"),
+           dtypes=FLOATS),
+    binary("log", aj.math.xlogy, _xlogy_ref, kinds=("normal", "pos"), dtypes=FLOATS),
+    reduction("reduce_mean", aj.math.reduce_variance, _np_moment(np.var), dtypes=FLOATS),
+    _not_scalar(reduction("sqrt", aj.math.reduce_std, _np_moment(np.std), dtypes=FLOATS)),
+    reduction("sqrt", aj.math.reduce_euclidean_norm, _euclidean_ref, kind="away",
+              dtypes=FLOATS),
     unary("softplus", aj.math.softplus, lambda x: np.log(1 + np.exp(x))),
     E("softplus", aj.nn.softplus, lambda x: np.logaddexp(0.0, x),  # stable at the extremes
       [Case((np.array([-800.0, -30.0, 0.0, 30.0, 800.0]),))], (F64,), grad=1),

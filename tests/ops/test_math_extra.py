@@ -37,6 +37,11 @@ GRAPH_CASES = {
     "gelu": lambda x: aj.nn.gelu(x),
     "moments": lambda x: aj.nn.moments(x, axes=[0])[1],
     "clip": lambda x: aj.clip_by_global_norm([x, x * 2.0], 1.0)[0][1],
+    "divide_no_nan": lambda x: aj.math.divide_no_nan(x, aj.nn.relu(x)),  # zeros where x < 0
+    "xlogy": lambda x: aj.math.xlogy(aj.nn.relu(x), aj.exp(x)),
+    "variance": lambda x: aj.math.reduce_variance(x, axis=0),
+    "std": lambda x: aj.math.reduce_std(x, axis=-1, keepdims=True),
+    "euclidean_norm": lambda x: aj.math.reduce_euclidean_norm(x, axis=1),
 }
 
 
@@ -223,6 +228,45 @@ def test_cumprod_gradient_is_finite_at_zeros():
     np.testing.assert_array_equal(tape.gradient(loss, x).numpy(), [1.0, 8.0, 0.0, 0.0])
 
 
+def test_divide_no_nan_is_zero_with_a_finite_gradient_where_y_is_zero():
+    x = _t([1.0, -2.0, np.nan, 6.0])
+    y = _t([0.0, 0.0, 0.0, 4.0])
+    with aj.GradientTape(persistent=True) as tape:
+        tape.watch([x, y])
+        out = aj.math.divide_no_nan(x, y)
+        loss = aj.reduce_sum(out)
+    np.testing.assert_array_equal(out.numpy(), [0.0, 0.0, 0.0, 1.5])
+    gx, gy = tape.gradient(loss, [x, y])
+    np.testing.assert_array_equal(gx.numpy(), [0.0, 0.0, 0.0, 0.25])
+    np.testing.assert_array_equal(gy.numpy(), [0.0, 0.0, 0.0, -6.0 / 16.0])
+    zero = aj.math.divide_no_nan(_t([3.0, 4.0]), 0.0)  # a Python scalar denominator
+    assert zero.dtype == aj.float64
+    np.testing.assert_array_equal(zero.numpy(), [0.0, 0.0])
+
+
+def test_xlogy_is_zero_where_x_is_zero():
+    x = _t([0.0, 0.0, 0.0, 2.0])
+    y = _t([0.0, np.nan, 3.0, np.e])
+    with aj.GradientTape() as tape:
+        tape.watch([x, y])
+        out = aj.math.xlogy(x, y)
+        loss = aj.reduce_sum(out)
+    np.testing.assert_array_equal(out.numpy(), [0.0, 0.0, 0.0, 2.0])
+    gx, gy = tape.gradient(loss, [x, y])
+    np.testing.assert_array_equal(gx.numpy(), [0.0, 0.0, 0.0, 1.0])
+    np.testing.assert_allclose(gy.numpy(), [0.0, 0.0, 0.0, 2.0 / np.e], rtol=1e-15)
+    assert float(aj.math.xlogy(0.0, aj.constant(0.0))) == 0.0
+
+
+def test_variance_std_and_euclidean_norm_known_values():
+    x = _t([[1.0, 3.0], [2.0, 6.0]])
+    np.testing.assert_allclose(aj.math.reduce_variance(x).numpy(), np.var(x.numpy()))
+    np.testing.assert_allclose(aj.math.reduce_std(x, axis=1).numpy(), [1.0, 2.0])
+    np.testing.assert_allclose(aj.math.reduce_euclidean_norm(x, axis=0, keepdims=True).numpy(),
+                               [[math.sqrt(5.0), math.sqrt(45.0)]])
+    assert aj.math.reduce_variance([1.0, 2.0]).dtype == aj.float32  # Python data: float32
+
+
 # ----------------------------------------------------------------------------- errors
 
 ERRORS = [
@@ -311,6 +355,19 @@ ERRORS = [
      "global_norm: expected at least one tensor, got none"),
     (lambda: aj.nn.moments(aj.constant([1, 2]), axes=[0]), DTypeError,
      "moments: expected a floating-point tensor"),
+    (lambda: aj.math.reduce_variance(aj.constant([1, 2])), DTypeError,
+     "reduce_variance: expected a floating-point tensor"),
+    (lambda: aj.math.reduce_std(aj.constant([1, 2])), DTypeError,
+     "reduce_std: expected a floating-point tensor"),
+    (lambda: aj.math.reduce_euclidean_norm(aj.constant([1, 2])), DTypeError,
+     "reduce_euclidean_norm: expected a floating-point tensor"),
+    (lambda: aj.math.reduce_variance(_t(X), axis=2), InvalidArgumentError,
+     "reduce_variance: axis 2 is out of range for a tensor of rank 2"),
+    (lambda: aj.math.divide_no_nan(aj.constant([1, 2]), aj.constant([1, 0])), DTypeError,
+     "divide_no_nan: expected a floating-point tensor"),
+    (lambda: aj.math.xlogy(aj.constant([1.0]), aj.constant([1.0], aj.float64)), DTypeError,
+     "xlogy: expected inputs of one dtype, got float32 and float64"),
+    (lambda: aj.math.divide_no_nan(_t(X), _t([1.0, 2.0])), ShapeError, "divide_no_nan: "),
 ]
 
 

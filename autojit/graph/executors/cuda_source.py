@@ -5,10 +5,11 @@ check it, and compile it with NVRTC where the compiler library is installed.
 
 Each step becomes one typed local (``const float t1 = exp(t0);``) and each result one
 assignment to an output parameter. Templates follow NumPy's semantics where C differs:
-``maximum``/``minimum`` propagate NaN (C's ``fmax`` drops it), ``sign(nan)`` is NaN, and
-``true_divide`` of integers divides in double. ``kernel_source`` returns ``None`` for a step
-no template covers (integer ``pow``, arithmetic on bools); the executor then runs that fused
-node op by op (``evaluate_fused``), so every graph still runs.
+``maximum``/``minimum`` propagate NaN (C's ``fmax`` drops it), ``sign(nan)`` is NaN,
+``true_divide`` of integers divides in double, and ``round`` is ``rint`` (halves to even, as
+``np.round``; C's ``round`` takes them away from zero). ``kernel_source`` returns ``None``
+for a step no template covers (integer ``pow``, arithmetic on bools); the executor then runs
+that fused node op by op (``evaluate_fused``), so every graph still runs.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ def _step(op: str, args: list[str], in_types: list[str], out: str, attrs: dict) 
         return _LOGICAL[op](*args)
     if op == "where":  # inputs: x, y, condition
         return f"({args[2]} ? {args[0]} : {args[1]})"
+    if op in _PREDICATES:  # float in, bool out
+        return f"{_PREDICATES[op]}({args[0]})" if floats else None
     if out == "bool" or first == "bool":
         return None  # arithmetic on bools: NumPy's rules are not C's
     if op in _ARITH:
@@ -110,6 +113,8 @@ def _step(op: str, args: list[str], in_types: list[str], out: str, attrs: dict) 
         return f"({args[0]} > 0 ? {args[0]} : {zero})"
     if op == "relu_grad":  # g * (out > 0), so a NaN gradient stays NaN
         return f"({args[0]} * (({t})({args[1]} > 0)))"
+    if op == "round":  # rint rounds halves to even, as np.round; integers stay as they are
+        return f"rint({args[0]})" if floats else args[0]
     if out not in _FLOAT:
         return None
     x = args[0] if floats else f"(({t}){args[0]})"
@@ -120,6 +125,8 @@ def _step(op: str, args: list[str], in_types: list[str], out: str, attrs: dict) 
     if op == "sigmoid":  # the CPU kernel's tanh form, stable for large |x|
         half = f"(({t})0.5)"
         return f"(tanh({x} * {half}) * {half} + {half})"
+    if op == "atan2":  # inputs: y, x
+        return f"atan2({args[0]}, {args[1]})"
     if op == "pow":
         if args[1] in ("0.5f", "0.5"):  # NumPy's power takes a scalar 0.5 as sqrt, so
             return f"sqrt({args[0]})"   # (-inf) ** 0.5 is NaN (C's pow gives inf)
@@ -137,7 +144,10 @@ _LOGICAL: dict[str, Callable[..., str]] = {
     "logical_not": lambda a: f"(!{a})",
 }
 _MATH = {"exp": "exp", "log": "log", "log1p": "log1p", "sqrt": "sqrt", "sin": "sin",
-         "cos": "cos", "tanh": "tanh"}
+         "cos": "cos", "tanh": "tanh", "floor": "floor", "ceil": "ceil", "tan": "tan",
+         "asin": "asin", "acos": "acos", "atan": "atan", "sinh": "sinh", "cosh": "cosh",
+         "asinh": "asinh", "acosh": "acosh", "atanh": "atanh"}
+_PREDICATES = {"is_nan": "isnan", "is_inf": "isinf", "is_finite": "isfinite"}
 
 
 def _lines(expr, lo: int, hi: int, names: list[str], types: dict) -> list[str] | None:

@@ -87,6 +87,8 @@ FUSABLE = frozenset({
     "add", "subtract", "multiply", "divide", "maximum", "minimum", "pow",
     "negative", "abs", "sign", "exp", "log", "log1p", "sqrt", "rsqrt", "square",
     "sin", "cos", "tanh", "sigmoid", "relu", "relu_grad",
+    "floor", "ceil", "round", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh",
+    "acosh", "atanh", "is_nan", "is_inf", "is_finite",
     "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
     "logical_and", "logical_or", "logical_xor", "logical_not",
     "where", "cast", "clip_by_value", "identity", "stop_gradient",
