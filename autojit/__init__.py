@@ -11,6 +11,7 @@ from autojit.dtypes import (as_dtype, bool, float16, float32, float64, int8, int
 from autojit.ops.array import (constant, expand_dims, identity, ones, ones_like, reshape,
                                stack, stop_gradient, unstack, zeros, zeros_like)
 from autojit.ops.core import TensorSpec
+from autojit.tensor_shape import TensorShape
 from autojit.ops.linalg import matmul
 from autojit.ops.math import (abs, add, cast, clip_by_value, cos, divide, equal, exp, greater,
                               greater_equal, less, less_equal, log, logical_and, logical_not,

@@ -10,6 +10,7 @@ import numpy as np
 
 from autojit import backend, dtypes
 from autojit.errors import DeviceError, TracingError
+from autojit.tensor_shape import TensorShape, shape_of
 from autojit.ops import array as array_ops
 from autojit.ops import core
 from autojit.ops import linalg
@@ -38,9 +39,14 @@ class Tensor:
 
     # --- facts -------------------------------------------------------------------------
     @property
-    def shape(self) -> tuple:
-        """The shape as a tuple of ints. Usage: ``n, d = x.shape``"""
-        return self._array.shape
+    def shape(self) -> TensorShape:
+        """The shape: a tuple of ints with TF's methods. Usage: ``n, d = x.shape``;
+        ``x.shape.as_list()``"""
+        return shape_of(self._array.shape)
+
+    def get_shape(self) -> TensorShape:
+        """The shape (TF's older name for ``x.shape``). Usage: ``x.get_shape().as_list()``"""
+        return self.shape
 
     @property
     def dtype(self) -> np.dtype:
@@ -168,6 +174,8 @@ class Tensor:
     def __rfloordiv__(self, other): return m.floordiv(other, self)
     def __mod__(self, other): return m.mod(self, other)
     def __rmod__(self, other): return m.mod(other, self)
+    def __divmod__(self, other): return m.floordiv(self, other), m.mod(self, other)
+    def __rdivmod__(self, other): return m.floordiv(other, self), m.mod(other, self)
     def __pow__(self, other): return m.pow(self, other)
     def __rpow__(self, other): return m.pow(other, self)
     def __matmul__(self, other): return linalg.matmul(self, other)

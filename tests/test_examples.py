@@ -19,7 +19,7 @@ EXPECTED = {
     "devices.py": ([], [r"CPU: c = -?\d+\.\d+ on CPU:0", r"GPU: (skipped, no usable GPU|c = )"]),
     "module_mlp.py": ([], [r"lecture Dense: 'dense', output shape \(2, 3\)",
                            r"MLP: 'mlp', output shape \(5, 2\)",
-                           r"'mlp/dense_1/w:0', \(4, 8\)"]),
+                           r"'mlp/dense_1/w:0', TensorShape\(\[4, 8\]\)"]),
     "define_by_run.py": ([], [re.escape("aj.Tensor(8, shape=(), dtype=int32)"),
                               re.escape("x= 1.0 --> z= 2.7"), re.escape("x= 0.6 --> z= 1.9"),
                               re.escape("x=-1.8 --> z=-2.9")]),

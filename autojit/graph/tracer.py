@@ -25,6 +25,7 @@ from autojit.errors import AutojitError, TracingError
 from autojit.graph.ir import Graph, Value
 from autojit.ops import core
 from autojit.ops.core import TensorSpec
+from autojit.tensor_shape import TensorShape, shape_of
 from autojit.tensor import Tensor
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -81,8 +82,8 @@ class SymbolicTensor(Tensor):
         self._trace = trace
 
     @property
-    def shape(self) -> tuple:
-        return self._value.spec.shape
+    def shape(self) -> TensorShape:
+        return shape_of(self._value.spec.shape)
 
     @property
     def dtype(self) -> np.dtype:
