@@ -405,9 +405,11 @@ def _check_branches(true_values, false_values, plan, labels, where, what) -> Non
                 continue
             if tk != fk:
                 side = "true" if fk == "undefined" else "false (`else`)"
+                used = ("is an output of it, as every attribute it assigns" if "." in name
+                        else "is used after it")
                 raise AutographError(
                     f"{name} is assigned only in the {side} branch of the tensor {what} at "
-                    f"{origin.where(where)} but is used after it; give it a value before the "
+                    f"{origin.where(where)} but {used}; give it a value before the "
                     f"{what} or assign it in both branches")
             continue
         if tk == "noreturn" or fk == "noreturn":

@@ -185,6 +185,10 @@ class _GraphLoop:
             try:
                 self._set(state)
                 step(*idx)
+                # the next test before the state is read, as Python runs it: it sees what
+                # the body left, and what it binds (`while (j := f()) < n:`) is state too
+                next_index = advance(*idx)
+                next_pred = test(*next_index)
                 new = list(self.get_state()[:self.nouts]) if self.get_state is not None else []
                 for i in carried:
                     self.kept[i] = new[i] is state[i]
@@ -196,8 +200,6 @@ class _GraphLoop:
                 if not vals.same_object(new[i], self.frozen[i]):
                     _replan_as_array(i, new[i], values[i])
                     raise vals.object_error(self.names[i], new[i], self.where, self.what)
-            next_index = advance(*idx)
-            next_pred = test(*next_index)
             if vals.is_graph_value(next_pred):
                 next_pred = vals.as_pred(next_pred, self.what, self.where)
             elif not isinstance(next_pred, Tensor):
@@ -281,10 +283,12 @@ class _GraphLoop:
                    if vals.kind_of(value) in ("undefined", "noreturn")]
         for i in missing:
             if vals.kind_of(values[i]) == "undefined" and self.names[i] not in self.targets:
+                used = ("is a loop variable, as every attribute the loop assigns"
+                        if "." in self.names[i]
+                        else "is used after the loop or read in the next iteration")
                 raise AutographError(
                     f"`{self.names[i]}` is first assigned inside the tensor {self.what} at "
-                    f"{origin.where(self.where)} but is used after the loop or read in the "
-                    f"next iteration; give it a value before the loop")
+                    f"{origin.where(self.where)} but {used}; give it a value before the loop")
         if missing:
             trial = self._trial(values, index, step)
             for i in missing:

@@ -33,7 +33,7 @@ import warnings
 from typing import Any, Callable
 
 import autojit as aj  # public ops (see the module docstring)
-from autojit.autograph import loops, origin
+from autojit.autograph import loops, origin, py_builtins
 from autojit.autograph import values as vals
 from autojit.autograph.conditionals import and_, if_exp, if_stmt, no_op, not_, or_
 from autojit.autograph.conditionals import compare_chain, raised
@@ -46,9 +46,9 @@ from autojit.tensor import Tensor
 from autojit.tensor_array import ListArray, TensorArray, as_tensor_value
 
 __all__ = ["AutographWarning", "Undefined", "UndefinedReturnValue", "and_",
-           "assert_stmt", "compare_chain", "converted_call", "for_stmt", "if_exp", "if_stmt", "ld",
-           "no_op", "not_", "or_", "print_", "python_cond", "python_iter", "raised", "retval",
-           "while_stmt"]
+           "assert_stmt", "compare_chain", "converted_call", "for_stmt", "get_attr", "if_exp",
+           "if_stmt", "ld", "no_op", "not_", "or_", "print_", "python_cond", "python_iter",
+           "python_operand", "raised", "retval", "set_attr", "while_stmt"]
 
 
 def retval(do_return: Any, value: Any) -> Any:
@@ -69,6 +69,26 @@ def retval(do_return: Any, value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------
+# Attributes as state (Note [Attributes in tensor control flow] in control_flow.py)
+
+
+def get_attr(obj: Any, attr: str) -> Any:
+    """``obj.attr`` as a block's state: ``Undefined`` when ``obj`` has no such attribute."""
+    try:
+        return getattr(obj, attr)
+    except AttributeError:
+        return Undefined(attr)
+
+
+def set_attr(obj: Any, attr: str, value: Any) -> None:
+    """Write a block's state back to ``obj.attr``; ``Undefined`` removes the attribute."""
+    if not isinstance(value, Undefined):
+        setattr(obj, attr, value)
+    elif hasattr(obj, attr):
+        delattr(obj, attr)
+
+
+# ---------------------------------------------------------------------------------------
 # Statements kept as Python (inside `try`, or containing `yield`)
 
 
@@ -80,6 +100,26 @@ def python_cond(value: Any, construct: str) -> Any:
             f"the condition at {origin.where(where)} is a tensor, but the statement is "
             f"{construct}, which autograph cannot turn into graph control flow; move the "
             "tensor condition out of it, or use aj.cond / aj.while_loop")
+    return value
+
+
+def python_operand(value: Any, construct: str) -> Any:
+    """A deciding operand of an ``and``/``or``/``a if c else b`` autograph left as Python
+    (an operand after it assigns with ``:=``, or yields); a tensor here is an error."""
+    if vals.is_graph_value(value):
+        where = origin.caller()
+        if construct == "loop test":
+            raise AutographError(
+                f"the loop at {origin.where(where)} assigns with `:=` in its test and has a "
+                "`break` or `return` in its body; as a tensor loop autograph cannot combine "
+                "the two: make the assignment a statement before the loop and at the end of "
+                "its body instead")
+        later = "a branch" if construct == "`a if c else b`" else "an operand after it"
+        raise AutographError(
+            f"the condition of the {construct} at {origin.where(where)} is a tensor, but the "
+            f"expression stays Python: {later} assigns with `:=` (or yields), which cannot "
+            "move into a graph branch; make the assignment a statement before it, or use "
+            "aj.cond / aj.where")
     return value
 
 
@@ -201,7 +241,10 @@ def _builtins() -> dict:
         _BUILTINS.update({id(builtins.range): _range, id(builtins.len): _len,
                           id(builtins.print): print_, id(aj.range): _aj_range,
                           id(builtins.enumerate): _enumerate, id(builtins.zip): _zip,
-                          id(builtins.reversed): _reversed})
+                          id(builtins.reversed): _reversed,
+                          **{id(getattr(builtins, name)): getattr(py_builtins, name + "_")
+                             for name in ("float", "int", "bool", "round", "max", "min",
+                                          "any", "all")}})
     return _BUILTINS
 
 

@@ -92,9 +92,9 @@ class _Generator:
         if self.rng.random() < 0.04:
             self.risky = True  # may fall off the end (returns None)
             self.emit(1, "if a > b:")
-            self.emit(2, "return a + L[0], b - D['q']")
+            self.emit(2, "return a + L[0], b - D['q'] + k.s")
         else:
-            self.emit(1, "return a + L[0], b - D['q']")
+            self.emit(1, "return a + L[0], b - D['q'] + k.s")
         return Program("\n".join(self.lines) + "\n", self.risky, frozenset(self.used))
 
     # --- building blocks -----------------------------------------------------------------
@@ -111,7 +111,8 @@ class _Generator:
 
     def statement(self, indent, loops, python_ints, depth) -> None:
         self.budget -= 1
-        choices = ["assign", "assign", "augassign", "ifexp", "call", "item", "item"]
+        choices = ["assign", "assign", "augassign", "ifexp", "call", "item", "item",
+                   "attribute"]
         if depth < 3 and self.budget > 0:
             choices += ["if", "if", "while", "for", "pyfor", "pywhile", "tuplefor", "moderaise",
                         "elifreturn", "seqfor", "seqfor", "append", "append"]
@@ -139,6 +140,11 @@ class _Generator:
             return f"-{v}"
         if r < 0.8:
             return k
+        if r < 0.86:
+            self.used.add("builtin on tensors")
+            return self.rng.choice([f"max({v}, {w})", f"min({v}, {k})", f"max({v}, {w}, {k})",
+                                    f"float(n) * {k}", f"round({v})", f"float(int({v}))",
+                                    f"abs({v} - {w})"])
         return f"{v} * {k} + {w}"
 
     def operand(self) -> str:
@@ -147,6 +153,9 @@ class _Generator:
             return self.rng.choice(["L[0]", "L[1]", "D['p']", "D['q']"])
         if self.items and self.rng.random() < 0.3:
             return self.rng.choice(self.items)
+        if self.rng.random() < 0.04:
+            self.used.add("attribute read")
+            return "k.s"
         return self.rng.choice(FLOATS + ("x", "y"))
 
     def tensor_cond(self, python_ints: list) -> str:
@@ -161,6 +170,10 @@ class _Generator:
             return self.rng.choice([f"{lo} < {v} < {hi}", f"{v} <= {w} < {hi}",
                                     f"{v} == {w} == {u}", f"0 <= n < {self.rng.randint(1, 4)}",
                                     f"{lo} < {v} <= {w} < {hi}"])
+        if r < 0.06:
+            self.used.add("builtin on tensors")
+            return self.rng.choice([f"any([{v} > {w}, n > 1])", f"all([{v} < {w}, {v} > -1.0])",
+                                    "bool(n)", f"max({v}, {w}) > 0.5"])
         if r < 0.6:
             return self.rng.choice(simple)
         if r < 0.75:
@@ -183,6 +196,11 @@ class _Generator:
     # --- statements ------------------------------------------------------------------------
     def s_assign(self, indent, loops, python_ints, depth):
         self.emit(indent, f"{self.rng.choice(FLOATS)} = {self.fexpr()}")
+
+    def s_attribute(self, indent, loops, python_ints, depth):
+        self.used.add("attribute assignment")
+        op = self.rng.choice(["=", "+=", "-="])
+        self.emit(indent, f"k.s {op} {self.fexpr()}")
 
     def s_augassign(self, indent, loops, python_ints, depth):
         op = self.rng.choice(["+=", "-="])
@@ -278,11 +296,24 @@ class _Generator:
         bound = self.rng.choice(["n", "n", "2", "3"])
         self.emit(indent, f"{i} = 0")
         test = f"{i} < {bound}"
+        walrus = None
+        if self.rng.random() < 0.15:
+            self.used.add("walrus in a while test")
+            walrus = self.fresh("w")
+            test = f"({walrus} := {i} * 2) < {bound} * 2"
         if self.rng.random() < 0.3:
             test = f"{test} and ({self.tensor_cond(python_ints)})"
         self.emit(indent, f"while {test}:")
         self.emit(indent + 1, f"{i} += 1")
+        start = len(self.lines)
         self.block(indent + 1, loops + ["while"], python_ints, depth + 1)
+        if walrus is not None:  # bound by the last test, also when the loop stops early
+            self.emit(indent, f"c = c + float({walrus}) * 0.25")
+            # a tensor loop cannot combine `:=` in its test with a `break`/`return` in its
+            # body (a documented rejection)
+            body = "\n".join(self.lines[start:])
+            if "break" in body or "return" in body:
+                self.risky = True
 
     def s_for(self, indent, loops, python_ints, depth):
         j = self.fresh("j")

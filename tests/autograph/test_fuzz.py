@@ -110,7 +110,8 @@ def test_generator_covers_the_constructs():
             "enumerate/zip/reversed over a Python range", "list append in a tensor loop",
             "list append in a Python loop", "list append under a tensor if in a loop",
             "container read", "chained comparison",
-            "method of a class defined in the function"}
+            "method of a class defined in the function", "builtin on tensors",
+            "attribute assignment", "attribute read", "walrus in a while test"}
     assert want <= seen, want - seen
 
 

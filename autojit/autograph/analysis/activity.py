@@ -7,6 +7,9 @@ definition), and its name (for a ``def``) as a write. Attribute and item assignm
 deletion (``a[i] = v``, ``a[k] += v``, ``del a[k]``, also ``a[i][j] = v``) records ``a`` as
 *mutated*: the control-flow converter makes such a container state of the block, as if the
 whole container were rebound (Note [Containers in tensor control flow] in conditionals.py).
+An attribute assignment or deletion of a dotted name (``self.total = v``, ``s.a.b += v``)
+records that name (``"self.total"``) among the *attributes*: the converter makes it state of
+the block too (Note [Attributes in tensor control flow] in control_flow.py).
 """
 
 from __future__ import annotations
@@ -22,15 +25,17 @@ _COMPREHENSIONS = (gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp
 class Activity:
     """Names read and written by a node. ``modified`` are definite rebindings; ``maybe`` are
     bindings that may not happen (walrus targets inside an expression); ``mutated`` are
-    names whose items are assigned or deleted (``a[i] = v``)."""
+    names whose items are assigned or deleted (``a[i] = v``); ``attributes`` are dotted names
+    assigned or deleted (``"self.total"`` for ``self.total = v``)."""
 
-    __slots__ = ("read", "modified", "maybe", "mutated")
+    __slots__ = ("read", "modified", "maybe", "mutated", "attributes")
 
     def __init__(self):
         self.read: set = set()
         self.modified: set = set()
         self.maybe: set = set()
         self.mutated: set = set()
+        self.attributes: set = set()
 
 
 def activity(nodes: Any) -> Activity:
@@ -78,6 +83,13 @@ class _Scanner(gast.NodeVisitor):
                 base = base.value
             if isinstance(base, gast.Name):
                 self.result.mutated.add(base.id)
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node: Any) -> None:
+        if isinstance(node.ctx, (gast.Store, gast.Del)):
+            name = dotted(node)
+            if name is not None:
+                self.result.attributes.add(name)
         self.generic_visit(node)
 
     def visit_AugAssign(self, node: Any) -> None:
@@ -140,6 +152,46 @@ class _Scanner(gast.NodeVisitor):
         if node.rest:
             self.result.modified.add(node.rest)
         self.generic_visit(node)
+
+
+def walrus_targets(node: Any) -> set:
+    """Names an expression (or simple statement) always binds with ``:=`` when it runs: not
+    those in operands that may be skipped (after the first of an ``and``/``or``, the branches
+    of ``a if c else b``), in comprehensions or in lambdas. Usage:
+    ``walrus_targets(while_node.test)`` → ``{"j"}`` for ``while (j := f()) < n:``"""
+    found: set = set()
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, gast.NamedExpr):
+            found.add(current.target.id)
+            stack.append(current.value)
+        elif isinstance(current, gast.BoolOp):
+            stack.append(current.values[0])
+        elif isinstance(current, gast.IfExp):
+            stack.append(current.test)
+        elif isinstance(current, _COMPREHENSIONS):
+            stack.append(current.generators[0].iter)
+        elif not isinstance(current, (gast.Lambda, *_FUNCTIONS, gast.ClassDef)):
+            stack.extend(gast.iter_child_nodes(current))
+    return found
+
+
+def dotted(node: Any) -> str | None:
+    """``"a.b.c"`` for an attribute chain on a name (``a.b.c``), else None."""
+    parts = []
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, gast.Name) or not parts:
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def attributes(nodes: Any) -> set:
+    """Dotted names a node or list of nodes assigns or deletes (not inside nested
+    functions). Usage: ``attributes(loop)`` → ``{"self.total"}``"""
+    return activity(nodes).attributes
 
 
 def free_names(fn: Any) -> set:

@@ -41,16 +41,20 @@ class _Liveness:
         if method is not None:
             return method(node, live)
         info = act.activity(node)
-        return (live - info.modified) | info.read
+        return (live - info.modified - act.walrus_targets(node)) | info.read
 
     def stmt_If(self, node: Any, live: set) -> set:
-        return self.block(node.body, live) | self.block(node.orelse, live) | act.reads(node.test)
+        branches = self.block(node.body, live) | self.block(node.orelse, live)
+        return (branches - act.walrus_targets(node.test)) | act.reads(node.test)
 
     def stmt_While(self, node: Any, live: set) -> set:
+        # `head`: live before each test, which binds its walrus targets (Note [Walrus in a
+        # loop test] in control_flow.py)
         after = self.block(node.orelse, live) | live
-        head = after | act.reads(node.test)
+        bound = act.walrus_targets(node.test)
+        head = (after - bound) | act.reads(node.test)
         while True:
-            new = head | self.block(node.body, head)
+            new = head | (self.block(node.body, head) - bound)
             if new == head:
                 break
             head = new

@@ -152,4 +152,6 @@ def and_not(flag: str, test: Any) -> Any:
     """The expression ``not flag and (test)``, or ``not flag`` when ``test`` is None."""
     if test is None:
         return templates.replace_as_expression("not FLAG", FLAG=flag)
-    return templates.replace_as_expression("not FLAG and TEST", FLAG=flag, TEST=test)
+    new = templates.replace_as_expression("not FLAG and TEST", FLAG=flag, TEST=test)
+    new.ag_jump_flag = True  # the logical converter names it in its errors
+    return new

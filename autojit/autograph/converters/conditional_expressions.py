@@ -23,6 +23,10 @@ class IfExpConverter(Converter):
     def visit_IfExp(self, node: Any) -> Any:
         node = self.generic_visit(node)
         if not (safe_in_lambda(node.body) and safe_in_lambda(node.orelse)):
+            # left as Python; a tensor condition is an error that says why
+            node.test = origin.set_location(templates.replace_as_expression(
+                "ag__.python_operand(TEST, KIND)", TEST=node.test,
+                KIND=templates.constant("`a if c else b`")), node.test)
             return node
         new = templates.replace_as_expression("ag__.if_exp(TEST, lambda: BODY, lambda: ORELSE)",
                                               TEST=node.test, BODY=node.body,

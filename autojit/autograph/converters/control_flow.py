@@ -25,6 +25,27 @@ top of the function (so ``nonlocal`` has a binding, and a value bound on some pa
 kept); reads that may see it go through ``ag__.ld`` (Python's
 ``UnboundLocalError``). Statements inside ``try`` or containing ``yield``/``await`` stay
 Python; their condition is checked by ``ag__.python_cond`` (a tensor there is an error).
+
+Note [Walrus in a loop test]
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+``while (j := f()) < n:`` binds ``j`` at every test, the first one before the loop included,
+so ``j`` always has a value in the body and after the loop. The test function declares the
+block's state ``nonlocal`` like the body does, a tensor loop computes the next test before it
+reads the new state (``loops._GraphLoop``), and ``j`` is a loop variable (an output) even
+though liveness finds it dead at the loop head: the test kills it there
+(``activity.walrus_targets``: bindings that happen whenever the test runs).
+
+Note [Attributes in tensor control flow]
+~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~
+An attribute the block assigns (``self.total = self.total + x``, ``s.a.b += 1``) is state of
+the block, as TF's autograph makes it, so a tensor loop can carry it and a tensor ``if`` can
+merge it: ``get_state`` reads it with ``ag__.get_attr`` (``Undefined`` when the object has no
+such attribute yet) and ``set_state`` writes it with ``ag__.set_attr`` (``Undefined``
+deletes it again). It counts as live after the block, since any alias of the object may read
+it: an attribute that has no value before a tensor loop, or is assigned in one branch of a
+tensor ``if`` only, is an error, where a local name that is dead afterwards is not. Not
+tracked: attributes of an object the block itself rebinds (``o = Obj(); o.v = 1``; the
+object is then new state), and attributes set by functions the block calls.
 """
 
 from __future__ import annotations
@@ -69,8 +90,8 @@ class ControlFlowConverter(Converter):
             if isinstance(stmt, _STATEMENTS) and not stmt.ag_python_only:
                 outs, others = _state(stmt, handlers, names)
                 stmt.ag_state = (outs, others)
-                undefined |= set(outs + others) - stmt.ag_defined_in \
-                    - scope["global"] - scope["nonlocal"]
+                undefined |= {n for n in outs + others if "." not in n} \
+                    - stmt.ag_defined_in - scope["global"] - scope["nonlocal"]
         node.body = _ReadChecks(undefined).visit_block(node.body)
         node.body = _with_undefined(node.body, undefined)
         self.scopes.append(scope)
@@ -112,8 +133,11 @@ class ControlFlowConverter(Converter):
         test, body = namer.new("loop_test"), namer.new("loop_body")
         names = self._names(node)
         out = self._state_functions(node, names)
-        out += origin.set_location(templates.replace("def TEST():\n    return EXPR", TEST=test,
-                                                     EXPR=node.test), node.test)
+        # the test's own state declared too: a walrus there (`while (j := f()) < n:`)
+        # binds the function's `j`
+        out += origin.set_location(templates.replace(
+            "def TEST():\n    DECLARE\n    return EXPR", TEST=test, EXPR=node.test,
+            DECLARE=self._declare(node)), node.test)
         out += templates.replace("def BODY():\n    DECLARE\n    STMTS", BODY=body,
                                  DECLARE=self._declare(node), STMTS=node.body)
         out += templates.replace(
@@ -168,6 +192,18 @@ class ControlFlowConverter(Converter):
         state = outs + others
         if not state:
             return []
+        # Note [Attributes in tensor control flow]: a dotted name is read with
+        # ag__.get_attr (Undefined while it does not exist) and written with ag__.set_attr
+        # (which deletes it for Undefined), through a temporary in the unpacking.
+        temps = {n: self.ctx.namer.new("attr_") for n in state if "." in n}
+        loads = [templates.replace_as_expression("ag__.get_attr(OBJ, ATTR)", OBJ=_load(obj),
+                                                 ATTR=templates.constant(attr))
+                 if n in temps else templates.name(n)
+                 for n in state for obj, _, attr in [n.rpartition(".")]]
+        stores = [temps.get(n, n) for n in state]
+        writes = [templates.replace("ag__.set_attr(OBJ, ATTR, TEMP)", OBJ=_load(n.rpartition(
+                  ".")[0]), ATTR=templates.constant(n.rpartition(".")[2]), TEMP=temps[n])
+                  for n in temps]
         return templates.replace(
             """
             def GET_STATE():
@@ -175,16 +211,19 @@ class ControlFlowConverter(Converter):
             def SET_STATE(VARS):
                 DECLARE
                 STORE = VARS
+                WRITES
             """, GET_STATE=names["GET_STATE"], SET_STATE=names["SET_STATE"],
-            STATE=templates.names_tuple(state), STORE=templates.names_tuple(state, store=True),
-            VARS=self.ctx.namer.new("vars_"), DECLARE=self._declare(node))
+            STATE=gast.Tuple(elts=loads, ctx=gast.Load()),
+            STORE=templates.names_tuple(stores, store=True),
+            VARS=self.ctx.namer.new("vars_"), DECLARE=self._declare(node),
+            WRITES=[w for write in writes for w in write])
 
     def _declare(self, node: Any) -> list:
         """``nonlocal``/``global`` statements for the block's state variables."""
         outs, others = node.ag_state
         state = outs + others
         globals_ = [n for n in state if n in self.scopes[-1]["global"]]
-        nonlocals = [n for n in state if n not in self.scopes[-1]["global"]]
+        nonlocals = [n for n in state if n not in self.scopes[-1]["global"] and "." not in n]
         out = []
         if nonlocals:
             out.append(gast.Nonlocal(names=nonlocals))
@@ -220,6 +259,15 @@ def _expr(text: str) -> Any:
     return templates.replace_as_expression(text)
 
 
+def _load(dotted: str) -> Any:
+    """The expression ``a.b.c`` (loads) for the dotted name ``"a.b.c"``."""
+    root, *attrs = dotted.split(".")
+    node = templates.name(root)
+    for attr in attrs:
+        node = gast.Attribute(value=node, attr=attr, ctx=gast.Load())
+    return node
+
+
 def _state(stmt: Any, handlers: bool, names: set) -> tuple:
     """(outputs, others): the statement's modified names (and those of ``names`` whose items
     it assigns: ``a[i] = v``), those live after it first.
@@ -232,11 +280,22 @@ def _state(stmt: Any, handlers: bool, names: set) -> tuple:
     if handlers:
         modified -= {n.name.id for n in act.own_nodes([stmt])
                      if isinstance(n, gast.ExceptHandler) and isinstance(n.name, gast.Name)}
+    # Attributes of objects the statement does not rebind (Note [Attributes in tensor
+    # control flow]); like a mutated container, always an output.
+    attributes = sorted(a for a in act.attributes(stmt)
+                        if not _rebinds(a, modified | act.modified(stmt)))
     modified = sorted(modified)
     live = stmt.ag_live_head if isinstance(stmt, (gast.While, gast.For)) else stmt.ag_live_out
+    if isinstance(stmt, gast.While):  # Note [Walrus in a loop test]
+        live = live | act.walrus_targets(stmt.test)
     # A mutated container is an output even when its name is dead: an alias may read it.
-    outs = [n for n in modified if n in live or n in mutated]
+    outs = [n for n in modified if n in live or n in mutated] + attributes
     return outs, [n for n in modified if n not in live]
+
+
+def _rebinds(dotted: str, modified: set) -> bool:
+    """True when ``dotted``'s root name is rebound by the statement: its object changes."""
+    return dotted.partition(".")[0] in modified
 
 
 def _mark_python_only(stmts: list, reason: str | None, suspends: bool) -> None:

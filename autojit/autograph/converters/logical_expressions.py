@@ -29,6 +29,13 @@ class LogicalConverter(Converter):
         cheap = [_cheap(v) for v in node.values]
         node = self.generic_visit(node)
         if not all(safe_in_lambda(v) for v in node.values[1:]):
+            # left as Python; a tensor deciding operand is an error that says why
+            kind = "`and`" if isinstance(node.op, gast.And) else "`or`"
+            if getattr(node, "ag_jump_flag", False):
+                kind = "loop test"  # a loop's test guarded by its `break`/`return` flag
+            node.values[:-1] = [origin.set_location(templates.replace_as_expression(
+                "ag__.python_operand(VALUE, KIND)", VALUE=v, KIND=templates.constant(kind)), v)
+                for v in node.values[:-1]]
             return node
         name = "ag__.and_" if isinstance(node.op, gast.And) else "ag__.or_"
         result = node.values[-1]
