@@ -143,7 +143,7 @@ class _Generator:
         if r < 0.86:
             self.used.add("builtin on tensors")
             return self.rng.choice([f"max({v}, {w})", f"min({v}, {k})", f"max({v}, {w}, {k})",
-                                    f"float(n) * {k}", f"round({v})", f"float(int({v}))",
+                                    f"float(n) * {k}", f"round({v}) * 0.5", f"float(int({v}))",
                                     f"abs({v} - {w})"])
         return f"{v} * {k} + {w}"
 
@@ -238,6 +238,11 @@ class _Generator:
 
     def s_item(self, indent, loops, python_ints, depth):
         self.used.add("list/dict item assignment " + self._where(loops))
+        if self.rng.random() < 0.15:
+            self.used.add("dict update method")
+            key = self.rng.choice(["p", "q"])
+            self.emit(indent, f"D.update({key}={self.fexpr()})")
+            return
         target = self.rng.choice(["L[0]", "L[1]", "D['p']", "D['q']"])
         op = self.rng.choice(["=", "+=", "-="])
         self.emit(indent, f"{target} {op} {self.fexpr()}")

@@ -201,3 +201,26 @@ def test_numbers_in_containers_take_the_dtype_of_the_tensors_they_meet():
         return st, counts["sum"], counts["steps"]
 
     check(f, [(2.0, 3), (-1.0, 0), (0.5, 1)], ops=("cond", "while_loop"))
+
+
+def test_mutating_methods_make_a_container_state_like_item_assignments():
+    # `d.update(...)` in a tensor loop or branch mutates `d` as `d[k] = v` does; the traced
+    # bodies' values leaked out of their graphs before.
+    def loop(x, v):
+        d = {"a": x, "b": 0.0}
+        for t in v:
+            d.update(a=d["a"] * 0.5 + t)
+        return d["a"], d["b"]
+
+    def branch(x, v):
+        pair = [x, x * 2.0]
+        if x > 0.5:
+            pair.reverse()
+        d = {"a": x}
+        if x < 1.0:
+            d.update({"a": d["a"] + 1.0})
+        return pair[0], pair[1], d["a"]
+
+    cases = [(0.75, [1.0, -2.0, 3.0]), (1.5, [0.5, 0.5, 0.5]), (0.25, [2.0, -1.0, 0.0])]
+    check(loop, cases)
+    check(branch, cases)

@@ -111,7 +111,8 @@ def test_generator_covers_the_constructs():
             "list append in a Python loop", "list append under a tensor if in a loop",
             "container read", "chained comparison",
             "method of a class defined in the function", "builtin on tensors",
-            "attribute assignment", "attribute read", "walrus in a while test"}
+            "attribute assignment", "attribute read", "walrus in a while test",
+            "dict update method"}
     assert want <= seen, want - seen
 
 

@@ -4,9 +4,10 @@ Scope rules follow Python: a nested ``def``/``lambda``/comprehension binds its o
 only its *free* names count as reads of the enclosing function (conservatively, at the point of
 definition), and its name (for a ``def``) as a write. Attribute and item assignments
 (``a.b = 1``, ``a[i] = 1``) read ``a``; they do not rebind it, but an item assignment or
-deletion (``a[i] = v``, ``a[k] += v``, ``del a[k]``, also ``a[i][j] = v``) records ``a`` as
-*mutated*: the control-flow converter makes such a container state of the block, as if the
-whole container were rebound (Note [Containers in tensor control flow] in conditionals.py).
+deletion (``a[i] = v``, ``a[k] += v``, ``del a[k]``, also ``a[i][j] = v``), and a call of one of
+its mutating methods (``a.update(...)``, ``a.extend(...)``), records ``a`` as *mutated*: the
+control-flow converter makes such a container state of the block, as if the whole container
+were rebound (Note [Containers in tensor control flow] in conditionals.py).
 An attribute assignment or deletion of a dotted name (``self.total = v``, ``s.a.b += v``)
 records that name (``"self.total"``) among the *attributes*: the converter makes it state of
 the block too (Note [Attributes in tensor control flow] in control_flow.py).
@@ -64,6 +65,18 @@ def mutated(nodes: Any) -> set:
     return activity(nodes).mutated
 
 
+# Methods of list and dict that change the container in place (``append`` too: lists grown
+# in tensor loops are ListArrays, Note [Lists appended in tensor loops]).
+MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "sort",
+                              "reverse", "update", "setdefault", "popitem"})
+
+
+def _is_converted_call(node: Any) -> bool:
+    func = node.func
+    return isinstance(func, gast.Attribute) and func.attr == "converted_call" \
+        and isinstance(func.value, gast.Name) and func.value.id == "ag__"
+
+
 class _Scanner(gast.NodeVisitor):
     def __init__(self, result: Activity):
         self.result = result
@@ -83,6 +96,17 @@ class _Scanner(gast.NodeVisitor):
                 base = base.value
             if isinstance(base, gast.Name):
                 self.result.mutated.add(base.id)
+        self.generic_visit(node)
+
+    def visit_Call(self, node: Any) -> None:
+        # `d.update(...)`, `l.extend(...)`: a container's own mutating methods mutate it, as
+        # an item assignment does (also once the call is `ag__.converted_call(d.update, ...)`)
+        func = node.func
+        if _is_converted_call(node) and node.args:
+            func = node.args[0]
+        if isinstance(func, gast.Attribute) and func.attr in MUTATING_METHODS \
+                and isinstance(func.value, gast.Name):
+            self.result.mutated.add(func.value.id)
         self.generic_visit(node)
 
     def visit_Attribute(self, node: Any) -> None:
