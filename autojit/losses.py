@@ -1,28 +1,31 @@
-"""Per-example loss functions, as ``tf.keras.losses`` (wrap them in ``aj.reduce_mean``).
+"""Keras losses (``aj.losses``, also ``aj.keras.losses``): per-example loss functions and
+the ``Loss`` classes that weight and reduce them, as ``tf.keras.losses``.
 
-Each takes ``(y_true, y_pred)`` and returns one loss per example (the last axis of
-``y_pred`` is reduced). With ``from_logits=True`` the cross-entropies go through the fused,
-numerically stable ``aj.nn`` ops; with probabilities they clip to ``[eps, 1 - eps]``
-(``eps = 1e-7``) before the log, as Keras does, so a probability of exactly 0 or 1 gives a
-large finite loss rather than ``inf``.
+Each function takes ``(y_true, y_pred)`` and returns one loss per example (the last axis of
+``y_pred``, or the cross-entropies' ``axis``, is reduced). With ``from_logits=True`` the
+cross-entropies go through the fused, numerically stable ``aj.nn`` ops; with probabilities
+they clip to ``[eps, 1 - eps]`` (``eps = 1e-7``) before the log, as Keras does, so a
+probability of exactly 0 or 1 gives a large finite loss rather than ``inf``. A class such
+as ``SparseCategoricalCrossentropy`` calls its function, multiplies by ``sample_weight`` and
+reduces (Note [Loss reduction]).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from autojit import dtypes
-from autojit.errors import DTypeError, ShapeError
+from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
+from autojit.module import camel_to_snake
 from autojit.ops import nn, shapes
-from autojit.ops.array import expand_dims, reshape
+from autojit.ops.array import expand_dims, reshape, size, squeeze, transpose
+from autojit.ops.creation import ones_like
 from autojit.ops.math import (
     add,
     cast,
     clip_by_value,
-    exp,
-    greater_equal,
+    less_equal,
     log,
-    log1p,
     maximum,
     multiply,
     negative,
@@ -30,6 +33,7 @@ from autojit.ops.math import (
     subtract,
     where,
 )
+from autojit.ops.math import abs as absolute  # not the builtin's name here
 from autojit.ops.reduce import reduce_mean, reduce_sum
 from autojit.tensor import Tensor, convert_to_tensor
 
@@ -65,17 +69,26 @@ def sparse_categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool 
     return nn.sparse_softmax_cross_entropy_with_logits(labels=y_true, logits=y_pred)
 
 
-def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> Tensor:
+def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                             label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
     """Cross-entropy between one-hot (or soft) labels and predicted class scores.
 
     Usage: ``aj.losses.categorical_crossentropy(one_hot, probs)``
 
-    ``y_true`` and ``y_pred`` are both ``[batch..., classes]``; returns ``[batch...]``.
-    Probabilities are renormalized to sum to one along the last axis, as Keras does.
+    ``y_true`` and ``y_pred`` are both ``[batch..., classes]`` (classes on ``axis``); returns
+    the shape without ``axis``. Probabilities are renormalized to sum to one along the class
+    axis, as Keras does. ``label_smoothing`` ``s`` uses ``y_true * (1 - s) + s / classes``.
     """
     name = "categorical_crossentropy"
+    _check_smoothing(name, label_smoothing)
     y_pred = _float_prediction(name, y_pred)
     y_true = _matching_target(name, y_true, y_pred)
+    y_true, y_pred = _classes_last(name, y_true, y_pred, axis)
+    if _smooths(label_smoothing):
+        classes = y_pred.shape[-1]
+        if classes is None:  # traced with an unknown class count: count it at run time
+            classes = reduce_sum(ones_like(y_true), axis=-1, keepdims=True)
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / classes
     if from_logits:
         return nn.softmax_cross_entropy_with_logits(labels=y_true, logits=y_pred)
     y_pred = y_pred / reduce_sum(y_pred, axis=-1, keepdims=True)
@@ -83,29 +96,29 @@ def categorical_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False
     return negative(reduce_sum(multiply(y_true, log(y_pred)), axis=-1))
 
 
-def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> Tensor:
-    """Binary cross-entropy, averaged over the last axis.
+def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False,
+                        label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """Binary cross-entropy, averaged over ``axis`` (the last by default).
 
     Usage: ``aj.losses.binary_crossentropy(labels, logits, from_logits=True)``
 
-    ``y_true`` holds targets in ``[0, 1]`` with the shape of ``y_pred``; returns
-    ``y_pred.shape[:-1]``. With logits it uses ``max(x, 0) - x*z + log(1 + exp(-|x|))``,
-    which never overflows.
+    ``y_true`` holds targets in ``[0, 1]`` with the shape of ``y_pred``; returns ``y_pred``'s
+    shape without ``axis``. Logits go through ``aj.nn.sigmoid_cross_entropy_with_logits``,
+    which never overflows. ``label_smoothing`` ``s`` uses ``y_true * (1 - s) + s / 2``.
     """
     name = "binary_crossentropy"
+    _check_smoothing(name, label_smoothing)
     y_pred = _float_prediction(name, y_pred)
     y_true = _matching_target(name, y_true, y_pred)
+    if _smooths(label_smoothing):
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     if from_logits:
-        # -|x| as a where (as TF), not abs: abs' gradient at 0 is 0, which would drop the
-        # log1p term's share and give 1 - z instead of sigmoid(0) - z at zero logits.
-        neg_abs = where(greater_equal(y_pred, 0.0), negative(y_pred), y_pred)
-        per_entry = add(subtract(maximum(y_pred, 0.0), multiply(y_pred, y_true)),
-                        log1p(exp(neg_abs)))
+        per_entry = nn.sigmoid_cross_entropy_with_logits(labels=y_true, logits=y_pred)
     else:
         p = clip_by_value(y_pred, EPSILON, 1.0 - EPSILON)
         per_entry = negative(add(multiply(y_true, log(p)),
                                  multiply(subtract(1.0, y_true), log(subtract(1.0, p)))))
-    return reduce_mean(per_entry, axis=-1)
+    return reduce_mean(per_entry, axis=axis)
 
 
 def mean_squared_error(y_true: Any, y_pred: Any) -> Tensor:
@@ -116,18 +129,296 @@ def mean_squared_error(y_true: Any, y_pred: Any) -> Tensor:
     ``y_true`` has the shape of ``y_pred`` (a ``[batch]`` target next to ``[batch, 1]``
     predictions is accepted, as Keras does); returns ``y_pred.shape[:-1]``.
     """
-    name = "mean_squared_error"
-    y_pred = _as_tensor(y_pred)
-    if y_pred.dtype == dtypes.bool:
-        raise DTypeError(f"{name}: expected numeric predictions, got bool")
-    y_true = _matching_target(name, y_true, y_pred)
+    y_true, y_pred = _regression_pair("mean_squared_error", y_true, y_pred)
     return reduce_mean(square(subtract(y_pred, y_true)), axis=-1)
 
 
+def mean_absolute_error(y_true: Any, y_pred: Any) -> Tensor:
+    """Mean of the absolute differences over the last axis.
+
+    Usage: ``aj.reduce_mean(aj.losses.mean_absolute_error(targets, model(x)))``
+
+    Shapes as ``mean_squared_error``; returns ``y_pred.shape[:-1]``.
+    """
+    y_true, y_pred = _regression_pair("mean_absolute_error", y_true, y_pred)
+    return reduce_mean(absolute(subtract(y_pred, y_true)), axis=-1)
+
+
+def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Tensor:
+    """Huber loss over the last axis: ``e**2 / 2`` where ``|e| <= delta``, else
+    ``delta * |e| - delta**2 / 2`` (``e = y_pred - y_true``).
+
+    Usage: ``aj.losses.huber(targets, model(x), delta=1.0)``
+
+    Predictions must be floating point (TF casts to float32; here their dtype is kept).
+    Shapes as ``mean_squared_error``; returns ``y_pred.shape[:-1]``.
+    """
+    name = "huber"
+    if isinstance(delta, (int, float)) and not delta > 0:
+        raise InvalidArgumentError(f"{name}: expected delta > 0, got {delta!r}")
+    y_pred = _float_prediction(name, y_pred)
+    y_true = _matching_target(name, y_true, y_pred)
+    error = subtract(y_pred, y_true)
+    abs_error = absolute(error)
+    quadratic = multiply(square(error), 0.5)
+    linear = subtract(multiply(abs_error, delta), 0.5 * delta * delta)
+    return reduce_mean(where(less_equal(abs_error, delta), quadratic, linear), axis=-1)
+
+
 mse = MSE = mean_squared_error  # Keras' short names
+mae = MAE = mean_absolute_error
+
+
+# ----------------------------------------------------------------------------- classes
+
+# Note [Loss reduction]: as tf.keras's ``compute_weighted_loss``. ``sample_weight`` is cast
+# to the per-sample loss's dtype and brought to its rank the way TF does (a trailing size-1
+# dim squeezed, or a trailing dim added when it has one dim less: ``[batch]`` weights on a
+# ``[batch, time]`` loss), then multiplied in; it must broadcast to the loss's shape without
+# growing it, so each sample keeps one loss. "sum_over_batch_size" divides the weighted sum
+# by the number of elements of the per-sample loss (not by the sum of the weights), and an
+# empty batch gives 0, as TF's ``div_no_nan``.
+
+
+class Reduction:
+    """The ``reduction`` names a ``Loss`` takes, as ``tf.keras.losses.Reduction``.
+
+    Usage: ``aj.losses.MeanSquaredError(reduction=aj.losses.Reduction.SUM)``
+    """
+
+    AUTO = "auto"  # as TF outside distribution strategies: sum_over_batch_size
+    NONE = "none"
+    SUM = "sum"
+    SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
+
+    @classmethod
+    def all(cls) -> tuple[str, ...]:
+        """Every accepted name. Usage: ``"sum" in aj.losses.Reduction.all()``"""
+        return (cls.AUTO, cls.NONE, cls.SUM, cls.SUM_OVER_BATCH_SIZE)
+
+    @classmethod
+    def validate(cls, key: Any, owner: str = "Loss") -> None:
+        """Raise InvalidArgumentError unless ``key`` is a reduction name.
+
+        Usage: ``aj.losses.Reduction.validate("sum")``
+        """
+        if not isinstance(key, str) or key not in cls.all():
+            raise InvalidArgumentError(
+                f"{owner}: expected reduction to be one of 'sum_over_batch_size' (the "
+                f"default), 'sum', 'none' or 'auto', got {key!r}")
+
+
+class Loss:
+    """Base class of the loss classes: ``loss(y_true, y_pred, sample_weight=None)`` calls
+    ``call`` for per-sample losses, weights them and reduces them (Note [Loss reduction]).
+
+    Usage (subclasses)::
+
+        class MeanCubicError(aj.losses.Loss):
+            def call(self, y_true, y_pred):
+                return aj.reduce_mean(aj.abs(y_pred - y_true) ** 3, axis=-1)
+    """
+
+    def __init__(self, reduction: str = Reduction.SUM_OVER_BATCH_SIZE,
+                 name: str | None = None):
+        self.name = name if name is not None else camel_to_snake(type(self).__name__)
+        Reduction.validate(reduction, f"{type(self).__name__} {self.name!r}")
+        self.reduction = reduction
+
+    def call(self, y_true: Any, y_pred: Any) -> Tensor:
+        """The per-sample losses; subclasses implement it. Usage: ``loss.call(y, p)``"""
+        raise NotImplementedError(f"{type(self).__name__}: a Loss subclass must implement "
+                                  "call(y_true, y_pred), returning the per-sample losses")
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        """The weighted, reduced loss. Usage: ``loss = loss_fn(labels, logits)``"""
+        losses = _as_tensor(self.call(y_true, y_pred))
+        return _reduce_weighted(f"{type(self).__name__} {self.name!r}", losses, sample_weight,
+                                self.reduction)
+
+    def get_config(self) -> dict:
+        """The constructor's arguments. Usage: ``type(loss).from_config(loss.get_config())``"""
+        return {"reduction": self.reduction, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Loss":
+        """A loss made from ``get_config()``'s dict. Usage: ``Huber.from_config(config)``"""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<aj.losses.{type(self).__name__} {self.name!r} reduction={self.reduction!r}>"
+
+
+class LossFunctionWrapper(Loss):
+    """A ``Loss`` that calls ``fn(y_true, y_pred, **kwargs)`` for the per-sample losses.
+
+    Usage: ``aj.losses.LossFunctionWrapper(aj.losses.huber, name="huber", delta=2.0)``
+    """
+
+    def __init__(self, fn: Callable[..., Any], reduction: str = Reduction.SUM_OVER_BATCH_SIZE,
+                 name: str | None = None, **kwargs: Any):
+        super().__init__(reduction=reduction, name=name)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true: Any, y_pred: Any) -> Tensor:
+        """``fn(y_true, y_pred, **kwargs)``. Usage: ``per_sample = loss.call(y, p)``"""
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self) -> dict:
+        """Reduction, name and ``fn``'s keyword arguments. Usage: ``loss.get_config()``"""
+        return {**super().get_config(), **self._fn_kwargs}
+
+
+class MeanSquaredError(LossFunctionWrapper):
+    """``mean_squared_error``, weighted and reduced.
+
+    Usage: ``loss = aj.losses.MeanSquaredError()(targets, model(x))``
+    """
+
+    def __init__(self, reduction: str = Reduction.SUM_OVER_BATCH_SIZE,
+                 name: str = "mean_squared_error"):
+        super().__init__(mean_squared_error, reduction=reduction, name=name)
+
+
+class MeanAbsoluteError(LossFunctionWrapper):
+    """``mean_absolute_error``, weighted and reduced.
+
+    Usage: ``loss = aj.losses.MeanAbsoluteError()(targets, model(x))``
+    """
+
+    def __init__(self, reduction: str = Reduction.SUM_OVER_BATCH_SIZE,
+                 name: str = "mean_absolute_error"):
+        super().__init__(mean_absolute_error, reduction=reduction, name=name)
+
+
+class BinaryCrossentropy(LossFunctionWrapper):
+    """``binary_crossentropy``, weighted and reduced.
+
+    Usage: ``loss = aj.losses.BinaryCrossentropy(from_logits=True)(labels, logits)``
+    """
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
+                 axis: int = -1, reduction: str = Reduction.SUM_OVER_BATCH_SIZE,
+                 name: str = "binary_crossentropy"):
+        _check_smoothing(f"BinaryCrossentropy {name!r}", label_smoothing)
+        super().__init__(binary_crossentropy, reduction=reduction, name=name,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+class CategoricalCrossentropy(LossFunctionWrapper):
+    """``categorical_crossentropy`` (one-hot or soft labels), weighted and reduced.
+
+    Usage: ``loss = aj.losses.CategoricalCrossentropy(from_logits=True)(one_hot, logits)``
+    """
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
+                 axis: int = -1, reduction: str = Reduction.SUM_OVER_BATCH_SIZE,
+                 name: str = "categorical_crossentropy"):
+        _check_smoothing(f"CategoricalCrossentropy {name!r}", label_smoothing)
+        super().__init__(categorical_crossentropy, reduction=reduction, name=name,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+class SparseCategoricalCrossentropy(LossFunctionWrapper):
+    """``sparse_categorical_crossentropy`` (integer labels), weighted and reduced.
+
+    Usage: ``loss = aj.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logits)``
+    """
+
+    def __init__(self, from_logits: bool = False,
+                 reduction: str = Reduction.SUM_OVER_BATCH_SIZE,
+                 name: str = "sparse_categorical_crossentropy"):
+        super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name,
+                         from_logits=from_logits)
+
+
+class Huber(LossFunctionWrapper):
+    """``huber``, weighted and reduced.
+
+    Usage: ``loss = aj.losses.Huber(delta=1.0)(targets, model(x))``
+    """
+
+    def __init__(self, delta: float = 1.0, reduction: str = Reduction.SUM_OVER_BATCH_SIZE,
+                 name: str = "huber_loss"):
+        if isinstance(delta, (int, float)) and not delta > 0:
+            raise InvalidArgumentError(f"Huber {name!r}: expected delta > 0, got {delta!r}")
+        super().__init__(huber, reduction=reduction, name=name, delta=delta)
+
+
+def _reduce_weighted(name: str, losses: Tensor, sample_weight: Any, reduction: str) -> Tensor:
+    """Weight and reduce per-sample ``losses`` (Note [Loss reduction])."""
+    if not dtypes.is_floating(losses.dtype):
+        losses = cast(losses, dtypes.float32)  # as TF, so integer losses average exactly
+    if sample_weight is not None:
+        losses = multiply(losses, _matching_weight(name, sample_weight, losses))
+    if reduction == Reduction.NONE:
+        return losses
+    total = reduce_sum(losses)
+    if reduction == Reduction.SUM:
+        return total
+    count = shapes.size(losses.shape)
+    if count is None:  # traced with unknown dims: count at run time
+        return total / maximum(cast(size(losses), losses.dtype), 1.0)
+    return total / float(max(count, 1))
+
+
+def _matching_weight(name: str, sample_weight: Any, losses: Tensor) -> Tensor:
+    """``sample_weight`` as a tensor of the losses' dtype and a rank that broadcasts."""
+    if hasattr(sample_weight, "dtype"):  # tensors and NumPy arrays keep theirs until the cast
+        weight = _as_tensor(sample_weight)
+    else:  # Python data: directly the losses' dtype
+        weight = convert_to_tensor(sample_weight, dtype=losses.dtype)
+    if weight.dtype != losses.dtype:
+        weight = cast(weight, losses.dtype)
+    given = tuple(weight.shape)
+    loss_shape = tuple(losses.shape)
+    if len(given) == len(loss_shape) + 1 and given[-1] in (1, None):
+        weight = squeeze(weight, -1)
+    elif len(given) and len(given) == len(loss_shape) - 1:
+        weight = expand_dims(weight, -1)
+    shape = tuple(weight.shape)
+    fits = len(shape) <= len(loss_shape) and all(
+        w == 1 or w is None or x is None or w == x
+        for w, x in zip(reversed(shape), reversed(loss_shape)))
+    if not fits:
+        raise ShapeError(f"{name}: expected sample_weight of the per-sample loss's shape "
+                         f"{shapes.fmt(loss_shape)} (one weight per sample, or one that "
+                         f"broadcasts to it, or a scalar), got {shapes.fmt(given)}")
+    return weight
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _regression_pair(name: str, y_true: Any, y_pred: Any) -> tuple[Tensor, Tensor]:
+    y_pred = _as_tensor(y_pred)
+    if y_pred.dtype == dtypes.bool:
+        raise DTypeError(f"{name}: expected numeric predictions, got bool")
+    return _matching_target(name, y_true, y_pred), y_pred
+
+
+def _check_smoothing(name: str, label_smoothing: Any) -> None:
+    if isinstance(label_smoothing, (int, float)) and not 0.0 <= label_smoothing <= 1.0:
+        raise InvalidArgumentError(f"{name}: expected label_smoothing in [0, 1], got "
+                                   f"{label_smoothing!r}")
+
+
+def _smooths(label_smoothing: Any) -> bool:
+    """False for a Python 0 (skip the arithmetic); a tensor always smooths."""
+    return not isinstance(label_smoothing, (int, float)) or label_smoothing != 0
+
+
+def _classes_last(name: str, y_true: Tensor, y_pred: Tensor, axis: int) -> tuple:
+    """Both tensors with the class ``axis`` moved last (the fused ops reduce the last)."""
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise InvalidArgumentError(f"{name}: expected an int axis, got {axis!r}")
+    rank = len(y_pred.shape)
+    axis = shapes.normalize_axis(name, axis, rank)
+    if axis == rank - 1:
+        return y_true, y_pred
+    perm = [i for i in range(rank) if i != axis] + [axis]
+    return transpose(y_true, perm), transpose(y_pred, perm)
 
 
 def _as_tensor(value: Any) -> Tensor:
@@ -172,5 +463,11 @@ def _same_shape(a: tuple, b: tuple) -> bool:
     return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
 
 
+
+
 __all__ = ["sparse_categorical_crossentropy", "categorical_crossentropy",
-           "binary_crossentropy", "mean_squared_error", "mse", "MSE"]
+           "binary_crossentropy", "mean_squared_error", "mse", "MSE", "mean_absolute_error",
+           "mae", "MAE", "huber"]
+__all__ += ["Loss", "LossFunctionWrapper", "Reduction", "MeanSquaredError", "MeanAbsoluteError",
+            "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+            "Huber"]

@@ -5,8 +5,10 @@ Usage: ``aj.nn.relu(x)``, ``aj.nn.sparse_softmax_cross_entropy_with_logits(label
 
 from autojit.ops.math import sigmoid, tanh
 from autojit.ops.nn import (
+                            l2_loss,
                             log_softmax,
                             relu,
+                            sigmoid_cross_entropy_with_logits,
                             softmax,
                             softmax_cross_entropy_with_logits,
                             sparse_softmax_cross_entropy_with_logits,
@@ -22,6 +24,7 @@ from autojit.ops.conv import (avg_pool, avg_pool1d, avg_pool2d, conv1d, conv2d, 
 
 __all__ = ["log_softmax", "relu", "sigmoid", "softmax", "softmax_cross_entropy_with_logits",
            "sparse_softmax_cross_entropy_with_logits", "tanh"]
+__all__ += ["l2_loss", "sigmoid_cross_entropy_with_logits"]
 __all__ += ["batch_normalization", "dropout", "elu", "gelu", "l2_normalize", "leaky_relu",
             "log_sigmoid", "moments", "selu", "silu", "softplus", "swish"]
 __all__ += ["avg_pool", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "conv2d_transpose",

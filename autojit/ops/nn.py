@@ -1,5 +1,5 @@
-"""Neural-network ops: ``relu``, ``softmax``, ``log_softmax`` and the fused, numerically
-stable softmax cross-entropies (``aj.nn.*``).
+"""Neural-network ops: ``relu``, ``softmax``, ``log_softmax``, the fused, numerically
+stable softmax cross-entropies, the sigmoid cross-entropy and ``l2_loss`` (``aj.nn.*``).
 
 The cross-entropies take logits and use the log-sum-exp trick, so large logits neither
 overflow nor lose the loss to rounding; their VJPs are the cheap ``softmax - labels`` form.
@@ -13,9 +13,22 @@ from autojit import dtypes
 from autojit.errors import DTypeError, ShapeError
 from autojit.ops import shapes
 from autojit.ops.array import expand_dims
-from autojit.ops.core import bind, defop
+from autojit.ops.core import bind, defop, to_numpy_constant
 from autojit.ops.indexing import check_index_range, index_values, one_hot
-from autojit.ops.math import exp, float_unary_rule, multiply, negative, subtract, unary_rule
+from autojit.ops.math import (
+    add,
+    exp,
+    float_unary_rule,
+    greater_equal,
+    log1p,
+    maximum,
+    multiply,
+    negative,
+    square,
+    subtract,
+    unary_rule,
+    where,
+)
 from autojit.ops.reduce import reduce_sum
 
 # ----------------------------------------------------------------------------- relu
@@ -195,3 +208,51 @@ def softmax_cross_entropy_with_logits(labels: Any = None, logits: Any = None, ax
         raise ShapeError("softmax_cross_entropy_with_logits: only the last axis (axis=-1) "
                          f"can hold the classes, got axis={axis}")
     return bind(XENT, labels, logits)
+
+
+# ----------------------------------------------------------------------------- sigmoid, l2
+
+
+def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
+                                      name: str | None = None) -> Any:
+    """Elementwise cross-entropy of targets ``labels`` in ``[0, 1]`` under
+    ``sigmoid(logits)``, as ``max(x, 0) - x*z + log(1 + exp(-|x|))``, which never overflows.
+
+    Usage: ``aj.reduce_mean(aj.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z))``
+
+    ``labels`` must have the logits' shape and floating dtype (Python data is converted to
+    it). The gradient in ``logits`` is ``sigmoid(x) - z`` to rounding, finite for any ``x``.
+    """
+    op = "sigmoid_cross_entropy_with_logits"
+    logits = logits if hasattr(logits, "dtype") else to_numpy_constant(logits)
+    if not dtypes.is_floating(logits.dtype):
+        raise DTypeError(f"{op}: expected floating-point logits, got {logits.dtype.name}; "
+                         f"use aj.cast(logits, aj.float32)")
+    if hasattr(labels, "dtype"):
+        if labels.dtype != logits.dtype:
+            raise DTypeError(f"{op}: expected labels of the logits' dtype {logits.dtype.name}, "
+                             f"got {labels.dtype.name}; use aj.cast(labels, "
+                             f"aj.{logits.dtype.name})")
+    else:
+        labels = to_numpy_constant(labels, logits.dtype)
+    if len(labels.shape) != len(logits.shape) or any(
+            a is not None and b is not None and a != b
+            for a, b in zip(labels.shape, logits.shape)):
+        raise ShapeError(f"{op}: expected labels of the logits' shape "
+                         f"{shapes.fmt(logits.shape)}, got {shapes.fmt(labels.shape)}")
+    # -|x| as a where (as TF), not abs: abs' gradient at 0 is 0, which would drop the log1p
+    # term's share and give 1 - z instead of sigmoid(0) - z at zero logits.
+    neg_abs = where(greater_equal(logits, 0.0), negative(logits), logits)
+    return add(subtract(maximum(logits, 0.0), multiply(logits, labels)), log1p(exp(neg_abs)))
+
+
+def l2_loss(t: Any, name: str | None = None) -> Any:
+    """Half the sum of squares, ``sum(t ** 2) / 2``, as a scalar of ``t``'s dtype.
+
+    Usage: ``penalty = 1e-4 * aj.add_n([aj.nn.l2_loss(w) for w in weights])``
+    """
+    t = t if hasattr(t, "dtype") else to_numpy_constant(t)
+    if not dtypes.is_floating(t.dtype):
+        raise DTypeError(f"l2_loss: expected a floating-point tensor, got {t.dtype.name}; "
+                         f"use aj.cast(t, aj.float32)")
+    return multiply(reduce_sum(square(t)), 0.5)

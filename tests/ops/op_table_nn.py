@@ -1,5 +1,6 @@
-"""Op-table entries for the activations and normalization of issue 9 (compositions, each
-listed under one op it runs) and the pointer for ``dropout_mask`` (random: its own file).
+"""Op-table entries for the activations and normalization of issue 9 and the sigmoid
+cross-entropy and ``l2_loss`` (compositions, each listed under one op it runs), and the
+pointer for ``dropout_mask`` (random: its own file).
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ def _l2_ref(x, axis=None, epsilon=1e-12):
         x.dtype)
 
 
+def _sigmoid_xent_ref(labels, logits):
+    x, z = logits, labels
+    return (np.maximum(x, 0) - x * z + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype)
+
+
 def _cases(kind="normal", **attrs):
     return [Case((F(s, kind),), dict(attrs)) for s in UNARY_SHAPES]
 
@@ -85,6 +91,11 @@ ENTRIES = [
     E("rsqrt", aj.nn.l2_normalize, _l2_ref,
       [Case((F((3, 4)),)), Case((F((3, 4)),), {"axis": 1}), Case((F((2, 3, 4)),), {"axis": [0, 2]}),
        Case((F((5,)),), {"axis": 0})], FLOATS),
+    E("log1p", aj.nn.sigmoid_cross_entropy_with_logits, _sigmoid_xent_ref,
+      [Case((F(s, "unit"), F(s))) for s in UNARY_SHAPES] + [Case((F((3, 4), "unit"),
+                                                                 F((3, 4), "away")))], FLOATS),
+    E("reduce_sum", aj.nn.l2_loss, lambda t: (np.sum(t ** 2) / 2).astype(t.dtype), _cases(),
+      FLOATS),
 ]
 
 # Random: tested for fresh masks per call and replay, scaling and gradients there.
