@@ -73,6 +73,7 @@ from autojit.ops.extra_math import erf, expm1, reduce_logsumexp, softplus  # noq
 # TF's rounding, trigonometric and NaN tests, and its compositions (divide_no_nan, ...)
 from autojit.ops.extra_math import (divide_no_nan, reciprocal, reduce_euclidean_norm,  # noqa: E402
                                     reduce_std, reduce_variance, squared_difference, xlogy)
+from autojit.ops.extra_math import count_nonzero  # noqa: E402
 from autojit.ops.normalization import l2_normalize  # noqa: E402
 from autojit.ops.scan import cumprod, cumsum  # noqa: E402
 from autojit.ops.scatter import where  # noqa: E402  (also where(condition) alone)
@@ -96,3 +97,4 @@ __all__ += ["acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", 
             "divide_no_nan", "floor", "is_finite", "is_inf", "is_nan", "reciprocal",
             "reduce_euclidean_norm", "reduce_std", "reduce_variance", "round", "sinh",
             "squared_difference", "tan", "xlogy"]
+__all__ += ["count_nonzero"]

@@ -1,7 +1,7 @@
 """More elementwise math and reductions: ``erf``, ``expm1``, ``softplus`` (primitives);
 ``reduce_logsumexp`` (built from ops, so its gradient is the softmax for free) and the other
 compositions of ``tf.math``: ``reciprocal``, ``squared_difference``, ``divide_no_nan``,
-``xlogy``, ``reduce_variance``, ``reduce_std``, ``reduce_euclidean_norm``.
+``xlogy``, ``reduce_variance``, ``reduce_std``, ``reduce_euclidean_norm``, ``count_nonzero``.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 
 from autojit import dtypes
+from autojit.errors import DTypeError
 from autojit.ops import shapes
 from autojit.ops.array import constant, squeeze, stop_gradient
 from autojit.ops.core import PY_SCALARS, bind, defop, to_numpy_constant
-from autojit.ops.math import (abs, add, divide, equal, exp, float_unary_rule, less, log, multiply,
-                              negative, sigmoid, sqrt, square, subtract, where, zeros_like_value)
+from autojit.ops.math import (abs, add, cast, divide, equal, exp, float_unary_rule, less, log,
+                              multiply, negative, not_equal, sigmoid, sqrt, square, subtract,
+                              where, zeros_like_value)
 from autojit.ops.reduce import reduce_max, reduce_mean, reduce_sum
 
 # ----------------------------------------------------------------------------- erf
@@ -222,3 +224,20 @@ def reduce_euclidean_norm(input_tensor: Any, axis: Any = None, keepdims: bool = 
     x = _float_tensor("reduce_euclidean_norm", input_tensor)
     axes = shapes.normalize_axes("reduce_euclidean_norm", axis, len(x.shape))
     return sqrt(reduce_sum(square(x), axis=axes, keepdims=keepdims))
+
+
+def count_nonzero(input: Any, axis: Any = None, keepdims: bool = False,  # noqa: A002
+                  dtype: Any = dtypes.int64, name: str | None = None) -> Any:
+    """The number of non-zero entries (True ones for bools; NaN counts) over ``axis``, all
+    axes when None, as ``dtype`` (int64 by default), as ``tf.math.count_nonzero``.
+
+    Usage: ``aj.math.count_nonzero(x)``, ``aj.math.count_nonzero(mask, axis=1)``
+    """
+    x = input if hasattr(input, "shape") and hasattr(input, "dtype") else to_numpy_constant(input)
+    axes = shapes.normalize_axes("count_nonzero", axis, len(x.shape))
+    out_dtype = dtypes.as_dtype(dtype)
+    if out_dtype == dtypes.bool:
+        raise DTypeError("count_nonzero: expected a numeric dtype for the counts, got bool")
+    nonzero = x if x.dtype == dtypes.bool else not_equal(x, 0)
+    total = reduce_sum(cast(nonzero, dtypes.int64), axis=axes, keepdims=bool(keepdims))
+    return total if out_dtype == dtypes.int64 else cast(total, out_dtype)

@@ -1,4 +1,7 @@
-"""Matrix products: ``matmul`` (batched, with transpose flags) and ``matrix_transpose``."""
+"""Matrix products: ``matmul`` (batched, with transpose flags), ``matrix_transpose`` and
+``tensordot`` (built from transposes, reshapes and one matmul); the inverse and determinant
+of batched square matrices (``inv``, ``det``) with their VJPs.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,11 @@ from typing import Any
 import numpy as np
 
 from autojit import dtypes
-from autojit.errors import ShapeError
+from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
 from autojit.ops import shapes
-from autojit.ops.core import bind, defop
-from autojit.ops.math import unbroadcast
+from autojit.ops.array import expand_dims, reshape, shape, squeeze, transpose
+from autojit.ops.core import bind, defop, to_numpy_constant
+from autojit.ops.math import multiply, negative, unbroadcast
 
 
 def _matmul_rule(name, a, b, *, transpose_a, transpose_b):
@@ -86,8 +90,6 @@ def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
     vector_a, vector_b = _ndim(a) == 1, _ndim(b) == 1
     if not (vector_a or vector_b):
         return bind(MATMUL, a, b, transpose_a=bool(transpose_a), transpose_b=bool(transpose_b))
-    from autojit.ops.array import expand_dims, squeeze  # array builds on linalg's peers
-
     # Composed of reshapes around the matrix product, so gradients come with them.
     out = bind(MATMUL, expand_dims(a, 0) if vector_a else a,
                expand_dims(b, -1) if vector_b else b,
@@ -103,3 +105,180 @@ def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
 def _ndim(value: Any) -> int:
     shape = getattr(value, "shape", None)
     return len(shape) if shape is not None else np.ndim(value)
+
+
+# ----------------------------------------------------------------------------- tensordot
+# A composition: the contracted axes of ``a`` go last and those of ``b`` first, both become
+# matrices, one matmul contracts them, and a reshape restores the free axes. Gradients (of
+# any order) come from those ops; dims unknown while tracing are read at run time.
+
+
+def tensordot(a: Any, b: Any, axes: Any, name: str | None = None) -> Any:
+    """Sum the products of ``a`` and ``b`` over the given axes, as ``tf.tensordot``: ``axes``
+    is an int N (the last N axes of ``a`` with the first N of ``b``) or a pair
+    ``[a_axes, b_axes]`` (each an int or a list of ints).
+
+    Usage: ``aj.tensordot(x, w, axes=1)``, ``aj.tensordot(a, b, axes=[[1, 2], [0, 1]])``
+    """
+    a, b = _tensor(a), _tensor(b)
+    dt = dtypes.same_dtype("tensordot", (a.dtype, b.dtype))
+    if dt == dtypes.bool:
+        raise DTypeError("tensordot: expected numeric tensors, got bool")
+    a_axes, b_axes = _tensordot_axes(axes, len(a.shape), len(b.shape))
+    for i, j in zip(a_axes, b_axes):
+        if a.shape[i] is not None and b.shape[j] is not None and a.shape[i] != b.shape[j]:
+            raise ShapeError(f"tensordot: contracted dims differ: axis {i} of a (shape "
+                             f"{shapes.fmt(a.shape)}) has size {a.shape[i]}, axis {j} of b "
+                             f"(shape {shapes.fmt(b.shape)}) has size {b.shape[j]}")
+    free_a = [i for i in range(len(a.shape)) if i not in a_axes]
+    free_b = [j for j in range(len(b.shape)) if j not in b_axes]
+    dims_a, dims_b = _dims(a), _dims(b)
+    # A contracted dim unknown in one operand may be known in the other.
+    inner = _product([dims_a[i] if a.shape[i] is not None else dims_b[j]
+                      for i, j in zip(a_axes, b_axes)])
+    def matrix(x, free, contracted, free_first, shape):
+        """``x`` as a matrix (free axes as rows for ``a``, as columns for ``b``), and whether
+        the matmul should transpose it: a 2-D operand needs neither transpose nor reshape."""
+        if len(x.shape) == 2 and len(free) == 1:
+            return x, free != ([0] if free_first else [1])
+        perm = free + contracted if free_first else contracted + free
+        if perm != list(range(len(perm))):
+            x = transpose(x, perm)
+        return reshape(x, shape), False
+
+    lhs, t_a = matrix(a, free_a, a_axes, True, [_product([dims_a[i] for i in free_a]), inner])
+    rhs, t_b = matrix(b, free_b, b_axes, False, [inner, _product([dims_b[j] for j in free_b])])
+    out = _mm(lhs, rhs, t_a, t_b)
+    if len(free_a) == 1 and len(free_b) == 1:
+        return out  # already [rows of a, columns of b]
+    return reshape(out, [dims_a[i] for i in free_a] + [dims_b[j] for j in free_b])
+
+
+def _tensor(x: Any) -> Any:
+    return x if hasattr(x, "shape") and hasattr(x, "dtype") else to_numpy_constant(x)
+
+
+def _dims(x: Any) -> list:
+    """Each dim of ``x``: a Python int where known, else an int32 scalar read at run time."""
+    if None not in x.shape:
+        return list(x.shape)
+    sizes = shape(x)
+    return [d if d is not None else sizes[i] for i, d in enumerate(x.shape)]
+
+
+def _product(dims: list) -> Any:
+    known = 1
+    for d in dims:
+        if isinstance(d, int):
+            known *= d
+    out = known
+    for d in dims:
+        if not isinstance(d, int):
+            out = multiply(out, d)
+    return out
+
+
+def _tensordot_axes(axes: Any, rank_a: int, rank_b: int) -> tuple:
+    """TF's ``axes`` as two lists of non-negative axes, or a clear error."""
+    if hasattr(axes, "_array") and hasattr(axes, "dtype"):
+        if axes._array is None:
+            raise TracingError("tensordot: axes must be known while the function is traced, "
+                               "got a symbolic tensor; pass Python ints")
+        axes = axes.numpy()
+    if isinstance(axes, (np.ndarray, np.generic)):
+        axes = axes.tolist()
+    if isinstance(axes, int) and not isinstance(axes, bool):
+        if not 0 <= axes <= min(rank_a, rank_b):
+            raise InvalidArgumentError(
+                f"tensordot: axes = {axes} must be >= 0 and at most the rank of each input "
+                f"(a has rank {rank_a}, b has rank {rank_b})")
+        return list(range(rank_a - axes, rank_a)), list(range(axes))
+    if not isinstance(axes, (list, tuple)) or len(axes) != 2:
+        raise InvalidArgumentError(f"tensordot: expected axes as an int or a pair [a_axes, "
+                                   f"b_axes], got {axes!r}")
+    a_axes, b_axes = _axis_list(axes[0], rank_a, "a"), _axis_list(axes[1], rank_b, "b")
+    if len(a_axes) != len(b_axes):
+        raise InvalidArgumentError(f"tensordot: expected as many axes of a as of b, got "
+                                   f"{list(axes[0])} and {list(axes[1])}")
+    return a_axes, b_axes
+
+
+def _axis_list(value: Any, rank: int, which: str) -> list:
+    items = [value] if isinstance(value, int) else value
+    if not isinstance(items, (list, tuple)) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in items):
+        raise InvalidArgumentError(f"tensordot: expected the axes of {which} as an int or a "
+                                   f"list of ints, got {value!r}")
+    out = []
+    for i in items:
+        if not -rank <= i < rank:
+            raise InvalidArgumentError(f"tensordot: axis {i} of {which} is out of range for a "
+                                       f"tensor of rank {rank} (expected -{rank} <= axis < "
+                                       f"{rank})")
+        out.append(i % rank)
+    if len(set(out)) != len(out):
+        raise InvalidArgumentError(f"tensordot: repeated axis in the axes of {which}: "
+                                   f"{list(items)}")
+    return out
+
+
+# ----------------------------------------------------------------------------- inverse, determinant
+
+
+def _square(label: str, x: Any) -> int | None:
+    """The size n of the [..., n, n] matrices in ``x``, or the error naming ``label``."""
+    if x.dtype not in (dtypes.float32, dtypes.float64):
+        raise DTypeError(f"{label}: expected float32 or float64 matrices, got {x.dtype.name}")
+    if len(x.shape) < 2 or (None not in x.shape[-2:] and x.shape[-1] != x.shape[-2]):
+        raise ShapeError(f"{label}: expected square matrices of shape [..., n, n], got shape "
+                         f"{shapes.fmt(x.shape)}")
+    return x.shape[-1] if x.shape[-1] is not None else x.shape[-2]
+
+
+def _inv_rule(name, x):
+    n = _square("linalg.inv", x)
+    return x.shape[:-2] + (n, n), x.dtype
+
+
+def _inv(xp, x):
+    try:
+        return xp.linalg.inv(x)
+    except np.linalg.LinAlgError:  # NumPy only: CuPy returns non-finite values instead
+        raise InvalidArgumentError("linalg.inv: a matrix is singular (not invertible); its "
+                                   "determinant is 0") from None
+
+
+def _inv_vjp(g, out, x):
+    # d(A^-1) = -A^-1 dA A^-1, so the cotangent is -A^-T g A^-T.
+    return (negative(_mm(out, _mm(g, out, False, True), True, False)),)
+
+
+def _det_rule(name, x):
+    _square("linalg.det", x)
+    return x.shape[:-2], x.dtype
+
+
+def _det_vjp(g, out, x):
+    # d det(A) = det(A) tr(A^-1 dA), so the cotangent is g det(A) A^-T (A must be invertible).
+    scale = expand_dims(expand_dims(multiply(g, out), -1), -1)
+    return (multiply(scale, matrix_transpose(bind(MATRIX_INVERSE, x))),)
+
+
+MATRIX_INVERSE = defop("matrix_inverse", ["x"], "_inv(xp, x)", _inv_rule, _inv_vjp,
+                       namespace={"_inv": _inv})
+MATRIX_DETERMINANT = defop("matrix_determinant", ["x"], "xp.linalg.det(x)", _det_rule, _det_vjp)
+
+
+def inv(input: Any, adjoint: bool = False, name: str | None = None) -> Any:  # noqa: A002
+    """The inverse of each square matrix of ``input`` ([..., n, n], float32 or float64); of
+    its transpose with ``adjoint=True``, as ``tf.linalg.inv``. Usage: ``aj.linalg.inv(a)``
+    """
+    out = bind(MATRIX_INVERSE, input)
+    return matrix_transpose(out) if adjoint else out
+
+
+def det(input: Any, name: str | None = None) -> Any:  # noqa: A002
+    """The determinant of each square matrix of ``input`` ([..., n, n] gives [...]), as
+    ``tf.linalg.det``. Usage: ``aj.linalg.det(a)``
+    """
+    return bind(MATRIX_DETERMINANT, input)

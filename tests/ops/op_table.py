@@ -695,7 +695,7 @@ def recorded_ops(fn: Callable) -> tuple:
 # built with the helpers above (and optionally a dict ``TESTED_ELSEWHERE``); imported here,
 # after those helpers exist.
 for _theme in ("op_table_conv", "op_table_math", "op_table_nn", "op_table_tensor_array",
-               "op_table_range"):
+               "op_table_range", "op_table_array", "op_table_linalg"):
     try:
         _module = __import__(_theme)
     except ModuleNotFoundError as error:

@@ -1,9 +1,9 @@
 """Op-table entries for more math (issue 9): erf, expm1, softplus, logsumexp, einsum, cumulative
 sums and products, sorting and top_k, n-d gathers and scatters, boolean masks, where(condition),
 segment sums, norms and clipping; and tf.math's compositions (reciprocal, squared_difference,
-divide_no_nan, xlogy, reduce_variance, reduce_std, reduce_euclidean_norm). References are
-written independently with NumPy (and ``math.erf``); compositions are entries under one of the
-ops they run.
+divide_no_nan, xlogy, reduce_variance, reduce_std, reduce_euclidean_norm, count_nonzero).
+References are written independently with NumPy (and ``math.erf``); compositions are entries
+under one of the ops they run.
 """
 
 from __future__ import annotations
@@ -185,6 +185,14 @@ def _euclidean_ref(x, axis=None, keepdims=False):
     return np.asarray(np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)), x.dtype)
 
 
+def _count_nonzero_ref(input, axis=None, keepdims=False, dtype=I64):
+    counts = np.sum(np.asarray(input) != 0, axis=axis, keepdims=keepdims)
+    return np.asarray(counts).astype(dtype)
+
+
+_WITH_ZEROS = np.array([[0.0, 1.5, 0.0, -2.0], [0.0, 0.0, 0.0, 0.0], [3.0, np.nan, 0.0, 1.0]])
+
+
 def _not_scalar(entry):
     """``entry`` without its 0-d case (a standard deviation of one value is sqrt(0): no
     derivative)."""
@@ -227,6 +235,12 @@ ENTRIES = [
     E("softplus", aj.nn.softplus, lambda x: np.logaddexp(0.0, x),  # stable at the extremes
       [Case((np.array([-800.0, -30.0, 0.0, 30.0, 800.0]),))], (F64,), grad=1),
     reduction("reduce_max", aj.reduce_logsumexp, _logsumexp_ref, dtypes=FLOATS),
+    E("reduce_sum", aj.math.count_nonzero, _count_nonzero_ref,  # NaN counts, as TF
+      [Case((_WITH_ZEROS,), {"axis": a, "keepdims": k}) for a in (None, 0, 1, (0, 1), -1)
+       for k in (False, True)]
+      + [Case((I((3, 4), 0, 2),), {"axis": 1}), Case((B((3, 4)),), {"axis": 0}),
+         Case((F(()),)), Case((I((5,), 0, 2),), {"dtype": I32}),
+         Case((_WITH_ZEROS,), {"axis": 1, "dtype": F64})], grad=0),
     E("einsum", _einsum_fn, _einsum_ref,
       [Case(tuple(F(s) for s in shapes), {"equation": eq}) for eq, *shapes in _EINSUM_CASES],
       NUMERIC),

@@ -113,6 +113,23 @@ def test_segment_sum_in_a_graph_counts_segments_at_run_time():
     assert sums.tracing_count == 1
 
 
+def test_count_nonzero_in_a_graph_counts_at_every_replay():
+    @aj.function(input_signature=[aj.TensorSpec([None, 3], aj.float32)])
+    def counts(x):
+        return (aj.math.count_nonzero(x), aj.math.count_nonzero(x > 0, axis=1, keepdims=True),
+                aj.math.count_nonzero(x, axis=0, dtype=aj.float32))
+
+    for value in ([[0.0, 1.0, -2.0]], [[0.0, 0.0, 0.0], [3.0, 0.0, np.nan]]):
+        value = np.array(value, np.float32)
+        total, positive, per_column = counts(aj.constant(value))
+        assert (total.dtype, positive.dtype, per_column.dtype) == (aj.int64, aj.int64,
+                                                                   aj.float32)
+        assert int(total) == np.count_nonzero(value)
+        np.testing.assert_array_equal(positive.numpy(), (value > 0).sum(1, keepdims=True))
+        np.testing.assert_array_equal(per_column.numpy(), (value != 0).sum(0))
+    assert counts.tracing_count == 1
+
+
 # ----------------------------------------------------------------------------- values
 
 
@@ -368,6 +385,10 @@ ERRORS = [
     (lambda: aj.math.xlogy(aj.constant([1.0]), aj.constant([1.0], aj.float64)), DTypeError,
      "xlogy: expected inputs of one dtype, got float32 and float64"),
     (lambda: aj.math.divide_no_nan(_t(X), _t([1.0, 2.0])), ShapeError, "divide_no_nan: "),
+    (lambda: aj.math.count_nonzero(_t(X), axis=2), InvalidArgumentError,
+     "count_nonzero: axis 2 is out of range for a tensor of rank 2 (expected -2 <= axis < 2)"),
+    (lambda: aj.math.count_nonzero(_t(X), dtype=aj.bool), DTypeError,
+     "count_nonzero: expected a numeric dtype for the counts, got bool"),
 ]
 
 

@@ -102,6 +102,12 @@ BAD = {
         (lambda d, i: aj.math.segment_sum(d, i), (X, np.array([1, 0, 0])),
          "segment ids must be non-negative and sorted"),
     ],
+    # one count per entry: a dim unknown while traced (a boolean_mask's) is checked at replay
+    "repeat": [
+        (lambda x: aj.repeat(aj.boolean_mask(x, x >= 0), [1, 2, 3]), (np.array([1.0, -1.0, 2.0]),),
+         "repeat: expected 2 repeats (one per entry of axis 0 of a tensor of shape [2]) or a "
+         "single count, got 3"),
+    ],
     # the largest/smallest of nothing: range(1 - n) is empty for n = 1, of unknown length
     # while traced (tests/autograph/test_ranges.py)
     **{name: [(lambda n, fn=fn: fn(aj.range(1 - n)), (np.array(1),),

@@ -1,0 +1,201 @@
+"""``tensordot``, ``linalg.inv`` and ``linalg.det`` from the user's side: traced functions
+agree with eager runs at every replay (gradients too), unknown dims are read at run time,
+known values and gradients, and one test per error message, eagerly and while tracing.
+Values and VJPs against NumPy and finite differences are in ``op_table_linalg.py``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import autojit as aj
+from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
+
+RNG = np.random.default_rng(5)
+
+
+def _t(value):
+    return aj.constant(np.asarray(value))
+
+
+def _matrices(*shape):
+    return 3.0 * np.eye(shape[-1]) + RNG.uniform(-0.5, 0.5, shape)
+
+
+# ----------------------------------------------------------------------------- graphs
+
+GRAPH_CASES = {
+    "tensordot": lambda a: aj.tensordot(a, a, axes=[[0, 2], [0, 2]]),
+    "tensordot-outer": lambda a: aj.tensordot(a[0, 0], a[1], axes=0),
+    "tensordot-2d": lambda a: aj.tensordot(a[0], a[1], axes=[0, 0]),
+    "inv": lambda a: aj.linalg.inv(a),
+    "inv-adjoint": lambda a: aj.linalg.inv(a, adjoint=True),
+    "det": lambda a: aj.linalg.det(a),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH_CASES))
+def test_traced_function_replays_the_eager_values_and_gradients(name):
+    fn = GRAPH_CASES[name]
+
+    def value_and_grad(a):
+        with aj.GradientTape() as tape:
+            tape.watch(a)
+            y = fn(a)
+            loss = aj.reduce_sum(y * y)
+        return y, tape.gradient(loss, a)
+
+    traced = aj.function(value_and_grad)
+    for _ in range(3):  # the first call traces, the others replay
+        a = _t(_matrices(2, 3, 3))
+        for e, g in zip(value_and_grad(a), traced(a)):
+            assert g.shape == e.shape
+            np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-10)
+    assert traced.tracing_count == 1
+
+
+def test_tensordot_reads_unknown_dims_at_run_time():
+    @aj.function(input_signature=[aj.TensorSpec([None, 3, None], aj.float64),
+                                  aj.TensorSpec([None, 3, 2], aj.float64)])
+    def contract(a, b):
+        with aj.GradientTape() as tape:
+            tape.watch(a)
+            out = aj.tensordot(a, b, axes=[[1, 2], [1, 0]])
+            loss = aj.reduce_sum(out * out)
+        return out, tape.gradient(loss, a)
+
+    assert contract.get_concrete_function().graph.outputs[0].spec.shape == (None, 2)
+    for n, k in ((2, 4), (5, 1)):
+        a, b = RNG.normal(size=(n, 3, k)), RNG.normal(size=(k, 3, 2))
+        out, grad = contract(_t(a), _t(b))
+        expected = np.tensordot(a, b, axes=[[1, 2], [1, 0]])
+        np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
+        np.testing.assert_allclose(grad.numpy(), np.tensordot(2 * expected, b, [[1], [2]])
+                                   .transpose(0, 2, 1), rtol=1e-12)
+    assert contract.tracing_count == 1
+
+
+def test_tensordot_of_two_matrices_is_one_matmul():
+    graph = aj.function(lambda a, b: aj.tensordot(a, b, 1), autograph=False) \
+        .get_concrete_function(aj.ones((2, 3)), aj.ones((3, 4))).graph
+    assert [node.op.name for node in graph.nodes] == ["matmul"]
+
+
+def test_inverse_and_determinant_known_values():
+    a = _t([[4.0, 7.0], [2.0, 6.0]])
+    np.testing.assert_allclose(aj.linalg.inv(a).numpy(), [[0.6, -0.7], [-0.2, 0.4]])
+    np.testing.assert_allclose(aj.linalg.inv(a, adjoint=True).numpy(), [[0.6, -0.2], [-0.7, 0.4]])
+    assert float(aj.linalg.det(a)) == pytest.approx(10.0)
+    batch = aj.linalg.det(_t(np.stack([np.eye(3), 2 * np.eye(3)])))
+    np.testing.assert_allclose(batch.numpy(), [1.0, 8.0])
+    assert aj.linalg.det(aj.eye(2)).dtype == aj.float32
+
+
+def test_determinant_gradient_is_det_times_inverse_transpose():
+    value = _matrices(2, 3, 3)
+    a = _t(value)
+    with aj.GradientTape() as tape:
+        tape.watch(a)
+        total = aj.reduce_sum(aj.linalg.det(a))
+    expected = np.linalg.det(value)[:, None, None] * np.linalg.inv(value).transpose(0, 2, 1)
+    np.testing.assert_allclose(tape.gradient(total, a).numpy(), expected, rtol=1e-12)
+
+
+def test_inverse_gradient_of_the_trace():
+    # d tr(A^-1) / dA = -(A^-2)^T
+    value = _matrices(3, 3)
+    a = _t(value)
+    with aj.GradientTape() as tape:
+        tape.watch(a)
+        trace = aj.reduce_sum(aj.linalg.inv(a) * aj.eye(3, dtype=aj.float64))
+    inverse = np.linalg.inv(value)
+    np.testing.assert_allclose(tape.gradient(trace, a).numpy(), -(inverse @ inverse).T,
+                               rtol=1e-12)
+
+
+def test_singular_matrix_is_an_error_eagerly_and_at_replay():
+    message = "linalg.inv: a matrix is singular (not invertible); its determinant is 0"
+    with pytest.raises(InvalidArgumentError, match=re.escape(message)):
+        aj.linalg.inv(_t([[1.0, 2.0], [2.0, 4.0]]))
+    traced = aj.function(lambda a: aj.linalg.inv(a), autograph=False)
+    traced(_t(np.eye(2)))
+    with pytest.raises(InvalidArgumentError, match=re.escape(message)):
+        traced(_t(np.zeros((2, 2))))
+    assert float(aj.linalg.det(_t([[1.0, 2.0], [2.0, 4.0]]))) == 0.0
+
+
+# ----------------------------------------------------------------------------- errors
+
+# (id, fn(x) with x a float32 [3, 4] tensor, error class, message)
+ERRORS = [
+    ("tensordot-dims", lambda x: aj.tensordot(x, x, 1), ShapeError,
+     ("tensordot: contracted dims differ: axis 1 of a (shape [3, 4]) has size 4, axis 0 of b "
+      "(shape [3, 4]) has size 3")),
+    ("tensordot-pair-dims", lambda x: aj.tensordot(x, x, [[0], [1]]), ShapeError,
+     "tensordot: contracted dims differ: axis 0 of a (shape [3, 4]) has size 3, axis 1 of b"),
+    ("tensordot-too-many", lambda x: aj.tensordot(x, x[0], 2), InvalidArgumentError,
+     ("tensordot: axes = 2 must be >= 0 and at most the rank of each input (a has rank 2, b has "
+      "rank 1)")),
+    ("tensordot-negative", lambda x: aj.tensordot(x, x, -1), InvalidArgumentError,
+     "tensordot: axes = -1 must be >= 0"),
+    ("tensordot-not-a-pair", lambda x: aj.tensordot(x, x, [[0], [0], [1]]), InvalidArgumentError,
+     "tensordot: expected axes as an int or a pair [a_axes, b_axes], got [[0], [0], [1]]"),
+    ("tensordot-lengths", lambda x: aj.tensordot(x, x, [[0, 1], [0]]), InvalidArgumentError,
+     "tensordot: expected as many axes of a as of b, got [0, 1] and [0]"),
+    ("tensordot-range", lambda x: aj.tensordot(x, x, [[2], [0]]), InvalidArgumentError,
+     ("tensordot: axis 2 of a is out of range for a tensor of rank 2 (expected -2 <= axis < "
+      "2)")),
+    ("tensordot-repeated", lambda x: aj.tensordot(x, x, [[0, 0], [0, 1]]), InvalidArgumentError,
+     "tensordot: repeated axis in the axes of a: [0, 0]"),
+    ("tensordot-float-axes", lambda x: aj.tensordot(x, x, [[0.5], [0]]), InvalidArgumentError,
+     "tensordot: expected the axes of a as an int or a list of ints, got [0.5]"),
+    ("tensordot-dtypes", lambda x: aj.tensordot(x, aj.cast(x, aj.float64), [[0], [0]]),
+     DTypeError, "tensordot: expected inputs of one dtype, got float32 and float64"),
+    ("tensordot-bool", lambda x: aj.tensordot(x > 0, x > 0, [[0], [0]]), DTypeError,
+     "tensordot: expected numeric tensors, got bool"),
+    ("inv-int", lambda x: aj.linalg.inv(aj.cast(x[:, :3], aj.int32)), DTypeError,
+     "linalg.inv: expected float32 or float64 matrices, got int32"),
+    ("inv-not-square", lambda x: aj.linalg.inv(x), ShapeError,
+     "linalg.inv: expected square matrices of shape [..., n, n], got shape [3, 4]"),
+    ("inv-vector", lambda x: aj.linalg.inv(x[0]), ShapeError,
+     "linalg.inv: expected square matrices of shape [..., n, n], got shape [4]"),
+    ("det-float16", lambda x: aj.linalg.det(aj.cast(x[:, :3], aj.float16)), DTypeError,
+     "linalg.det: expected float32 or float64 matrices, got float16"),
+    ("det-not-square", lambda x: aj.linalg.det(aj.reshape(x, (2, 3, 2))), ShapeError,
+     "linalg.det: expected square matrices of shape [..., n, n], got shape [2, 3, 2]"),
+]
+
+
+@pytest.mark.parametrize("fn,error,message", [pytest.param(f, e, m, id=i)
+                                               for i, f, e, m in ERRORS])
+def test_eager_error(fn, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        fn(aj.constant(np.ones((3, 4), np.float32)))
+
+
+@pytest.mark.parametrize("fn,error,message", [pytest.param(f, e, m, id=i)
+                                               for i, f, e, m in ERRORS])
+def test_same_error_while_tracing(fn, error, message):
+    traced = aj.function(fn, autograph=False)
+    with pytest.raises(error, match=re.escape(message)):
+        traced(aj.constant(np.ones((3, 4), np.float32)))
+
+
+def test_tensordot_axes_must_be_known_while_tracing():
+    traced = aj.function(lambda x: aj.tensordot(x, x, aj.rank(x) - 2), autograph=False)
+    with pytest.raises(TracingError, match=re.escape(
+            "tensordot: axes must be known while the function is traced, got a symbolic tensor")):
+        traced(aj.ones((3, 3)))
+
+
+def test_rules_reject_bad_matrices_with_unknown_dims_only_when_they_are_known():
+    @aj.function(input_signature=[aj.TensorSpec([None, None], aj.float64)])
+    def inverse(a):
+        return aj.linalg.inv(a), aj.linalg.det(a)
+
+    inv, det = inverse.get_concrete_function().graph.outputs
+    assert (inv.spec.shape, det.spec.shape) == ((None, None), ())
+    np.testing.assert_allclose(inverse(_t(4.0 * np.eye(2)))[0].numpy(), 0.25 * np.eye(2))
