@@ -15,3 +15,24 @@ def numeric_grad(f, x, eps=1e-6):
         down[index] -= eps
         grad[index] = (f(up) - f(down)) / (2 * eps)
     return grad
+
+
+def check_graph_replays_eager(fn, inputs, rtol=1e-12):
+    """``fn(x)`` and the gradient of ``sum(fn(x)**2)`` through one ``@aj.function``: each
+    input of ``inputs`` (the first traces, the others replay) gives the eager values, with
+    one trace. Usage: ``check_graph_replays_eager(aj.linalg.det, [a1, a2])``"""
+    import autojit as aj
+
+    def value_and_grad(x):
+        with aj.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x)
+            loss = aj.reduce_sum(y * y)
+        return y, tape.gradient(loss, x)
+
+    traced = aj.function(value_and_grad)
+    for x in inputs:
+        for e, g in zip(value_and_grad(x), traced(x)):
+            assert g.shape == e.shape
+            np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=rtol)
+    assert traced.tracing_count == 1

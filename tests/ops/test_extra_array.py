@@ -13,6 +13,7 @@ import pytest
 
 import autojit as aj
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
+from tests.numeric import check_graph_replays_eager
 
 RNG = np.random.default_rng(3)
 
@@ -37,22 +38,7 @@ GRAPH_CASES = {
 
 @pytest.mark.parametrize("name", sorted(GRAPH_CASES))
 def test_traced_function_replays_the_eager_values_and_gradients(name):
-    fn = GRAPH_CASES[name]
-
-    def value_and_grad(x):
-        with aj.GradientTape() as tape:
-            tape.watch(x)
-            y = fn(x)
-            loss = aj.reduce_sum(y * y)
-        return y, tape.gradient(loss, x)
-
-    traced = aj.function(value_and_grad)
-    for _ in range(3):  # the first call traces, the others replay
-        x = _t(RNG.normal(size=(3, 4)))
-        for e, g in zip(value_and_grad(x), traced(x)):
-            assert g.shape == e.shape
-            np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-12)
-    assert traced.tracing_count == 1
+    check_graph_replays_eager(GRAPH_CASES[name], [_t(RNG.normal(size=(3, 4))) for _ in range(3)])
 
 
 def test_reverse_gradient_is_the_reversed_gradient():

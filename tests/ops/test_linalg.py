@@ -13,6 +13,7 @@ import pytest
 
 import autojit as aj
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
+from tests.numeric import check_graph_replays_eager
 
 RNG = np.random.default_rng(5)
 
@@ -39,22 +40,8 @@ GRAPH_CASES = {
 
 @pytest.mark.parametrize("name", sorted(GRAPH_CASES))
 def test_traced_function_replays_the_eager_values_and_gradients(name):
-    fn = GRAPH_CASES[name]
-
-    def value_and_grad(a):
-        with aj.GradientTape() as tape:
-            tape.watch(a)
-            y = fn(a)
-            loss = aj.reduce_sum(y * y)
-        return y, tape.gradient(loss, a)
-
-    traced = aj.function(value_and_grad)
-    for _ in range(3):  # the first call traces, the others replay
-        a = _t(_matrices(2, 3, 3))
-        for e, g in zip(value_and_grad(a), traced(a)):
-            assert g.shape == e.shape
-            np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-10)
-    assert traced.tracing_count == 1
+    check_graph_replays_eager(GRAPH_CASES[name], [_t(_matrices(2, 3, 3)) for _ in range(3)],
+                              rtol=1e-10)
 
 
 def test_tensordot_reads_unknown_dims_at_run_time():

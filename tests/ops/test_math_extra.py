@@ -11,6 +11,7 @@ import pytest
 
 import autojit as aj
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
+from tests.numeric import check_graph_replays_eager
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(3, 4))
@@ -47,20 +48,7 @@ GRAPH_CASES = {
 
 @pytest.mark.parametrize("name", sorted(GRAPH_CASES))
 def test_graph_equals_eager_with_gradients(name):
-    fn = GRAPH_CASES[name]
-
-    def value_and_grad(x):
-        with aj.GradientTape() as tape:
-            tape.watch(x)
-            y = fn(x)
-            loss = aj.reduce_sum(y * y)
-        return y, tape.gradient(loss, x)
-
-    x = _t(X)
-    eager = value_and_grad(x)
-    graph = aj.function(value_and_grad)(x)
-    for e, g in zip(eager, graph):
-        np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-12)
+    check_graph_replays_eager(GRAPH_CASES[name], [_t(X)])
 
 
 def test_boolean_mask_in_a_graph_has_an_unknown_dim_and_no_retrace():
