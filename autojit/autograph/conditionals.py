@@ -290,7 +290,7 @@ def not_(a: Any) -> Any:
 
 def _graph_cond(pred: Any, true_fn: Callable, false_fn: Callable, labels: tuple,
                 where: tuple, what: str) -> list:
-    plan: dict = {}  # slot -> ("cast", dtype) | ("zeros", template)
+    plan: dict = {}  # slot -> ("cast", dtype) | ("zeros", template) | ("pyleaves", ...) | ...
     for _ in range(len(labels) + 2):
         seen: list = [None, None]
         try:
@@ -308,6 +308,8 @@ def _graph_cond(pred: Any, true_fn: Callable, false_fn: Callable, labels: tuple,
     for slot, (t, f) in enumerate(zip(true_values, false_values)):
         if _included(slot, t, plan):
             value = next(out)
+            if plan.get(slot, ("",))[0] == "pyleaves":
+                value = _with_python_leaves(value, plan[slot])
             if isinstance(value, Tensor) and value.dtype == dtypes.bool:
                 # A flag (`do_return`) keeps the statement that first made it a tensor.
                 vals.remember_flag(value, vals.flag_origin(t) or vals.flag_origin(f) or where)
@@ -321,7 +323,7 @@ def _included(slot: int, value: Any, plan: dict) -> bool:
     kind = vals.kind_of(value)
     return kind in ("tensor", "scalar", "struct") \
         or (kind in ("noreturn", "undefined") and slot in plan) \
-        or plan.get(slot, ("",))[0] == "listarray" \
+        or plan.get(slot, ("",))[0] in ("listarray", "pyleaves") \
         or control.is_composite(value)  # a TensorArray (Note [Composite loop state])
 
 
@@ -344,6 +346,13 @@ def _branch(fn, which, seen, plan, labels, where, what) -> Callable:
 def _branch_output(slot: int, value: Any, first: Any, which: int, plan: dict) -> Any:
     step = plan.get(slot)
     kind = vals.kind_of(value)
+    if step and step[0] == "pyleaves":  # Note [Numbers returned from one branch]
+        _, mask, specs, _, _ = step
+        if kind in ("noreturn", "undefined"):
+            return tuple(vals.zeros(spec) for spec in specs)
+        kept = [leaf for leaf, python in zip(nest.flatten(value), mask) if not python]
+        return tuple(leaf if isinstance(leaf, Tensor) else aj.constant(leaf, dtype=spec.dtype)
+                     for leaf, spec in zip(kept, specs))
     if kind in ("noreturn", "undefined"):  # no `return` ran / a branch that jumped
         template = step[1] if step else nest.map_structure(vals.spec_of, first)
         return nest.map_structure(vals.zeros, template)
@@ -364,6 +373,35 @@ def _branch_output(slot: int, value: Any, first: Any, which: int, plan: dict) ->
                   for leaf, dtype in zip(nest.flatten(value), step[1])]
         return nest.pack_as(value, leaves)
     return value
+
+
+# Note [Numbers returned from one branch]
+# `if n == 0: return 0` in a tensor `if` whose other branch does not return: the return
+# value's slot holds the Python 0 in one branch and a placeholder nobody reads in the other
+# (the `do_return` flag says which). Made a cond output, the 0 would become a strong int32
+# tensor, and `return x * 2.0` later could not merge with it. So the Python numbers of the
+# returning branch's value stay out of the cond's outputs ("pyleaves": which leaves, the
+# specs of the others, the numbers and the structure) and are put back after it: wherever
+# the slot is read, it holds them, still weak.
+
+
+def _python_leaves(value: Any) -> tuple | None:
+    """The "pyleaves" plan step for a value returned in one branch only, or None when it
+    holds no Python number."""
+    leaves = nest.flatten(value)
+    mask = tuple(vals.is_number(leaf) for leaf in leaves)
+    if not any(mask):
+        return None
+    specs = tuple(vals.spec_of(leaf) for leaf, python in zip(leaves, mask) if not python)
+    numbers = tuple(leaf for leaf, python in zip(leaves, mask) if python)
+    return ("pyleaves", mask, specs, numbers, value)
+
+
+def _with_python_leaves(tensors: Any, step: tuple) -> Any:
+    _, mask, _, numbers, template = step
+    tensors, numbers = iter(tensors), iter(numbers)
+    leaves = [next(numbers) if python else next(tensors) for python in mask]
+    return nest.pack_as(template, leaves)
 
 
 def _leaf_casts(true_value: Any, false_value: Any) -> tuple | None:
@@ -416,8 +454,12 @@ def _check_branches(true_values, false_values, plan, labels, where, what) -> Non
             other = f if tk == "noreturn" else t
             if vals.kind_of(other) == "object":
                 raise vals.branches_error(label, t, f, where, what)
-            if tk == "noreturn" and fk != "noreturn" and slot not in plan:
-                updates[slot] = ("zeros", nest.map_structure(vals.spec_of, f))
+            if tk != fk and slot not in plan:
+                step = _python_leaves(other)  # Note [Numbers returned from one branch]
+                if step is not None:
+                    updates[slot] = step
+                elif tk == "noreturn":
+                    updates[slot] = ("zeros", nest.map_structure(vals.spec_of, f))
             continue
         element = _grown_list(t, f)
         if element is not None:  # Note [Lists grown in one branch]

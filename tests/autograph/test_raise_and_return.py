@@ -253,3 +253,32 @@ def test_gradients_through_branches_next_to_a_raise(fn, args):
         np.testing.assert_allclose(grad(traced), numeric, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(grad(traced), grad(fn), rtol=1e-10)
     assert traced.tracing_count == 1
+
+
+def early_number_return(x, n):
+    if n == 0:
+        return 0
+    return x * 2.0
+
+
+def early_tuple_with_a_number(x, n):
+    c = 0.0
+    if n < 3:
+        c = c + x
+    else:
+        return x, 0
+    return x, c
+
+
+def number_in_the_true_branch(x, n):
+    if n < 3:
+        return x, 0
+    return x, x + 1.0
+
+
+@pytest.mark.parametrize("fn", [early_number_return, early_tuple_with_a_number,
+                                number_in_the_true_branch])
+def test_a_number_returned_early_meets_a_float_return_as_a_weak_number(fn):
+    # Note [Numbers returned from one branch]: the 0 became an int32 cond output and could
+    # not merge with the float returned later.
+    check(fn, [(1.5, 0), (1.5, 5), (-0.5, 2)])
