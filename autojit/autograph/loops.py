@@ -534,7 +534,7 @@ def _sequence(iterable: Any, where: tuple) -> tuple:
         count = aj.negative(aj.math.floordiv(aj.negative(span), aj.cast(step, dtypes.float64)))
         length = aj.cast(aj.maximum(count, 0.0), dtypes.int32)
         return length, lambda i: aj.add(first, aj.multiply(aj.cast(i, dtype), step))
-    x = aj.identity(iterable) if iterable._is_variable else iterable
+    x = vals.read(iterable)
     if not x.shape:
         raise AutographError(f"cannot iterate over a 0-d tensor in the `for` loop at "
                              f"{origin.where(where)}")

@@ -196,20 +196,15 @@ def converted_call(fn: Any, args: tuple, kwargs: dict | None = None) -> Any:
     return target(*args, **kwargs)
 
 
-def _read(value: Any) -> Any:
-    """A Variable read into the graph (its value may change between calls)."""
-    return aj.identity(value) if isinstance(value, Tensor) and value._is_variable else value
-
-
 def _range(*args: Any) -> Any:
     if any(vals.is_graph_value(a) for a in args):  # a tensor; `for` iterates its counter
-        return aj.range(*(_read(a) for a in args))
+        return aj.range(*(vals.read(a) for a in args))
     return builtins.range(*args)
 
 
 def _aj_range(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None,
               name: str | None = None) -> Any:
-    return aj.range(_read(start), _read(limit), _read(delta), dtype, name)
+    return aj.range(vals.read(start), vals.read(limit), vals.read(delta), dtype, name)
 
 
 def _enumerate(iterable: Any, start: int = 0) -> Any:

@@ -25,8 +25,6 @@ so, as eager code's ``bool()`` would.
 from __future__ import annotations
 
 import builtins
-import os
-import sys
 from typing import Any, Callable
 
 import autojit as aj  # public ops (operators.py's module docstring says why)
@@ -34,28 +32,16 @@ from autojit import dtypes
 from autojit.autograph import origin
 from autojit.autograph import values as vals
 from autojit.errors import AutographError
+from autojit.graph.tracer import user_location
 
 __all__ = ["all_", "any_", "bool_", "float_", "int_", "max_", "min_", "round_"]
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _user_line() -> tuple:
-    """(filename, line) of the converted user code that called the builtin: the first frame
-    outside autograph's own modules."""
-    frame = sys._getframe(1)
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(_HERE):
-        frame = frame.f_back
-    return frame.f_code.co_filename, frame.f_lineno
-
-
 def _scalar(value: Any, what: str) -> Any:
     """``value`` as a scalar tensor read into the graph, or an error naming ``what``."""
-    if value._is_variable:
-        value = aj.identity(value)
+    value = vals.read(value)
     if any(d != 1 for d in value.shape):
         raise AutographError(
-            f"{what} at {origin.where(_user_line())} needs a tensor with one element, got a "
+            f"{what} at {origin.where(user_location())} needs a tensor with one element, got a "
             f"{value.dtype.name} tensor of shape {list(value.shape)}")
     return aj.reshape(value, []) if value.shape else value
 
@@ -80,15 +66,14 @@ def bool_(*args: Any) -> Any:
     """``bool(x)``; a bool scalar tensor (``x != 0``) for a graph tensor ``x``."""
     if len(args) != 1 or not vals.is_graph_value(args[0]):
         return builtins.bool(*args)
-    return vals.as_pred(args[0], "bool()", _user_line())
+    return vals.as_pred(args[0], "bool()", user_location())
 
 
 def round_(number: Any, ndigits: Any = None) -> Any:
     """``round(x, ndigits)``; ``aj.round`` (half to even) for a graph tensor ``x``."""
     if not vals.is_graph_value(number) or vals.is_graph_value(ndigits):
         return builtins.round(number, ndigits)
-    if number._is_variable:
-        number = aj.identity(number)
+    number = vals.read(number)
     if not dtypes.is_floating(number.dtype):
         return number  # an integer rounds to itself
     if not ndigits:
@@ -123,11 +108,10 @@ def _items(args: tuple, what: str) -> tuple[list, bool]:
     if len(args) == 1:
         (arg,) = args
         if vals.is_graph_value(arg):
-            if arg._is_variable:
-                arg = aj.identity(arg)
+            arg = vals.read(arg)
             if len(arg.shape) != 1:
                 raise AutographError(
-                    f"{what} at {origin.where(_user_line())} of a tensor compares its rows, "
+                    f"{what} at {origin.where(user_location())} of a tensor compares its rows, "
                     f"so it needs a 1-D tensor, got shape {list(arg.shape)}; use "
                     "aj.reduce_max / aj.reduce_min / aj.reduce_any / aj.reduce_all")
             return [arg], True
@@ -177,5 +161,5 @@ def _truth(iterable: Any, builtin: Callable, what: str, reduce: Callable) -> Any
     if vals.is_graph_value(iterable):  # a 1-D tensor's items
         values = items[0]
         return reduce(values if values.dtype == dtypes.bool else aj.not_equal(values, 0))
-    where = _user_line()
+    where = user_location()
     return reduce(aj.stack([vals.as_pred(v, what, where) for v in items]))

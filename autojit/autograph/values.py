@@ -99,12 +99,17 @@ def is_graph_value(value: Any) -> bool:
     return isinstance(value, Tensor) and value._is_variable and tracing()
 
 
+def read(value: Any) -> Any:
+    """A Variable read into the graph (its value may change between calls); anything else as
+    it is. Usage: ``x = read(x)`` before using ``x`` as a graph value"""
+    return aj.identity(value) if isinstance(value, Tensor) and value._is_variable else value
+
+
 def as_pred(value: Any, what: str, where: tuple) -> Any:
     """A scalar bool tensor standing for ``value``'s truth in a graph condition."""
     if not isinstance(value, Tensor):
         return aj.constant(builtins.bool(value))
-    if value._is_variable:
-        value = aj.identity(value)
+    value = read(value)
     if any(d != 1 for d in value.shape):
         raise AutographError(
             f"the condition of the tensor {what} at {origin.where(where)} must be a scalar, "

@@ -59,12 +59,6 @@ def modified(nodes: Any) -> set:
     return result.modified | result.maybe
 
 
-def mutated(nodes: Any) -> set:
-    """Names whose items a node or list of nodes assigns or deletes (``a[i] = v``; not
-    inside nested functions). Usage: ``mutated(if_node)`` → ``{"a"}``"""
-    return activity(nodes).mutated
-
-
 # Methods of list and dict that change the container in place (``append`` too: lists grown
 # in tensor loops are ListArrays, Note [Lists appended in tensor loops]).
 MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "clear", "sort",
@@ -210,12 +204,6 @@ def dotted(node: Any) -> str | None:
     if not isinstance(node, gast.Name) or not parts:
         return None
     return ".".join([node.id, *reversed(parts)])
-
-
-def attributes(nodes: Any) -> set:
-    """Dotted names a node or list of nodes assigns or deletes (not inside nested
-    functions). Usage: ``attributes(loop)`` → ``{"self.total"}``"""
-    return activity(nodes).attributes
 
 
 def free_names(fn: Any) -> set:

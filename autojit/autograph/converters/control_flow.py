@@ -195,15 +195,19 @@ class ControlFlowConverter(Converter):
         # Note [Attributes in tensor control flow]: a dotted name is read with
         # ag__.get_attr (Undefined while it does not exist) and written with ag__.set_attr
         # (which deletes it for Undefined), through a temporary in the unpacking.
-        temps = {n: self.ctx.namer.new("attr_") for n in state if "." in n}
-        loads = [templates.replace_as_expression("ag__.get_attr(OBJ, ATTR)", OBJ=_load(obj),
-                                                 ATTR=templates.constant(attr))
-                 if n in temps else templates.name(n)
-                 for n in state for obj, _, attr in [n.rpartition(".")]]
-        stores = [temps.get(n, n) for n in state]
-        writes = [templates.replace("ag__.set_attr(OBJ, ATTR, TEMP)", OBJ=_load(n.rpartition(
-                  ".")[0]), ATTR=templates.constant(n.rpartition(".")[2]), TEMP=temps[n])
-                  for n in temps]
+        loads, stores, writes = [], [], []
+        for name in state:
+            if "." not in name:
+                loads.append(templates.name(name))
+                stores.append(name)
+                continue
+            obj, _, attr = name.rpartition(".")
+            temp = self.ctx.namer.new("attr_")
+            loads.append(templates.replace_as_expression(
+                "ag__.get_attr(OBJ, ATTR)", OBJ=_load(obj), ATTR=templates.constant(attr)))
+            stores.append(temp)
+            writes += templates.replace("ag__.set_attr(OBJ, ATTR, TEMP)", OBJ=_load(obj),
+                                        ATTR=templates.constant(attr), TEMP=temp)
         return templates.replace(
             """
             def GET_STATE():
@@ -216,7 +220,7 @@ class ControlFlowConverter(Converter):
             STATE=gast.Tuple(elts=loads, ctx=gast.Load()),
             STORE=templates.names_tuple(stores, store=True),
             VARS=self.ctx.namer.new("vars_"), DECLARE=self._declare(node),
-            WRITES=[w for write in writes for w in write])
+            WRITES=writes)
 
     def _declare(self, node: Any) -> list:
         """``nonlocal``/``global`` statements for the block's state variables."""
@@ -275,15 +279,16 @@ def _state(stmt: Any, handlers: bool, names: set) -> tuple:
     ``except ... as e`` names are left out: Python deletes them when the handler ends, so
     they are never state, and as locals of the generated function they stay correct.
     """
-    mutated = act.mutated(stmt) & names
-    modified = act.modified(stmt) | mutated
+    info = act.activity(stmt)
+    rebound = info.modified | info.maybe
+    mutated = info.mutated & names
+    modified = rebound | mutated
+    # Attributes of objects the statement neither rebinds nor mutates (Note [Attributes in
+    # tensor control flow]); like a mutated container, always an output.
+    attributes = sorted(a for a in info.attributes if a.partition(".")[0] not in modified)
     if handlers:
         modified -= {n.name.id for n in act.own_nodes([stmt])
                      if isinstance(n, gast.ExceptHandler) and isinstance(n.name, gast.Name)}
-    # Attributes of objects the statement does not rebind (Note [Attributes in tensor
-    # control flow]); like a mutated container, always an output.
-    attributes = sorted(a for a in act.attributes(stmt)
-                        if not _rebinds(a, modified | act.modified(stmt)))
     modified = sorted(modified)
     live = stmt.ag_live_head if isinstance(stmt, (gast.While, gast.For)) else stmt.ag_live_out
     if isinstance(stmt, gast.While):  # Note [Walrus in a loop test]
@@ -291,11 +296,6 @@ def _state(stmt: Any, handlers: bool, names: set) -> tuple:
     # A mutated container is an output even when its name is dead: an alias may read it.
     outs = [n for n in modified if n in live or n in mutated] + attributes
     return outs, [n for n in modified if n not in live]
-
-
-def _rebinds(dotted: str, modified: set) -> bool:
-    """True when ``dotted``'s root name is rebound by the statement: its object changes."""
-    return dotted.partition(".")[0] in modified
 
 
 def _mark_python_only(stmts: list, reason: str | None, suspends: bool) -> None:
