@@ -472,9 +472,9 @@ def _while_loop(cond, body, loop_vars, shape_invariants, maximum_iterations, _na
     flat = [_to_tensor(leaf) for leaf in flatten_state(structure)]
     specs = [TensorSpec(t.shape, t.dtype) for t in flat]
     if invariants is not None:
+        _check_invariants(flat, invariants, names, where, "before the loop")
         specs = [spec if shape is None else TensorSpec(shape, spec.dtype)
-                 for spec, shape in zip(specs, _check_invariants(flat, invariants, names,
-                                                                 where, "before the loop"))]
+                 for spec, shape in zip(specs, invariants)]
 
     def body_fn(*args):
         out = body(*args)
@@ -490,10 +490,7 @@ def _while_loop(cond, body, loop_vars, shape_invariants, maximum_iterations, _na
                 flat = [_to_tensor(leaf) for leaf in flatten_state(structure)]
                 specs = [TensorSpec(t.shape, t.dtype) for t in flat]
                 continue
-            raise AutographError(
-                f"while_loop: the body must return the same structure as loop_vars "
-                f"(at {where_text(where)}); got {_shape_of_structure(b_out)} for "
-                f"{_shape_of_structure(structure)}")
+            raise _structure_error(b_out, structure, where)
         if invariants is not None:
             _check_invariants(b_graph.outputs, invariants, names, where, "after one iteration")
         relaxed = _relax(specs, b_graph.outputs, names, where)
@@ -569,7 +566,7 @@ def _python_while(cond, body, structure, maximum_iterations, single, invariants=
     loop = structure
     count = 0
     limit = None if maximum_iterations is None else int(maximum_iterations)
-    where = user_location() if invariants is not None else None
+    where = user_location() if invariants is not None else None  # errors only
     if invariants is not None:
         _check_invariants(flatten_state(loop), invariants, None, where, "before the loop")
     while (limit is None or count < limit) and bool(cond(*loop)):
@@ -577,14 +574,17 @@ def _python_while(cond, body, structure, maximum_iterations, single, invariants=
         loop = tuple(out) if isinstance(out, (list, tuple)) else (out,)
         if nest.structure_key(loop, lambda leaf: None) != \
                 nest.structure_key(structure, lambda leaf: None):
-            raise AutographError(
-                f"while_loop: the body must return the same structure as loop_vars "
-                f"(at {where_text(user_location())}); got {_shape_of_structure(loop)} for "
-                f"{_shape_of_structure(structure)}")
+            raise _structure_error(loop, structure, user_location())
         if invariants is not None:
             _check_invariants(flatten_state(loop), invariants, None, where, "in the loop")
         count += 1
     return loop[0] if single else loop
+
+
+def _structure_error(out: Any, structure: Any, where: Any) -> AutographError:
+    return AutographError(f"while_loop: the body must return the same structure as loop_vars "
+                          f"(at {where_text(where)}); got {_shape_of_structure(out)} for "
+                          f"{_shape_of_structure(structure)}")
 
 
 def _invariant_shapes(loop_vars: Any, invariants: Any, where: Any) -> list:
@@ -606,8 +606,7 @@ def _invariant_shapes(loop_vars: Any, invariants: Any, where: Any) -> list:
                 for s in _invariant_shapes(v, i, where)]
     if invariants is None:
         return [None]
-    shape = getattr(invariants, "shape", invariants) if isinstance(invariants, TensorSpec) \
-        else invariants
+    shape = invariants.shape if isinstance(invariants, TensorSpec) else invariants
     try:
         return [tuple(None if d is None else int(d) for d in shape)]
     except TypeError:
@@ -622,8 +621,8 @@ def _invariant_error(loop_vars: Any, invariants: Any, where: Any) -> TypeError:
 
 
 def _check_invariants(values: Sequence[Any], invariants: list, names: list | None,
-                      where: Any, when: str) -> list:
-    """``invariants``, after checking that each value's shape fits its invariant."""
+                      where: Any, when: str) -> None:
+    """Check that each value's shape fits its invariant (None: any shape)."""
     for i, (value, shape) in enumerate(zip(values, invariants)):
         if shape is None:
             continue
@@ -636,8 +635,6 @@ def _check_invariants(values: Sequence[Any], invariants: list, names: list | Non
                 f"while_loop: {label} has shape {list(actual)} {when}, which its shape "
                 f"invariant {list(shape)} does not allow (at {where_text(where)}); use None "
                 "for the dims that change")
-    return invariants
-
 
 
 # ---------------------------------------------------------------------------------------
