@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from autojit.ops.core import to_numpy_constant
+from autojit.ops.core import as_operand
 from autojit.ops.extra_math import erf, expm1, softplus
 from autojit.ops.math import (add, float_unary_rule, greater, minimum, multiply, negative,
                               sigmoid, tanh, where)
@@ -26,7 +26,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def _tensor(name: str, x: Any) -> Any:
     """``x`` as a tensor or array, checked to be floating point (the error names ``name``)."""
-    x = x if hasattr(x, "shape") and hasattr(x, "dtype") else to_numpy_constant(x)
+    x = as_operand(x)
     float_unary_rule(name, x)
     return x
 

@@ -12,13 +12,13 @@ from typing import Any
 from autojit.errors import InvalidArgumentError
 from autojit.ops import shapes
 from autojit.ops.array import add_n, constant, squeeze
-from autojit.ops.core import to_numpy_constant
+from autojit.ops.core import as_operand
 from autojit.ops.math import (abs, cast, divide, float_unary_rule, greater, maximum, multiply,
                               ones_like_value, pow, sqrt, square, where)
 from autojit.ops.reduce import reduce_max, reduce_sum
 
 def _tensor(name: str, x: Any) -> Any:
-    x = x if hasattr(x, "shape") and hasattr(x, "dtype") else to_numpy_constant(x)
+    x = as_operand(x)
     float_unary_rule(name, x)
     return x
 

@@ -299,6 +299,16 @@ _INT32_MIN, _INT32_MAX = -2**31, 2**31 - 1
 _UNSUPPORTED_KINDS = "OUSVMmc"  # object, strings, void, datetimes, complex
 
 
+def as_operand(value: Any) -> Any:
+    """``value`` itself when it is a tensor or an array (it has a shape and a dtype), else
+    ``to_numpy_constant(value)``: Python data made an operand ops can read the shape of.
+
+    Usage: ``x = as_operand(x)`` at the top of a function that reads ``x.shape``
+    """
+    return value if hasattr(value, "shape") and hasattr(value, "dtype") \
+        else to_numpy_constant(value)
+
+
 def to_numpy_constant(value: Any, dtype: Any = None) -> np.ndarray:
     """A NumPy array for a Python or NumPy value, with TF's defaults for Python data
     (float -> float32, int -> int32, or int64 when it does not fit); NumPy values keep their

@@ -14,7 +14,7 @@ from typing import Any
 from autojit import dtypes
 from autojit.errors import InvalidArgumentError, ShapeError
 from autojit.ops import shapes
-from autojit.ops.core import bind, defop, to_numpy_constant
+from autojit.ops.core import as_operand, bind, defop
 from autojit.ops.math import float_unary_rule, multiply
 from autojit.ops.random import _generator
 
@@ -62,7 +62,7 @@ def dropout(x: Any, rate: float, noise_shape: Any = None, seed: int | None = Non
     if not 0 <= value < 1:
         raise InvalidArgumentError(f"dropout: rate must be in [0, 1), got {rate!r}; it is the "
                                    "probability of dropping an entry")
-    x = x if hasattr(x, "shape") and hasattr(x, "dtype") else to_numpy_constant(x)
+    x = as_operand(x)
     float_unary_rule("dropout", x)
     if value == 0:
         return x

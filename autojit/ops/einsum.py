@@ -17,7 +17,7 @@ import numpy as np
 from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.ops import shapes
-from autojit.ops.core import bind, defop, to_numpy_constant
+from autojit.ops.core import as_operand, bind, defop
 from autojit.ops.math import broadcast_like
 
 _LETTERS = string.ascii_letters
@@ -123,8 +123,7 @@ def einsum(equation: str, *inputs: Any, **kwargs: Any) -> Any:
     if not isinstance(equation, str):
         raise InvalidArgumentError(f"einsum: expected an equation string such as 'ij,jk->ik', "
                                    f"got {equation!r}")
-    operands = [o if hasattr(o, "shape") and hasattr(o, "dtype") else to_numpy_constant(o)
-                for o in inputs]
+    operands = [as_operand(o) for o in inputs]
     explicit, operands = _explicit(equation, operands)
     return bind(EINSUM, *operands, equation=explicit)
 

@@ -13,13 +13,9 @@ from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.ops import shapes
 from autojit.ops.array import (arange, broadcast_to, concat, expand_dims, identity, reshape,
                                static_ints, zeros)
-from autojit.ops.core import bind, defop, to_numpy_constant
+from autojit.ops.core import as_operand, bind, defop
 from autojit.ops.math import add, broadcast_like, cast, less, zeros_like_value
 from autojit.ops.reduce import reduce_max
-
-
-def _tensor(x: Any) -> Any:
-    return x if hasattr(x, "shape") and hasattr(x, "dtype") else to_numpy_constant(x)
 
 
 # ----------------------------------------------------------------------------- reverse
@@ -40,7 +36,7 @@ def reverse(tensor: Any, axis: Any, name: str | None = None) -> Any:
     of ints, negative ones counting from the end; an empty list changes nothing), as
     ``tf.reverse``. Usage: ``aj.reverse(x, [1])``, ``aj.reverse(images, axis=[-2])``
     """
-    x = _tensor(tensor)
+    x = as_operand(tensor)
     given = static_ints("reverse", axis, "axis")
     axes = [shapes.normalize_axis("reverse", a, len(x.shape)) for a in given]
     if len(set(axes)) != len(axes):
@@ -121,7 +117,7 @@ def repeat(input: Any, repeats: Any, axis: int | None = None,  # noqa: A002
     Usage: ``aj.repeat(x, 2, axis=0)``, ``aj.repeat([1, 2], [3, 1])`` (``[1, 1, 1, 2]``)
     """
     counts = _repeat_counts(repeats)
-    x = _tensor(input)
+    x = as_operand(input)
     if axis is None:
         x, axis = reshape(x, (-1,)), 0
     axis = shapes.normalize_axis("repeat", axis, len(x.shape))
@@ -140,7 +136,7 @@ def meshgrid(*args: Any, indexing: str = "xy", name: str | None = None) -> list:
     """
     if indexing not in ("xy", "ij"):
         raise InvalidArgumentError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
-    flats = [reshape(_tensor(a), (-1,)) for a in args]
+    flats = [reshape(as_operand(a), (-1,)) for a in args]
     n = len(flats)
     position = list(range(n))  # the output axis each input runs along
     if indexing == "xy" and n >= 2:
@@ -170,7 +166,7 @@ def sequence_mask(lengths: Any, maxlen: Any = None, dtype: Any = dtypes.bool,
 
     Usage: ``aj.sequence_mask([1, 3, 2], 4)``, ``aj.sequence_mask(lengths, dtype=aj.float32)``
     """
-    lengths = _tensor(lengths)
+    lengths = as_operand(lengths)
     if isinstance(lengths, np.ndarray) and lengths.size == 0 and lengths.dtype.kind == "f":
         lengths = lengths.astype(dtypes.int32)  # ``[]``: no lengths, not float ones
     if not dtypes.is_integer(lengths.dtype):

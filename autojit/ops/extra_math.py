@@ -15,7 +15,7 @@ from autojit import dtypes
 from autojit.errors import DTypeError
 from autojit.ops import shapes
 from autojit.ops.array import constant, squeeze, stop_gradient
-from autojit.ops.core import PY_SCALARS, bind, defop, to_numpy_constant
+from autojit.ops.core import PY_SCALARS, as_operand, bind, defop, to_numpy_constant
 from autojit.ops.math import (abs, add, cast, divide, equal, exp, float_unary_rule, less, log,
                               multiply, negative, not_equal, sigmoid, sqrt, square, subtract,
                               where, zeros_like_value)
@@ -233,7 +233,7 @@ def count_nonzero(input: Any, axis: Any = None, keepdims: bool = False,  # noqa:
 
     Usage: ``aj.math.count_nonzero(x)``, ``aj.math.count_nonzero(mask, axis=1)``
     """
-    x = input if hasattr(input, "shape") and hasattr(input, "dtype") else to_numpy_constant(input)
+    x = as_operand(input)
     axes = shapes.normalize_axes("count_nonzero", axis, len(x.shape))
     out_dtype = dtypes.as_dtype(dtype)
     if out_dtype == dtypes.bool:

@@ -13,7 +13,7 @@ from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
 from autojit.ops import shapes
 from autojit.ops.array import expand_dims, reshape, shape, squeeze, transpose
-from autojit.ops.core import bind, defop, to_numpy_constant
+from autojit.ops.core import as_operand, bind, defop
 from autojit.ops.math import multiply, negative, unbroadcast
 
 
@@ -120,7 +120,7 @@ def tensordot(a: Any, b: Any, axes: Any, name: str | None = None) -> Any:
 
     Usage: ``aj.tensordot(x, w, axes=1)``, ``aj.tensordot(a, b, axes=[[1, 2], [0, 1]])``
     """
-    a, b = _tensor(a), _tensor(b)
+    a, b = as_operand(a), as_operand(b)
     dt = dtypes.same_dtype("tensordot", (a.dtype, b.dtype))
     if dt == dtypes.bool:
         raise DTypeError("tensordot: expected numeric tensors, got bool")
@@ -152,10 +152,6 @@ def tensordot(a: Any, b: Any, axes: Any, name: str | None = None) -> Any:
     if len(free_a) == 1 and len(free_b) == 1:
         return out  # already [rows of a, columns of b]
     return reshape(out, [dims_a[i] for i in free_a] + [dims_b[j] for j in free_b])
-
-
-def _tensor(x: Any) -> Any:
-    return x if hasattr(x, "shape") and hasattr(x, "dtype") else to_numpy_constant(x)
 
 
 def _dims(x: Any) -> list:

@@ -8,14 +8,14 @@ from typing import Any
 
 from autojit.ops import shapes
 from autojit.ops.array import squeeze
-from autojit.ops.core import to_numpy_constant
+from autojit.ops.core import as_operand
 from autojit.ops.math import (add, float_unary_rule, maximum, multiply, negative, rsqrt, square,
                               subtract)
 from autojit.ops.reduce import reduce_mean, reduce_sum
 
 
 def _tensor(name: str, x: Any) -> Any:
-    x = x if hasattr(x, "shape") and hasattr(x, "dtype") else to_numpy_constant(x)
+    x = as_operand(x)
     float_unary_rule(name, x)
     return x
 
