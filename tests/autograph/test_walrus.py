@@ -66,3 +66,19 @@ def test_a_tensor_deciding_an_expression_with_a_walrus_is_an_error_naming_it():
         message = str(info.value)
         assert f"the condition of the {kind} at {where(fn, snippet)} is a tensor" in message
         assert f"{later} assigns with `:=`" in message
+
+
+def test_a_tensor_loop_with_a_walrus_test_and_a_break_is_an_error_naming_it():
+    def f(x, n):
+        i = 0
+        while (j := i * 2) < n:
+            i += 1
+            if x > 1.0:
+                break
+        return j
+
+    with pytest.raises(AutographError) as info:
+        aj.function(f)(aj.constant(2.0), aj.constant(5))
+    message = str(info.value)
+    assert f"the loop at {where(f, 'while (j := i * 2) < n:')} assigns with `:=` in its test " \
+        "and has a `break` or `return` in its body" in message
