@@ -110,6 +110,26 @@ def weak_scalar_dtype(op_name: str, value: object, partner: np.dtype) -> np.dtyp
     )
 
 
+def weak_meets(weak: np.dtype, strong: np.dtype) -> np.dtype | None:
+    """The dtype a weak tensor (one holding Python numbers, Note [Weak numbers in tensor
+    control flow] in autograph/conditionals.py) takes next to a tensor of dtype ``strong``,
+    or None where it cannot without loss. Usage: ``weak_meets(aj.int32, aj.float32)``"""
+    if weak.kind in "iu" and (strong.kind == "f" or strong.kind in "iu"
+                              and strong.itemsize >= weak.itemsize):
+        return strong
+    if weak.kind == "f" and strong.kind == "f":
+        return strong
+    return None
+
+
+def weak_promotion(a: np.dtype, b: np.dtype) -> np.dtype:
+    """The dtype two weak values take together: the float one, else the wider.
+    Usage: ``weak_promotion(aj.int32, aj.float32)`` is float32"""
+    if (a.kind == "f") != (b.kind == "f"):
+        return a if a.kind == "f" else b
+    return as_dtype(np.promote_types(a, b).name)
+
+
 def _cast_hint(value: object, partner: np.dtype) -> str:
     if isinstance(value, builtins.float):
         return "float32"

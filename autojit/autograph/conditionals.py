@@ -14,7 +14,7 @@ import autojit as aj  # public ops, looked up at call time (see operators.py)
 from autojit import dtypes, nest
 from autojit.autograph import origin
 from autojit.autograph import values as vals
-from autojit.errors import AutographError
+from autojit.errors import AutographError, DTypeError
 from autojit.graph import control
 from autojit.ops import core
 from autojit.tensor import Tensor
@@ -310,6 +310,7 @@ def _graph_cond(pred: Any, true_fn: Callable, false_fn: Callable, labels: tuple,
             value = next(out)
             if plan.get(slot, ("",))[0] == "pyleaves":
                 value = _with_python_leaves(value, plan[slot])
+            _remember_weak(value, t, f)
             if isinstance(value, Tensor) and value.dtype == dtypes.bool:
                 # A flag (`do_return`) keeps the statement that first made it a tensor.
                 vals.remember_flag(value, vals.flag_origin(t) or vals.flag_origin(f) or where)
@@ -319,7 +320,22 @@ def _graph_cond(pred: Any, true_fn: Callable, false_fn: Callable, labels: tuple,
     return final
 
 
+def _remember_weak(value: Any, t: Any, f: Any) -> None:
+    """Mark the output tensors whose leaves were numbers or weak tensors in every branch
+    that gave them a value (Note [Weak numbers in tensor control flow])."""
+    leaves = nest.flatten(value)
+    sides = [nest.flatten(side) for side in (t, f)
+             if vals.kind_of(side) not in ("noreturn", "undefined")]
+    if not sides or any(len(side) != len(leaves) for side in sides):
+        return
+    for k, leaf in enumerate(leaves):
+        if isinstance(leaf, Tensor) and all(vals.weakish(side[k]) for side in sides):
+            vals.remember_weak(leaf)
+
+
 def _included(slot: int, value: Any, plan: dict) -> bool:
+    if plan.get(slot) == ("python",):
+        return False  # the same Python number in both branches
     kind = vals.kind_of(value)
     return kind in ("tensor", "scalar", "struct") \
         or (kind in ("noreturn", "undefined") and slot in plan) \
@@ -351,8 +367,7 @@ def _branch_output(slot: int, value: Any, first: Any, which: int, plan: dict) ->
         if kind in ("noreturn", "undefined"):
             return tuple(vals.zeros(spec) for spec in specs)
         kept = [leaf for leaf, python in zip(nest.flatten(value), mask) if not python]
-        return tuple(leaf if isinstance(leaf, Tensor) else aj.constant(leaf, dtype=spec.dtype)
-                     for leaf, spec in zip(kept, specs))
+        return tuple(_as_dtype(leaf, spec.dtype) for leaf, spec in zip(kept, specs))
     if kind in ("noreturn", "undefined"):  # no `return` ran / a branch that jumped
         template = step[1] if step else nest.map_structure(vals.spec_of, first)
         return nest.map_structure(vals.zeros, template)
@@ -368,11 +383,18 @@ def _branch_output(slot: int, value: Any, first: Any, which: int, plan: dict) ->
             return value
         return ListArray.empty(*step[1]).from_list(list(value))
     if kind == "struct" and step and step[0] == "leafcast":
-        leaves = [leaf if dtype is None or isinstance(leaf, Tensor) else
-                  aj.constant(leaf, dtype=dtype)
-                  for leaf, dtype in zip(nest.flatten(value), step[1])]
+        leaves = [_as_dtype(leaf, dtype) for leaf, dtype in zip(nest.flatten(value), step[1])]
         return nest.pack_as(value, leaves)
+    if kind == "tensor" and step and step[0] == "cast":
+        return _as_dtype(value, step[1])  # a weak tensor meeting another dtype
     return value
+
+
+def _as_dtype(leaf: Any, dtype: Any) -> Any:
+    """A branch's leaf as a ``cond`` output of ``dtype`` (None: as it is)."""
+    if isinstance(leaf, Tensor):
+        return leaf if dtype is None or leaf.dtype == dtype else aj.cast(leaf, dtype)
+    return aj.constant(leaf, dtype=dtype)
 
 
 # Note [Numbers returned from one branch]
@@ -404,26 +426,104 @@ def _with_python_leaves(tensors: Any, step: tuple) -> Any:
     return nest.pack_as(template, leaves)
 
 
-def _leaf_casts(true_value: Any, false_value: Any) -> tuple | None:
-    """Per leaf of a list/tuple/dict slot, the dtype a Python number must take so both
-    branches agree (a number meeting a tensor takes its dtype; two numbers the wider one),
-    or None where nothing changes; None when no leaf changes."""
-    casts = []
-    for t, f in zip(nest.flatten(true_value), nest.flatten(false_value)):
-        t_number, f_number = not isinstance(t, Tensor), not isinstance(f, Tensor)
-        if not (t_number or f_number):
-            casts.append(None)
-            continue
+# Note [Weak numbers in tensor control flow]
+# Eager code keeps Python numbers Python: `k = 2 if ... else 3` then `x * k` is float32 for
+# a float32 `x`, and so is `n = 0`, `n += 1` in a loop, then `total / n`. A tensor `if` or
+# loop cannot leave a number Python when it depends on a run-time condition, so:
+# * the same Python number in both branches (`k = 1` in each, `do_return = True` in each,
+#   a returned 0 carried through a later `if`) stays that Python number: the slot (or leaf
+#   of a list/tuple/dict) is no output of the cond ("python" / "pyleaves" plan steps);
+# * numbers that differ become a cond output whose tensor is marked *weak*, as are loop
+#   variables that start as numbers (or weak tensors) and that the body leaves so, and the
+#   results of float()/int()/round() of tensors (py_builtins.py);
+# * a weak tensor meeting a strong one of another dtype in a later cond or loop takes its
+#   dtype (cast in its branch, or the loop restarted with that dtype) where no value is
+#   lost (`dtypes.weak_meets`), and two weak ones take their common dtype
+#   (`dtypes.weak_promotion`: an int and a float give float32); arithmetic on weak tensors
+#   does the same while tracing (Note [Weak tensors] in graph/tracer.py);
+# * a Python number meeting a strong tensor takes its dtype if it converts exactly; else
+#   the error names the variable, both branches and the `if`'s line.
+# A weak tensor returned from the function is a tensor, as TF returns one (eager code would
+# give the number). A strong tensor keeps its dtype: `n = aj.constant(0)` is int32 and
+# `x * n` still needs aj.cast.
+
+_PYTHON = object()  # _meet: both branches hold the same Python number
+
+
+def _meet(t: Any, f: Any, t_out: Any, label: str, where: tuple, what: str) -> Any:
+    """The dtype the two branches' values of one leaf take as a ``cond`` output, ``_PYTHON``
+    when both are the same Python number, or the user's error
+    (Note [Weak numbers in tensor control flow]). ``t_out`` is the true branch's dtype."""
+    t_tensor, f_tensor = isinstance(t, Tensor), isinstance(f, Tensor)
+    if not (t_tensor or f_tensor):
+        if type(t) is type(f) and not isinstance(t, np.ndarray) and builtins.bool(t == f):
+            return _PYTHON
         t_dtype, f_dtype = vals.spec_of(t).dtype, vals.spec_of(f).dtype
-        if t_number and f_number:
-            wide = np.promote_types(t_dtype, f_dtype)
-            dtype = dtypes.as_dtype("float32" if wide.kind == "f" and wide != t_dtype
-                                    and wide != f_dtype else wide.name)
-        else:
-            dtype = f_dtype if t_number else t_dtype
-        casts.append(dtype if (t_number and dtype != t_dtype or f_number and dtype != f_dtype)
-                     else None)
-    return tuple(casts) if any(c is not None for c in casts) else None
+        if t_out != t_dtype:
+            t_dtype = t_out
+        wide = np.promote_types(t_dtype, f_dtype)
+        return dtypes.as_dtype("float32" if wide.kind == "f" and wide != t_dtype
+                               and wide != f_dtype else wide.name)
+    t_dtype, f_dtype = (t.dtype if t_tensor else t_out), (f.dtype if f_tensor else None)
+    if t_tensor and f_tensor:
+        if t_dtype == f_dtype:
+            return t_dtype
+        t_weak, f_weak = vals.is_weak(t), vals.is_weak(f)
+        target = (dtypes.weak_promotion(t_dtype, f_dtype) if t_weak and f_weak else
+                  dtypes.weak_meets(t_dtype, f_dtype) if t_weak else
+                  dtypes.weak_meets(f_dtype, t_dtype) if f_weak else None)
+        if target is None:
+            raise AutographError(
+                f"{vals.display_name(label)} is {t_dtype.name} in the true branch but "
+                f"{f_dtype.name} in the false branch of the tensor {what} at "
+                f"{origin.where(where)}; cast one with aj.cast so both have the same dtype")
+        return target
+    number, tensor, side = (f, t, "false") if t_tensor else (t, f, "true")
+    if vals.is_weak(tensor) and vals.is_number(number):
+        target = dtypes.weak_promotion(tensor.dtype, vals.spec_of(number).dtype)
+    else:
+        target = tensor.dtype
+    try:
+        core.to_numpy_constant(number, target)
+    except DTypeError as exc:
+        other = "true" if side == "false" else "false"
+        raise AutographError(
+            f"{vals.display_name(label)} is {tensor.dtype.name} in the {other} branch and "
+            f"{_number_text(number)} in the {side} branch of the tensor "
+            f"{what} at {origin.where(where)}: {exc}") from None
+    return target
+
+
+def _number_text(value: Any) -> str:
+    if isinstance(value, (builtins.bool, int, float)):
+        return f"the Python {type(value).__name__} {value!r}"
+    return f"the NumPy {np.asarray(value).dtype.name} value {value!r:.40}"
+
+
+def _plan_leaves(slot, t, f, plan, updates, label, where, what) -> None:
+    """The plan step of a list/tuple/dict slot: leaves holding the same Python number in
+    both branches stay Python ("pyleaves"); numbers and weak tensors take the dtype of the
+    leaf they meet ("leafcast")."""
+    t_leaves, f_leaves = nest.flatten(t), nest.flatten(f)
+    targets = [_meet(a, b, vals.spec_of(a).dtype, label, where, what)
+               for a, b in zip(t_leaves, f_leaves)]
+    mask = tuple(target is _PYTHON for target in targets)
+    old = plan.get(slot, ("",))
+    if any(mask):
+        specs = tuple(core.TensorSpec(vals.spec_of(a).shape, target)
+                      for a, target in zip(t_leaves, targets) if target is not _PYTHON)
+        numbers = tuple(a for a, python in zip(t_leaves, mask) if python)
+        if old[0] != "pyleaves" or old[1:3] != (mask, specs):
+            updates[slot] = ("pyleaves", mask, specs, numbers, t)
+        return
+    casts = tuple(None if vals.spec_of(a).dtype == target and vals.spec_of(b).dtype == target
+                  else target for a, b, target in zip(t_leaves, f_leaves, targets))
+    if all(c is None for c in casts) or old == ("leafcast", casts):
+        return
+    if all(c is None or vals.spec_of(a).dtype == c for a, c in zip(t_leaves, casts)):
+        plan[slot] = ("leafcast", casts)  # only the false branch, traced next, changes
+    else:
+        updates[slot] = ("leafcast", casts)
 
 
 def _check_branches(true_values, false_values, plan, labels, where, what) -> None:
@@ -480,33 +580,27 @@ def _check_branches(true_values, false_values, plan, labels, where, what) -> Non
                 raise AutographError(
                     f"{name} has a different structure in the two branches of the tensor "
                     f"{what} at {origin.where(where)}: {vals.describe(t)} and {vals.describe(f)}")
-            casts = _leaf_casts(t, f)
-            if casts is not None and plan.get(slot) != ("leafcast", casts):
-                updates[slot] = ("leafcast", casts)
+            _plan_leaves(slot, t, f, plan, updates, label, where, what)
             continue
-        t_shape, t_dtype = vals.spec_of(t).shape, vals.spec_of(t).dtype
-        f_shape, f_dtype = vals.spec_of(f).shape, vals.spec_of(f).dtype
-        if slot in plan and plan[slot][0] == "cast":
-            t_dtype = plan[slot][1]
-        if tk == "scalar" and fk == "tensor" and t_dtype != f_dtype:
-            updates[slot] = ("cast", f_dtype)  # a weak Python scalar takes the tensor's dtype
+        # Note [Weak numbers in tensor control flow]
+        t_out = plan[slot][1] if plan.get(slot, ("",))[0] == "cast" else vals.spec_of(t).dtype
+        target = _meet(t, f, t_out, label, where, what)
+        if target is _PYTHON:
+            if plan.get(slot) != ("python",):
+                updates[slot] = ("python",)
             continue
-        if tk == "scalar" and fk == "scalar" and t_dtype != f_dtype:
-            wide = np.promote_types(t_dtype, f_dtype)
-            if wide != t_dtype:
-                updates[slot] = ("cast", dtypes.as_dtype(
-                    "float32" if wide.kind == "f" else wide.name))
-            continue
-        if fk == "tensor" and t_dtype != f_dtype:
-            raise AutographError(
-                f"{name} is {t_dtype.name} in the true branch but {f_dtype.name} in the false "
-                f"branch of the tensor {what} at {origin.where(where)}; cast one with aj.cast so "
-                "both have the same dtype")
+        t_shape, f_shape = vals.spec_of(t).shape, vals.spec_of(f).shape
         if len(t_shape) != len(f_shape):
             raise AutographError(
                 f"{name} has shape {list(t_shape)} in the true branch but {list(f_shape)} in "
                 f"the false branch of the tensor {what} at {origin.where(where)}; both branches "
                 "must give it the same rank")
+        f_out = f.dtype if isinstance(f, Tensor) else t_out  # a number follows the true branch
+        if (target != t_out or target != f_out) and plan.get(slot) != ("cast", target):
+            if target == t_out:
+                plan[slot] = ("cast", target)  # only the false branch, traced next, changes
+            else:
+                updates[slot] = ("cast", target)
     if updates:
         raise vals.Replan(updates)
 

@@ -14,6 +14,7 @@ from autojit import dtypes, nest
 from autojit.autograph import origin
 from autojit.autograph import values as vals
 from autojit.autograph.conditionals import (
+    _as_dtype,
     _graph_if,
     detach,
     no_op,
@@ -99,6 +100,10 @@ class _GraphLoop:
         self.saved = snapshot(self.init)
         self.frozen = [detach(v) for v in self.init[:nouts]]
         self.kept = [True] * nouts
+        # Note [Weak numbers in tensor control flow] (conditionals.py): per loop variable,
+        # which leaves start as numbers or weak tensors, and which the last body left so
+        self.weak = [_weak_leaves(v) for v in self.init[:nouts]]
+        self.body_weak: list = [()] * nouts
 
     def run(self, pred: Any, index: tuple, step: Callable, advance: Callable,
             test: Callable) -> None:
@@ -123,6 +128,7 @@ class _GraphLoop:
             _LOOP_LISTS.pop()
             restore(self.saved)
         objects = [i for i in objects if i not in casts]
+        carried = [i for i in range(len(values)) if i not in objects]
         final = list(results)
         for slot in objects:  # ascending, so each lands at its own position
             final.insert(slot, values[slot])
@@ -133,6 +139,12 @@ class _GraphLoop:
             if isinstance(value, Tensor) and value.dtype == dtypes.bool:
                 before = self.init[slot]
                 vals.remember_flag(value, vals.flag_origin(before) or self.where)
+        for k, slot in enumerate(carried):
+            leaves, weak = nest.flatten(final[slot]), self._start_weak(slot, casts)
+            if len(leaves) == len(weak) == len(self.body_weak[slot]):
+                for leaf, start, body in zip(leaves, weak, self.body_weak[slot]):
+                    if start and body and isinstance(leaf, Tensor):
+                        vals.remember_weak(leaf)
         if self.set_state is not None:
             self.set_state(tuple(final) + tuple(self.init[self.nouts:]))
 
@@ -181,6 +193,9 @@ class _GraphLoop:
             state = list(values)
             for i, value in zip(carried, loop_values):
                 state[i] = value
+                for leaf, weak in zip(nest.flatten(value), self._start_weak(i, casts)):
+                    if weak and isinstance(leaf, Tensor):
+                        vals.remember_weak(leaf)
             restore(self.saved)
             try:
                 self._set(state)
@@ -192,10 +207,11 @@ class _GraphLoop:
                 new = list(self.get_state()[:self.nouts]) if self.get_state is not None else []
                 for i in carried:
                     self.kept[i] = new[i] is state[i]
+                    self.body_weak[i] = _weak_leaves(new[i])
                 new = [detach(v) for v in new]
             finally:
                 restore(self.saved)
-            outputs = [self._carry(i, new[i], start[k]) for k, i in enumerate(carried)]
+            outputs = [self._carry(i, new[i], start[k], casts) for k, i in enumerate(carried)]
             for i in objects:
                 if not vals.same_object(new[i], self.frozen[i]):
                     _replan_as_array(i, new[i], values[i])
@@ -220,7 +236,17 @@ class _GraphLoop:
         if self.set_state is not None:
             self.set_state(tuple(values) + tuple(self.init[self.nouts:]))
 
-    def _carry(self, slot: int, value: Any, start: Any) -> Any:
+    def _start_weak(self, slot: int, casts: dict) -> tuple:
+        """Which leaves of loop variable ``slot`` start weak in this trace: numbers or weak
+        tensors before the loop that no replan gave a tensor's dtype."""
+        weak, cast = self.weak[slot], casts.get(slot)
+        if cast is None:
+            return weak
+        if isinstance(cast, _LeafDtypes):
+            return tuple(w and c is None for w, c in zip(weak, cast))
+        return tuple(False for _ in weak)
+
+    def _carry(self, slot: int, value: Any, start: Any, casts: dict) -> Any:
         """The body's new value of a loop variable, checked against its value before."""
         if control.is_composite(value):  # a TensorArray (Note [Composite loop state])
             _replan_as_array(slot, value, start)
@@ -233,11 +259,15 @@ class _GraphLoop:
                 f"{origin.where(self.where)}; a loop variable must keep a value")
         if kind == "object":
             raise vals.object_error(label, value, self.where, self.what)
-        before = self.init[slot]
-        if vals.is_number(before) and isinstance(value, Tensor) and start is before \
-                and value.dtype != core.to_numpy_constant(before).dtype:
-            # `acc = 0` then `acc = x` with a float x: the Python number takes x's dtype.
-            raise vals.Replan({slot: value.dtype})
+        weak = self._start_weak(slot, casts)
+        if kind in ("tensor", "scalar") and weak == (True,):
+            # `acc = 0` then `acc = x` with a float x: the Python number takes x's dtype; a
+            # weak tensor (a number returned in a branch) too; `acc = 0.5` makes it float.
+            dtype = vals.spec_of(start).dtype
+            new = value.dtype if isinstance(value, Tensor) and not vals.is_weak(value) else \
+                dtypes.weak_promotion(dtype, vals.spec_of(value).dtype)
+            if new != dtype:
+                raise vals.Replan({slot: new})
         if kind == "struct":
             change = _structure_change(start, value)
             if change is not None:
@@ -247,12 +277,18 @@ class _GraphLoop:
                     "must keep its structure (the same list length, the same dict keys) "
                     "across iterations. Fill it before the loop, or append to a list "
                     "(autograph turns it into an aj.TensorArray)")
-        if kind == "struct" and start is before:
-            leaf_dtypes = _LeafDtypes.between(before, value)
+        if kind == "struct" and any(weak):
+            leaf_dtypes = _LeafDtypes.between(start, value, weak)
             if leaf_dtypes is not None:  # the same for numbers in a list/tuple/dict
                 raise vals.Replan({slot: leaf_dtypes})
-        if kind == "scalar" and isinstance(start, Tensor):
-            return aj.constant(value, dtype=start.dtype)
+        if kind in ("scalar", "tensor", "struct"):
+            # numbers and weak tensors the body puts where tensors were take their dtypes
+            old, new = nest.flatten(start), nest.flatten(value)
+            casts = [_takes_dtype(o, n) for o, n in zip(old, new)] \
+                if len(old) == len(new) else []
+            if any(c is not None for c in casts):
+                return nest.pack_as(value, [n if c is None else _as_dtype(n, c)
+                                            for n, c in zip(new, casts)])
         return value
 
     def _weak_scalar_dtypes(self, values: list, casts: dict, index: tuple,
@@ -267,7 +303,8 @@ class _GraphLoop:
         for i in weak:
             value = trial[i]
             if vals.kind_of(values[i]) == "struct":
-                leaf_dtypes = _LeafDtypes.between(values[i], value)
+                leaf_dtypes = _LeafDtypes.between(values[i], value,
+                                              _weak_leaves(values[i]))
                 if leaf_dtypes is not None:
                     updates[i] = leaf_dtypes
             elif isinstance(value, Tensor) and value.dtype != vals.spec_of(values[i]).dtype:
@@ -303,6 +340,7 @@ class _GraphLoop:
                         f"it {vals.describe(value)}; give it a value before the loop")
                 values[i] = nest.map_structure(lambda leaf: vals.zeros(vals.spec_of(leaf)),
                                                value)
+                self.weak[i] = _weak_leaves(value)
         return [i for i, value in enumerate(values) if not control.is_composite(value)
                 and vals.kind_of(value) in ("object", "undefined", "noreturn")]
 
@@ -323,7 +361,11 @@ class _GraphLoop:
             state = list(values)
             it = iter(inputs[len(index):])
             for i in slots:
-                state[i] = nest.pack_as(values[i], [next(it) for _ in nest.flatten(values[i])])
+                leaves = [next(it) for _ in nest.flatten(values[i])]
+                for leaf, weak in zip(leaves, self.weak[i]):
+                    if weak:  # as in the real body (Note [Weak numbers in tensor control flow])
+                        vals.remember_weak(leaf)
+                state[i] = nest.pack_as(values[i], leaves)
             self._set(state)
             step(*(inputs[:len(index)] if symbolic else index))
             seen.extend(detach(v) for v in self.get_state()[:self.nouts])
@@ -379,13 +421,18 @@ class _LeafDtypes(tuple):
     with a float ``y``."""
 
     @classmethod
-    def between(cls, before: Any, after: Any) -> "_LeafDtypes | None":
+    def between(cls, before: Any, after: Any, weak: tuple) -> "_LeafDtypes | None":
+        """The dtypes the weak leaves of ``before`` take from ``after``'s, or None."""
         old, new = nest.flatten(before), nest.flatten(after)
-        if len(old) != len(new):
+        if len(old) != len(new) or len(weak) != len(old):
             return None
-        found = cls(n.dtype if vals.is_number(o) and isinstance(n, Tensor)
-                    and n.dtype != core.to_numpy_constant(o).dtype else None
-                    for o, n in zip(old, new))
+        found = []
+        for o, n, w in zip(old, new, weak):
+            dtype = vals.spec_of(o).dtype
+            target = (n.dtype if isinstance(n, Tensor) and not vals.is_weak(n) else
+                      dtypes.weak_promotion(dtype, vals.spec_of(n).dtype)) if w else dtype
+            found.append(None if target == dtype else target)
+        found = cls(found)
         return found if any(d is not None for d in found) else None
 
 
@@ -427,10 +474,34 @@ def _cast(value: Any, cast: Any) -> Any:
     if isinstance(cast, ListArray):
         return cast.from_list(value)
     if isinstance(cast, _LeafDtypes):
-        leaves = [leaf if dtype is None else aj.constant(leaf, dtype=dtype)
-                  for leaf, dtype in zip(nest.flatten(value), cast)]
+        leaves = [_as_dtype(leaf, dtype) for leaf, dtype in zip(nest.flatten(value), cast)]
         return nest.pack_as(value, leaves)
-    return aj.constant(value, dtype=cast)
+    return _as_dtype(value, cast)
+
+
+def _takes_dtype(start: Any, new: Any) -> Any:
+    """The dtype a number or weak tensor ``new`` that the body leaves where ``start`` was
+    must take (Note [Weak numbers in tensor control flow]), or None."""
+    if isinstance(start, Tensor):
+        dtype, weak = start.dtype, vals.is_weak(start)
+    elif vals.is_number(start):
+        dtype, weak = vals.spec_of(start).dtype, True
+    else:
+        return None
+    if not isinstance(new, Tensor):  # a number: the loop variable's dtype
+        return dtype if isinstance(start, Tensor) or vals.spec_of(new).dtype != dtype else None
+    if new.dtype == dtype or not vals.is_weak(new):
+        return None
+    if weak:  # two weak ones: the loop's replan gave `start` their dtype
+        return dtype if dtypes.weak_promotion(new.dtype, dtype) == dtype else None
+    return dtype if dtypes.weak_meets(new.dtype, dtype) is not None else None
+
+
+def _weak_leaves(value: Any) -> tuple:
+    """Per leaf of a loop variable: a number or a weak tensor."""
+    if vals.kind_of(value) not in ("tensor", "scalar", "struct"):
+        return ()
+    return tuple(vals.weakish(leaf) for leaf in nest.flatten(value))
 
 
 # ---------------------------------------------------------------------------------------

@@ -17,9 +17,11 @@ computes the same number in the graph instead (as TF's autograph does for ``floa
 * ``any(...)`` / ``all(...)`` of a list, generator or 1-D tensor: ``aj.reduce_any`` /
   ``aj.reduce_all`` of the items' truth.
 
-The results are tensors where Python's would be numbers. A scalar is required wherever
-Python would take a tensor's truth (a 2-D tensor's rows in ``max(t)``), and the error says
-so, as eager code's ``bool()`` would.
+The results are tensors where Python's would be numbers; those of ``float``, ``int`` and
+``round`` are weak (Note [Weak numbers in tensor control flow] in conditionals.py), so
+``round(t)`` next to a float32 in a later ``if`` or sum takes float32 as the int would. A
+scalar is required wherever Python would take a tensor's truth (a 2-D tensor's rows in
+``max(t)``), and the error says so, as eager code's ``bool()`` would.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def float_(*args: Any) -> Any:
     if len(args) != 1 or not vals.is_graph_value(args[0]):
         return builtins.float(*args)
     x = _scalar(args[0], "float()")
-    return aj.cast(x, x.dtype if x.dtype == dtypes.float64 else dtypes.float32)
+    return _weak(aj.cast(x, x.dtype if x.dtype == dtypes.float64 else dtypes.float32), args[0])
 
 
 def int_(*args: Any, **kwargs: Any) -> Any:
@@ -59,7 +61,7 @@ def int_(*args: Any, **kwargs: Any) -> Any:
     if len(args) != 1 or kwargs or not vals.is_graph_value(args[0]):
         return builtins.int(*args, **kwargs)
     x = _scalar(args[0], "int()")
-    return x if dtypes.is_integer(x.dtype) else aj.cast(x, dtypes.int32)
+    return _weak(x if dtypes.is_integer(x.dtype) else aj.cast(x, dtypes.int32), args[0])
 
 
 def bool_(*args: Any) -> Any:
@@ -73,13 +75,22 @@ def round_(number: Any, ndigits: Any = None) -> Any:
     """``round(x, ndigits)``; ``aj.round`` (half to even) for a graph tensor ``x``."""
     if not vals.is_graph_value(number) or vals.is_graph_value(ndigits):
         return builtins.round(number, ndigits)
-    number = vals.read(number)
-    if not dtypes.is_floating(number.dtype):
-        return number  # an integer rounds to itself
+    value = vals.read(number)
+    if not dtypes.is_floating(value.dtype):
+        return _weak(value, number)  # an integer rounds to itself
     if not ndigits:
-        return aj.round(number)
+        return _weak(aj.round(value), number)
     scale = 10.0 ** ndigits
-    return aj.round(number * scale) / scale
+    return _weak(aj.round(value * scale) / scale, number)
+
+
+def _weak(result: Any, argument: Any) -> Any:
+    """``result`` marked weak, as the Python number the builtin gives (Note [Weak numbers in
+    tensor control flow] in conditionals.py); never the user's own tensor ``argument``."""
+    if result is argument or result is vals.read(argument):
+        result = aj.identity(result)
+    vals.remember_weak(result)
+    return result
 
 
 def max_(*args: Any, **kwargs: Any) -> Any:

@@ -13,7 +13,7 @@ import autojit as aj  # public ops, looked up at call time (see operators.py)
 from autojit import dtypes, nest
 from autojit.autograph import origin
 from autojit.errors import AutographError
-from autojit.graph.tracer import GraphTrace
+from autojit.graph.tracer import GraphTrace, SymbolicTensor
 from autojit.ops import core
 from autojit.tensor import Tensor, is_symbolic
 
@@ -79,6 +79,24 @@ def flag_origin(value: Any) -> tuple | None:
     if entry is not None and entry[0]() is value:
         return entry[1]
     return None
+
+
+def remember_weak(value: Any) -> None:
+    """Mark the symbolic tensor ``value`` weak: it holds what were Python numbers in every
+    branch or iteration that made it (Note [Weak numbers in tensor control flow] in
+    conditionals.py), so it takes the dtype of the tensors it meets."""
+    if isinstance(value, SymbolicTensor) and value.dtype != dtypes.bool:
+        value._weak = True
+
+
+def is_weak(value: Any) -> bool:
+    """True for a weak symbolic tensor (``remember_weak``, or an op on weak tensors)."""
+    return isinstance(value, SymbolicTensor) and value._weak
+
+
+def weakish(value: Any) -> bool:
+    """A Python int or float, or a weak tensor: it takes the dtype of the tensors it meets."""
+    return is_number(value) or is_weak(value)
 
 
 # ---------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from autojit import backend
+from autojit import backend, dtypes
 from autojit.errors import AutojitError, TracingError
 from autojit.graph.ir import Graph, Value
 from autojit.ops import core
@@ -73,13 +73,14 @@ class SymbolicTensor(Tensor):
     Usage: inside ``@aj.function``, ``x.shape`` and ``x.dtype`` work; ``bool(x)`` does not.
     """
 
-    __slots__ = ("_value", "_trace")
+    __slots__ = ("_value", "_trace", "_weak")
 
     def __init__(self, value: Value, trace: "GraphTrace"):
         self._array = None
         self._device = trace.device
         self._value = value
         self._trace = trace
+        self._weak = False  # holds Python numbers (Note [Weak tensors])
 
     @property
     def shape(self) -> TensorShape:
@@ -226,6 +227,9 @@ class GraphTrace:
 
     # --- the trace protocol ----------------------------------------------------------
     def process(self, op: core.Op, inputs: tuple, attrs: dict) -> Any:
+        weak = False
+        if op.name in WEAK_OPS:
+            inputs, weak = _weak_inputs(inputs)
         values = []
         converted = []
         partner = None
@@ -260,10 +264,59 @@ class GraphTrace:
             self._written.update(node.written_variables())
             self.forget_variables()
         outputs = [SymbolicTensor(v, self) for v in node.outputs]
+        if weak:
+            for out in outputs:
+                out._weak = out.dtype != np.bool_
         result = tuple(outputs) if op.multiple else outputs[0]
         if core._state.tapes:
             core.record(op, inputs, converted, result, attrs)
         return result
+
+
+# Note [Weak tensors]
+# Autograph makes a Python number that a tensor `if` or loop carries a tensor (`n = 0`, then
+# `n += 1` in a tensor loop), but marks it weak (Note [Weak numbers in tensor control flow]
+# in autograph/conditionals.py): it still takes the dtype of what it meets, as the number
+# would have in eager code, so `total / n` with a float `total` is float, not a dtype error.
+# Here the arithmetic and comparison ops carry that on while tracing: weak inputs are cast to
+# the dtype of a strong (non-bool) input they may take without loss (an int to a float, a
+# float32 to a float64), or, when all are weak, to their common dtype with the Python numbers
+# among the inputs (an int and a float: float32); the results of ops with no strong input are
+# weak again. Eager tensors are never weak.
+WEAK_OPS = frozenset({
+    "add", "subtract", "multiply", "divide", "floordiv", "mod",
+    "maximum", "minimum", "pow", "negative", "abs", "square", "equal", "not_equal", "less",
+    "less_equal", "greater", "greater_equal", "where",
+})
+_CAST: list = []  # the cast op, found on first use (ops.math builds on the tracer)
+
+
+def _weak_inputs(inputs: tuple) -> tuple[tuple, bool]:
+    """``inputs`` with weak tensors cast as Note [Weak tensors] says, and whether the
+    op's results are weak."""
+    weak = [x for x in inputs if type(x) is SymbolicTensor and x._weak]
+    if not weak:
+        return inputs, False
+    strong = [x.dtype for x in inputs if isinstance(x, Tensor) and x.dtype != np.bool_
+              and not (type(x) is SymbolicTensor and x._weak)]
+    if strong:
+        target = strong[0]
+    else:
+        target = weak[0].dtype
+        for x in inputs:
+            if isinstance(x, Tensor) and x.dtype != np.bool_:
+                target = dtypes.weak_promotion(target, x.dtype)
+            elif isinstance(x, (int, float)) and not isinstance(x, bool):
+                target = dtypes.weak_promotion(target, dtypes.python_scalar_dtype(x))
+    if not _CAST:
+        _CAST.append(core.registry()["cast"])
+    cast = []
+    for x in inputs:
+        if type(x) is SymbolicTensor and x._weak and x.dtype != target \
+                and dtypes.weak_meets(x.dtype, target) is not None:
+            x = core.bind(_CAST[0], x, dtype=target)
+        cast.append(x)
+    return tuple(cast), not strong
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,222 @@
+"""Python numbers in tensor control flow (Note [Weak numbers in tensor control flow] in
+conditionals.py): the same number in both branches of a tensor ``if`` stays a Python
+number; numbers that differ become a *weak* tensor, which takes the dtype of the tensor it
+later meets in a ``cond`` or loop, as the number would have in eager code. Each function is
+run as plain Python and through ``@aj.function`` on tensors, traced once."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import autojit as aj
+from autojit.errors import AutographError
+
+from .helpers import assert_close, check, where
+
+
+def same_number_in_both_branches(x, n):
+    if n > 0:
+        k = 1
+    else:
+        k = 1
+    return x * k
+
+
+def same_numbers_in_a_tuple(x, n):
+    pair = (x, 2)
+    if n > 0:
+        pair = (x + 1.0, 2)
+    return pair[0] * pair[1]
+
+
+def early_return_of_one_number_twice(x, n):
+    if n < 1:
+        return 0
+    if x > 2.0:
+        return 0
+    return x * 2.0
+
+
+def early_returns_of_two_numbers(x, n):
+    if n < 1:
+        return 0
+    if x > 2.0:
+        return 1
+    return x * 2.0
+
+
+def a_number_carried_through_a_later_if(y, n):
+    if n < 1:
+        return y, 1
+    if y > 100.0:
+        return y + 1.0, 2
+    return y * 2.0, 1
+
+
+def a_number_returned_inside_a_loop(x, n):
+    i = 0
+    while i < n:
+        if x > 3.0:
+            return 7
+        i += 1
+        x = x + 1.0
+    return x * 2.0
+
+
+def a_number_returned_inside_a_for(x, n):
+    for i in range(n):
+        if x > 3.0:
+            return 0, i
+        x = x * 2.0
+    return x, 1
+
+
+def two_numbers_then_a_float(x, n):
+    if n > 1:
+        k = 2
+    else:
+        k = 3
+    if x > 0.0:
+        k = x
+    return k
+
+
+def a_loop_number_then_a_float(x, n):
+    k = 0
+    while k < n:
+        k += 1
+    if x > 0.0:
+        k = x * 1.5
+    return k
+
+
+def a_float_number_then_an_int(x, n):
+    if n > 1:
+        k = 0.5
+    else:
+        k = 1
+    return x + k
+
+
+CASES = [(1.5, 0), (1.5, 5), (2.5, 2), (-0.5, 3), (4.0, 1)]
+
+
+@pytest.mark.parametrize("fn", [
+    same_number_in_both_branches, same_numbers_in_a_tuple, early_return_of_one_number_twice,
+    early_returns_of_two_numbers, a_number_carried_through_a_later_if,
+    a_number_returned_inside_a_loop, a_number_returned_inside_a_for,
+    two_numbers_then_a_float, a_loop_number_then_a_float, a_float_number_then_an_int])
+def test_numbers_in_tensor_control_flow_give_the_eager_answer(fn):
+    check(fn, CASES)
+
+
+def test_the_same_number_in_both_branches_stays_python():
+    @aj.function
+    def size(x, n):
+        if n > 0:
+            k = 2
+        else:
+            k = 2
+        assert type(k) is int, k  # a Python assert, while tracing
+        return aj.zeros([k]) + x
+
+    assert_close(size(aj.constant(1.0), aj.constant(0)), np.ones(2))
+
+
+def test_the_same_return_in_both_branches_is_the_python_number():
+    @aj.function
+    def one(x):
+        if x > 0.0:
+            return 1
+        else:
+            return 1
+
+    for x in (-2.0, 3.0):
+        result = one(aj.constant(x))
+        assert type(result) is int and result == 1, result
+
+
+def strong_int_meets_a_float(x, k):
+    if x > 0.0:
+        k = 1.5
+    return k
+
+
+def test_a_float_meeting_an_int_tensor_names_the_variable_and_line():
+    with pytest.raises(AutographError, match=re.escape(
+            "`k` is int32 in the false branch and the Python float 1.5 in the true branch "
+            f"of the tensor `if` at {where(strong_int_meets_a_float, 'if x > 0.0')}: "
+            "cannot convert float values to int32 without loss")):
+        aj.function(strong_int_meets_a_float)(aj.constant(1.0), aj.constant(3))
+
+
+def strong_int_meets_a_weak_float(x, n, k):
+    if n > 1:
+        j = 0.5
+    else:
+        j = 1.5
+    if x > 0.0:
+        j = k
+    return j
+
+
+def test_a_weak_float_meeting_an_int_tensor_is_an_error_naming_both():
+    with pytest.raises(AutographError, match=re.escape(
+            "`j` is int32 in the true branch but float32 in the false branch of the tensor "
+            f"`if` at {where(strong_int_meets_a_weak_float, 'if x > 0.0')}")):
+        aj.function(strong_int_meets_a_weak_float)(aj.constant(1.0), aj.constant(3),
+                                                   aj.constant(2))
+
+
+def mean_of_rows(xs):
+    total = 0.0
+    count = 0
+    for row in xs:
+        total += aj.reduce_sum(row)
+        count += 1
+    return total / count
+
+
+def test_a_counter_carried_by_a_tensor_loop_divides_a_float():
+    # Note [Weak tensors] (graph/tracer.py): `count` is a weak int32 loop output; the
+    # division casts it to float32 as eager code divides by the Python int.
+    xs = np.arange(12, dtype=np.float32).reshape(4, 3)
+    traced = aj.function(mean_of_rows)
+    assert_close(traced(aj.constant(xs)), mean_of_rows(aj.constant(xs)))
+    assert_close(traced(aj.constant(xs[:2])), xs[:2].sum() / 2)
+
+
+def scale_by_a_branch_number(x, n):
+    if n > 2:
+        k = 2
+    else:
+        k = 3
+    return x * k + k
+
+
+def test_a_weak_number_from_a_branch_takes_the_float_it_multiplies_and_its_gradient():
+    traced = aj.function(scale_by_a_branch_number)
+    x = aj.Variable(1.5)
+    for n in (1, 5):
+        with aj.GradientTape() as tape:
+            y = traced(x, aj.constant(n))
+        assert y.dtype == aj.float32
+        k = 2 if n > 2 else 3
+        assert_close(y, 1.5 * k + k)
+        assert_close(tape.gradient(y, x), k)
+    assert traced.tracing_count == 1
+
+
+def strong_int_times_a_float(x, n):
+    m = n
+    if x > 0.0:
+        m = n + 1
+    return x * m
+
+
+def test_a_strong_int_tensor_still_needs_a_cast():
+    with pytest.raises(Exception, match="expected inputs of one dtype, got float32 and int32"):
+        aj.function(strong_int_times_a_float)(aj.constant(1.0), aj.constant(2))
