@@ -14,7 +14,7 @@ import pytest
 import autojit as aj
 from autojit.errors import AutographError
 
-from .helpers import assert_close, check, where
+from .helpers import assert_close, check, check_tensors, where
 
 
 def same_number_in_both_branches(x, n):
@@ -220,3 +220,41 @@ def strong_int_times_a_float(x, n):
 def test_a_strong_int_tensor_still_needs_a_cast():
     with pytest.raises(Exception, match="expected inputs of one dtype, got float32 and int32"):
         aj.function(strong_int_times_a_float)(aj.constant(1.0), aj.constant(2))
+
+
+def an_int_returned_in_a_loop_after_a_float_returned_early(x, n):
+    if x > 2.0:
+        return 1.5, x  # the 1.5 stays Python (Note [Numbers returned from one branch])
+    for i in range(n):
+        x = x + 0.5
+        if True:
+            return 0, x  # an int where the loop's return value holds a float
+    return x, x
+
+
+class Box:
+    def __init__(self, s):
+        self.s = s
+
+
+def a_weak_int_where_a_python_float_started(x, n):
+    box = Box(0.25)
+    for i in range(n):
+        box.s = int(x)  # a weak int32 where the Python float 0.25 was
+    return box.s + x
+
+
+def a_number_pair_returned_in_a_tensor_loop(x, n):
+    c = x
+    for t in aj.range(n):
+        c = c + 1.0
+        if True:
+            return -2, c
+    return x, c
+
+
+@pytest.mark.parametrize("fn", [an_int_returned_in_a_loop_after_a_float_returned_early,
+                                a_weak_int_where_a_python_float_started,
+                                a_number_pair_returned_in_a_tensor_loop])
+def test_numbers_a_loop_body_leaves_take_the_loop_variables_dtype(fn):
+    check_tensors(fn, [(1.5, 0), (1.5, 3), (-2.5, 2), (3.0, 1)])
