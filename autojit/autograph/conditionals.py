@@ -458,9 +458,7 @@ def _meet(t: Any, f: Any, t_out: Any, label: str, where: tuple, what: str) -> An
     if not (t_tensor or f_tensor):
         if type(t) is type(f) and not isinstance(t, np.ndarray) and builtins.bool(t == f):
             return _PYTHON
-        t_dtype, f_dtype = vals.spec_of(t).dtype, vals.spec_of(f).dtype
-        if t_out != t_dtype:
-            t_dtype = t_out
+        t_dtype, f_dtype = t_out, vals.spec_of(f).dtype
         wide = np.promote_types(t_dtype, f_dtype)
         return dtypes.as_dtype("float32" if wide.kind == "f" and wide != t_dtype
                                and wide != f_dtype else wide.name)

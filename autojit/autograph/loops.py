@@ -139,7 +139,7 @@ class _GraphLoop:
             if isinstance(value, Tensor) and value.dtype == dtypes.bool:
                 before = self.init[slot]
                 vals.remember_flag(value, vals.flag_origin(before) or self.where)
-        for k, slot in enumerate(carried):
+        for slot in carried:
             leaves, weak = nest.flatten(final[slot]), self._start_weak(slot, casts)
             if len(leaves) == len(weak) == len(self.body_weak[slot]):
                 for leaf, start, body in zip(leaves, weak, self.body_weak[slot]):
@@ -264,8 +264,7 @@ class _GraphLoop:
             # `acc = 0` then `acc = x` with a float x: the Python number takes x's dtype; a
             # weak tensor (a number returned in a branch) too; `acc = 0.5` makes it float.
             dtype = vals.spec_of(start).dtype
-            new = value.dtype if isinstance(value, Tensor) and not vals.is_weak(value) else \
-                dtypes.weak_promotion(dtype, vals.spec_of(value).dtype)
+            new = _weak_start_dtype(dtype, value)
             if new != dtype:
                 raise vals.Replan({slot: new})
         if kind == "struct":
@@ -284,11 +283,11 @@ class _GraphLoop:
         if kind in ("scalar", "tensor", "struct"):
             # numbers and weak tensors the body puts where tensors were take their dtypes
             old, new = nest.flatten(start), nest.flatten(value)
-            casts = [_takes_dtype(o, n) for o, n in zip(old, new)] \
+            leaf_casts = [_takes_dtype(o, n) for o, n in zip(old, new)] \
                 if len(old) == len(new) else []
-            if any(c is not None for c in casts):
+            if any(c is not None for c in leaf_casts):
                 return nest.pack_as(value, [n if c is None else _as_dtype(n, c)
-                                            for n, c in zip(new, casts)])
+                                            for n, c in zip(new, leaf_casts)])
         return value
 
     def _weak_scalar_dtypes(self, values: list, casts: dict, index: tuple,
@@ -429,8 +428,7 @@ class _LeafDtypes(tuple):
         found = []
         for o, n, w in zip(old, new, weak):
             dtype = vals.spec_of(o).dtype
-            target = (n.dtype if isinstance(n, Tensor) and not vals.is_weak(n) else
-                      dtypes.weak_promotion(dtype, vals.spec_of(n).dtype)) if w else dtype
+            target = _weak_start_dtype(dtype, n) if w else dtype
             found.append(None if target == dtype else target)
         found = cls(found)
         return found if any(d is not None for d in found) else None
@@ -477,6 +475,14 @@ def _cast(value: Any, cast: Any) -> Any:
         leaves = [_as_dtype(leaf, dtype) for leaf, dtype in zip(nest.flatten(value), cast)]
         return nest.pack_as(value, leaves)
     return _as_dtype(value, cast)
+
+
+def _weak_start_dtype(dtype: Any, new: Any) -> Any:
+    """The dtype a loop variable (or leaf) that starts weak with ``dtype`` must start with
+    when the body leaves ``new``: a strong tensor's, else the weak promotion of both."""
+    if isinstance(new, Tensor) and not vals.is_weak(new):
+        return new.dtype
+    return dtypes.weak_promotion(dtype, vals.spec_of(new).dtype)
 
 
 def _takes_dtype(start: Any, new: Any) -> Any:

@@ -87,7 +87,7 @@ def round_(number: Any, ndigits: Any = None) -> Any:
 def _weak(result: Any, argument: Any) -> Any:
     """``result`` marked weak, as the Python number the builtin gives (Note [Weak numbers in
     tensor control flow] in conditionals.py); never the user's own tensor ``argument``."""
-    if result is argument or result is vals.read(argument):
+    if result is argument:  # a Variable's read is a fresh tensor already
         result = aj.identity(result)
     vals.remember_weak(result)
     return result

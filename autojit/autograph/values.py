@@ -13,7 +13,7 @@ import autojit as aj  # public ops, looked up at call time (see operators.py)
 from autojit import dtypes, nest
 from autojit.autograph import origin
 from autojit.errors import AutographError
-from autojit.graph.tracer import GraphTrace, SymbolicTensor
+from autojit.graph.tracer import GraphTrace, SymbolicTensor, is_weak
 from autojit.ops import core
 from autojit.tensor import Tensor, is_symbolic
 
@@ -87,11 +87,6 @@ def remember_weak(value: Any) -> None:
     conditionals.py), so it takes the dtype of the tensors it meets."""
     if isinstance(value, SymbolicTensor) and value.dtype != dtypes.bool:
         value._weak = True
-
-
-def is_weak(value: Any) -> bool:
-    """True for a weak symbolic tensor (``remember_weak``, or an op on weak tensors)."""
-    return isinstance(value, SymbolicTensor) and value._weak
 
 
 def weakish(value: Any) -> bool:

@@ -288,17 +288,24 @@ WEAK_OPS = frozenset({
     "maximum", "minimum", "pow", "negative", "abs", "square", "equal", "not_equal", "less",
     "less_equal", "greater", "greater_equal", "where",
 })
-_CAST: list = []  # the cast op, found on first use (ops.math builds on the tracer)
+
+
+def is_weak(value: Any) -> bool:
+    """True for a weak symbolic tensor (Note [Weak tensors]).
+    Usage: ``if is_weak(x): ...``"""
+    return type(value) is SymbolicTensor and value._weak
 
 
 def _weak_inputs(inputs: tuple) -> tuple[tuple, bool]:
     """``inputs`` with weak tensors cast as Note [Weak tensors] says, and whether the
     op's results are weak."""
-    weak = [x for x in inputs if type(x) is SymbolicTensor and x._weak]
+    weak = [x for x in inputs if is_weak(x)]
     if not weak:
         return inputs, False
+    from autojit.ops.math import cast  # ops build on the tracer: import late
+
     strong = [x.dtype for x in inputs if isinstance(x, Tensor) and x.dtype != np.bool_
-              and not (type(x) is SymbolicTensor and x._weak)]
+              and not is_weak(x)]
     if strong:
         target = strong[0]
     else:
@@ -308,15 +315,8 @@ def _weak_inputs(inputs: tuple) -> tuple[tuple, bool]:
                 target = dtypes.weak_promotion(target, x.dtype)
             elif isinstance(x, (int, float)) and not isinstance(x, bool):
                 target = dtypes.weak_promotion(target, dtypes.python_scalar_dtype(x))
-    if not _CAST:
-        _CAST.append(core.registry()["cast"])
-    cast = []
-    for x in inputs:
-        if type(x) is SymbolicTensor and x._weak and x.dtype != target \
-                and dtypes.weak_meets(x.dtype, target) is not None:
-            x = core.bind(_CAST[0], x, dtype=target)
-        cast.append(x)
-    return tuple(cast), not strong
+    return tuple(cast(x, target) if is_weak(x) and dtypes.weak_meets(x.dtype, target)
+                 is not None else x for x in inputs), not strong
 
 
 # ---------------------------------------------------------------------------------------
