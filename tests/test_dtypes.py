@@ -164,3 +164,26 @@ def test_ops_that_take_no_python_scalars_say_so():
     with pytest.raises(DTypeError, match=re.escape(
             "tensors_only: expected tensors, got the Python float 2.0")):
         core.bind(op, aj.constant([1.0]), 2.0)
+
+
+@pytest.mark.parametrize("weak, strong, expected", [
+    ("int32", "float32", "float32"), ("int32", "int64", "int64"), ("int32", "float64", "float64"),
+    ("float32", "float64", "float64"), ("int64", "int32", None), ("float32", "int32", None),
+    ("float32", "bool", None)])
+def test_weak_meets_takes_the_strong_dtype_only_without_loss(weak, strong, expected):
+    # every value of the weak dtype fits the strong one (NumPy's safe casting), floats aside
+    from autojit.dtypes import weak_meets
+
+    got = weak_meets(np.dtype(weak), np.dtype(strong))
+    assert (got and got.name) == expected
+    if expected is not None and np.dtype(weak).kind in "iu" and np.dtype(strong).kind in "iu":
+        assert np.can_cast(weak, strong, "safe")
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    ("int32", "float32", "float32"), ("float32", "int32", "float32"), ("int32", "int64", "int64"),
+    ("float32", "float64", "float64"), ("int32", "int32", "int32")])
+def test_weak_promotion_prefers_the_float_then_the_wider(a, b, expected):
+    from autojit.dtypes import weak_promotion
+
+    assert weak_promotion(np.dtype(a), np.dtype(b)).name == expected

@@ -493,9 +493,9 @@ def _meet(t: Any, f: Any, t_out: Any, label: str, where: tuple, what: str) -> An
 
 
 def _number_text(value: Any) -> str:
-    if isinstance(value, (builtins.bool, int, float)):
+    if type(value) in (builtins.bool, int, float):  # np.float64 is a float subclass
         return f"the Python {type(value).__name__} {value!r}"
-    return f"the NumPy {np.asarray(value).dtype.name} value {value!r:.40}"
+    return f"the NumPy {np.asarray(value).dtype.name} value {value!s:.40}"
 
 
 def _plan_leaves(slot, t, f, plan, updates, label, where, what) -> None:

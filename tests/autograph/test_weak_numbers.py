@@ -258,3 +258,16 @@ def a_number_pair_returned_in_a_tensor_loop(x, n):
                                 a_number_pair_returned_in_a_tensor_loop])
 def test_numbers_a_loop_body_leaves_take_the_loop_variables_dtype(fn):
     check_tensors(fn, [(1.5, 0), (1.5, 3), (-2.5, 2), (3.0, 1)])
+
+
+def numpy_float_meets_an_int(x, k):
+    if x > 0.0:
+        k = np.float64(1.5)
+    return k
+
+
+def test_a_numpy_value_meeting_an_int_tensor_is_named_as_numpy():
+    with pytest.raises(AutographError, match=re.escape(
+            "`k` is int32 in the false branch and the NumPy float64 value 1.5 in the true "
+            f"branch of the tensor `if` at {where(numpy_float_meets_an_int, 'if x > 0.0')}")):
+        aj.function(numpy_float_meets_an_int)(aj.constant(1.0), aj.constant(3))
