@@ -328,6 +328,24 @@ class TensorArray:
 # leaves as the stacked tensor instead: it was a Python list.
 
 
+# Note [Weak list items]
+# In eager code ``out.append(int(x))`` appends a Python int, and ``out[0] * 0.25`` is a float.
+# A list appended to in a tensor loop is a ListArray of int32 tensors, so a ListArray whose
+# every item is a Python number or a weak tensor is weak (``like``, ``from_list``, ``append``
+# keep the flag) and the items it gives back (``out[i]``, iteration, a tensor ``for`` over it)
+# are weak tensors (Note [Weak tensors] in graph/tracer.py), which take the dtype of what they
+# meet. ``aj.stack(out)`` and ``out`` returned stay strong, as a stack of Python ints is an
+# int32 tensor in eager code. Where two ListArrays meet (a cond's branches, a loop's start
+# and body), the result keeps the flag of the one it is rebuilt from.
+
+
+def _weakish(value: Any) -> bool:
+    """A Python int or float, or a weak symbolic tensor."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return True
+    return getattr(value, "_weak", False) is True
+
+
 class ListArray(TensorArray):
     """A Python list that a tensor loop appends to, as autograph carries it: a growable
     TensorArray that still reads like the list (Note [Lists appended in tensor loops] in
@@ -338,12 +356,16 @@ class ListArray(TensorArray):
     Usage (made by autograph): ``out = []; for x in xs: out.append(2 * x)`` with a tensor ``xs``
     """
 
+    _weak = False  # every item is a Python number or a weak tensor (Note [Weak list items])
+
     @classmethod
     def like(cls, value: Any) -> "ListArray":
         """An empty list-array for elements of ``value``'s dtype and shape."""
+        weak = _weakish(value)
         value = value if isinstance(value, Tensor) else convert_to_tensor(value)
         out = cls(value.dtype, dynamic_size=True)
         out._element_shape = tuple(value.shape)
+        out._weak = weak
         return out
 
     @classmethod
@@ -359,11 +381,27 @@ class ListArray(TensorArray):
             shape = self._element_shape
             return self._with(None if shape is None else self._empty(shape))
         values = [self._value(item, f"element {k} of the list") for k, item in enumerate(items)]
-        return self._with(array_ops.stack(values))
+        out = self._with(array_ops.stack(values))
+        out._weak = all(_weakish(item) for item in items)
+        return out
+
+    @property
+    def weak(self) -> bool:
+        """True when every item is a Python number or a weak tensor: items read back are
+        weak tensors (Note [Weak list items])."""
+        return self._weak
 
     def append(self, value: Any) -> "ListArray":
         """A new list-array with ``value`` at the end."""
-        return self.write(self.size(), value)
+        out = self.write(self.size(), value)
+        out._weak = self._weak and _weakish(value)
+        return out
+
+    def item(self, value: Any) -> Any:
+        """``value`` (an item read from this list) marked weak when the list's items are."""
+        if self._weak and is_symbolic(value) and value.dtype != dtypes.bool:
+            value._weak = True
+        return value
 
     def __getitem__(self, index: Any) -> Any:
         known = _static_int(index) if not isinstance(index, slice) else None
@@ -371,7 +409,7 @@ class ListArray(TensorArray):
             return self.stack()[index]
         if known is not None and known < 0:
             index = self.size() + known
-        return self.read(index)
+        return self.item(self.read(index))
 
     def __len__(self) -> int:
         rows = None if self._buffer is None else self._buffer.shape[0]
@@ -381,7 +419,7 @@ class ListArray(TensorArray):
         return rows
 
     def __iter__(self):
-        return iter(self.stack())
+        return (self.item(row) for row in self.stack())
 
     def __mul__(self, other: Any) -> Any:
         if isinstance(other, (int, np.integer)) and not isinstance(other, bool):

@@ -535,7 +535,9 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
     with ``aj.gather``); Python iterables (and eager tensors' rows) are unrolled.
     """
     if isinstance(iterable, ListArray):  # a list grown in a tensor loop: its stacked rows
-        iterable = iterable.stack()
+        items, iterable = iterable, iterable.stack()
+        if items.weak:  # rows of Python numbers (Note [Weak list items] in tensor_array.py)
+            body = functools.partial(_weak_row, body, items)
     if isinstance(iterable, GraphIteration) or vals.is_graph_value(iterable):
         where = origin.caller()
         loop = _GraphLoop(get_state, set_state, names, nouts, targets, where, "`for` loop")
@@ -555,6 +557,10 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
                 return
         unroll.step()
         body(item)
+
+
+def _weak_row(body: Callable, items: ListArray, row: Any) -> Any:
+    return body(items.item(row))
 
 
 class GraphIteration:

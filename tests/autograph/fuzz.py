@@ -84,7 +84,6 @@ class _Generator:
         self.used: set = set()
         self.mode = "a"
         self.items: list[str] = []  # float items of the loops around: operands in their bodies
-        self.appending = False
 
     def program(self) -> Program:
         self.mode = self.rng.choice(["a", "b"])
@@ -148,15 +147,10 @@ class _Generator:
         if r < 0.86:
             self.used.add("builtin on tensors")
             return self.rng.choice([f"max({v}, {w})", f"min({v}, {k})", f"max({v}, {w}, {k})",
-                                    f"float(n) * {k}", self.int_builtin(f"round({v})"),
-                                    self.int_builtin(f"int({v})"),
+                                    f"float(n) * {k}", f"round({v})",
+                                    f"int({v})",
                                     f"abs({v} - {w})"])
         return f"{v} * {k} + {w}"
-
-    def int_builtin(self, call: str) -> str:
-        # an int appended to a list in a tensor loop is an int32 TensorArray item, not weak
-        # (a known limitation, see Note [Weak numbers in tensor control flow])
-        return f"float({call})" if self.appending else call
 
     def operand(self) -> str:
         if self.rng.random() < 0.12:
@@ -167,7 +161,7 @@ class _Generator:
         if self.rng.random() < 0.04:
             self.used.add("attribute read")
             return "k.s"
-        if self.rng.random() < 0.05 and not self.appending:
+        if self.rng.random() < 0.05:
             self.used.add("Python int counter read")
             return "m"
         return self.rng.choice(FLOATS + ("x", "y"))
@@ -458,9 +452,7 @@ class _Generator:
         tensor = kind != "pyfor" or any(loop in ("while", "for") for loop in loops)
         self.used.add("list append in a tensor loop" if tensor else "list append in a Python loop")
         self.items += floats
-        self.appending = True
         first = [(0, f"{out}.append({self.fexpr()})")]
-        self.appending = False
         if self.rng.random() < 0.25:  # the list grows in one branch only
             self.used.add("list append under a tensor if in a loop")
             first = [(0, f"if {self.tensor_cond(python_ints + ints)}:"), (1, first[0][1])]

@@ -271,3 +271,72 @@ def test_a_numpy_value_meeting_an_int_tensor_is_named_as_numpy():
             "`k` is int32 in the false branch and the NumPy float64 value 1.5 in the true "
             f"branch of the tensor `if` at {where(numpy_float_meets_an_int, 'if x > 0.0')}")):
         aj.function(numpy_float_meets_an_int)(aj.constant(1.0), aj.constant(3))
+
+
+# Numbers appended to a list in a tensor loop (the list is a ListArray there): an item read
+# back is the number it was, so it takes the dtype of the float it meets.
+
+def ints_appended_then_scaled(xs, n):
+    out = []
+    for x in xs:
+        out.append(int(x))
+    return out[1] * 0.25 + out[-1]
+
+
+def a_counter_appended_in_a_while(xs, n):
+    out = [0]
+    i = 0
+    while i < n:
+        i += 1
+        out.append(i)
+    return out[-1] * 0.5 + xs[0]
+
+
+def appended_numbers_iterated(xs, n):
+    out = []
+    for x in xs:
+        out.append(round(x))
+    total = 0.0
+    for v in out:
+        total = total + v * 0.5
+    return total
+
+
+def numbers_appended_under_an_if(xs, n):
+    out = [1]
+    for x in xs:
+        if x > 2.0:
+            out.append(2)
+        else:
+            out.append(3)
+    return out[-1] / 4.0 + out[0]
+
+
+@pytest.mark.parametrize("fn", [ints_appended_then_scaled, a_counter_appended_in_a_while,
+                                appended_numbers_iterated, numbers_appended_under_an_if])
+def test_numbers_appended_in_a_tensor_loop_read_back_as_numbers(fn):
+    check_tensors(fn, [([3.7, 5.2, 1.0], 2), ([0.5, -2.5, 9.0], 3), ([1.0, 2.0, 4.5], 0)])
+
+
+def int_tensors_appended_then_scaled(xs, n):
+    out = []
+    for x in xs:
+        out.append(aj.cast(x, aj.int32))  # strong int32 tensors, as in eager code
+    return out[0] * 0.5
+
+
+def appended_numbers_stacked_then_scaled(xs, n):
+    out = []
+    for x in xs:
+        out.append(int(x))
+    return aj.stack(out) * 0.5  # aj.stack of Python ints is an int32 tensor in eager code
+
+
+@pytest.mark.parametrize("fn", [int_tensors_appended_then_scaled,
+                                appended_numbers_stacked_then_scaled])
+def test_int_tensors_appended_in_a_tensor_loop_stay_int32(fn):
+    xs = aj.constant([3.7, 5.2, 1.0])
+    with pytest.raises(aj.errors.DTypeError, match="int32"):
+        fn(xs, 2)
+    with pytest.raises(aj.errors.DTypeError, match="int32"):
+        aj.function(fn)(xs, aj.constant(2))
