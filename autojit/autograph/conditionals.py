@@ -6,13 +6,14 @@ from __future__ import annotations
 import builtins
 import functools
 import operator
+import sys
 from typing import Any, Callable
 
 import numpy as np
 
 import autojit as aj  # public ops, looked up at call time (see operators.py)
 from autojit import dtypes, nest
-from autojit.autograph import origin
+from autojit.autograph import origin, untracked
 from autojit.autograph import values as vals
 from autojit.errors import AutographError, DTypeError
 from autojit.graph import control
@@ -28,7 +29,13 @@ def if_stmt(cond: Any, body: Callable, orelse: Callable, get_state: Callable | N
             set_state: Callable | None, names: tuple, nouts: int) -> None:
     """``if cond: body() else: orelse()``; a tensor ``cond`` becomes an ``aj.cond`` node."""
     if vals.is_graph_value(cond):
-        _graph_if(cond, body, orelse, get_state, set_state, names, nouts, origin.caller())
+        where = origin.caller()
+
+        def block(get, put, labels, n):
+            _graph_if(cond, body, orelse, get, put, labels, n, where)
+
+        untracked.run(block, get_state, set_state, names, nouts, where, "`if`",
+                      sys._getframe(1), (body, orelse))
     elif cond:
         body()
     else:

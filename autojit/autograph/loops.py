@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import builtins
 import functools
+import sys
 import warnings
 from typing import Any, Callable
 
 import autojit as aj  # public ops, looked up at call time (see operators.py)
 from autojit import dtypes, nest
-from autojit.autograph import origin
+from autojit.autograph import origin, untracked
 from autojit.autograph import values as vals
 from autojit.autograph.conditionals import (
     _as_dtype,
@@ -41,8 +42,13 @@ def while_stmt(test: Callable, body: Callable, get_state: Callable | None,
     while True:
         if vals.is_graph_value(value):
             where = origin.caller()
-            loop = _GraphLoop(get_state, set_state, names, nouts, (), where, "`while` loop")
-            loop.run(value, (), body, lambda: (), test)
+
+            def block(get, put, labels, n):
+                loop = _GraphLoop(get, put, labels, n, (), where, "`while` loop")
+                loop.run(value, (), body, lambda: (), test)
+
+            untracked.run(block, get_state, set_state, names, nouts, where, "`while` loop",
+                          sys._getframe(1), (test, body))
             return
         if not value:
             return
@@ -540,8 +546,13 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
             body = functools.partial(_weak_row, body, items)
     if isinstance(iterable, GraphIteration) or vals.is_graph_value(iterable):
         where = origin.caller()
-        loop = _GraphLoop(get_state, set_state, names, nouts, targets, where, "`for` loop")
-        _graph_for(loop, iterable, extra_test, body)
+
+        def block(get, put, labels, n):
+            loop = _GraphLoop(get, put, labels, n, targets, where, "`for` loop")
+            _graph_for(loop, iterable, extra_test, body)
+
+        untracked.run(block, get_state, set_state, names, nouts, where, "`for` loop",
+                      sys._getframe(1), (body, extra_test))
         return
     unroll = _Unroll()
     for item in iterable:
@@ -550,8 +561,13 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
             if vals.is_graph_value(go):
                 # A tensor `break`/`return` in a Python loop: every later iteration runs
                 # under a graph condition.
-                _graph_if(go, functools.partial(body, item), no_op, get_state, set_state,
-                          names, nouts, origin.caller(), _GUARD)  # errors name the `for`
+                where = origin.caller()  # errors name the `for`
+                step = functools.partial(body, item)
+                untracked.run(
+                    lambda get, put, labels, n: _graph_if(go, step, no_op, get, put, labels, n,
+                                                          where, _GUARD),
+                    get_state, set_state, names, nouts, where, _GUARD, sys._getframe(1),
+                    (body, extra_test))
                 continue
             if not go:
                 return

@@ -19,7 +19,10 @@ tensor loop) are read after it: iterated, indexed under a ``len`` test, ``len`` 
 A Python int counter ``m`` is stepped (``m += 1``) at the top, in branches and in loops,
 read as an operand and returned, and branches return Python numbers (``return 0, ...``)
 next to float returns (weak numbers, Note [Weak numbers in tensor control flow]);
-``round(v)`` and ``int(v)`` give ints where floats were.
+``round(v)`` and ``int(v)`` give ints where floats were. Functions defined in the program
+change state they do not return (``k.put(v)`` sets ``k.s`` and steps ``k.n``, a nested
+``bump`` rebinds ``c`` with ``nonlocal``, ``setl`` sets ``L[1]``) where the program calls
+them, in tensor branches and loops too.
 ``Program.constructs`` names what a program uses (for counts by construct).
 
 Values stay exact: constants are dyadic (0.5, 0.25, ...) and variables are only added,
@@ -55,7 +58,19 @@ LOCAL_CLASS = """
             if v > self.s:
                 return v * 0.5
             return v + self.s
+
+        def put(self, v):
+            self.s = self.s + v * 0.5
+            self.n += 1
     k = K(0.25)
+    k.n = 0
+
+    def bump(w):
+        nonlocal c
+        c = c - w * 0.25
+
+    def setl(w):
+        L[1] = L[1] + w
 """
 CONSTANTS = ("0.5", "0.25", "1.0", "1.5", "2.0", "-1.0")
 
@@ -96,9 +111,9 @@ class _Generator:
         if self.rng.random() < 0.04:
             self.risky = True  # may fall off the end (returns None)
             self.emit(1, "if a > b:")
-            self.emit(2, "return a + L[0], b - D['q'] + k.s")
+            self.emit(2, "return a + L[0] + k.n, b - D['q'] + k.s")
         else:
-            self.emit(1, "return a + L[0], b - D['q'] + k.s")
+            self.emit(1, "return a + L[0] + k.n, b - D['q'] + k.s")
         return Program("\n".join(self.lines) + "\n", self.risky, frozenset(self.used))
 
     # --- building blocks -----------------------------------------------------------------
@@ -116,7 +131,7 @@ class _Generator:
     def statement(self, indent, loops, python_ints, depth) -> None:
         self.budget -= 1
         choices = ["assign", "assign", "augassign", "ifexp", "call", "item", "item",
-                   "attribute", "count"]
+                   "attribute", "count", "mutate"]
         if depth < 3 and self.budget > 0:
             choices += ["if", "if", "while", "for", "pyfor", "pywhile", "tuplefor", "moderaise",
                         "elifreturn", "seqfor", "seqfor", "append", "append"]
@@ -209,6 +224,12 @@ class _Generator:
         self.used.add("attribute assignment")
         op = self.rng.choice(["=", "+=", "-="])
         self.emit(indent, f"k.s {op} {self.fexpr()}")
+
+    def s_mutate(self, indent, loops, python_ints, depth):
+        # state that a called function changes (Note [State changed by called functions])
+        self.used.add("state changed by a called function")
+        call = self.rng.choice(["k.put", "bump", "setl"])
+        self.emit(indent, f"{call}({self.fexpr()})")
 
     def s_augassign(self, indent, loops, python_ints, depth):
         op = self.rng.choice(["+=", "-="])
