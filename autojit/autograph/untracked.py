@@ -7,6 +7,7 @@ from __future__ import annotations
 import dis
 import types
 import warnings
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -238,16 +239,27 @@ def _extended(get_state, set_state, nouts: int, extra: list, watch: Watch) -> tu
 def _assigned_names(functions: tuple) -> set:
     """The variables the block's own code (and the functions nested in it) assigns."""
     names: set = set()
-    stack = [f.__code__ for f in functions if isinstance(f, types.FunctionType)]
-    stack += [f.func.__code__ for f in functions
-              if hasattr(f, "func") and isinstance(f.func, types.FunctionType)]
-    while stack:
-        code = stack.pop()
-        for ins in dis.get_instructions(code):
-            if ins.opname in ("STORE_DEREF", "DELETE_DEREF", "STORE_FAST", "STORE_NAME"):
-                names.add(ins.argval)
-        stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    for f in functions:
+        f = getattr(f, "func", f)  # a functools.partial of the body
+        if isinstance(f, types.FunctionType):
+            names |= _stores(f.__code__)
     return names
+
+
+_STORES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _stores(code: types.CodeType) -> frozenset:
+    """The names ``code`` and the code nested in it store to (cached per code object)."""
+    found = _STORES.get(code)
+    if found is None:
+        names = {ins.argval for ins in dis.get_instructions(code)
+                 if ins.opname in ("STORE_DEREF", "DELETE_DEREF", "STORE_FAST", "STORE_NAME")}
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                names |= _stores(const)
+        found = _STORES[code] = frozenset(names)
+    return found
 
 
 def _ids(state: Any) -> set:
