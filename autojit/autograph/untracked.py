@@ -96,20 +96,27 @@ class Watch:
         self.slots: list[_Slot] = []
         self.lists: list[tuple[list, int, str]] = []
         self.warned: set = set()
-        assigned = _assigned_names(own)
-        seen: set = set()
+        self._own, self._assigned = own, None
+        seen = {id(f) for f in own}  # the block's own functions: their cells are its state
         stack = [(value, name, 0) for name, value in frame.f_locals.items()
-                 if not name.startswith("ag__") and name not in assigned]
+                 if not name.startswith("ag__")]
         while stack and len(self.slots) < _MAX_SLOTS:
             value, label, depth = stack.pop()
             if depth > _DEPTH or isinstance(value, _OPAQUE) or id(value) in seen:
                 continue
             seen.add(id(value))
-            for slot in self._slots_of(value, label, assigned, seen):
+            for slot in self._slots_of(value, label, seen):
                 self.slots.append(slot)
                 stack.append((slot.before, slot.label, depth + 1))
 
-    def _slots_of(self, value: Any, label: str, assigned: set, seen: set) -> list[_Slot]:
+    def _assigned_by_block(self) -> set:
+        """The variables the block's own code assigns (read from its bytecode the first
+        time a cell changes)."""
+        if self._assigned is None:
+            self._assigned = _assigned_names(self._own)
+        return self._assigned
+
+    def _slots_of(self, value: Any, label: str, seen: set) -> list[_Slot]:
         if type(value) is list:
             self.lists.append((value, len(value), label))
             if len(value) > _MAX_ITEMS:
@@ -126,7 +133,7 @@ class Watch:
         if isinstance(value, types.FunctionType):
             out = []
             for name, cell in zip(value.__code__.co_freevars, value.__closure__ or ()):
-                if name in assigned or name.startswith("ag__") or id(cell) in seen:
+                if name.startswith("ag__") or id(cell) in seen:
                     continue
                 seen.add(id(cell))
                 try:
@@ -156,6 +163,8 @@ class Watch:
             now = slot.read()
             if _same(now, slot.before) or id(now) in carried:
                 continue
+            if slot.kind == "cell" and slot.label in self._assigned_by_block():
+                continue  # the block's own variable (state, or a temporary of its body)
             if _carriable(slot.before) and _carriable(now):
                 found.append(slot)
             elif _has_tensor(now) and not _carriable(slot.before):
