@@ -334,9 +334,18 @@ class TensorArray:
 # every item is a Python number or a weak tensor is weak (``like``, ``from_list``, ``append``
 # keep the flag) and the items it gives back (``out[i]``, iteration, a tensor ``for`` over it)
 # are weak tensors (Note [Weak tensors] in graph/tracer.py), which take the dtype of what they
-# meet. ``aj.stack(out)`` and ``out`` returned stay strong, as a stack of Python ints is an
-# int32 tensor in eager code. Where two ListArrays meet (a cond's branches, a loop's start
-# and body), the result keeps the flag of the one it is rebuilt from.
+# meet; a weak int meeting a list of floats is cast, and a float appended to a list of weak
+# ints makes the loop that owns the list trace again with a float list (``widens_for``, as
+# ``o.extend([int(x), x * 0.5])`` needs). ``aj.stack(out)`` and ``out`` returned stay
+# strong, as a stack of Python ints is an int32 tensor in eager code. Where two ListArrays
+# meet (a cond's branches, a loop's start and body), the result keeps the flag of the one it
+# is rebuilt from.
+
+
+def _cast(value: Any, dtype: Any) -> Any:
+    from autojit.ops.math import cast  # the math ops build on arrays: import late
+
+    return cast(value, dtype)
 
 
 def _weakish(value: Any) -> bool:
@@ -357,6 +366,7 @@ class ListArray(TensorArray):
     """
 
     _weak = False  # every item is a Python number or a weak tensor (Note [Weak list items])
+    owner = None  # (loop, slot) of the tensor loop that made this list one, while it traces
 
     @classmethod
     def like(cls, value: Any) -> "ListArray":
@@ -380,10 +390,34 @@ class ListArray(TensorArray):
         if not items:
             shape = self._element_shape
             return self._with(None if shape is None else self._empty(shape))
-        values = [self._value(item, f"element {k} of the list") for k, item in enumerate(items)]
+        values = [self._value(self._fitted(item), f"element {k} of the list")
+                  for k, item in enumerate(items)]
         out = self._with(array_ops.stack(values))
         out._weak = all(_weakish(item) for item in items)
         return out
+
+    def _fitted(self, value: Any) -> Any:
+        """``value`` cast to this list's dtype when it is a weak tensor that takes it
+        without loss (a weak int into a list of floats)."""
+        if is_symbolic(value) and value.dtype != self._dtype and _weakish(value) and \
+                dtypes.weak_meets(value.dtype, self._dtype) is not None:
+            return _cast(value, self._dtype)
+        return value
+
+    def widens_for(self, value: Any) -> bool:
+        """True when this list holds weak items of a dtype that ``value``'s takes without
+        loss (weak ints, then a float): the list must hold ``value``'s dtype instead."""
+        if not self._weak:
+            return False
+        if isinstance(value, Tensor):
+            dtype = value.dtype
+            if _weakish(value) and dtypes.weak_meets(dtype, self._dtype) is not None:
+                return False  # it takes this list's dtype instead
+        elif isinstance(value, float):
+            dtype = dtypes.float32
+        else:
+            return False
+        return dtype != self._dtype and dtypes.weak_meets(self._dtype, dtype) is not None
 
     @property
     def weak(self) -> bool:
@@ -393,7 +427,7 @@ class ListArray(TensorArray):
 
     def append(self, value: Any) -> "ListArray":
         """A new list-array with ``value`` at the end."""
-        out = self.write(self.size(), value)
+        out = self.write(self.size(), self._fitted(value))
         out._weak = self._weak and _weakish(value)
         return out
 

@@ -635,19 +635,29 @@ def _grown_list(t: Any, f: Any) -> tuple | None:
     if not all(vals.kind_of(v) in ("tensor", "scalar") for v in items):
         return None
     arrays = [v for v in (t, f) if isinstance(v, ListArray)]
-    specs = [vals.spec_of(v) for v in items if isinstance(v, Tensor)]
+    # Note [Weak numbers in tensor control flow]: numbers and weak tensors take the dtype of
+    # the strong items, or of each other (an int and a float make a float list)
+    strong = [vals.spec_of(v) for v in items if isinstance(v, Tensor) and not vals.weakish(v)]
+    weak = [vals.spec_of(v) for v in items if vals.weakish(v)]
+    others = [vals.spec_of(v) for v in items if not isinstance(v, Tensor)
+              and not vals.weakish(v)]  # NumPy values: strong, as constants
     if arrays:
         if arrays[0].element_shape is None:
             return None
-        specs.append(core.TensorSpec(arrays[0].element_shape, arrays[0].dtype))
-    if not specs:  # numbers only: the dtype they take as constants
-        specs = [vals.spec_of(items[0])]
-    dtype, shape = specs[0].dtype, tuple(specs[0].shape)
-    if any(s.dtype != dtype or tuple(s.shape) != shape for s in specs):
+        spec = core.TensorSpec(arrays[0].element_shape, arrays[0].dtype)
+        (weak if arrays[0].weak else strong).append(spec)
+    strong += others
+    specs = strong + weak
+    shape = tuple(specs[0].shape)
+    if any(tuple(s.shape) != shape for s in specs):
         return None
-    if any(tuple(vals.spec_of(v).shape) != shape for v in items if not isinstance(v, Tensor)):
-        return None
-    return dtype, shape
+    if strong:
+        dtype = strong[0].dtype
+        if any(s.dtype != dtype for s in strong) or any(
+                s.dtype != dtype and dtypes.weak_meets(s.dtype, dtype) is None for s in weak):
+            return None
+        return dtype, shape
+    return functools.reduce(dtypes.weak_promotion, [s.dtype for s in weak]), shape
 
 
 def _jumped(values: tuple, labels: tuple) -> bool:

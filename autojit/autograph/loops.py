@@ -158,7 +158,9 @@ class _GraphLoop:
         """The list of state ``claim.slot`` as a ListArray (Note [Lists appended in tensor
         loops])."""
         try:
-            return ListArray.like(claim.element).from_list(self.init[claim.slot])
+            out = ListArray.like(claim.element).from_list(self.init[claim.slot])
+            out.owner = (self, claim.slot)
+            return out
         except DTypeError as exc:
             raise AutographError(
                 f"{vals.display_name(self.names[claim.slot])} is a list appended to inside the "
@@ -407,8 +409,16 @@ class ListToArray(Exception):
         self.loop, self.slot, self.element = loop, slot, element
 
 
-def claim_loop_list(value: list, element: Any) -> None:
-    """Raise ``ListToArray`` when a tensor loop being traced carries the list ``value``."""
+def claim_loop_list(value: Any, element: Any) -> None:
+    """Raise ``ListToArray`` when a tensor loop being traced carries the list ``value``, or
+    when ``value`` is a list-array of weak items that such a loop made and ``element`` needs a
+    wider dtype (Note [Weak list items] in tensor_array.py)."""
+    if isinstance(value, ListArray):
+        owner = value.owner
+        if owner is not None and value.widens_for(element) and \
+                any(loop is owner[0] for loop, _ in _LOOP_LISTS):
+            raise ListToArray(owner[0], owner[1], element)
+        return
     for loop, ids in _LOOP_LISTS:
         entry = ids.get(id(value))
         if entry is not None and entry[1] is value:

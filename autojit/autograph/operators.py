@@ -246,7 +246,7 @@ def _builtins() -> dict:
 # ---------------------------------------------------------------------------------------
 # Lists appended to in tensor loops (Note [Lists appended in tensor loops] in loops.py)
 
-__all__ += ["list_append", "list_return"]
+__all__ += ["list_append", "list_extend", "list_iadd", "list_return"]
 
 
 def list_append(target: Any, element: Any) -> Any:
@@ -258,12 +258,42 @@ def list_append(target: Any, element: Any) -> Any:
     Usage (converted code): ``out = ag__.list_append(out, x * 2)``
     """
     if isinstance(target, ListArray):
+        claim_loop_list(target, element)  # raises when a float meets a list of weak ints
         return target.append(element)
     if isinstance(target, TensorArray):
         return target.write(target.size(), element)
     if type(target) is list:
         claim_loop_list(target, element)  # raises when a tensor loop carries the list
     target.append(element)
+    return target
+
+
+def list_extend(target: Any, items: Any) -> Any:
+    """``target.extend(items)``, returning the list: one ``list_append`` per item of a
+    list or tuple (so a tensor loop's list grows as a TensorArray); any other iterable, or
+    any other ``target``, is extended as in Python.
+
+    Usage (converted code): ``out = ag__.list_extend(out, [x, y])``
+    """
+    if (type(target) is list or isinstance(target, ListArray)) and type(items) in (list, tuple):
+        for item in items:
+            target = list_append(target, item)
+        return target
+    if isinstance(target, ListArray) and isinstance(items, ListArray):
+        return target + items
+    target.extend(items)
+    return target
+
+
+def list_iadd(target: Any, value: Any) -> Any:
+    """``target += value`` with a list display ``value``: ``list_extend`` for a list, the
+    ``+=`` operator for anything else (a tensor plus a list is arithmetic).
+
+    Usage (converted code): ``out = ag__.list_iadd(out, [x])``
+    """
+    if type(target) is list or isinstance(target, ListArray):
+        return list_extend(target, value)
+    target += value
     return target
 
 

@@ -72,12 +72,15 @@ def bool_(*args: Any) -> Any:
 
 
 def round_(number: Any, ndigits: Any = None) -> Any:
-    """``round(x, ndigits)``; ``aj.round`` (half to even) for a graph tensor ``x``."""
+    """``round(x, ndigits)``; ``aj.round`` (half to even) for a graph tensor ``x``: a weak
+    int32 for a scalar ``x`` without ``ndigits``, as Python's ``round`` gives an int."""
     if not vals.is_graph_value(number) or vals.is_graph_value(ndigits):
         return builtins.round(number, ndigits)
     value = vals.read(number)
     if not dtypes.is_floating(value.dtype):
         return _weak(value, number)  # an integer rounds to itself
+    if ndigits is None and not value.shape:  # an int, as round() of an eager scalar gives
+        return _weak(aj.cast(aj.round(value), dtypes.int32), number)
     if not ndigits:
         return _weak(aj.round(value), number)
     scale = 10.0 ** ndigits

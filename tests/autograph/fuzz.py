@@ -15,7 +15,8 @@ tensor condition (a graph assert), ``return`` and ``continue`` mixed in the bran
 Loops also run over ``v`` (a float vector: a tensor in the graph, so a graph loop over its
 rows) and over ``enumerate``, ``zip`` and ``reversed`` of it and of ranges (tensor ranges
 too), their items used in the body; and lists appended to in a loop (a TensorArray in a
-tensor loop) are read after it: iterated, indexed under a ``len`` test, ``len`` compared.
+tensor loop; also by ``extend`` and ``+= [...]``) are read after it: iterated, indexed
+under a ``len`` test, ``len`` compared.
 A Python int counter ``m`` is stepped (``m += 1``) at the top, in branches and in loops,
 read as an operand and returned, and branches return Python numbers (``return 0, ...``)
 next to float returns (weak numbers, Note [Weak numbers in tensor control flow]);
@@ -473,7 +474,15 @@ class _Generator:
         tensor = kind != "pyfor" or any(loop in ("while", "for") for loop in loops)
         self.used.add("list append in a tensor loop" if tensor else "list append in a Python loop")
         self.items += floats
-        first = [(0, f"{out}.append({self.fexpr()})")]
+        grow = self.rng.random()
+        if grow < 0.7:
+            first = [(0, f"{out}.append({self.fexpr()})")]
+        elif grow < 0.85:
+            self.used.add("list extend")
+            first = [(0, f"{out}.extend([{self.fexpr()}, {self.fexpr()}])")]
+        else:
+            self.used.add("list +=")
+            first = [(0, f"{out} += [{self.fexpr()}]")]
         if self.rng.random() < 0.25:  # the list grows in one branch only
             self.used.add("list append under a tensor if in a loop")
             first = [(0, f"if {self.tensor_cond(python_ints + ints)}:"), (1, first[0][1])]

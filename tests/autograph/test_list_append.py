@@ -433,3 +433,63 @@ def test_lists_made_in_a_loop_body_are_never_taken_for_a_dead_loop_list():
         want_out, want_first = f.python_function(1.5, -0.5, n)
         np.testing.assert_array_equal(out.numpy(), np.array(want_out, np.float32))
         assert float(first) == want_first
+
+
+# `out.extend(items)` and `out += [items]` grow a list as appends do (one TensorArray write
+# per item in a tensor loop); `+=` of a list display on a tensor is still arithmetic.
+
+def _extend_in_a_for(xs):
+    out = []
+    for x in xs:
+        out.extend([x, x * 2.0])
+    return aj.stack(out), len(out)
+
+
+def _iadd_in_a_while(xs):
+    out = [xs[0]]
+    i = 1
+    while i < aj.shape(xs)[0]:
+        out += [xs[i] - 1.0]
+        i += 1
+    return aj.stack(out), out[-1]
+
+
+def _iadd_of_a_comprehension(xs):
+    out = []
+    for x in xs:
+        out += [x * k for k in (1.0, 3.0)]
+    return aj.stack(out)
+
+
+@pytest.mark.parametrize("fn", [_extend_in_a_for, _iadd_in_a_while, _iadd_of_a_comprehension])
+def test_extend_and_iadd_grow_a_list_in_a_tensor_loop(fn):
+    traced = aj.function(fn, input_signature=SPEC)
+    for xs in _inputs(1, 3, 6):
+        got, want = traced(xs), fn(xs)
+        for g, w in zip(got if isinstance(got, tuple) else (got,),
+                        want if isinstance(want, tuple) else (want,)):
+            _same(g, w)
+    assert traced.tracing_count == 1
+
+
+def test_iadd_of_a_list_display_on_a_tensor_is_arithmetic():
+    @aj.function
+    def f(x, n):
+        for i in range(n):
+            x += [1.0, 2.0]
+        return x
+
+    _same(f(aj.constant([0.5, 0.5]), aj.constant(2)), np.array([2.5, 4.5]))
+
+
+def test_extend_in_a_python_loop_stays_a_python_list():
+    @aj.function
+    def f(x):
+        out = [x]
+        for k in range(2):
+            out.extend((x + k, x - k))
+        out += [x * 3.0]
+        return len(out), out[-2]
+
+    n, last = f(aj.constant(2.0))
+    assert n == 6 and float(last) == 1.0

@@ -340,3 +340,65 @@ def test_int_tensors_appended_in_a_tensor_loop_stay_int32(fn):
         fn(xs, 2)
     with pytest.raises(aj.errors.DTypeError, match="int32"):
         aj.function(fn)(xs, aj.constant(2))
+
+
+def rounded_numbers_appended_under_a_tensor_if(xs, n):
+    c = 0.0
+    out = []
+    for k in range(3):  # a Python loop: `c` is a Python float, then a float32 tensor
+        if xs[0] < 0.25 and k >= 1:
+            out.append(round(c))
+        c = c - xs[k] * 0.5
+    if len(out) > 0:
+        c -= out[-1]
+    return c
+
+
+@pytest.mark.parametrize("fn", [rounded_numbers_appended_under_a_tensor_if])
+def test_rounded_numbers_are_ints_in_a_grown_list(fn):
+    check_tensors(fn, [([0.1, 2.5, 3.5], 0), ([1.5, -2.0, 1.0], 0), ([-3.0, 1.5, 2.5], 0)])
+
+
+def test_round_of_a_scalar_tensor_is_a_weak_int():
+    @aj.function
+    def f(x):
+        r = round(x)
+        return r, r * 0.5, round(x, 1)
+
+    r, half, one = f(aj.constant(2.6))
+    assert r.dtype == aj.int32 and int(r) == 3 and float(half) == 1.5
+    assert one.dtype == aj.float32 and float(one) == pytest.approx(2.6)
+
+
+def ints_then_floats_appended(xs, n):
+    out = []
+    for x in xs:
+        out.append(int(x))
+        out.append(x * 0.5)  # a float after a weak int: the list holds floats
+    return out[0] + out[-1] * 2.0
+
+
+def ints_and_floats_extended(xs, n):
+    out = []
+    for x in xs:
+        out.extend([round(x), x - 1.0, 2])
+    return out[-2] + out[0] * 0.5 + out[-1]
+
+
+@pytest.mark.parametrize("fn", [ints_then_floats_appended, ints_and_floats_extended])
+def test_a_float_appended_after_weak_ints_makes_a_float_list(fn):
+    check_tensors(fn, [([3.7, 5.2, 1.0], 2), ([0.5, -2.5, 9.0], 3), ([1.0, 2.0, 4.5], 0)])
+
+
+def a_float_and_a_weak_int_extended_under_a_tensor_if(xs, n):
+    out = []
+    s = 0.25
+    for k in range(3):  # a Python loop: the list grows in one branch of each tensor if
+        if xs[k] > 0.0:
+            out.extend([s * 0.25, int(xs[k])])
+    return out[-1] + out[0] if len(out) > 0 else xs[0]
+
+
+def test_numbers_and_weak_ints_grown_in_one_branch_make_a_float_list():
+    check_tensors(a_float_and_a_weak_int_extended_under_a_tensor_if,
+                  [([3.7, 5.2, 1.0], 2), ([0.5, -2.5, 9.0], 3), ([-1.0, -2.0, -4.5], 0)])

@@ -1,9 +1,11 @@
-"""``l.append(x)`` → ``l = ag__.list_append(l, x)``, so a list that a tensor loop appends to
+"""``l.append(x)`` → ``l = ag__.list_append(l, x)`` (``l.extend(xs)`` and ``l += [...]`` →
+``list_extend``/``list_iadd``, an append per item), so a list that a tensor loop appends to
 is a loop variable the loop operators can carry (as a TensorArray); and, in a function that
 appends, ``return v`` → ``return ag__.list_return(v)``, which stacks such lists into tensors
 (Note [Lists appended in tensor loops] in loops.py).
 
-Only ``name.append(one_argument)`` statements on a *local* name are rewritten (a parameter or
+Only ``name.append(one_argument)`` (``extend``, ``+=`` of a list display) statements on a
+*local* name are rewritten (a parameter or
 a name the function assigns): rebinding a global or closure name would make it local. The
 operators decide at run time; on a plain Python list ``list_append`` appends in place.
 """
@@ -35,15 +37,26 @@ class ListConverter(Converter):
     visit_AsyncFunctionDef = visit_FunctionDef
 
 
-def _is_append(stmt: Any, local: set) -> bool:
+def _growth(stmt: Any, local: set) -> str | None:
+    """``"append"`` or ``"extend"`` for ``name.append(x)`` / ``name.extend(xs)`` on a local
+    name, else None."""
     if not isinstance(stmt, gast.Expr) or not isinstance(stmt.value, gast.Call):
-        return False
+        return None
     call = stmt.value
     func = call.func
-    return (isinstance(func, gast.Attribute) and func.attr == "append"
+    if (isinstance(func, gast.Attribute) and func.attr in ("append", "extend")
             and isinstance(func.value, gast.Name) and func.value.id in local
             and len(call.args) == 1 and not call.keywords
-            and not isinstance(call.args[0], gast.Starred))
+            and not isinstance(call.args[0], gast.Starred)):
+        return func.attr
+    return None
+
+
+def _is_list_iadd(stmt: Any, local: set) -> bool:
+    """``name += [...]`` (a list display or comprehension) on a local name."""
+    return (isinstance(stmt, gast.AugAssign) and isinstance(stmt.op, gast.Add)
+            and isinstance(stmt.target, gast.Name) and stmt.target.id in local
+            and isinstance(stmt.value, (gast.List, gast.ListComp)))
 
 
 class _Block(gast.NodeTransformer):
@@ -80,12 +93,21 @@ class _Appends(_Block):
         self.count = 0
 
     def visit_Expr(self, node: Any) -> Any:
-        if not _is_append(node, self.local):
+        kind = _growth(node, self.local)
+        if kind is None:
             return node
         self.count += 1
         call = node.value
-        new = templates.replace("NAME = ag__.list_append(NAME, VALUE)", NAME=call.func.value.id,
-                                VALUE=call.args[0])
+        new = templates.replace(f"NAME = ag__.list_{kind}(NAME, VALUE)",
+                                NAME=call.func.value.id, VALUE=call.args[0])
+        return origin.set_location(new, node)
+
+    def visit_AugAssign(self, node: Any) -> Any:
+        if not _is_list_iadd(node, self.local):
+            return node
+        self.count += 1
+        new = templates.replace("NAME = ag__.list_iadd(NAME, VALUE)", NAME=node.target.id,
+                                VALUE=node.value)
         return origin.set_location(new, node)
 
 
