@@ -48,7 +48,8 @@ _OPAQUE = (Tensor, TensorArray, np.ndarray, np.generic, str, bytes, int, float, 
 
 
 class _Slot:
-    """One place a called function can change: an attribute, a list/dict item, a cell."""
+    """One place a called function can change: an attribute, a list/dict item, a cell (or,
+    ``via``, a tuple item or a bound method's object the walk passes through)."""
 
     __slots__ = ("holder", "key", "kind", "label", "before")
 
@@ -91,8 +92,8 @@ class Untracked(Exception):
 class Watch:
     """The slots reachable from ``frame`` that code other than ``own`` could change."""
 
-    def __init__(self, frame: Any, own: tuple, where: tuple, what: str):
-        self.where, self.what = where, what
+    def __init__(self, frame: Any, own: tuple, names: tuple, where: tuple, what: str):
+        self.where, self.what, self.names = where, what, frozenset(names)
         self.slots: list[_Slot] = []
         self.lists: list[tuple[list, int, str]] = []
         self.warned: set = set()
@@ -127,9 +128,9 @@ class Watch:
                 return []
             return [_Slot(value, k, "item", f"{label}[{k!r}]", v) for k, v in value.items()]
         if type(value) is tuple:
-            return [_Slot(None, None, "tuple", f"{label}[{k}]", v) for k, v in enumerate(value)]
+            return [_Slot(None, None, "via", f"{label}[{k}]", v) for k, v in enumerate(value)]
         if isinstance(value, types.MethodType):
-            return [_Slot(None, None, "tuple", label, value.__self__)]
+            return [_Slot(None, None, "via", label, value.__self__)]
         if isinstance(value, types.FunctionType):
             out = []
             for name, cell in zip(value.__code__.co_freevars, value.__closure__ or ()):
@@ -158,11 +159,13 @@ class Watch:
         carried = _ids(state)
         found = []
         for slot in self.slots:
-            if slot.kind == "tuple":
-                continue
+            if slot.kind == "via":
+                continue  # a tuple item or a method's object: a way to more slots, no slot
             now = slot.read()
-            if _same(now, slot.before) or id(now) in carried:
-                continue
+            if _same(now, slot.before) or slot.label in self.names:
+                continue  # unchanged, or state the block names (`acc.total` it assigns)
+            if id(slot.holder) in carried or (id(now) in carried and not vals.is_number(now)):
+                continue  # an item of a container the block carries, or what it carries
             if slot.kind == "cell" and slot.label in self._assigned_by_block():
                 continue  # the block's own variable (state, or a temporary of its body)
             if _carriable(slot.before) and _carriable(now):
@@ -204,7 +207,7 @@ def run(block: Callable, get_state: Callable | None, set_state: Callable | None,
 
     Usage (operators): ``untracked.run(block, get_state, ..., sys._getframe(1), (body,))``
     """
-    watch = Watch(frame, own + (get_state, set_state), where, what)
+    watch = Watch(frame, own + (get_state, set_state), names, where, what)
     if not watch.slots and not watch.lists:
         return block(get_state, set_state, names, nouts)
     init = tuple(get_state()) if get_state is not None else ()

@@ -239,3 +239,16 @@ def method_in_a_python_loop_with_a_tensor_break(x, n):
 
 def test_state_changed_under_a_tensor_break_of_a_python_loop_is_carried():
     check_tensors(method_in_a_python_loop_with_a_tensor_break, CASES)
+
+
+def a_counter_equal_to_a_number_the_block_assigns(x, n):
+    acc = Acc()
+    m = 0
+    for i in range(n):
+        m = 1  # the same cached int object as acc.count after one acc.add
+        acc.add(x)
+    return acc.count * 10 + m
+
+
+def test_a_counter_is_carried_when_it_equals_a_number_of_the_block():
+    check_tensors(a_counter_equal_to_a_number_the_block_assigns, CASES)

@@ -52,7 +52,8 @@ def same(got, want) -> bool:
     got = [np.float32(np.asarray(v)) for v in got]
     want = [np.float32(np.asarray(v)) for v in want]
     return len(got) == len(want) and all(
-        np.array_equal(g, w) or np.allclose(g, w, rtol=1e-6) for g, w in zip(got, want))
+        np.array_equal(g, w, equal_nan=True) or np.allclose(g, w, rtol=1e-6)
+        for g, w in zip(got, want))
 
 
 def run_one(seed: int, program: Program | None = None) -> tuple[str, str]:
