@@ -30,16 +30,21 @@ def if_stmt(cond: Any, body: Callable, orelse: Callable, get_state: Callable | N
     """``if cond: body() else: orelse()``; a tensor ``cond`` becomes an ``aj.cond`` node."""
     if vals.is_graph_value(cond):
         where = origin.caller()
+        what = _GUARDED if vals.is_guard(cond) else "`if`"
 
         def block(get, put, labels, n):
-            _graph_if(cond, body, orelse, get, put, labels, n, where)
+            _graph_if(cond, body, orelse, get, put, labels, n, where, what)
 
-        untracked.run(block, get_state, set_state, names, nouts, where, "`if`",
+        untracked.run(block, get_state, set_state, names, nouts, where, what,
                       sys._getframe(1), (body, orelse))
     elif cond:
         body()
     else:
         orelse()
+
+
+_GUARDED = "`if` around the code after a `return`, `break` or `continue` (its true branch " \
+    "runs that code)"
 
 
 def _graph_if(cond, body, orelse, get_state, set_state, names, nouts, where,
@@ -278,9 +283,12 @@ def _compare_chain(left, ops, rights, cheap, where) -> Any:
 def not_(a: Any) -> Any:
     """``not a``; for a symbolic tensor, ``aj.logical_not`` (``x == 0`` for numbers)."""
     if vals.is_graph_value(a):
-        if a.dtype == dtypes.bool:
-            return aj.logical_not(a)
-        return aj.equal(a, 0)
+        if a.dtype != dtypes.bool:
+            return aj.equal(a, 0)
+        out = aj.logical_not(a)
+        if vals.flag_origin(a) is not None:  # `not do_return`: a guard the converters made
+            vals.remember_guard(out)
+        return out
     return not a
 
 

@@ -73,6 +73,22 @@ def remember_flag(value: Any, where: tuple) -> None:
     _FLAG_ORIGINS[key] = (weakref.ref(value, lambda _: _FLAG_ORIGINS.pop(key, None)), where)
 
 
+def remember_guard(value: Any) -> None:
+    """Record that the symbolic bool ``value`` is ``not flag`` of a jump flag: the test of the
+    `if` the converters put around the code after a `return`/`break`/`continue`."""
+    key = id(value)
+    _GUARDS[key] = weakref.ref(value, lambda _: _GUARDS.pop(key, None))
+
+
+def is_guard(value: Any) -> bool:
+    """True for a value ``remember_guard`` saw."""
+    entry = _GUARDS.get(id(value))
+    return entry is not None and entry() is value
+
+
+_GUARDS: dict = {}
+
+
 def flag_origin(value: Any) -> tuple | None:
     """Where ``remember_flag`` saw ``value`` made, or None."""
     entry = _FLAG_ORIGINS.get(id(value))

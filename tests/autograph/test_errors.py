@@ -216,3 +216,22 @@ def test_the_traceback_shows_user_lines_for_generated_calls():
     assert where(raises, "if x > 0") in lines
     assert sys.modules[autograph.convert.__module__].__file__ not in " ".join(
         line for line in lines if line.startswith(__file__))
+
+
+def dtype_changed_after_an_early_return(x, n):
+    a = aj.constant(1)
+    for i in range(n):
+        if x > 0.0:
+            return x
+        a = aj.cast(a, aj.float32) * x
+    return a
+
+
+def test_a_dtype_change_after_an_early_return_names_the_guarding_if():
+    # the converters put the code after `return x` under `if not do_return:`; the error
+    # says so, at the first line of that code, instead of a bare `if`
+    with pytest.raises(AutographError, match=re.escape(
+            "`a` is float32 in the true branch but int32 in the false branch of the tensor "
+            "`if` around the code after a `return`, `break` or `continue` (its true branch runs "
+            f"that code) at {where(dtype_changed_after_an_early_return, 'a = aj.cast')}")):
+        aj.function(dtype_changed_after_an_early_return)(aj.constant(1.0), aj.constant(3))
