@@ -550,6 +550,7 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
     ``range`` of tensors and symbolic tensors become one ``aj.while_loop`` (iterating rows
     with ``aj.gather``); Python iterables (and eager tensors' rows) are unrolled.
     """
+    own = (body, extra_test)  # the block's own code (Note [State changed by called functions])
     if isinstance(iterable, ListArray):  # a list grown in a tensor loop: its stacked rows
         items, iterable = iterable, iterable.stack()
         if items.weak:  # rows of Python numbers (Note [Weak list items] in tensor_array.py)
@@ -562,7 +563,7 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
             _graph_for(loop, iterable, extra_test, body)
 
         untracked.run(block, get_state, set_state, names, nouts, where, "`for` loop",
-                      sys._getframe(1), (body, extra_test))
+                      sys._getframe(1), own)
         return
     unroll = _Unroll()
     for item in iterable:
@@ -576,8 +577,7 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
                 untracked.run(
                     lambda get, put, labels, n: _graph_if(go, step, no_op, get, put, labels, n,
                                                           where, _GUARD),
-                    get_state, set_state, names, nouts, where, _GUARD, sys._getframe(1),
-                    (body, extra_test))
+                    get_state, set_state, names, nouts, where, _GUARD, sys._getframe(1), own)
                 continue
             if not go:
                 return
