@@ -32,7 +32,9 @@ from autojit.variables import Variable
 # not assign; each time the block reads its state after a trace, the slots that changed from
 # a tensor or number to a tensor or number are found (`Watch.check`), put back, and the block
 # is traced again with them as extra state (`run`), named by their path (`acc.count`, `c[0]`,
-# a `nonlocal` by its name). A slot given its first tensor (it held None, or nothing) cannot be
+# a `nonlocal` by its name). A trace cut short before it read its state (a list that became a
+# TensorArray, a replan) has its changes put back when the block sets its state for the next
+# one (`put_back`). A slot given its first tensor (it held None, or nothing) cannot be
 # carried and is an error naming it; a list a called function appends tensors to is a warning
 # (it grew once; logging the tensors a trace sees is a fair use of that). Other
 # Python values a called function sets (a layer's `built` flag and Variables) are left as
@@ -158,16 +160,7 @@ class Watch:
         ``AutographError`` for a change it cannot; ``state`` is what the block carries."""
         carried = _ids(state)
         found = []
-        for slot in self.slots:
-            if slot.kind == "via":
-                continue  # a tuple item or a method's object: a way to more slots, no slot
-            now = slot.read()
-            if _same(now, slot.before) or slot.label in self.names:
-                continue  # unchanged, or state the block names (`acc.total` it assigns)
-            if id(slot.holder) in carried or (id(now) in carried and not vals.is_number(now)):
-                continue  # an item of a container the block carries, or what it carries
-            if slot.kind == "cell" and slot.label in self._assigned_by_block():
-                continue  # the block's own variable (state, or a temporary of its body)
+        for slot, now in self._changed(carried):
             if _carriable(slot.before) and _carriable(now):
                 found.append(slot)
             elif _has_tensor(now) and not _carriable(slot.before):
@@ -191,6 +184,30 @@ class Watch:
                     *self.where)
         if found:
             raise Untracked(self, found)
+
+    def _changed(self, carried: set) -> list:
+        """(slot, value now) for the watched slots that changed and that the block's own
+        state (whose ids are ``carried``) does not cover."""
+        out = []
+        for slot in self.slots:
+            if slot.kind == "via":
+                continue  # a tuple item or a method's object: a way to more slots, no slot
+            now = slot.read()
+            if _same(now, slot.before) or slot.label in self.names:
+                continue  # unchanged, or state the block names (`acc.total` it assigns)
+            if id(slot.holder) in carried or (id(now) in carried and not vals.is_number(now)):
+                continue  # an item of a container the block carries, or what it carries
+            if slot.kind == "cell" and slot.label in self._assigned_by_block():
+                continue  # the block's own variable (state, or a temporary of its body)
+            out.append((slot, now))
+        return out
+
+    def put_back(self, state: tuple) -> None:
+        """Undo the tensor and number changes of a trace that was cut short (a list that
+        became a TensorArray, a replan) before the block sets ``state`` for the next one."""
+        for slot, now in self._changed(_ids(state)):
+            if _has_tensor(now) or (_carriable(slot.before) and _carriable(now)):
+                slot.write(slot.before)
 
     def drop(self, slots: list) -> None:
         """Stop watching ``slots`` (they are state now) and put back their values."""
@@ -240,6 +257,7 @@ def _extended(get_state, set_state, nouts: int, extra: list, watch: Watch) -> tu
     def put(values: tuple) -> None:
         values = tuple(values)
         k = len(extra)
+        watch.put_back(values)
         if set_state is not None:
             set_state(values[:nouts] + values[nouts + k:])
         for slot, value in zip(extra, values[nouts:nouts + k]):

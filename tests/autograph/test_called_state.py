@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 import autojit as aj
@@ -252,3 +253,39 @@ def a_counter_equal_to_a_number_the_block_assigns(x, n):
 
 def test_a_counter_is_carried_when_it_equals_a_number_of_the_block():
     check_tensors(a_counter_equal_to_a_number_the_block_assigns, CASES)
+
+
+class Cell:
+    """An RNN cell keeping its state on itself, as hand-written cells do."""
+
+    def __init__(self, w):
+        self.w = w
+        self.h = aj.zeros([2])
+        self.steps = 0
+
+    def step(self, x):
+        self.h = aj.tanh(self.h * self.w + x)
+        self.steps += 1
+        return self.h
+
+
+def cell_stepped_while_a_list_grows(xs, w):
+    cell = Cell(w)
+    outs = []
+    for x in xs:  # the first trace is cut short when `outs` becomes a TensorArray
+        outs.append(cell.step(x))
+    return aj.stack(outs), cell.h, cell.steps
+
+
+def test_state_a_cut_short_trace_changed_is_put_back_and_carried():
+    xs = aj.constant(np.random.default_rng(0).standard_normal((4, 2)).astype(np.float32))
+    w = aj.Variable([0.5, -0.25])
+    traced = aj.function(cell_stepped_while_a_list_grows)
+    with aj.GradientTape(persistent=True) as tape:
+        got = traced(xs, w)
+        want = cell_stepped_while_a_list_grows(xs, w)
+        loss_got, loss_want = aj.reduce_sum(got[1]), aj.reduce_sum(want[1])
+    for g, e in zip(got, want):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-6)
+    np.testing.assert_allclose(tape.gradient(loss_got, w).numpy(),
+                               tape.gradient(loss_want, w).numpy(), rtol=1e-5)
