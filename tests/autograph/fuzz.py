@@ -486,6 +486,9 @@ class _Generator:
         if self.rng.random() < 0.25:  # the list grows in one branch only
             self.used.add("list append under a tensor if in a loop")
             first = [(0, f"if {self.tensor_cond(python_ints + ints)}:"), (1, first[0][1])]
+        if self.rng.random() < 0.3:  # a called function changes state before the list grows
+            self.used.add("state changed before a list grows")
+            first = [(0, f"{self.rng.choice(['k.put', 'bump', 'setl'])}({self.fexpr()})")] + first
         self.items = self.items[:len(self.items) - len(floats)]
         if header is None:
             for extra, line in first:
