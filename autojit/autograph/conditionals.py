@@ -645,16 +645,14 @@ def _grown_list(t: Any, f: Any) -> tuple | None:
     arrays = [v for v in (t, f) if isinstance(v, ListArray)]
     # Note [Weak numbers in tensor control flow]: numbers and weak tensors take the dtype of
     # the strong items, or of each other (an int and a float make a float list)
-    strong = [vals.spec_of(v) for v in items if isinstance(v, Tensor) and not vals.weakish(v)]
+    # (NumPy values are strong, as constants)
+    strong = [vals.spec_of(v) for v in items if not vals.weakish(v)]
     weak = [vals.spec_of(v) for v in items if vals.weakish(v)]
-    others = [vals.spec_of(v) for v in items if not isinstance(v, Tensor)
-              and not vals.weakish(v)]  # NumPy values: strong, as constants
     if arrays:
         if arrays[0].element_shape is None:
             return None
         spec = core.TensorSpec(arrays[0].element_shape, arrays[0].dtype)
         (weak if arrays[0].weak else strong).append(spec)
-    strong += others
     specs = strong + weak
     shape = tuple(specs[0].shape)
     if any(tuple(s.shape) != shape for s in specs):

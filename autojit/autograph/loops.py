@@ -146,11 +146,9 @@ class _GraphLoop:
                 before = self.init[slot]
                 vals.remember_flag(value, vals.flag_origin(before) or self.where)
         for slot in carried:
-            leaves, weak = nest.flatten(final[slot]), self._start_weak(slot, casts)
-            if len(leaves) == len(weak) == len(self.body_weak[slot]):
-                for leaf, start, body in zip(leaves, weak, self.body_weak[slot]):
-                    if start and body and isinstance(leaf, Tensor):
-                        vals.remember_weak(leaf)
+            weak, body = self._start_weak(slot, casts), self.body_weak[slot]
+            if len(nest.flatten(final[slot])) == len(weak) == len(body):
+                _mark_weak(final[slot], [s and b for s, b in zip(weak, body)])
         if self.set_state is not None:
             self.set_state(tuple(final) + tuple(self.init[self.nouts:]))
 
@@ -201,9 +199,7 @@ class _GraphLoop:
             state = list(values)
             for i, value in zip(carried, loop_values):
                 state[i] = value
-                for leaf, weak in zip(nest.flatten(value), self._start_weak(i, casts)):
-                    if weak and isinstance(leaf, Tensor):
-                        vals.remember_weak(leaf)
+                _mark_weak(value, self._start_weak(i, casts))
             restore(self.saved)
             try:
                 self._set(state)
@@ -368,11 +364,8 @@ class _GraphLoop:
             state = list(values)
             it = iter(inputs[len(index):])
             for i in slots:
-                leaves = [next(it) for _ in nest.flatten(values[i])]
-                for leaf, weak in zip(leaves, self.weak[i]):
-                    if weak:  # as in the real body (Note [Weak numbers in tensor control flow])
-                        vals.remember_weak(leaf)
-                state[i] = nest.pack_as(values[i], leaves)
+                state[i] = nest.pack_as(values[i], [next(it) for _ in nest.flatten(values[i])])
+                _mark_weak(state[i], self.weak[i])  # as in the real body
             self._set(state)
             step(*(inputs[:len(index)] if symbolic else index))
             seen.extend(detach(v) for v in self.get_state()[:self.nouts])
@@ -491,6 +484,14 @@ def _cast(value: Any, cast: Any) -> Any:
         leaves = [_as_dtype(leaf, dtype) for leaf, dtype in zip(nest.flatten(value), cast)]
         return nest.pack_as(value, leaves)
     return _as_dtype(value, cast)
+
+
+def _mark_weak(value: Any, flags: Any) -> None:
+    """Mark weak the symbolic leaves of ``value`` whose ``flags`` are set (Note [Weak
+    numbers in tensor control flow])."""
+    for leaf, weak in zip(nest.flatten(value), flags):
+        if weak:
+            vals.remember_weak(leaf)
 
 
 def _weak_start_dtype(dtype: Any, new: Any) -> Any:

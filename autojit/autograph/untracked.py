@@ -50,8 +50,7 @@ _OPAQUE = (Tensor, TensorArray, np.ndarray, np.generic, str, bytes, int, float, 
 
 
 class _Slot:
-    """One place a called function can change: an attribute, a list/dict item, a cell (or,
-    ``via``, a tuple item or a bound method's object the walk passes through)."""
+    """One place a called function can change: an attribute, a list/dict item, a cell."""
 
     __slots__ = ("holder", "key", "kind", "label", "before")
 
@@ -108,6 +107,12 @@ class Watch:
             if depth > _DEPTH or isinstance(value, _OPAQUE) or id(value) in seen:
                 continue
             seen.add(id(value))
+            if type(value) is tuple:  # no slots of its own: a way to more
+                stack.extend((v, f"{label}[{k}]", depth + 1) for k, v in enumerate(value))
+                continue
+            if isinstance(value, types.MethodType):
+                stack.append((value.__self__, label, depth + 1))
+                continue
             for slot in self._slots_of(value, label, seen):
                 self.slots.append(slot)
                 stack.append((slot.before, slot.label, depth + 1))
@@ -129,10 +134,6 @@ class Watch:
             if len(value) > _MAX_ITEMS:
                 return []
             return [_Slot(value, k, "item", f"{label}[{k!r}]", v) for k, v in value.items()]
-        if type(value) is tuple:
-            return [_Slot(None, None, "via", f"{label}[{k}]", v) for k, v in enumerate(value)]
-        if isinstance(value, types.MethodType):
-            return [_Slot(None, None, "via", label, value.__self__)]
         if isinstance(value, types.FunctionType):
             out = []
             for name, cell in zip(value.__code__.co_freevars, value.__closure__ or ()):
@@ -190,8 +191,6 @@ class Watch:
         state (whose ids are ``carried``) does not cover."""
         out = []
         for slot in self.slots:
-            if slot.kind == "via":
-                continue  # a tuple item or a method's object: a way to more slots, no slot
             now = slot.read()
             if _same(now, slot.before) or slot.label in self.names:
                 continue  # unchanged, or state the block names (`acc.total` it assigns)
