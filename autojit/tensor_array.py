@@ -406,7 +406,9 @@ class ListArray(TensorArray):
 
     def widens_for(self, value: Any) -> bool:
         """True when this list holds weak items of a dtype that ``value``'s takes without
-        loss (weak ints, then a float): the list must hold ``value``'s dtype instead."""
+        loss (weak ints, then a float): the list must hold ``value``'s dtype instead.
+
+        Usage (autograph's ``list_append``): ``if out.widens_for(x): ...trace again...``"""
         if not self._weak:
             return False
         if isinstance(value, Tensor):
@@ -422,7 +424,7 @@ class ListArray(TensorArray):
     @property
     def weak(self) -> bool:
         """True when every item is a Python number or a weak tensor: items read back are
-        weak tensors (Note [Weak list items])."""
+        weak tensors (Note [Weak list items]). Usage: ``if out.weak: ...``"""
         return self._weak
 
     def append(self, value: Any) -> "ListArray":
@@ -432,7 +434,9 @@ class ListArray(TensorArray):
         return out
 
     def item(self, value: Any) -> Any:
-        """``value`` (an item read from this list) marked weak when the list's items are."""
+        """``value`` (an item read from this list) marked weak when the list's items are.
+
+        Usage: ``row = out.item(out.read(i))``"""
         if self._weak and is_symbolic(value) and value.dtype != dtypes.bool:
             value._weak = True
         return value

@@ -83,7 +83,7 @@ class _Slot:
 
 class Untracked(Exception):
     """Raised by ``Watch.check``: ``slots`` changed inside the block; trace it again with
-    them as state."""
+    them as state. Usage: ``except Untracked as found: extra += found.slots``"""
 
     def __init__(self, watch: "Watch", slots: list):
         super().__init__("state changed by a called function")
@@ -91,7 +91,9 @@ class Untracked(Exception):
 
 
 class Watch:
-    """The slots reachable from ``frame`` that code other than ``own`` could change."""
+    """The slots reachable from ``frame`` that code other than ``own`` could change.
+
+    Usage (``run``): ``watch = Watch(frame, (body,), names, where, "`for` loop")``"""
 
     def __init__(self, frame: Any, own: tuple, names: tuple, where: tuple, what: str):
         self.where, self.what, self.names = where, what, frozenset(names)

@@ -75,13 +75,14 @@ def remember_flag(value: Any, where: tuple) -> None:
 
 def remember_guard(value: Any) -> None:
     """Record that the symbolic bool ``value`` is ``not flag`` of a jump flag: the test of the
-    `if` the converters put around the code after a `return`/`break`/`continue`."""
+    `if` the converters put around the code after a `return`/`break`/`continue`.
+    Usage: ``vals.remember_guard(aj.logical_not(do_return))``"""
     key = id(value)
     _GUARDS[key] = weakref.ref(value, lambda _: _GUARDS.pop(key, None))
 
 
 def is_guard(value: Any) -> bool:
-    """True for a value ``remember_guard`` saw."""
+    """True for a value ``remember_guard`` saw. Usage: ``if vals.is_guard(cond): ...``"""
     entry = _GUARDS.get(id(value))
     return entry is not None and entry() is value
 
@@ -100,13 +101,15 @@ def flag_origin(value: Any) -> tuple | None:
 def remember_weak(value: Any) -> None:
     """Mark the symbolic tensor ``value`` weak: it holds what were Python numbers in every
     branch or iteration that made it (Note [Weak numbers in tensor control flow] in
-    conditionals.py), so it takes the dtype of the tensors it meets."""
+    conditionals.py), so it takes the dtype of the tensors it meets.
+    Usage: ``vals.remember_weak(cond_output)``"""
     if isinstance(value, SymbolicTensor) and value.dtype != dtypes.bool:
         value._weak = True
 
 
 def weakish(value: Any) -> bool:
-    """A Python int or float, or a weak tensor: it takes the dtype of the tensors it meets."""
+    """A Python int or float, or a weak tensor: it takes the dtype of the tensors it meets.
+    Usage: ``if vals.weakish(item): ...``"""
     return is_number(value) or is_weak(value)
 
 
