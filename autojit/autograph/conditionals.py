@@ -450,7 +450,10 @@ def _with_python_leaves(tensors: Any, step: tuple) -> Any:
 #   of a list/tuple/dict) is no output of the cond ("python" / "pyleaves" plan steps);
 # * numbers that differ become a cond output whose tensor is marked *weak*, as are loop
 #   variables that start as numbers (or weak tensors) and that the body leaves so, and the
-#   results of float()/int()/round() of tensors (py_builtins.py);
+#   results of float()/int()/round() of tensors (py_builtins.py), and the ints Python's own
+#   builtins give in eager code: the index of `for i in range(n)` with a tensor `n`, of
+#   `enumerate` in a graph loop, and `len` of an unknown dimension (`vals.weak_view`; the
+#   index of `aj.range(n)` stays a strong int32, as in TF);
 # * a weak tensor meeting a strong one of another dtype in a later cond or loop takes its
 #   dtype (cast in its branch, or the loop restarted with that dtype) where no value is
 #   lost (`dtypes.weak_meets`), and two weak ones take their common dtype

@@ -586,6 +586,10 @@ def for_stmt(iterable: Any, extra_test: Callable | None, body: Callable,
         body(item)
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def _weak_row(body: Callable, items: ListArray, row: Any) -> Any:
     return body(items.item(row))
 
@@ -624,8 +628,9 @@ def _sequence(iterable: Any, where: tuple) -> tuple:
     if isinstance(iterable, GraphIteration):
         if iterable.kind == "enumerate":
             length, item = _sequence(iterable.parts[0], where)
-            first = iterable.start
-            return length, lambda i: (aj.add(i, first) if first else i, item(i))
+            first = iterable.start  # Python's enumerate counts in ints: a weak index
+            return length, lambda i: (vals.weak_view(aj.add(i, first) if first else i),
+                                      item(i))
         if iterable.kind == "reversed":
             length, item = _sequence(iterable.parts[0], where)
             return length, lambda i: item(aj.subtract(aj.subtract(length, 1), i))
@@ -643,7 +648,8 @@ def _sequence(iterable: Any, where: tuple) -> tuple:
         span = aj.cast(aj.subtract(stop, start), dtypes.float64)
         count = aj.negative(aj.math.floordiv(aj.negative(span), aj.cast(step, dtypes.float64)))
         length = aj.cast(aj.maximum(count, 0.0), dtypes.int32)
-        return length, lambda i: aj.add(first, aj.multiply(aj.cast(i, dtype), step))
+        view = vals.weak_view if vals.is_weak(iterable) else _same  # Python's range
+        return length, lambda i: view(aj.add(first, aj.multiply(aj.cast(i, dtype), step)))
     x = vals.read(iterable)
     if not x.shape:
         raise AutographError(f"cannot iterate over a 0-d tensor in the `for` loop at "
@@ -661,9 +667,7 @@ def _graph_for(loop: _GraphLoop, iterable: Any, extra_test: Callable | None,
         start = aj.cast(start, dtype) if isinstance(start, Tensor) \
             else aj.constant(start, dtype=dtype)
         in_range = _range_test(step, stop)
-
-        def item_of(i):
-            return i
+        item_of = vals.weak_view if vals.is_weak(iterable) else _same  # Python's range
 
         def advance(i):
             return (aj.add(i, step),)

@@ -105,7 +105,8 @@ def python_cond(value: Any, construct: str) -> Any:
 
 def python_operand(value: Any, construct: str) -> Any:
     """A deciding operand of an ``and``/``or``/``a if c else b`` autograph left as Python
-    (an operand after it assigns with ``:=``, or yields); a tensor here is an error."""
+    (an operand after it assigns with ``:=``, or yields), or the ``if`` of a comprehension;
+    a tensor here is an error."""
     if vals.is_graph_value(value):
         where = origin.caller()
         if construct == "loop test":
@@ -114,6 +115,13 @@ def python_operand(value: Any, construct: str) -> Any:
                 "`break` or `return` in its body; as a tensor loop autograph cannot combine "
                 "the two: make the assignment a statement before the loop and at the end of "
                 "its body instead")
+        if construct == "comprehension":
+            raise AutographError(
+                f"the `if` of the comprehension at {origin.where(where)} is a tensor: a "
+                "comprehension picks its items in Python, so which items it keeps cannot "
+                "depend on a tensor's value while tracing; keep them all and mask them "
+                "(aj.boolean_mask(x, x > 0), aj.where(x > 0, x, 0.0)), or write a `for` loop "
+                "that appends under an `if` (in a tensor loop the list is a TensorArray)")
         later = "a branch" if construct == "`a if c else b`" else "an operand after it"
         raise AutographError(
             f"the condition of the {construct} at {origin.where(where)} is a tensor, but the "
@@ -198,7 +206,9 @@ def converted_call(fn: Any, args: tuple, kwargs: dict | None = None) -> Any:
 
 def _range(*args: Any) -> Any:
     if any(vals.is_graph_value(a) for a in args):  # a tensor; `for` iterates its counter
-        return aj.range(*(vals.read(a) for a in args))
+        out = aj.range(*(vals.read(a) for a in args))
+        vals.remember_weak(out)  # Python's range gives ints: its items are weak
+        return out
     return builtins.range(*args)
 
 
@@ -224,7 +234,7 @@ def _reversed(sequence: Any) -> Any:
 def _len(value: Any) -> Any:
     if isinstance(value, Tensor) and value._array is None and value.shape \
             and value.shape[0] is None:
-        return aj.shape(value)[0]
+        return vals.weak_view(aj.shape(value)[0])  # an int in eager code
     return builtins.len(value)
 
 

@@ -107,6 +107,19 @@ def remember_weak(value: Any) -> None:
         value._weak = True
 
 
+def weak_view(value: Any) -> Any:
+    """``value`` as Python code would hold it: for a strong symbolic tensor, a weak tensor of
+    the same graph value (no new node); anything else as it is. What Python itself makes is
+    an int in eager code: the index of ``range`` with tensor bounds and of ``enumerate``, the
+    ``len`` of an unknown dimension (Note [Weak numbers in tensor control flow]).
+    Usage: ``body(vals.weak_view(i))``"""
+    if isinstance(value, SymbolicTensor) and not value._weak and value.dtype != dtypes.bool:
+        view = SymbolicTensor(value._value, value._trace)
+        view._weak = True
+        return view
+    return value
+
+
 def weakish(value: Any) -> bool:
     """A Python int or float, or a weak tensor: it takes the dtype of the tensors it meets.
     Usage: ``if vals.weakish(item): ...``"""

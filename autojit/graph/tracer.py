@@ -242,7 +242,10 @@ class GraphTrace:
                 if isinstance(x, core.PY_SCALARS):
                     if partner is None:
                         partner = core.weak_dtype(op, inputs) or False
-                    array = core.scalar_to_array(op, x, partner or None)
+                    try:
+                        array = core.scalar_to_array(op, x, partner or None)
+                    except AutojitError as exc:  # a number the tensor's dtype cannot take
+                        raise at_user_line(exc, user_location()) from None
                 else:
                     array = core.to_numpy_constant(x)
                 value = self.constant(array)

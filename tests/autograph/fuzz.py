@@ -20,10 +20,11 @@ under a ``len`` test, ``len`` compared.
 A Python int counter ``m`` is stepped (``m += 1``) at the top, in branches and in loops,
 read as an operand and returned, and branches return Python numbers (``return 0, ...``)
 next to float returns (weak numbers, Note [Weak numbers in tensor control flow]);
-``round(v)`` and ``int(v)`` give ints where floats were. Functions defined in the program
-change state they do not return (``k.put(v)`` sets ``k.s`` and steps ``k.n``, a nested
-``bump`` rebinds ``c`` with ``nonlocal``, ``setl`` sets ``L[1]``) where the program calls
-them, in tensor branches and loops too.
+``round(v)`` and ``int(v)`` give ints where floats were, and the int indices of loops
+(``range``, ``enumerate``) are operands of float arithmetic in their bodies. Functions
+defined in the program change state they do not return (``k.put(v)`` sets ``k.s`` and
+steps ``k.n``, a nested ``bump`` rebinds ``c`` with ``nonlocal``, ``setl`` sets ``L[1]``)
+where the program calls them, in tensor branches and loops too.
 ``Program.constructs`` names what a program uses (for counts by construct).
 
 Values stay exact: constants are dyadic (0.5, 0.25, ...) and variables are only added,
@@ -100,6 +101,7 @@ class _Generator:
         self.used: set = set()
         self.mode = "a"
         self.items: list[str] = []  # float items of the loops around: operands in their bodies
+        self.ints: list[str] = []  # int indices of the loops around (range, enumerate)
 
     def program(self) -> Program:
         self.mode = self.rng.choice(["a", "b"])
@@ -131,6 +133,11 @@ class _Generator:
 
     def statement(self, indent, loops, python_ints, depth) -> None:
         self.budget -= 1
+        outer, self.ints = self.ints, python_ints  # int loop indices: operands here
+        self._statement(indent, loops, python_ints, depth)
+        self.ints = outer
+
+    def _statement(self, indent, loops, python_ints, depth) -> None:
         choices = ["assign", "assign", "augassign", "ifexp", "call", "item", "item",
                    "attribute", "count", "mutate"]
         if depth < 3 and self.budget > 0:
@@ -180,6 +187,9 @@ class _Generator:
         if self.rng.random() < 0.05:
             self.used.add("Python int counter read")
             return "m"
+        if self.ints and self.rng.random() < 0.08:
+            self.used.add("loop index read as a number")
+            return self.rng.choice(self.ints)
         return self.rng.choice(FLOATS + ("x", "y"))
 
     def tensor_cond(self, python_ints: list) -> str:
@@ -353,7 +363,7 @@ class _Generator:
     def s_for(self, indent, loops, python_ints, depth):
         j = self.fresh("j")
         self.emit(indent, f"for {j} in range(n):")
-        self.block(indent + 1, loops + ["for"], python_ints, depth + 1)
+        self.block(indent + 1, loops + ["for"], python_ints + [j], depth + 1)
         if self.rng.random() < 0.15:
             self.emit(indent, "else:")
             self.block(indent + 1, loops, python_ints, depth + 1)

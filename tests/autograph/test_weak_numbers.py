@@ -402,3 +402,83 @@ def a_float_and_a_weak_int_extended_under_a_tensor_if(xs, n):
 def test_numbers_and_weak_ints_grown_in_one_branch_make_a_float_list():
     check_tensors(a_float_and_a_weak_int_extended_under_a_tensor_if,
                   [([3.7, 5.2, 1.0], 2), ([0.5, -2.5, 9.0], 3), ([-1.0, -2.0, -4.5], 0)])
+
+
+# The ints Python's builtins make are ints in eager code: the index of `range` with a tensor
+# bound, of `enumerate` in a graph loop, `len` of an unknown dimension. In the graph they are
+# weak int32 tensors, so float arithmetic with them needs no aj.cast (the index of
+# aj.range stays a strong int32, as in TF).
+
+
+def a_tensor_range_index_times_a_float(x, n):
+    s = x
+    for i in range(n):
+        s = s + i * 0.5
+    return s
+
+
+def a_tensor_range_with_a_start_and_step(x, n):
+    s = x
+    for i in range(1, n, 2):
+        s = s - i * 0.25 + i
+    return s
+
+
+def an_enumerate_index_times_its_row(x, n):
+    s = x
+    for i, r in enumerate(aj.range(n, dtype=aj.float32)):
+        s = s + r * i
+    return s
+
+
+def an_enumerate_index_from_one(x, n):
+    s = x
+    for i, r in enumerate(aj.range(n, dtype=aj.float32), 3):
+        s = s + (r - i) * 0.5
+    return s
+
+
+def a_zipped_range_index(x, n):
+    s = x
+    for i, r in zip(range(n), aj.range(n, dtype=aj.float32)):
+        s = s + i * r * 0.5
+    return s
+
+
+def a_tensor_range_index_carried_after_a_float(x, n):
+    last = 0.5
+    for i in range(n):
+        last = i
+    return last * x
+
+
+@pytest.mark.parametrize("fn", [a_tensor_range_index_times_a_float,
+                                a_tensor_range_with_a_start_and_step,
+                                an_enumerate_index_times_its_row, an_enumerate_index_from_one,
+                                a_zipped_range_index,
+                                a_tensor_range_index_carried_after_a_float])
+def test_the_ints_of_python_loops_over_tensors_are_weak(fn):
+    check_tensors(fn, [(1.5, 0), (1.5, 3), (-2.5, 5), (3.0, 1)])
+
+
+def test_the_len_of_an_unknown_dimension_is_a_weak_int():
+    @aj.function(input_signature=[aj.TensorSpec([None], aj.float32)])
+    def mean(x):
+        return aj.reduce_sum(x) / len(x) + len(x) * 0.5
+
+    for n in (1, 4):
+        x = np.arange(n, dtype=np.float32) + 0.5
+        assert_close(mean(aj.constant(x)), x.sum() / n + n * 0.5)
+
+
+def an_aj_range_index_times_a_float(x, n):
+    for i in aj.range(n):
+        x = x + i * 0.5
+    return x
+
+
+def test_the_index_of_aj_range_stays_a_strong_int32_and_the_error_names_the_line():
+    with pytest.raises(Exception, match="cannot combine an int32 tensor with the Python "
+                       r"float 0.5.*\(at " + re.escape(where(an_aj_range_index_times_a_float,
+                                                             "i * 0.5")) + r"\)"):
+        aj.function(an_aj_range_index_times_a_float)(aj.constant(1.0), aj.constant(3))
