@@ -94,6 +94,17 @@ def raises(x):
     return x
 
 
+def kept_by_a_comprehension(x):
+    return sum(v * 2.0 for v in x if v > 0)
+
+
+def kept_by_a_comprehension_in_a_loop(x):
+    total = 0.0
+    for w in [x, x * 2.0]:
+        total = total + sum([v for v in w if v > 1.0 and v < 5.0])
+    return total
+
+
 def run(fn, *args):
     return aj.function(fn)(*[aj.constant(a) for a in args])
 
@@ -235,3 +246,17 @@ def test_a_dtype_change_after_an_early_return_names_the_guarding_if():
             "`if` around the code after a `return`, `break` or `continue` (its true branch runs "
             f"that code) at {where(dtype_changed_after_an_early_return, 'a = aj.cast')}")):
         aj.function(dtype_changed_after_an_early_return)(aj.constant(1.0), aj.constant(3))
+
+
+@pytest.mark.parametrize("fn, line", [(kept_by_a_comprehension, "for v in x if v > 0"),
+                                      (kept_by_a_comprehension_in_a_loop, "for v in w if")])
+def test_a_tensor_if_in_a_comprehension(fn, line):
+    message = (f"the `if` of the comprehension at {where(fn, line)} is a tensor: a "
+               "comprehension picks its items in Python, so which items it keeps cannot "
+               "depend on a tensor's value while tracing; keep them all and mask them "
+               "(aj.boolean_mask(x, x > 0), aj.where(x > 0, x, 0.0)), or write a `for` loop "
+               "that appends under an `if` (in a tensor loop the list is a TensorArray)")
+    with pytest.raises(AutographError, match=f"^{re.escape(message)}$"):
+        run(fn, [1.0, -2.0, 3.0])
+    values = np.array([1.0, -2.0, 3.0])
+    assert autograph.convert(fn)(values) == fn(values)  # Python values are fine

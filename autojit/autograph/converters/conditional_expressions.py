@@ -1,6 +1,10 @@
 """``a if c else b`` → ``ag__.if_exp(c, lambda: a, lambda: b)`` (a tensor ``c`` makes an
 ``aj.cond``). Expressions whose branches yield, await or bind names (``:=``) stay as they are,
-since a lambda would change what those mean."""
+since a lambda would change what those mean.
+
+The ``if`` of a comprehension (``[v for v in xs if c]``) stays Python, as in TF: which items
+the list keeps decides its length. It is wrapped in ``ag__.python_operand`` so that a tensor
+``c`` is an error that says so and what to write instead."""
 
 from __future__ import annotations
 
@@ -32,3 +36,10 @@ class IfExpConverter(Converter):
                                               TEST=node.test, BODY=node.body,
                                               ORELSE=node.orelse)
         return origin.set_location(new, node)
+
+    def visit_comprehension(self, node: Any) -> Any:
+        node = self.generic_visit(node)
+        node.ifs = [origin.set_location(templates.replace_as_expression(
+            "ag__.python_operand(TEST, KIND)", TEST=test,
+            KIND=templates.constant("comprehension")), test) for test in node.ifs]
+        return node
