@@ -278,6 +278,7 @@ class EagerTrace:
         partner = None
         shared = None  # the buffer of a Variable input (Note [Variable views])
         snapshots = False  # a _Snapshot among the inputs (Note [Tapes and assigns])
+        data = False  # Python data (a list) among the inputs
         for value in inputs:
             if isinstance(value, Tensor):
                 array = value._array
@@ -301,7 +302,14 @@ class EagerTrace:
                     partner = core.weak_dtype(op, inputs) or False
                 append(core.scalar_to_array(op, value, partner or None))
             else:
-                append(core.to_numpy_constant(value))
+                if type(value) in (list, tuple):  # a list holding tensors: stacked
+                    packed = core.packed_inputs(inputs)
+                    if packed is not None:
+                        return self.process(op, packed, attrs)
+                if partner is None:
+                    partner = core.weak_dtype(op, inputs) or False
+                append(core.data_to_array(op, value, partner or None))
+                data = True
         if target is None:
             target = _CPU
         elif target is not _CPU:
@@ -344,6 +352,9 @@ class EagerTrace:
             outputs = Tensor(result, target)
         tapes = core._state.tapes
         if tapes:
+            if data:  # VJPs read shapes: they see the list as the tensor it became
+                inputs = tuple([Tensor(a, target) if type(v) in (list, tuple) else v
+                                for v, a in zip(inputs, arrays)])
             keys = inputs
             if snapshots:  # a VJP running under an outer tape: key on the Variable
                 keys = tuple([v._source if type(v) is _Snapshot else v for v in inputs])

@@ -21,6 +21,8 @@ from __future__ import annotations
 import itertools
 from typing import Any, Iterator, Sequence
 
+import numpy as np
+
 from autojit.ops.core import Op, TensorSpec
 
 _ids = itertools.count()
@@ -218,3 +220,19 @@ def uses(graph: Graph) -> dict[int, int]:
     for value in graph.outputs:
         counts[value.id] = counts.get(value.id, 0) + 1
     return counts
+
+
+_SHAPE_OPS = frozenset(("shape", "size", "rank"))
+
+
+def static_shape_value(node: Node) -> Any:
+    """The value of a ``shape``/``size``/``rank`` node whose input shape is fully known (a
+    NumPy array of the node's dtype), else None. Usage: ``static_shape_value(node)``"""
+    if node.op.name not in _SHAPE_OPS or len(node.inputs) != 1:
+        return None
+    shape = node.inputs[0].spec.shape
+    if shape is None or any(d is None for d in shape):
+        return None
+    value = {"shape": list(shape), "size": int(np.prod(shape, dtype=np.int64)),
+             "rank": len(shape)}[node.op.name]
+    return np.asarray(value, dtype=node.outputs[0].spec.dtype)

@@ -22,9 +22,10 @@ import numpy as np
 
 from autojit import backend, dtypes
 from autojit.errors import AutojitError, TracingError
-from autojit.graph.ir import Graph, Value
+from autojit.graph.ir import Graph, Value, static_shape_value
 from autojit.ops import core
 from autojit.ops.core import TensorSpec
+from autojit.ops.shapes import size
 from autojit.tensor_shape import TensorShape, shape_of
 from autojit.tensor import Tensor
 
@@ -114,6 +115,10 @@ class SymbolicTensor(Tensor):
         raise self._refuse("int()", "Use aj.cast for dtype changes, or pass a Python value")
 
     def __index__(self) -> int:
+        if self.dtype.kind in "iu" and not self.shape:
+            known = core.known_value(self)  # from static shapes: Note [Known values]
+            if known is not None:
+                return int(known)
         raise self._refuse("Using as an index", "Use aj.gather or tensor slicing ops")
 
     def numpy(self) -> np.ndarray:
@@ -247,7 +252,13 @@ class GraphTrace:
                     except AutojitError as exc:  # a number the tensor's dtype cannot take
                         raise at_user_line(exc, user_location()) from None
                 else:
-                    array = core.to_numpy_constant(x)
+                    if type(x) in (list, tuple):  # a list holding tensors: stacked
+                        packed = core.packed_inputs(inputs)
+                        if packed is not None:
+                            return self.process(op, packed, attrs)
+                    if partner is None:
+                        partner = core.weak_dtype(op, inputs) or False
+                    array = core.data_to_array(op, x, partner or None)
                 value = self.constant(array)
                 converted.append(SymbolicTensor(value, self))
             values.append(value)
@@ -325,33 +336,77 @@ def _weak_inputs(inputs: tuple) -> tuple[tuple, bool]:
 # ---------------------------------------------------------------------------------------
 # Lifting: a Variable created while tracing gets its initial value computed eagerly.
 
+# Note [Known values]
+# A symbolic tensor computed only from constants and fully known static shapes
+# (`aj.shape(x)[0] - 1`, `aj.rank(x) - 1`, `aj.constant(2)` for an `x` of static shape) has
+# a value while tracing, the same at every replay of this graph (the static shapes are part
+# of its signature). Arguments that must be Python values read it (TF's `constant_value`):
+# shapes, multiples, paddings, depths and counts (`core.concrete`), axes
+# (`shapes.normalize_axis`) and indices (`SymbolicTensor.__index__`: slice bounds,
+# `range()`). Results of more than MAX_KNOWN elements, effects (random ops), variables,
+# inputs and control flow are not known; a value that depends on an input is still the
+# error that says so.
 
-def _lift(value: Any) -> Any:
-    if not isinstance(value, SymbolicTensor):
-        return value
+MAX_KNOWN = 1024  # elements: known values are small (shapes, counts), never big arrays
+
+
+class _Unknown(Exception):
+    pass
+
+
+def _evaluate(value: "SymbolicTensor", known: bool) -> Any:
+    """The array ``value`` holds, computed from the graph: for ``known``, only from
+    constants and static shapes, with no effects and small results (else ``_Unknown``);
+    otherwise from anything but inputs, variables and control flow (else the lift error)."""
     memo: dict[int, Any] = {}
-    xp = value._trace.device.xp
+    xp = np if known else value._trace.device.xp
 
     def evaluate(v: Value) -> Any:
         if v.id in memo:
             return memo[v.id]
         node = v.node
+        static = None if node is None else static_shape_value(node)
+        if static is not None:
+            memo[v.id] = static
+            return static
         if node is None or node.subgraphs() or node.op is READ_VARIABLE:
+            if known:
+                raise _Unknown
             raise TracingError(
                 "Variable: the initial value of a Variable created inside @aj.function must "
                 "not depend on the function's arguments or on other variables; compute it "
                 "from constants (e.g. aj.zeros, aj.random.normal) or pass a callable")
+        if known and (node.effect or any(
+                size(o.spec.shape) is None or size(o.spec.shape) > MAX_KNOWN
+                for o in node.outputs)):
+            raise _Unknown
         arrays = [evaluate(i) for i in node.inputs]
         out = node.op.kernel(xp, *arrays, **node.attrs)
         outs = out if node.op.multiple else (out,)
         for o, r in zip(node.outputs, outs):
-            memo[o.id] = r
+            memo[o.id] = xp.asarray(r).astype(o.spec.dtype, copy=False) if known else r
         return memo[v.id]
 
-    return Tensor(xp.asarray(evaluate(value._value)), value._trace.device)
+    return evaluate(value._value)
+
+
+def _lift(value: Any) -> Any:
+    if not isinstance(value, SymbolicTensor):
+        return value
+    return Tensor(value._trace.device.xp.asarray(_evaluate(value, False)), value._trace.device)
+
+
+def _known(value: Any) -> Any:
+    if not isinstance(value, SymbolicTensor):
+        return None
+    try:
+        return _evaluate(value, True)
+    except Exception:  # unknown, or an op's own error: the replay raises it at its line
+        return None
 
 
 core._lift_hooks.append(_lift)
+core._known_hooks.append(_known)
 
 
 __all__ = ["SymbolicTensor", "GraphTrace", "READ_VARIABLE", "user_location", "where_text",

@@ -22,6 +22,7 @@ from autojit.ops.creation import (  # noqa: F401  (re-exported: autojit imports 
     ones,
     ones_like,
     python_number,
+    resolved,
     static_ints,
     static_shape,
     zeros,
@@ -357,8 +358,9 @@ def pad(tensor: Any, paddings: Any, mode: str = "CONSTANT", constant_values: Any
 
     Usage: ``aj.pad(x, [[1, 1], [2, 2]])``
     """
+    paddings = resolved("pad", paddings, "paddings", "Python ints")
     flat = static_ints("pad", paddings, "paddings")
-    rows = np.shape(paddings.numpy() if hasattr(paddings, "numpy") else paddings)
+    rows = np.shape(paddings)
     if flat and (len(rows) != 2 or rows[1] != 2):  # (empty paddings pad a scalar)
         raise InvalidArgumentError(f"pad: expected paddings of shape [rank, 2], got "
                                    f"{paddings!r}")

@@ -32,7 +32,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from autojit import dtypes
-from autojit.errors import DTypeError
+from autojit.errors import DTypeError, TracingError
 
 _REGISTRY: dict[str, "Op"] = {}
 
@@ -225,6 +225,53 @@ def lift_value(value: Any) -> Any:
     return value
 
 
+_pack_hooks: list = []  # creation's packing of lists that hold tensors
+
+
+def packed_inputs(inputs: tuple) -> tuple | None:
+    """``inputs`` with each (nested) list or tuple that holds a tensor stacked into one
+    tensor, as TF packs such lists (``aj.gather(x, [n - 1])``, ``aj.maximum(x, [y, 1.0])``):
+    symbolic tensors work and gradients flow to the items. None when no input holds one.
+    The traces call it for op inputs that are neither tensors nor Python numbers."""
+    if not _pack_hooks:
+        return None
+    pack = _pack_hooks[0]
+    packed = tuple((pack(x, None) if type(x) in (list, tuple) else None) for x in inputs)
+    if all(p is None for p in packed):
+        return None
+    return tuple(x if p is None else p for p, x in zip(packed, inputs))
+
+
+_known_hooks: list = []
+
+
+def known_value(value: Any) -> Any:
+    """The NumPy value of the symbolic tensor ``value`` when it is known while tracing
+    (computed from constants and fully known shapes, as TF's ``constant_value``; the graph
+    tracer installs the hook), else None.
+    Usage: ``n = core.known_value(aj.shape(x)[0])``"""
+    for hook in _known_hooks:
+        found = hook(value)
+        if found is not None:
+            return found
+    return None
+
+
+def concrete(op_name: str, value: Any, what: str, hint: str = "Python values") -> np.ndarray:
+    """The NumPy value of a tensor argument that must be known while tracing: a concrete
+    tensor's, or a symbolic one's computed from constants and static shapes; else a
+    ``TracingError`` naming the op, what the argument is and ``hint``.
+    Usage: ``depth = int(concrete("one_hot", depth, "depth"))``"""
+    if value._array is not None:
+        return value.numpy()
+    known = known_value(value)
+    if known is None:
+        raise TracingError(f"{op_name}: {what} must be known while the function is traced, "
+                           "got a symbolic tensor that depends on the function's inputs (or "
+                           f"on a dimension unknown while tracing); pass {hint}")
+    return known
+
+
 # Tapes that hold recorded entries (active or not), so an eager ``assign`` can find the
 # ones that read the Variable it is about to change (Note [Tapes and assigns], autodiff.py).
 holding_tapes: weakref.WeakSet = weakref.WeakSet()
@@ -295,18 +342,42 @@ def scalar_to_array(op: Op, value: Any, partner: np.dtype | None) -> np.generic:
                          f"aj.cast the tensor to a wider dtype first") from None
 
 
+def data_to_array(op: Op, value: Any, partner: np.dtype | None) -> np.ndarray:
+    """Python data (a nested list or tuple of numbers) as an array for ``op``: next to a
+    tensor it takes the tensor's dtype where its numbers would as scalars (ints and floats
+    next to a float tensor, ints next to an int tensor; Note [Weak scalars]), as TF converts
+    a list with the dtype of the op's tensor input: ``x64 + [1.0, 2.0]`` is float64. NumPy
+    values keep their dtype."""
+    array = to_numpy_constant(value)
+    if (partner is None or not op.scalars or array.dtype == partner
+            or not isinstance(value, (list, tuple))):
+        return array
+    kind = array.dtype.kind
+    if (kind in "iuf" and dtypes.is_floating(partner)) or \
+            (kind in "iu" and dtypes.is_integer(partner)):
+        return to_numpy_constant(value, partner)  # checked: a value it cannot hold is an error
+    return array
+
+
 _INT32_MIN, _INT32_MAX = -2**31, 2**31 - 1
 _UNSUPPORTED_KINDS = "OUSVMmc"  # object, strings, void, datetimes, complex
 
 
-def as_operand(value: Any) -> Any:
-    """``value`` itself when it is a tensor or an array (it has a shape and a dtype), else
-    ``to_numpy_constant(value)``: Python data made an operand ops can read the shape of.
+def as_operand(value: Any, dtype: Any = None) -> Any:
+    """``value`` itself when it is a tensor or an array (it has a shape and a dtype); a
+    (nested) list holding tensors stacked into one tensor (``packed_inputs``); else
+    ``to_numpy_constant(value, dtype)``: Python data made an operand ops can read the shape
+    of (with ``dtype``, the dtype Python data and packed items take).
 
     Usage: ``x = as_operand(x)`` at the top of a function that reads ``x.shape``
     """
-    return value if hasattr(value, "shape") and hasattr(value, "dtype") \
-        else to_numpy_constant(value)
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return value
+    if type(value) in (list, tuple) and _pack_hooks:
+        packed = _pack_hooks[0](value, dtype)
+        if packed is not None:
+            return packed
+    return to_numpy_constant(value, dtype)
 
 
 def to_numpy_constant(value: Any, dtype: Any = None) -> np.ndarray:

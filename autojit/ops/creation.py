@@ -11,29 +11,37 @@ from typing import Any
 import numpy as np
 
 from autojit import dtypes
-from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
-from autojit.ops import shapes
-from autojit.ops.core import bind, defop, to_numpy_constant
+from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
+from autojit.ops import core, shapes
+from autojit.ops.core import bind, concrete, defop, to_numpy_constant
 from autojit.ops.math import cast, ones_like_value, unbroadcast, zeros_like_value
 
 # ----------------------------------------------------------------------------- static arguments
 
 
 def static_ints(op_name: str, value: Any, what: str) -> tuple:
-    """``value`` (an int, a sequence of ints or a concrete int tensor) as a tuple of ints."""
+    """``value`` (an int, a sequence of ints or a concrete int tensor) as a tuple of ints.
+    Symbolic tensors (also as items) count when their value is known while tracing
+    (``aj.shape(x)[0]`` of a static shape: Note [Known values] in graph/tracer.py)."""
     if type(value) in (tuple, list) and all(type(d) is int for d in value):
         return tuple(value)  # the common case, kept cheap: eager dispatch speed matters
     if type(value) is int:
         return (value,)
-    if hasattr(value, "_array") and hasattr(value, "dtype"):
-        if value._array is None:
-            raise TracingError(f"{op_name}: {what} must be known while the function is traced, "
-                               "got a symbolic tensor; pass Python ints")
-        value = value.numpy()
+    value = resolved(op_name, value, what, "Python ints")
     array = np.asarray(value)
     if array.dtype.kind not in "iu" and not (array.size == 0 and array.dtype.kind == "f"):
         raise InvalidArgumentError(f"{op_name}: expected {what} as integers, got {value!r}")
     return tuple(int(d) for d in array.reshape(-1))
+
+
+def resolved(op_name: str, value: Any, what: str, hint: str = "Python values") -> Any:
+    """``value`` with each tensor in it (in nested lists and tuples too) replaced by its
+    NumPy value (``concrete``). Usage: ``resolved("pad", paddings, "paddings")``"""
+    if type(value) in (tuple, list):
+        return [resolved(op_name, item, what, hint) for item in value]
+    if hasattr(value, "_array") and hasattr(value, "dtype") and not isinstance(value, np.ndarray):
+        return concrete(op_name, value, what, hint)
+    return value
 
 
 def static_shape(op_name: str, shape: Any) -> tuple:
@@ -45,12 +53,10 @@ def static_shape(op_name: str, shape: Any) -> tuple:
 
 
 def python_number(op_name: str, value: Any, what: str) -> int | float:
-    """A Python int/float from a Python number or a concrete scalar tensor."""
+    """A Python int/float from a Python number or a concrete scalar tensor (or a symbolic
+    one whose value is known while tracing)."""
     if hasattr(value, "_array") and hasattr(value, "dtype"):
-        if value._array is None:
-            raise TracingError(f"{op_name}: {what} must be known while the function is traced, "
-                               "got a symbolic tensor; pass a Python number")
-        value = value.numpy()
+        value = concrete(op_name, value, what, "a Python number")
     if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -107,33 +113,52 @@ def _holds_tensor(value: Any) -> bool:
     return False
 
 
-def _pack(value: Any, dtype: Any) -> Any:
+def _pack(value: Any, dtype: Any, cast_items: bool = True) -> Any:
     """A (nested) list holding tensors as one tensor, stacked with autojit ops (as TF packs
     such lists), so symbolic tensors work and gradients flow to each item; Python numbers
-    among them take the tensors' dtype."""
+    among them take the tensors' dtype (that of the first strong one: weak tensors hold
+    Python numbers, Note [Weak tensors]). Tensors of another dtype are cast to ``dtype``
+    when ``cast_items`` (the user's ``aj.constant(..., dtype=)``), else an error."""
     from autojit.ops.array import stack  # array builds on creation: import late
 
-    def first_dtype(items):
-        for item in items:
-            if isinstance(item, (list, tuple)):
-                found = first_dtype(item)
-                if found is not None:
-                    return found
-            elif _is_tensor(item):
-                return item.dtype
-        return None
+    items = []
 
-    target = dtypes.as_dtype(dtype) if dtype is not None else first_dtype(value)
+    def walk(item):
+        if isinstance(item, (list, tuple)):
+            for x in item:
+                walk(x)
+        elif _is_tensor(item):
+            items.append(item)
+
+    walk(value)
+    strong = [t.dtype for t in items if not getattr(t, "_weak", False)] or [items[0].dtype]
+    if dtype is not None:
+        target = dtypes.as_dtype(dtype)
+    else:  # the widest of one kind (int32 and int64 items: int64)
+        target = max((d for d in strong if d.kind == strong[0].kind), key=lambda d: d.itemsize)
 
     def build(item):
         if isinstance(item, (list, tuple)):
             return stack([build(x) for x in item])
         if _is_tensor(item):
-            return item if item.dtype == target else cast(item, target)
+            if item.dtype == target:
+                return item
+            if not cast_items and not getattr(item, "_weak", False) and not (
+                    item.dtype.kind == target.kind and item.dtype.itemsize < target.itemsize):
+                raise DTypeError(f"a list of tensors given as one tensor holds {target.name} "
+                                 f"and {item.dtype.name} tensors; aj.cast them to one dtype")
+            return cast(item, target)
         return constant(item, dtype=target)
 
     return build(value)
 
+
+def _pack_input(value: Any, dtype: Any) -> Any:
+    """``value`` packed into one tensor when it holds a tensor, else None."""
+    return _pack(value, dtype, cast_items=False) if _holds_tensor(value) else None
+
+
+core._pack_hooks.append(_pack_input)
 
 ZEROS = defop("zeros", [], "xp.zeros(shape, dtype)", lambda name, *, shape, dtype: (shape, dtype),
               attrs=("shape", "dtype"))

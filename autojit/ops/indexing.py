@@ -24,7 +24,7 @@ import numpy as np
 from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
 from autojit.ops import shapes
-from autojit.ops.core import bind, defop, to_numpy_constant
+from autojit.ops.core import as_operand, bind, concrete, defop
 
 
 class IndexKey(tuple):
@@ -419,7 +419,7 @@ def gather(params: Any, indices: Any, validate_indices: Any = None, axis: int = 
 def index_values(indices: Any) -> Any:
     """Python ints and lists of them as an int32 array (not weak scalars that would take
     the dtype of a float partner); tensors and arrays unchanged."""
-    return indices if hasattr(indices, "dtype") else to_numpy_constant(indices)
+    return as_operand(indices)
 
 
 # ----------------------------------------------------------------------------- one_hot
@@ -464,8 +464,8 @@ def one_hot(indices: Any, depth: int, on_value: Any = 1, off_value: Any = 0, axi
 
 
 def _positive(name: str, value: Any, what: str) -> tuple:
-    if hasattr(value, "numpy"):
-        value = value.numpy()
+    if hasattr(value, "_array") and hasattr(value, "dtype"):
+        value = concrete(name, value, what, "a Python int")
     if isinstance(value, (bool, np.bool_)) or int(value) != value or value < 0:
         raise InvalidArgumentError(f"{name}: expected {what} >= 0 as an int, got {value!r}")
     return (int(value),)

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from autojit import dtypes
-from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
+from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.ops import shapes
 from autojit.ops.array import expand_dims, reshape, shape, squeeze, transpose
-from autojit.ops.core import as_operand, bind, defop
+from autojit.ops.core import as_operand, bind, concrete, defop
 from autojit.ops.math import multiply, negative, unbroadcast
 
 
@@ -177,10 +177,7 @@ def _product(dims: list) -> Any:
 def _tensordot_axes(axes: Any, rank_a: int, rank_b: int) -> tuple:
     """TF's ``axes`` as two lists of non-negative axes, or a clear error."""
     if hasattr(axes, "_array") and hasattr(axes, "dtype"):
-        if axes._array is None:
-            raise TracingError("tensordot: axes must be known while the function is traced, "
-                               "got a symbolic tensor; pass Python ints")
-        axes = axes.numpy()
+        axes = concrete("tensordot", axes, "axes", "Python ints")
     if isinstance(axes, (np.ndarray, np.generic)):
         axes = axes.tolist()
     if isinstance(axes, int) and not isinstance(axes, bool):

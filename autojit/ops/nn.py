@@ -13,7 +13,7 @@ from autojit import dtypes
 from autojit.errors import DTypeError, ShapeError
 from autojit.ops import shapes
 from autojit.ops.array import expand_dims
-from autojit.ops.core import bind, defop, to_numpy_constant
+from autojit.ops.core import as_operand, bind, defop
 from autojit.ops.indexing import check_index_range, index_values, one_hot
 from autojit.ops.math import (
     add,
@@ -224,7 +224,7 @@ def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
     it). The gradient in ``logits`` is ``sigmoid(x) - z`` to rounding, finite for any ``x``.
     """
     op = "sigmoid_cross_entropy_with_logits"
-    logits = logits if hasattr(logits, "dtype") else to_numpy_constant(logits)
+    logits = as_operand(logits)
     if not dtypes.is_floating(logits.dtype):
         raise DTypeError(f"{op}: expected floating-point logits, got {logits.dtype.name}; "
                          f"use aj.cast(logits, aj.float32)")
@@ -234,7 +234,7 @@ def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
                              f"got {labels.dtype.name}; use aj.cast(labels, "
                              f"aj.{logits.dtype.name})")
     else:
-        labels = to_numpy_constant(labels, logits.dtype)
+        labels = as_operand(labels, logits.dtype)
     if len(labels.shape) != len(logits.shape) or any(
             a is not None and b is not None and a != b
             for a, b in zip(labels.shape, logits.shape)):
@@ -251,7 +251,7 @@ def l2_loss(t: Any, name: str | None = None) -> Any:
 
     Usage: ``penalty = 1e-4 * aj.add_n([aj.nn.l2_loss(w) for w in weights])``
     """
-    t = t if hasattr(t, "dtype") else to_numpy_constant(t)
+    t = as_operand(t)
     if not dtypes.is_floating(t.dtype):
         raise DTypeError(f"l2_loss: expected a floating-point tensor, got {t.dtype.name}; "
                          f"use aj.cast(t, aj.float32)")

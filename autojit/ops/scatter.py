@@ -14,14 +14,10 @@ from typing import Any
 from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.ops import shapes
-from autojit.ops.core import bind, defop, to_numpy_constant
+from autojit.ops.core import as_operand, bind, defop
 from autojit.ops.indexing import _is_concrete, check_index_range, getitem, index_values
 from autojit.ops.math import where as _where3
 from autojit.ops.math import zeros_like_value
-
-
-def _tensor(x: Any) -> Any:
-    return x if hasattr(x, "shape") and hasattr(x, "dtype") else to_numpy_constant(x)
 
 
 def _nd_key(xp, indices, depth):
@@ -101,7 +97,7 @@ def gather_nd(params: Any, indices: Any, batch_dims: int = 0, name: str | None =
     if batch_dims:
         raise InvalidArgumentError(f"gather_nd: batch_dims is not supported, got {batch_dims}")
     indices = index_values(indices)
-    return bind(GATHER_ND, _tensor(params), indices, depth=_depth_of("gather_nd", indices))
+    return bind(GATHER_ND, as_operand(params), indices, depth=_depth_of("gather_nd", indices))
 
 
 # ----------------------------------------------------------------------------- scatters
@@ -156,7 +152,7 @@ def tensor_scatter_nd_add(tensor: Any, indices: Any, updates: Any,
 
     Usage: ``aj.tensor_scatter_nd_add(x, [[0], [2]], rows)``
     """
-    tensor, indices = _tensor(tensor), index_values(indices)
+    tensor, indices = as_operand(tensor), index_values(indices)
     return bind(TENSOR_SCATTER_ND_ADD, tensor, indices, _like(updates, tensor),
                 depth=_depth_of("tensor_scatter_nd_add", indices))
 
@@ -167,16 +163,14 @@ def tensor_scatter_nd_update(tensor: Any, indices: Any, updates: Any,
 
     Usage: ``aj.tensor_scatter_nd_update(x, [[1, 1]], [0.0])``
     """
-    tensor, indices = _tensor(tensor), index_values(indices)
+    tensor, indices = as_operand(tensor), index_values(indices)
     return bind(TENSOR_SCATTER_ND_UPDATE, tensor, indices, _like(updates, tensor),
                 depth=_depth_of("tensor_scatter_nd_update", indices))
 
 
 def _like(updates: Any, tensor: Any) -> Any:
     """Python data for ``updates`` takes the tensor's dtype (``[0.0]`` next to float64)."""
-    if hasattr(updates, "shape") and hasattr(updates, "dtype"):
-        return updates
-    return to_numpy_constant(updates, tensor.dtype)
+    return as_operand(updates, tensor.dtype)
 
 
 def _scatter_nd_rule(name, indices, updates, *, shape, depth):
@@ -207,7 +201,7 @@ def scatter_nd(indices: Any, updates: Any, shape: Any, name: str | None = None) 
     from autojit.ops.creation import static_shape
 
     indices = index_values(indices)
-    return bind(SCATTER_ND, indices, _tensor(updates), shape=static_shape("scatter_nd", shape),
+    return bind(SCATTER_ND, indices, as_operand(updates), shape=static_shape("scatter_nd", shape),
                 depth=_depth_of("scatter_nd", indices))
 
 
@@ -220,8 +214,8 @@ def boolean_mask(tensor: Any, mask: Any, axis: int | None = None, name: str | No
 
     Usage: ``aj.boolean_mask(x, x > 0)``, ``aj.boolean_mask(rows, keep, axis=1)``
     """
-    tensor = _tensor(tensor)
-    mask = _tensor(mask)
+    tensor = as_operand(tensor)
+    mask = as_operand(mask)
     if mask.dtype != dtypes.bool:
         raise DTypeError(f"boolean_mask: expected a bool mask, got {mask.dtype.name}")
     k, n = len(mask.shape), len(tensor.shape)
@@ -256,7 +250,7 @@ def where(condition: Any, x: Any = None, y: Any = None, name: str | None = None)
     Usage: ``aj.where(m, x, 0.0)``, ``rows = aj.where(labels == 3)``
     """
     if x is None and y is None:
-        return bind(WHERE_INDICES, _tensor(condition))
+        return bind(WHERE_INDICES, as_operand(condition))
     if x is None or y is None:
         raise InvalidArgumentError("where: pass both x and y, or neither (for the coordinates "
                                    "of the True entries)")

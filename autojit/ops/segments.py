@@ -15,7 +15,7 @@ from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.ops import shapes
 from autojit.ops.array import expand_dims_many
-from autojit.ops.core import bind, defop, to_numpy_constant
+from autojit.ops.core import as_operand, bind, defop
 from autojit.ops.indexing import _is_concrete, check_index_range, gather, index_values
 from autojit.ops.math import greater_equal, maximum, where, zeros_like_value
 
@@ -80,17 +80,13 @@ SEGMENT_SUM = defop("segment_sum", ["data", "ids"], "_segment_sum(xp, data, ids,
                     check=_segment_check)
 
 
-def _data(x: Any) -> Any:
-    return x if hasattr(x, "shape") and hasattr(x, "dtype") else to_numpy_constant(x)
-
-
 def segment_sum(data: Any, segment_ids: Any, name: str | None = None) -> Any:
     """Sums of the rows of ``data`` per segment; ``segment_ids`` (1-D, sorted, >= 0) name
     each row's segment; the output has ``max(id) + 1`` rows (empty segments are 0).
 
     Usage: ``aj.math.segment_sum(x, [0, 0, 1, 3])``
     """
-    return bind(SEGMENT_SUM, _data(data), index_values(segment_ids), num_segments=None)
+    return bind(SEGMENT_SUM, as_operand(data), index_values(segment_ids), num_segments=None)
 
 
 def unsorted_segment_sum(data: Any, segment_ids: Any, num_segments: Any,
@@ -106,4 +102,4 @@ def unsorted_segment_sum(data: Any, segment_ids: Any, num_segments: Any,
     if isinstance(n, float) or n < 0:
         raise InvalidArgumentError(f"unsorted_segment_sum: expected num_segments >= 0 as an "
                                    f"int, got {num_segments!r}")
-    return bind(SEGMENT_SUM, _data(data), index_values(segment_ids), num_segments=int(n))
+    return bind(SEGMENT_SUM, as_operand(data), index_values(segment_ids), num_segments=int(n))

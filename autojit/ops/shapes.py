@@ -44,7 +44,13 @@ def broadcast(op_name: str, a: Shape, b: Shape) -> Shape:
 
 
 def normalize_axis(op_name: str, axis: int, ndim: int) -> int:
-    """``axis`` as a non-negative index into ``ndim`` dims, or a clear error."""
+    """``axis`` as a non-negative index into ``ndim`` dims, or a clear error. A scalar int
+    tensor counts when its value is known (eagerly, or while tracing from static shapes)."""
+    if type(axis) is not int and hasattr(axis, "_array") and hasattr(axis, "dtype") \
+            and axis.dtype.kind in "iu" and not axis.shape:
+        from autojit.ops.core import concrete  # import late: core's users import shapes
+
+        axis = int(concrete(op_name, axis, "axis", "a Python int"))
     if not isinstance(axis, int) or isinstance(axis, bool):
         raise InvalidArgumentError(f"{op_name}: expected an integer axis, got {axis!r}")
     if not -ndim <= axis < ndim:

@@ -13,7 +13,7 @@ from typing import Any
 from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.ops import shapes
-from autojit.ops.core import bind, defop, to_numpy_constant
+from autojit.ops.core import as_operand, bind, concrete, defop
 from autojit.ops.indexing import check_index_range
 
 _DIRECTIONS = ("ASCENDING", "DESCENDING")
@@ -67,7 +67,7 @@ def _direction(name: str, direction: Any) -> bool:
 
 
 def _sort_attrs(name, values, axis, direction):
-    x = values if hasattr(values, "shape") else to_numpy_constant(values)
+    x = as_operand(values)
     ndim = len(x.shape)
     if ndim == 0:
         raise ShapeError(f"{name}: expected a tensor of rank >= 1, got a scalar")
@@ -145,8 +145,8 @@ def take_along_axis(x: Any, indices: Any, axis: int) -> Any:
     """``x`` picked along ``axis`` at ``indices`` (same rank as ``x``), as
     ``np.take_along_axis``. Usage: ``take_along_axis(x, aj.argsort(x), axis=-1)``
     """
-    x = x if hasattr(x, "shape") else to_numpy_constant(x)
-    indices = indices if hasattr(indices, "dtype") else to_numpy_constant(indices)
+    x = as_operand(x)
+    indices = as_operand(indices)
     axis = shapes.normalize_axis("take_along_axis", axis, max(len(x.shape), 1))
     return bind(TAKE_ALONG_AXIS, x, indices, axis=axis)
 
@@ -161,7 +161,9 @@ def top_k(input: Any, k: int = 1, sorted: bool = True,  # noqa: A002
 
     Usage: ``values, indices = aj.math.top_k(logits, k=5)``
     """
-    x = input if hasattr(input, "shape") else to_numpy_constant(input)
+    x = as_operand(input)
+    if hasattr(k, "_array") and hasattr(k, "dtype") and k.dtype.kind in "iu" and not k.shape:
+        k = int(concrete("top_k", k, "k", "a Python int"))
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
         raise InvalidArgumentError(f"top_k: expected k >= 0 as a Python int, got {k!r}")
     if not x.shape:

@@ -213,12 +213,23 @@ def test_same_error_while_tracing(fn, error, message):
 
 
 @pytest.mark.parametrize("fn,message", [
-    (lambda x: aj.repeat(x, aj.shape(x)),
-     "repeat: repeats must be known while the function is traced, got a symbolic tensor"),
-    (lambda x: aj.reverse(x, aj.rank(x) - 1),
-     "reverse: axis must be known while the function is traced, got a symbolic tensor"),
+    (lambda x: aj.repeat(x, aj.cast(x[0, 0], aj.int32)),
+     "repeat: repeats must be known while the function is traced, got a symbolic tensor that "
+     "depends on the function's inputs"),
+    (lambda x: aj.reverse(x, aj.cast(x[0, :1], aj.int32)),
+     "reverse: axis must be known while the function is traced, got a symbolic tensor that "
+     "depends on the function's inputs"),
 ], ids=["repeat", "reverse"])
 def test_static_arguments_refuse_symbolic_tensors(fn, message):
     traced = aj.function(fn, autograph=False)
     with pytest.raises(TracingError, match=re.escape(message)):
         traced(aj.constant(X))
+
+
+@pytest.mark.parametrize("fn", [lambda x: aj.repeat(x, aj.shape(x)[0] - 1, axis=1),
+                                lambda x: aj.reverse(x, aj.rank(x) - 1)],
+                         ids=["repeat", "reverse"])
+def test_static_arguments_known_while_tracing_are_read(fn):
+    # computed from the static shape only: known while tracing (Note [Known values])
+    np.testing.assert_array_equal(aj.function(fn, autograph=False)(aj.constant(X)).numpy(),
+                                  fn(aj.constant(X)).numpy())

@@ -216,8 +216,9 @@ def test_same_error_while_tracing(fn, error, message):
 
 
 @pytest.mark.parametrize("fn,message", [
-    (lambda x: aj.tile(x, aj.shape(x)),
-     "tile: multiples must be known while the function is traced, got a symbolic tensor"),
+    (lambda x: aj.tile(x, aj.cast(x[0, :2], aj.int32)),
+     "tile: multiples must be known while the function is traced, got a symbolic tensor that "
+     "depends on the function's inputs"),
 ], ids=["tile"])  # aj.range of symbolic bounds is a tensor (tests/autograph/test_ranges.py)
 def test_static_arguments_refuse_symbolic_tensors(fn, message):
     traced = aj.function(fn, autograph=False)
@@ -266,9 +267,12 @@ def test_sparse_cross_entropy_gradient_needs_a_known_class_count():
 
 
 def test_slicing_with_a_symbolic_bound_points_to_gather():
-    traced = aj.function(lambda x: x[:aj.size(x)], autograph=False)
+    traced = aj.function(lambda x: x[:aj.cast(x[0, 0], aj.int32)], autograph=False)
     with pytest.raises(TracingError, match=re.escape("Use aj.gather")):
         traced(aj.constant(np.ones((3, 4), np.float32)))
+    # a bound known from the static shape is an index (Note [Known values])
+    known = aj.function(lambda x: x[:aj.shape(x)[0] - 1, aj.size(x) - 12:], autograph=False)
+    assert known(aj.constant(np.ones((3, 4), np.float32))).shape == (2, 4)
 
 
 @pytest.mark.parametrize("call", [

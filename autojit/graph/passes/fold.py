@@ -11,13 +11,12 @@ whatever the value: ``aj.shape(x)[0]`` then leaves no ``shape`` node in the repl
 from __future__ import annotations
 
 from autojit import backend
-from autojit.graph.ir import Graph
+from autojit.graph.ir import Graph, static_shape_value
 from autojit.graph.passes.rewrite import apply_substitutions, constant_array, is_constant
 from autojit.ops.core import registry
 from autojit.ops.shapes import size
 
 MAX_FOLD = 1024
-_SHAPE_OPS = frozenset(("shape", "size", "rank"))
 
 
 def fold_constants(graph: Graph) -> Graph:
@@ -30,7 +29,7 @@ def fold_constants(graph: Graph) -> Graph:
         _constants_into_subgraphs(node, constant_op)
         for sub in node.subgraphs():
             fold_constants(sub)
-        static = _static_shape_value(node)
+        static = static_shape_value(node)
         if static is not None:
             folded = graph.add_node(constant_op, [], {"value": static},
                                     [node.outputs[0].spec]).outputs[0]
@@ -63,18 +62,6 @@ def fold_constants(graph: Graph) -> Graph:
     graph.nodes = kept
     apply_substitutions(graph, subst)
     return graph
-
-
-def _static_shape_value(node):
-    """The value of a ``shape``/``size``/``rank`` node whose input shape is fully known
-    (a host array of the node's dtype), else None."""
-    if node.op.name not in _SHAPE_OPS or len(node.inputs) != 1:
-        return None
-    shape = node.inputs[0].spec.shape
-    if shape is None or any(d is None for d in shape):
-        return None
-    value = {"shape": list(shape), "size": size(shape), "rank": len(shape)}[node.op.name]
-    return backend.CPU.xp.asarray(value, dtype=node.outputs[0].spec.dtype)
 
 
 def _values_pass(node, arrays: list) -> bool:
