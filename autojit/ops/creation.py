@@ -13,7 +13,7 @@ import numpy as np
 from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.ops import core, shapes
-from autojit.ops.core import bind, concrete, defop, to_numpy_constant
+from autojit.ops.core import bind, concrete, defop, known_value, to_numpy_constant
 from autojit.ops.math import cast, ones_like_value, unbroadcast, zeros_like_value
 
 # ----------------------------------------------------------------------------- static arguments
@@ -243,12 +243,14 @@ def arange(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None,
     Usage: ``aj.range(5)`` (int32 0..4), ``aj.range(0.0, 1.0, 0.25)`` (float32)
 
     Ints give int32 and floats float32 unless ``dtype`` says otherwise (a tensor argument
-    lends its dtype). The bounds must be known while tracing.
+    lends its dtype). Bounds unknown while tracing make a tensor of unknown length (Note
+    [Ranges with tensor bounds]); bounds known from static shapes (Note [Known values] in
+    graph/tracer.py) a range of static length.
     """
     if limit is None:
         start, limit = 0, start
     given = [v for v in (start, limit, delta) if hasattr(v, "dtype")]
-    if any(getattr(v, "_array", 0) is None for v in given):
+    if any(getattr(v, "_array", 0) is None and known_value(v) is None for v in given):
         return _range_tensor(start, limit, delta, dtype, given)
     start, limit, delta = (python_number("range", v, what)
                            for v, what in ((start, "start"), (limit, "limit"), (delta, "delta")))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
+
 from autojit.errors import InvalidArgumentError, ShapeError
 
 Shape = tuple
@@ -43,14 +45,27 @@ def broadcast(op_name: str, a: Shape, b: Shape) -> Shape:
     return tuple(out)
 
 
-def normalize_axis(op_name: str, axis: int, ndim: int) -> int:
-    """``axis`` as a non-negative index into ``ndim`` dims, or a clear error. A scalar int
-    tensor counts when its value is known (eagerly, or while tracing from static shapes)."""
-    if type(axis) is not int and hasattr(axis, "_array") and hasattr(axis, "dtype") \
-            and axis.dtype.kind in "iu" and not axis.shape:
-        from autojit.ops.core import concrete  # import late: core's users import shapes
+def python_int(op_name: str, value, what: str):
+    """``value`` as a Python int when it is a NumPy int or a scalar int tensor whose value is
+    known (Note [Known values] in graph/tracer.py); anything else as it is, for the caller's
+    error. Usage: ``k = python_int("top_k", k, "k")``"""
+    if hasattr(value, "_array") and hasattr(value, "dtype"):
+        if value.dtype.kind in "iu" and not value.shape:
+            from autojit.ops.core import concrete  # import late: core's users import shapes
 
-        axis = int(concrete(op_name, axis, "axis", "a Python int"))
+            return int(concrete(op_name, value, what, "a Python int"))
+        return value
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def normalize_axis(op_name: str, axis: int, ndim: int) -> int:
+    """``axis`` as a non-negative index into ``ndim`` dims, or a clear error. A NumPy int
+    counts, and so does a scalar int tensor whose value is known (eagerly, or while
+    tracing from static shapes)."""
+    if type(axis) is not int:
+        axis = python_int(op_name, axis, "axis")
     if not isinstance(axis, int) or isinstance(axis, bool):
         raise InvalidArgumentError(f"{op_name}: expected an integer axis, got {axis!r}")
     if not -ndim <= axis < ndim:

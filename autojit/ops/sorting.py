@@ -13,7 +13,7 @@ from typing import Any
 from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.ops import shapes
-from autojit.ops.core import as_operand, bind, concrete, defop
+from autojit.ops.core import as_operand, bind, defop
 from autojit.ops.indexing import check_index_range
 
 _DIRECTIONS = ("ASCENDING", "DESCENDING")
@@ -162,8 +162,7 @@ def top_k(input: Any, k: int = 1, sorted: bool = True,  # noqa: A002
     Usage: ``values, indices = aj.math.top_k(logits, k=5)``
     """
     x = as_operand(input)
-    if hasattr(k, "_array") and hasattr(k, "dtype") and k.dtype.kind in "iu" and not k.shape:
-        k = int(concrete("top_k", k, "k", "a Python int"))
+    k = shapes.python_int("top_k", k, "k")
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
         raise InvalidArgumentError(f"top_k: expected k >= 0 as a Python int, got {k!r}")
     if not x.shape:

@@ -60,6 +60,18 @@ STATIC = {  # name: a function of (rng, x) using static arguments built by _int
     "eye": lambda r, x: aj.eye(_int(r, x, 3)),
     "linspace": lambda r, x: aj.linspace(0.0, 1.0, _int(r, x, 5)),
     "random.normal shape": lambda r, x: aj.shape(aj.random.normal(_ints(r, x, [2, 4]))),
+    "range": lambda r, x: aj.range(_int(r, x, 1), _int(r, x, 5), _int(r, x, 2)),
+    "transpose": lambda r, x: aj.transpose(x, aj.range(aj.rank(x))[::-1]),
+    # axes, k and slice bounds
+    "reduce_sum axis": lambda r, x: aj.reduce_sum(x, axis=_int(r, x, 1)),
+    "concat axis": lambda r, x: aj.concat([x, x], axis=_int(r, x, 0)),
+    "argmax axis": lambda r, x: aj.argmax(x, axis=_int(r, x, 1)),
+    "cumsum axis": lambda r, x: aj.cumsum(x, axis=_int(r, x, 1)),
+    "expand_dims axis": lambda r, x: aj.expand_dims(x, _int(r, x, 2)),
+    "softmax axis": lambda r, x: aj.nn.softmax(x, axis=_int(r, x, 0)),
+    "gather axis": lambda r, x: aj.gather(x, [2, 0], axis=_int(r, x, 1)),
+    "top_k k": lambda r, x: aj.math.top_k(x, k=_int(r, x, 2)).values,
+    "slice bounds": lambda r, x: x[_int(r, x, 1):, :_int(r, x, 2)],
 }
 
 
