@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from autojit import dtypes
-from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
+from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
 from autojit.ops import shapes
 from autojit.ops.core import bind, defop
 from autojit.ops.creation import (  # noqa: F401  (re-exported: autojit imports them from here)
@@ -114,7 +114,10 @@ def reshape(tensor: Any, shape: Any, name: str | None = None) -> Any:
     ``aj.reshape(x, [aj.shape(x)[0], -1])``
     """
     if _symbolic(shape) or (type(shape) in (list, tuple) and any(_symbolic(d) for d in shape)):
-        return _reshape_dynamic(tensor, shape)
+        try:  # known while tracing: a static reshape (Note [Known values])
+            shape = static_ints("reshape", shape, "a shape such as (-1, 784)")
+        except TracingError:
+            return _reshape_dynamic(tensor, shape)
     return bind(RESHAPE, tensor, shape=static_ints("reshape", shape, "a shape such as (-1, 784)"))
 
 

@@ -167,13 +167,86 @@ ONES = defop("ones", [], "xp.ones(shape, dtype)", lambda name, *, shape, dtype: 
 
 
 def zeros(shape: Any, dtype: Any = dtypes.float32, name: str | None = None) -> Any:
-    """A tensor of zeros. Usage: ``aj.zeros((2, 3))``"""
-    return bind(ZEROS, shape=static_shape("zeros", shape), dtype=dtypes.as_dtype(dtype))
+    """A tensor of zeros. Usage: ``aj.zeros((2, 3))``; in ``@aj.function`` also
+    ``aj.zeros([aj.shape(x)[0], 16])`` for an ``x`` whose first dim is unknown"""
+    dt = dtypes.as_dtype(dtype)
+    dynamic = _dynamic_dims(shape)
+    if dynamic is not None:
+        return bind(FILL_DYNAMIC, dynamic[0], np.zeros((), dt), hint=dynamic[1])
+    return bind(ZEROS, shape=static_shape("zeros", shape), dtype=dt)
 
 
 def ones(shape: Any, dtype: Any = dtypes.float32, name: str | None = None) -> Any:
-    """A tensor of ones. Usage: ``aj.ones((2, 3), dtype=aj.int32)``"""
-    return bind(ONES, shape=static_shape("ones", shape), dtype=dtypes.as_dtype(dtype))
+    """A tensor of ones. Usage: ``aj.ones((2, 3), dtype=aj.int32)`` (a shape may hold tensors
+    unknown while tracing, as for ``aj.zeros``)"""
+    dt = dtypes.as_dtype(dtype)
+    dynamic = _dynamic_dims(shape)
+    if dynamic is not None:
+        return bind(FILL_DYNAMIC, dynamic[0], np.ones((), dt), hint=dynamic[1])
+    return bind(ONES, shape=static_shape("ones", shape), dtype=dt)
+
+
+# Note [Shapes unknown while tracing]: TF code sizes new tensors from the shapes of others,
+# `aj.zeros([aj.shape(x)[0], units])`, also where `x`'s batch dim is unknown (an input
+# signature with None, a relaxed retrace). A shape whose items are known while tracing
+# (Python ints, Note [Known values]) makes the static op; one with an item unknown makes
+# `fill_dynamic`, whose dims are an int32 tensor read when the graph runs (like
+# `reshape_dynamic`; on a GPU that read is a host sync, so the step is not captured). Its
+# `hint` holds the dims known while tracing (None for the others): its static shape.
+
+
+def _dynamic_dims(shape: Any) -> tuple | None:
+    """``(dims, hint)`` for a shape with an item unknown while tracing (an int32 tensor of
+    the dims, and the static dims with None where unknown), else None."""
+    if type(shape) in (list, tuple):
+        if all(type(d) is int for d in shape):
+            return None
+        items = [d if type(d) is int or not _unknown(d) else None for d in shape]
+        if None not in items:
+            return None
+        from autojit.ops.array import stack  # array builds on creation: import late
+
+        hint = tuple(int(resolved("fill", d, "a dimension", "Python ints"))
+                     if u is not None else None for d, u in zip(shape, items))
+        parts = [cast(d, dtypes.int32) if u is None else constant(h, dtype=dtypes.int32)
+                 for d, u, h in zip(shape, items, hint)]
+        return stack(parts), hint
+    if not (hasattr(shape, "dtype") and _unknown(shape)) or len(shape.shape) != 1 \
+            or shape.shape[0] is None:
+        return None  # static_shape's own error for a shape of unknown length
+    node = getattr(getattr(shape, "_value", None), "node", None)
+    hint = (tuple(node.inputs[0].spec.shape) if node is not None and node.op.name == "shape"
+            else (None,) * shape.shape[0])  # aj.shape(x) of x [None, 3]: (None, 3)
+    return cast(shape, dtypes.int32), hint
+
+
+def _unknown(value: Any) -> bool:
+    """A symbolic tensor whose value is not known while tracing."""
+    return hasattr(value, "dtype") and getattr(value, "_array", 0) is None \
+        and known_value(value) is None
+
+
+def _fill_dynamic_rule(name, dims, value, *, hint):
+    if len(value.shape) != 0:
+        raise ShapeError(f"{name}: expected a scalar value, got a tensor of shape "
+                         f"{shapes.fmt(value.shape)}")
+    if not dtypes.is_integer(dims.dtype) or len(dims.shape) != 1 \
+            or dims.shape[0] not in (None, len(hint)):  # None: the length given by hint
+        raise InvalidArgumentError(f"{name}: expected a 1-D integer shape of length "
+                                   f"{len(hint)}, got {dims.dtype.name}{shapes.fmt(dims.shape)}")
+    if hasattr(dims, "tolist"):  # concrete: exact
+        out = tuple(int(d) for d in dims.tolist())
+        if any(d < 0 for d in out):
+            raise InvalidArgumentError(f"{name}: dimensions must be >= 0, got {list(out)}")
+        return out, value.dtype
+    return hint, value.dtype
+
+
+FILL_DYNAMIC = defop(
+    "fill_dynamic", ["dims", "value"],
+    "xp.full(tuple(int(d) for d in dims.tolist()), value, dtype=value.dtype)",
+    _fill_dynamic_rule, lambda g, out, dims, value, *, hint: (None, unbroadcast(g, value)),
+    attrs=("hint",))
 
 
 def zeros_like(input: Any, dtype: Any = None, name: str | None = None) -> Any:  # noqa: A002
@@ -202,8 +275,13 @@ FILL = defop("fill", ["value"], "xp.full(shape, value, dtype=value.dtype)", _fil
 def fill(dims: Any, value: Any, name: str | None = None) -> Any:
     """A tensor of shape ``dims`` filled with the scalar ``value`` (its dtype).
 
-    Usage: ``aj.fill((2, 3), 9.0)``
+    Usage: ``aj.fill((2, 3), 9.0)`` (``dims`` may hold tensors unknown while tracing, as
+    for ``aj.zeros``)
     """
+    dynamic = _dynamic_dims(dims)
+    if dynamic is not None:
+        value = value if hasattr(value, "dtype") else to_numpy_constant(value)
+        return bind(FILL_DYNAMIC, dynamic[0], value, hint=dynamic[1])
     return bind(FILL, value, shape=static_shape("fill", dims))
 
 

@@ -35,6 +35,7 @@ from autojit.ops.array import (
     reshape_like,
 )
 from autojit.ops.core import bind
+from autojit.ops.creation import FILL_DYNAMIC
 from autojit.ops.indexing import (
     GATHER_GRAD,
     GETITEM_ADVANCED_GRAD,
@@ -437,6 +438,11 @@ TABLE: list[Entry] = [
     E("fill", lambda value, dims: aj.fill(dims, value),
       lambda value, dims: np.full(dims, value, _constant_ref(value).dtype),
       [Case((F(()),), {"dims": (2, 3)}), Case((S(7.0),), {"dims": (3,)})], NUMERIC),
+    E("fill_dynamic",  # shapes unknown while tracing (aj.zeros([aj.shape(x)[0], 2]))
+      lambda dims, value: bind(FILL_DYNAMIC, dims, value, hint=(None,) * len(dims)),
+      lambda dims, value: np.full(tuple(dims), value, value.dtype),
+      [Case((np.array([2, 3], np.int32), F(()))), Case((np.array([0], np.int64), F(())))],
+      NUMERIC, value_dependent_shape=True),
     E("eye", aj.eye,
       lambda num_rows, num_columns=None, batch_shape=(), dtype=F32: np.broadcast_to(
           np.eye(num_rows, num_columns, dtype=dtype), tuple(batch_shape) + (

@@ -135,18 +135,36 @@ def test_lists_holding_tensors_are_packed_with_their_gradients(name, seed):
 
 
 def test_a_value_from_the_inputs_is_still_refused_with_a_clear_error():
-    with pytest.raises(TracingError, match="zeros: a shape such as \\(3, 4\\) must be known "
-                       "while the function is traced, got a symbolic tensor that depends on "
-                       "the function's inputs"):
-        aj.function(lambda x: aj.zeros([aj.cast(x[0, 0], aj.int32)]),
+    with pytest.raises(TracingError, match="tile: multiples must be known while the function "
+                       "is traced, got a symbolic tensor that depends on the function's inputs "
+                       "\\(or on a dimension unknown while tracing\\); pass Python ints"):
+        aj.function(lambda x: aj.tile(x, [aj.cast(x[1, 0], aj.int32), 1]),
                     autograph=False)(aj.constant(X))
 
 
-def test_a_dimension_unknown_while_tracing_is_refused_with_a_clear_error():
-    traced = aj.function(lambda x: aj.zeros([aj.shape(x)[0], 2]), autograph=False,
-                         input_signature=[aj.TensorSpec([None, 3], aj.float64)])
-    with pytest.raises(TracingError, match="or on a dimension unknown while tracing"):
-        traced(aj.constant(X))
+def sized_from_the_batch(x, w):
+    """New tensors sized by a dim unknown while tracing (Note [Shapes unknown while
+    tracing]) and by a value the input holds."""
+    n = aj.shape(x)[0]
+    state = aj.zeros([n, 2], dtype=x.dtype) + aj.ones(aj.shape(x)[1:2], dtype=x.dtype)[0]
+    scale = aj.fill([n, 1], w)
+    count = aj.zeros([aj.cast(x[0, 0], aj.int32) + 1], dtype=x.dtype)
+    return aj.reduce_sum(state * scale * x[:, :2]) + aj.reduce_sum(count), aj.shape(count)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 5])
+def test_shapes_unknown_while_tracing_make_tensors_of_the_run_time_size(rows):
+    traced = aj.function(sized_from_the_batch, input_signature=[
+        aj.TensorSpec([None, 3], aj.float64), aj.TensorSpec([], aj.float64)])
+    x = np.arange(rows * 3, dtype=np.float64).reshape(rows, 3) + 0.5
+    w = aj.constant(1.5, dtype=aj.float64)
+    for got, want in zip(traced(aj.constant(x), w), sized_from_the_batch(aj.constant(x), w)):
+        np.testing.assert_allclose(got.numpy(), want.numpy())
+    assert traced.tracing_count == 1
+    with aj.GradientTape() as tape:  # through the filled value
+        tape.watch(w)
+        loss = traced(aj.constant(x), w)[0]
+    np.testing.assert_allclose(tape.gradient(loss, w).numpy(), x[:, :2].sum())
 
 
 def test_a_list_of_an_int_tensor_and_a_float_is_a_clear_error():

@@ -32,6 +32,7 @@ _READ_REASONS = {
 # Other ops whose replay needs the host (not reads of a computed value's contents).
 _HOST_OPS = {
     "reshape_dynamic": "reads the new shape back on the host",
+    "fill_dynamic": "reads its shape back on the host",
     "stack_get": "indexes its saved loop states on the host",
     "size_along": "computes a size on the host",
 }
