@@ -2,8 +2,10 @@
 Variables and sub-Modules held in its attributes.
 
 Note [Module discovery]: ``variables``, ``trainable_variables`` and ``submodules`` walk the
-instance's attributes sorted by name, looking through lists, tuples and dicts (dicts by
-sorted key), nested to any depth. A module's own variables come first, then those of each
+instance's attributes sorted by name (in the order they were first assigned for Keras-style
+``aj.keras.layers.Layer`` subclasses, whose ``add_weight`` list comes first: Keras's
+creation order), looking through lists, tuples and dicts (dicts by sorted key), nested to
+any depth. A module's own variables come first, then those of each
 sub-module in the order found (tf.Module's order). Every object is listed once, cycles are
 cut. The walk is redone on every access rather than cached: invalidating a cache exactly
 would need every list and dict in every attribute wrapped (``self.layers.append`` mutates
@@ -110,9 +112,11 @@ class Module:
     ``name`` defaults to the class name in snake case (``Dense`` -> ``"dense"``, or the
     class attribute ``keras_name`` where set), numbered to be unique in the process as Keras
     does (``"dense"``, ``"dense_1"``, ...; Note [Default module names]); a name given must be
-    a valid Python identifier and is used as is. Variables created inside ``with self.name_scope:`` are named
-    ``"<outer scopes>/<name>/<var>:0"``.
+    a valid Python identifier and is used as is. Variables created inside
+    ``with self.name_scope:`` are named ``"<outer scopes>/<name>/<var>:0"``.
     """
+
+    _walk_sorted = True  # attributes by name (tf.Module); Keras layers: in assignment order
 
     def __init__(self, name: str | None = None):
         if name is None:
@@ -240,7 +244,7 @@ def _walk_module(module: Module, predicate: Callable[[Any], bool], found: list,
     # As tf.Module: this module's matches first, then each sub-module found, depth first.
     submodules: list = []
     attrs = vars(module)
-    for key in sorted(attrs):
+    for key in (sorted(attrs) if type(module)._walk_sorted else attrs):
         if key not in _SKIP:
             _collect(attrs[key], predicate, found, seen, submodules)
     for submodule in submodules:
