@@ -10,7 +10,9 @@ The programs compose smooth ops (kinks would break finite differences): elementw
 broadcasting binary ops (shapes equal, a row ``[4]`` against ``[3, 4]``, a column ``[3, 1]``, a
 scalar), reductions (sum, mean, max) over each axis with and without ``keepdims``, indexing
 (ints, slices with steps, ``gather`` with repeated indices, index lists, ``...``), matmul,
-reshape/transpose/expand_dims, concat, log-softmax and both cross-entropies; and optionally
+reshape/transpose/expand_dims, concat, log-softmax and both cross-entropies, conv2d (strides
+1 and 2, SAME and VALID, the kernel cut from another value), average pooling, batch and
+layer normalization through ``aj.nn.moments``; and optionally
 wrap statements in tensor ``if``/``else``, ``aj.cond``, ``for _ in K.range(n)``, ``for row in
 v``, ``while i < n`` and ``aj.while_loop`` (loop state kept bounded with ``tanh``), nested up
 to two deep, and loops that append to a list (a TensorArray in a tensor loop) that is then
@@ -39,6 +41,54 @@ DIFFERENTIATED = ("x", "w", "b")
 def _np_log_softmax(a):
     shifted = a - a.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _np_conv(a, kernel, stride, padding):
+    """``a`` [m, k] as one 1-channel NHWC image correlated with a [2, 2] kernel (TF's
+    conv2d: SAME pads the bottom/right first; VALID keeps full windows only)."""
+    m, k = a.shape
+    if padding == "SAME":
+        out_m, out_k = -(-m // stride), -(-k // stride)
+        pad_m = max((out_m - 1) * stride + 2 - m, 0)
+        pad_k = max((out_k - 1) * stride + 2 - k, 0)
+        a = np.pad(a, [(pad_m // 2, pad_m - pad_m // 2), (pad_k // 2, pad_k - pad_k // 2)])
+    else:
+        out_m, out_k = (m - 2) // stride + 1, (k - 2) // stride + 1
+    out = np.zeros((out_m, out_k))
+    for i in range(out_m):
+        for j in range(out_k):
+            out[i, j] = np.sum(a[i * stride:i * stride + 2, j * stride:j * stride + 2] * kernel)
+    return out
+
+
+def _np_avg_pool(a):
+    """2x2 average pooling, stride 1, SAME (padding not counted in the mean, as TF)."""
+    m, k = a.shape
+    out = np.zeros((m, k))
+    for i in range(m):
+        for j in range(k):
+            out[i, j] = a[i:i + 2, j:j + 2].mean()
+    return out
+
+
+def _np_batch_norm(a, axes):
+    mean = a.mean(axis=axes, keepdims=True)
+    var = ((a - mean) ** 2).mean(axis=axes, keepdims=True)
+    return (a - mean) / np.sqrt(var + 1e-3)
+
+
+def _aj_image(a):
+    return aj.reshape(a, [1, a.shape[0], a.shape[1], 1])
+
+
+def _aj_conv(a, kernel, stride, padding):
+    out = aj.nn.conv2d(_aj_image(a), aj.reshape(kernel, [2, 2, 1, 1]), stride, padding)
+    return aj.reshape(out, out.shape[1:3])
+
+
+def _aj_batch_norm(a, axes):
+    mean, var = aj.nn.moments(a, axes=list(axes), keepdims=True)
+    return aj.nn.batch_normalization(a, mean, var, None, None, 1e-3)
 
 
 class _Margins(list):
@@ -76,6 +126,9 @@ NP = types.SimpleNamespace(
     softmax=lambda a: np.exp(_np_log_softmax(a)),
     range=range, above=_np_above, cast=float, stack=np.stack,
     cond=lambda p, t, f: t() if p else f(), while_loop=_np_while_loop,
+    kernel=lambda a: np.reshape(a, [-1])[:4].reshape(2, 2),
+    conv=_np_conv, avg_pool=_np_avg_pool, batch_norm=_np_batch_norm,
+    layer_norm=lambda a: _np_batch_norm(a, (1,)),
 )
 
 AJ = types.SimpleNamespace(
@@ -97,6 +150,11 @@ AJ = types.SimpleNamespace(
     range=aj.range, above=lambda a, t: a > t, cast=lambda t: aj.cast(t, aj.float64),
     stack=aj.stack,
     cond=aj.cond, while_loop=aj.while_loop,
+    kernel=lambda a: aj.reshape(aj.reshape(a, [-1])[:4], [2, 2]),
+    conv=_aj_conv,
+    avg_pool=lambda a: aj.reshape(aj.nn.avg_pool2d(_aj_image(a), 2, 1, "SAME"), a.shape),
+    batch_norm=_aj_batch_norm,
+    layer_norm=lambda a: _aj_batch_norm(a, (1,)),
 )
 
 
@@ -148,7 +206,25 @@ class _Generator:
     def expression(self, pool: dict) -> tuple[str, tuple]:
         r = self.rng
         kind = r.choice(["unary", "unary", "binary", "binary", "binary", "reduce", "index",
-                         "matmul", "shape", "loss", "concat"])
+                         "matmul", "shape", "loss", "concat", "nn"])
+        if kind == "nn":
+            images = [n for n, s in pool.items() if len(s) == 2 and min(s) >= 2]
+            kernels = [n for n, s in pool.items() if int(np.prod(s)) >= 4]
+            if not images or not kernels:
+                return self.expression(pool)
+            a, b = r.choice(images), r.choice(kernels)
+            m, k = pool[a]
+            form = r.choice(["conv", "conv", "avg_pool", "batch_norm", "layer_norm"])
+            self.constructs.add(form)
+            if form == "conv":
+                stride, padding = r.choice([1, 2]), r.choice(["SAME", "VALID"])
+                shape = (-(-m // stride), -(-k // stride)) if padding == "SAME" else \
+                    ((m - 2) // stride + 1, (k - 2) // stride + 1)
+                return f"K.conv({a}, K.kernel({b}), {stride}, {padding!r})", shape
+            if form == "batch_norm":
+                axes = r.choice([(0,), (0, 1)])
+                return f"K.batch_norm({a}, {axes})", (m, k)
+            return f"K.{form}({a})", (m, k)
         if kind == "unary":
             a = self.pick(pool)
             f = r.choice(["sin", "cos", "tanh", "sigmoid", "soft_abs", "log_sq", "exp_tanh"])

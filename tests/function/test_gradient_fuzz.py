@@ -148,5 +148,5 @@ def test_generator_covers_the_constructs():
         seen |= generate(seed).constructs
     want = {"broadcasting", "reduce_sum", "reduce_mean", "reduce_max", "indexing", "matmul",
             "losses", "if", "aj.cond", "loop_range", "loop_range_t", "loop_rows", "loop_while",
-            "loop_while_loop"}
+            "loop_while_loop", "conv", "avg_pool", "batch_norm", "layer_norm"}
     assert want <= seen, want - seen

@@ -135,6 +135,19 @@ class DeviceArray(np.ndarray):
         plain = self.view(np.ndarray)
         return _recomputed(lambda: plain.copy(order), plain.copy(order))
 
+    def reshape(self, *shape, **kwargs):  # a copy for a strided view: a kernel on a device
+        plain = self.view(np.ndarray)
+        result = plain.reshape(*shape, **kwargs)
+        if _aliases(result, [plain]):
+            return _device(result)
+        return _recomputed(lambda: plain.reshape(*shape, **kwargs), result)
+
+    def ravel(self, order="C"):
+        return self.reshape(-1, order=order)
+
+    def flatten(self, order="C"):
+        return self.copy(order).reshape(-1)
+
     def astype(self, dtype, *args, **kwargs):
         plain = self.view(np.ndarray)
         result = plain.astype(dtype, *args, **kwargs)
@@ -243,6 +256,9 @@ def fake_cupy() -> types.ModuleType:
     module.__getattr__ = getattr_
     module.ndarray = DeviceArray
     module.asarray = asarray
+    module.lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(  # a device view
+        as_strided=lambda x, *a, **k: _device(np.lib.stride_tricks.as_strided(
+            _plain(x), *a, **k))))
     module.array = asarray
     module.cuda = types.SimpleNamespace(
         Device=_Context, Stream=_Context, alloc_pinned_memory=bytearray,

@@ -42,6 +42,47 @@ def test_a_training_step_is_capturable_only_with_capturable_blas():
     assert str(plan).startswith("not captured: matmul (")
 
 
+def test_ops_calling_cupys_own_cublas_are_not_capturable():
+    # CuPy refuses cuBLAS/cuSOLVER during stream capture: convolutions (matrix products of
+    # patches), einsum, inverses, and matmuls the capturable gemm does not take
+    x = aj.constant(np.ones((1, 4, 4, 2), np.float32))
+    k = aj.constant(np.ones((2, 2, 2, 3), np.float32))
+    cases = {
+        "conv2d": (lambda x, k: aj.nn.conv2d(x, k, 1, "SAME"), (x, k), "cuBLAS"),
+        "einsum": (lambda a: aj.einsum("ij,jk->ik", a, a), (aj.ones((3, 3)),), "cuBLAS"),
+        "matrix_inverse": (aj.linalg.inv, (aj.eye(3),), "cuSOLVER"),
+    }
+    for name, (fn, args, library) in cases.items():
+        plan = plan_capture(graph_of(fn, *args, autograph=False), capturable_blas=True)
+        assert not plan.capturable, name
+        assert plan.reasons[0].startswith(f"{name} (test_executors.py:"), plan.reasons
+        assert plan.reasons[0].endswith(f"calls CuPy's {library} in its kernel, which is "
+                                        "refused during stream capture"), plan.reasons
+    batched = plan_capture(graph_of(aj.matmul, aj.ones((2, 3, 3)), aj.ones((2, 3, 3)),
+                                    autograph=False), capturable_blas=True)
+    assert batched.reasons[0].endswith(
+        "of float32[2, 3, 3] and float32[2, 3, 3] goes to CuPy's cuBLAS (the capturable "
+        "bindings take 2-D float32/float64 operands), which is refused during stream capture")
+
+
+def test_every_op_whose_kernel_calls_cupys_libraries_is_known_to_the_planner():
+    import inspect
+
+    from autojit.graph.executors import capture
+    from autojit.ops import core
+
+    calls = ("xp.matmul", "xp.einsum", "xp.linalg", "xp.tensordot", "xp.dot", "_inv(",
+             "_einsum(", "xp.fft")
+    for name, op in core.registry().items():
+        kernel = op.kernel
+        try:
+            source = inspect.getsource(kernel)
+        except (OSError, TypeError):  # a kernel made from a string: the op's text
+            source = op.source or ""
+        if any(c in source for c in calls) and name not in ("matmul", "matmul_assign"):
+            assert name in capture._LIBRARY_OPS, name
+
+
 def test_host_synchronisations_are_named_with_the_users_line():
     def branch(x):
         return aj.cond(aj.reduce_sum(x) > 0, lambda: x * 2.0, lambda: x)

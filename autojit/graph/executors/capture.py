@@ -37,6 +37,17 @@ _HOST_OPS = {
     "size_along": "computes a size on the host",
 }
 _MATMULS = frozenset({"matmul", "matmul_assign", "batch_matmul", "einsum", "tensordot"})
+# Ops whose CuPy kernels call CuPy's cuBLAS or cuSOLVER themselves (convolutions as matrix
+# products of patches, einsum's contractions, inverses and determinants): refused during
+# stream capture whatever bindings the graph's own matmuls use. (tests/graph/test_capture
+# checks every op whose kernel calls xp.matmul/einsum/linalg is here.)
+_LIBRARY_OPS = {
+    "conv2d": "cuBLAS", "conv2d_backprop_input": "cuBLAS", "conv2d_backprop_filter": "cuBLAS",
+    "conv2d_transpose": "cuBLAS", "depthwise_conv2d": "cuBLAS",
+    "depthwise_conv2d_backprop_input": "cuBLAS", "depthwise_conv2d_backprop_filter": "cuBLAS",
+    "einsum": "cuBLAS", "matrix_inverse": "cuSOLVER", "matrix_determinant": "cuSOLVER",
+}
+_GEMM_DTYPES = frozenset({"float32", "float64"})  # BlasMatmul's sgemm/dgemm
 # Conditional graph nodes built by ``device_loops.lower_device_loops``: their subgraphs were
 # planned when they were built (and are compiled on their own), so walks here skip them.
 _CONDITIONAL_NODES = frozenset({"device_while", "device_cond"})
@@ -163,9 +174,16 @@ def plan_capture(graph: Graph, capturable_blas: bool,
             reason = f"{name}{_where(node)} {_HOST_OPS[name]}"
         elif name.startswith("random") or name in ("dropout", "stateless_random"):
             reason = f"{name}{_where(node)} draws random numbers on the host's generator"
+        elif name in _LIBRARY_OPS:
+            reason = (f"{name}{_where(node)} calls CuPy's {_LIBRARY_OPS[name]} in its kernel, "
+                      "which is refused during stream capture")
         elif name in _MATMULS and not capturable_blas:
             reason = (f"{name}{_where(node)} needs nvmath-python's cuBLAS bindings (CuPy's "
                       "cuBLAS calls are refused during stream capture)")
+        elif name in ("matmul", "matmul_assign") and not _gemm_operands(node):
+            reason = (f"{name}{_where(node)} of {_operands(node)} goes to CuPy's cuBLAS "
+                      "(the capturable bindings take 2-D float32/float64 operands), which is "
+                      "refused during stream capture")
         elif not unknown_inputs and any(v.spec.shape is None or None in v.spec.shape
                                         for v in node.outputs):
             reason = f"{name}{_where(node)} has a shape known only at run time"
@@ -173,6 +191,18 @@ def plan_capture(graph: Graph, capturable_blas: bool,
             seen.add(reason)
             reasons.append(reason)
     return CapturePlan(not reasons, reasons)
+
+
+def _gemm_operands(node: Node) -> bool:
+    """True when a matmul node's operands are what ``BlasMatmul``'s gemm takes."""
+    a, b = node.inputs[:2]
+    return all(v.spec.shape is not None and len(v.spec.shape) == 2
+               and v.spec.dtype.name in _GEMM_DTYPES for v in (a, b))
+
+
+def _operands(node: Node) -> str:
+    return " and ".join(f"{v.spec.dtype.name}{list(v.spec.shape or [])}"
+                        for v in node.inputs[:2])
 
 
 @contextlib.contextmanager

@@ -293,14 +293,15 @@ class BlasMatmul:
 def _row_major(x: Any, transposed: bool) -> tuple[Any, bool]:
     """``x`` as a C-contiguous 2-D array and a transpose flag giving the same operand: an
     F-contiguous ``x`` (a transpose's view) is ``x.T`` with the flag flipped. ``(None, _)``
-    for other arrays (batched, strided), which go to ``xp.matmul``."""
+    for batched arrays, which go to ``xp.matmul``; a strided 2-D view is copied (a kernel a
+    capture records) so that it still takes the gemm."""
     if x.ndim != 2:
         return None, transposed
     if x.flags.c_contiguous:
         return x, transposed
     if x.flags.f_contiguous:
         return x.T, not transposed
-    return None, transposed
+    return x.copy(), transposed  # strided (a slice's view): a copy kernel, then the gemm
 
 
 class CupyCapture(CaptureAPI):
