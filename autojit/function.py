@@ -565,6 +565,7 @@ class Function:
             else:
                 kinds.append(("py", leaf))
         graph.outputs = results
+        trace.finished = True  # its tensors kept outside say so when used (tracer.escaped)
         traced = time.perf_counter()
         build = BuildInfo(convert_s=converted - began, trace_s=traced - converted,
                           nodes_traced=count_nodes(graph))

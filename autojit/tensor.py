@@ -467,6 +467,10 @@ def _symbolic_input(value: Any, op: core.Op, inputs: tuple, attrs: dict) -> Any:
 
 
 def _escaped(value: Any, op: core.Op) -> TracingError:
+    escaped = getattr(value, "escaped", None)
+    if escaped is not None:
+        return TracingError(f"{op.name}: got a symbolic tensor from a finished @aj.function "
+                            f"trace: {escaped()}")
     return TracingError(
         f"{op.name}: got a symbolic tensor from a finished @aj.function trace ({value!r}); "
         "symbolic tensors exist only while their function is being traced. Return the value "

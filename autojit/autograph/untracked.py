@@ -35,7 +35,8 @@ from autojit.variables import Variable
 # a `nonlocal` by its name). A trace cut short before it read its state (a list that became a
 # TensorArray, a replan) has its changes put back when the block sets its state for the next
 # one (`put_back`). A slot given its first tensor (it held None, or nothing) cannot be
-# carried and is an error naming it; a list a called function appends tensors to is a warning
+# carried and is an error naming it; a list a called function (or the block, through a
+# global or closure name autograph does not rewrite) appends tensors to is a warning
 # (it grew once; logging the tensors a trace sees is a fair use of that). Other
 # Python values a called function sets (a layer's `built` flag and Variables) are left as
 # they are: tracing sets them once, as the first eager call does. Not watched: module
@@ -179,12 +180,13 @@ class Watch:
                     len(items) > length and _has_tensor(items[length:]):
                 self.warned.add(id(items))
                 warnings.warn_explicit(
-                    f"`{label}` is a list that a function called inside the tensor {self.what} "
-                    f"at {origin.where(self.where)} appends tensors to; the block is traced "
-                    "once, so the list grows once, not once per iteration (or whether or not "
-                    "the branch runs). Append to it in the block's own code (autograph makes "
-                    "it an aj.TensorArray), or use an aj.TensorArray", vals.AutographWarning,
-                    *self.where)
+                    f"`{label}` is a list that tensors are appended to inside the tensor "
+                    f"{self.what} at {origin.where(self.where)}, by a function called there or "
+                    "through a name the function does not own (a global or closure variable); "
+                    "the block is traced once, so the list grows once, not once per iteration "
+                    "(or whether or not the branch runs). Append to a list the function itself "
+                    "makes (autograph makes it an aj.TensorArray), or use an aj.TensorArray",
+                    vals.AutographWarning, *self.where)
         if found:
             raise Untracked(self, found)
 

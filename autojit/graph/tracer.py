@@ -92,6 +92,9 @@ class SymbolicTensor(Tensor):
         return self._value.spec.dtype
 
     def _refuse(self, what: str, hint: str) -> TracingError:
+        if self._finished():
+            return TracingError(f"{what} of a symbolic tensor at "
+                                f"{where_text(user_location())}: {self.escaped()}")
         return TracingError(
             f"{what} of a symbolic tensor ({self._describe()}) at "
             f"{where_text(user_location())}: inside @aj.function a tensor has no value "
@@ -100,6 +103,25 @@ class SymbolicTensor(Tensor):
     def _describe(self) -> str:
         node = self._value.node
         return f"{self._value.spec.short()} from `{node.op.name if node else 'input'}`"
+
+    def _finished(self) -> bool:
+        """True once the @aj.function trace this tensor belongs to has finished."""
+        root = self._trace
+        while root.parent is not None:
+            root = root.parent
+        return root.finished
+
+    def escaped(self) -> str:
+        """What went wrong when this tensor is used after its trace finished, naming where it
+        was made. Usage: ``raise TracingError(f"add: {x.escaped()}")``"""
+        node = self._value.node
+        made = f"made by `{node.op.name}`" if node is not None else "an input"
+        if node is not None and node.where:
+            made += f" at {where_text(node.where)}"
+        return (f"it is a {self._value.spec.short()} {made} while tracing "
+                f"`{self._trace.graph.name}`, and that trace has finished: a symbolic tensor "
+                "has no value outside its @aj.function (it was kept in an attribute, a global, "
+                "a list or a closure). Return it from the function instead")
 
     def __bool__(self) -> bool:
         raise self._refuse(
@@ -160,6 +182,7 @@ class GraphTrace:
         self._constants: dict[int, Value] = {}
         self._variables: dict[int, Value] = {}
         self._keep: list = []  # objects whose ids key the dicts above
+        self.finished = False  # set by @aj.function when its trace is done
 
     # --- converting inputs -----------------------------------------------------------
     def value_of(self, x: Any, op_name: str = "op") -> Value:
@@ -176,13 +199,18 @@ class GraphTrace:
         inner = self._captured.get(id(x))
         if inner is not None:
             return inner
+        if not x._is_variable and x._finished():
+            raise TracingError(f"{op_name} at {where_text(user_location())}: got a symbolic "
+                               f"tensor from another @aj.function: {x.escaped()}")
         if not x._is_variable and (self.parent is None or not self._is_ancestor(x._trace)):
+            node = x._value.node
+            made = f", made at {where_text(node.where)}" if node is not None and node.where \
+                else ""
             raise TracingError(
-                f"{op_name}: got a symbolic tensor ({x._describe()}) that belongs to another "
-                f"graph (at {where_text(user_location())}). A value computed inside one "
-                "branch or loop body cannot be used outside it; return it from the branch "
-                "or body instead. A value from a finished @aj.function cannot be used "
-                "either: return it from the function")
+                f"{op_name}: got a symbolic tensor ({x._describe()}{made}) that belongs to "
+                f"another graph (at {where_text(user_location())}). A value computed inside "
+                "one branch or loop body cannot be used outside it; return it from the branch "
+                "or body instead")
         spec = TensorSpec(x.shape, x.dtype)
         inner = self.graph.add_input(spec)
         self.captures.append((x, inner))

@@ -173,8 +173,9 @@ def list_grown_by_a_method(x, n):
 
 def test_a_list_grown_by_a_called_function_is_a_warning_naming_it():
     with pytest.warns(AutographWarning, match=re.escape(
-            "`acc.items` is a list that a function called inside the tensor `for` loop at "
-            f"{where(list_grown_by_a_method, 'for i in range(n)')} appends tensors to")):
+            "`acc.items` is a list that tensors are appended to inside the tensor `for` loop "
+            f"at {where(list_grown_by_a_method, 'for i in range(n)')}, by a function called "
+            "there or through a name the function does not own")):
         aj.function(list_grown_by_a_method)(aj.constant(1.0), aj.constant(3))
 
 

@@ -111,18 +111,53 @@ def test_len_and_iteration_over_an_unknown_dim():
 
 def test_a_symbolic_tensor_escaping_its_trace():
     leaked = []
+    holder = type("Holder", (), {})()
 
     @aj.function(autograph=AUTOGRAPH)
     def leak(x):
         y = x * 2.0
         leaked.append(y)
+        holder.last = aj.sin(x)
         return y
 
     leak(aj.constant(1.0))
-    with pytest.raises(TracingError, match="finished @aj.function trace"):
+    made = f"{__file__}:{line_of(leak.python_function, 'y = x * 2.0')}"
+    escaped = (f"it is a f32[] made by `multiply` at {made} while tracing `leak`, and that "
+               "trace has finished: a symbolic tensor has no value outside its @aj.function "
+               "(it was kept in an attribute, a global, a list or a closure). Return it from "
+               "the function instead")
+    with pytest.raises(TracingError) as info:
         leaked[0] + 1.0
-    with pytest.raises(TracingError):
+    assert str(info.value) == f"add: got a symbolic tensor from a finished @aj.function " \
+                              f"trace: {escaped}"
+    with pytest.raises(TracingError) as info:
         aj.function(lambda x: x + leaked[0], autograph=AUTOGRAPH)(aj.constant(1.0))
+    assert str(info.value).endswith(f"got a symbolic tensor from another @aj.function: "
+                                    f"{escaped}")
+    for use, what in ((lambda t: t.numpy(), ".numpy()"), (float, "float()"),
+                      (bool, "bool()")):
+        with pytest.raises(TracingError) as info:
+            use(holder.last)
+        text = str(info.value)
+        assert text.startswith(f"{what} of a symbolic tensor at {__file__}:"), text
+        assert "made by `sin` at" in text and "that trace has finished" in text, text
+
+
+def test_a_value_leaked_from_a_branch_names_where_it_was_made():
+    kept = []
+
+    @aj.function
+    def branch(x):
+        if x > 0:
+            kept.append(x * 3.0)
+        return kept[0] + 1.0
+
+    with pytest.raises(TracingError) as info, pytest.warns(
+            aj.autograph.AutographWarning, match="`kept` is a list that tensors are appended "
+            "to inside the tensor `if`.*through a name the function does not own"):
+        branch(aj.constant(1.0))
+    assert f"made at {__file__}:{line_of(branch.python_function, 'kept.append')})" in \
+        str(info.value) and "belongs to another graph" in str(info.value)
 
 
 def test_replay_errors_name_the_op_and_the_user_line():

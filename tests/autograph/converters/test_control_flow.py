@@ -123,7 +123,7 @@ def test_while_evaluates_its_test_once_per_iteration():
     assert calls == [0, 1, 2, 3]
     calls.clear()
     traced = aj.function(fn)
-    with pytest.warns(AutographWarning, match="`calls` is a list that a function called"):
+    with pytest.warns(AutographWarning, match="`calls` is a list that tensors are appended to"):
         assert traced(aj.constant(3)).numpy() == 3
     assert len(calls) == 2  # once before the loop, once in the traced body
 
