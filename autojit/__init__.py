@@ -4,7 +4,7 @@ Usage: ``import autojit as aj``
 """
 
 from autojit import dtypes, nest
-from autojit.autodiff import GradientTape, UnconnectedGradients
+from autojit.autodiff import GradientTape, UnconnectedGradients, custom_gradient
 from autojit.backend import Device, device, get_device, gpu_available, list_devices
 from autojit.dtypes import (as_dtype, bool, float16, float32, float64, int8, int16, int32,
                             int64, uint8)

@@ -25,7 +25,8 @@ as ops on the Variable, so higher-order gradients find it). The usual ``gradient
 from __future__ import annotations
 
 import enum
-from typing import Any
+import functools
+from typing import Any, Callable
 
 import numpy as np
 
@@ -487,3 +488,114 @@ def _accumulate(cts: dict, key: int, value: Any) -> None:
 # cotangent whose computation is expensive (matmul). The tape calls it only when the input
 # leads back to a source, so eager code never computes, say, the gradient of the input
 # batch of a network's first layer.
+
+
+# ---------------------------------------------------------------------------------------
+# Note [Custom gradients]: ``custom_gradient(f)`` runs ``f``'s forward with no tape
+# recording (a probe tape only notes the trainable Variables it reads), then binds one
+# ``custom_gradient`` op: inputs the tensor arguments, those Variables and ``f``'s outputs;
+# outputs the same outputs (an identity), attributes the ``grad_fn`` ``f`` returned. A tape
+# records that one entry, whose VJP is ``grad_fn``: no gradient reaches the forward's own
+# ops. Inside ``@aj.function`` the op is a graph node, so a function called under an eager
+# tape (its VJP recomputes the graph under a tape, Note [Gradients across functions]) meets
+# same gradient: there the node is evaluated again on new values, and ``grad_fn`` closes over
+# the values of the first run (`e = aj.exp(x)` in its forward), so the VJP runs ``f`` again on
+# the node's inputs, with no tape, for a ``grad_fn`` of those values (the node's ``made``
+# attribute holds the outputs it made first, which tell the two cases apart). ``grad_fn``'s
+# ops are recorded by outer tapes, so higher derivatives are the derivatives of ``grad_fn``.
+
+
+def _custom_kernel(xp, *arrays, grad_fn, forward, made, variables, n_args, n_vars):
+    return tuple(arrays[n_args + n_vars:])
+
+
+def _custom_rule(name, *specs, grad_fn, forward, made, variables, n_args, n_vars):
+    return [(s.shape, s.dtype) for s in specs[n_args + n_vars:]]
+
+
+def _custom_vjp(gs, outs, *inputs, grad_fn, forward, made, variables, n_args, n_vars):
+    if not (made and made[0] is outs[0]):  # evaluated again: a grad_fn of these values
+        saved = core._state.tapes
+        core._state.tapes = []
+        try:
+            grad_fn = forward(*inputs[:n_args])[1]
+        finally:
+            core._state.tapes = saved
+    dys = [g if g is not None else zeros_like_value(o) for g, o in zip(gs, outs)]
+    if n_vars:
+        result = grad_fn(*dys, variables=list(variables))  # the Variables, as TF
+        if not (isinstance(result, (tuple, list)) and len(result) == 2):
+            raise GradientError(
+                "custom_gradient: f reads Variables, so its grad_fn(*dy, variables=...) must "
+                f"return (gradients of the inputs, gradients of the variables), got {result!r}")
+        arg_grads, var_grads = result
+    else:
+        arg_grads, var_grads = grad_fn(*dys), []
+    arg_grads = list(arg_grads) if isinstance(arg_grads, (tuple, list)) else [arg_grads]
+    var_grads = list(var_grads) if isinstance(var_grads, (tuple, list)) else [var_grads]
+    if len(arg_grads) != n_args or len(var_grads) != n_vars:
+        raise GradientError(
+            f"custom_gradient: grad_fn returned {len(arg_grads)} input gradient(s) and "
+            f"{len(var_grads)} variable gradient(s); expected {n_args} (one per tensor "
+            f"argument of f) and {n_vars} (one per Variable f reads)")
+    return tuple(arg_grads) + tuple(var_grads) + (None,) * (len(inputs) - n_args - n_vars)
+
+
+CUSTOM_GRADIENT = core.defop("custom_gradient", ["*values"], _custom_kernel, _custom_rule,
+                             _custom_vjp,
+                             attrs=("grad_fn", "forward", "made", "variables", "n_args",
+                                    "n_vars"),
+                             multiple=True)
+
+
+def custom_gradient(f: Callable) -> Callable:
+    """Give ``f`` its own gradient: ``f(*x)`` returns ``(y, grad_fn)`` and ``grad_fn(dy)``
+    returns the gradients of the tensor arguments (with ``variables=``, when ``f`` reads
+    Variables: ``(input gradients, variable gradients)``), as ``tf.custom_gradient``.
+
+    Usage::
+
+        @aj.custom_gradient
+        def clip_gradient(x):
+            return aj.identity(x), lambda dy: aj.clip_by_value(dy, -1.0, 1.0)
+
+    Eagerly and inside ``@aj.function`` (Note [Custom gradients]).
+    """
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        saved = core._state.tapes
+        core._state.tapes = []
+        probe = GradientTape()
+        try:
+            with probe:  # f converted (Note [Library code calling user code])
+                result = core.user_function(f)(*args, **kwargs)
+        finally:
+            core._state.tapes = saved
+            variables = probe.watched_variables()
+            probe._release()
+        if not (isinstance(result, (tuple, list)) and len(result) == 2
+                and callable(result[1])):
+            raise GradientError(f"custom_gradient: {getattr(f, '__name__', 'f')} must "
+                                f"return (outputs, grad_fn), got {result!r:.80}")
+        ys, grad_fn = result
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        if not saved and core.current_trace() is _EAGER:
+            return ys  # eager, no tape: nothing to record
+        flat = nest.flatten(ys)
+        slots = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+
+        def forward(*values: Any) -> Any:  # f again on other tensors (Note [Custom gradients])
+            again = list(args)
+            for i, value in zip(slots, values):
+                again[i] = value
+            return core.user_function(f)(*again, **kwargs)
+
+        made: list = []
+        outs = core.bind(CUSTOM_GRADIENT, *tensors, *variables, *flat, grad_fn=grad_fn,
+                         forward=forward, made=made, variables=tuple(variables),
+                         n_args=len(tensors),
+                         n_vars=len(variables))
+        made.extend(outs)
+        return nest.pack_as(ys, list(outs))
+
+    return wrapper

@@ -540,10 +540,13 @@ class Function:
             sym_args, sym_kwargs = nest.map_structure(to_symbol, (args, kwargs))
         hook = self._variable_hook()
         variables._creation_hooks.append(hook)
+        saved_autograph = core._state.autograph
+        core._state.autograph = self.autograph  # Note [Library code calling user code]
         try:
             with core.trace_scope(trace):
                 outputs = target(*sym_args, **sym_kwargs)
         finally:
+            core._state.autograph = saved_autograph
             variables._creation_hooks.remove(hook)
         self._tracing_count += 1
         self._last_key = key

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.module import camel_to_snake
-from autojit.ops import nn, shapes
+from autojit.ops import core, nn, shapes
 from autojit.ops.array import expand_dims, reshape, size, squeeze, transpose
 from autojit.ops.creation import ones_like
 from autojit.ops.math import (
@@ -232,7 +232,7 @@ class Loss:
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
         """The weighted, reduced loss. Usage: ``loss = loss_fn(labels, logits)``"""
-        losses = _as_tensor(self.call(y_true, y_pred))
+        losses = _as_tensor(core.user_function(self.call)(y_true, y_pred))
         return _reduce_weighted(f"{type(self).__name__} {self.name!r}", losses, sample_weight,
                                 self.reduction)
 
@@ -263,7 +263,7 @@ class LossFunctionWrapper(Loss):
 
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
         """``fn(y_true, y_pred, **kwargs)``. Usage: ``per_sample = loss.call(y, p)``"""
-        return self.fn(y_true, y_pred, **self._fn_kwargs)
+        return core.user_function(self.fn)(y_true, y_pred, **self._fn_kwargs)
 
     def get_config(self) -> dict:
         """Reduction, name and ``fn``'s keyword arguments. Usage: ``loss.get_config()``"""

@@ -23,6 +23,7 @@ from typing import Any, Callable, TypeVar
 
 from autojit import variables as _variables
 from autojit.errors import InvalidArgumentError
+from autojit.ops import core
 from autojit.variables import Variable
 
 _VALID_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -190,8 +191,8 @@ class Module:
 
         @functools.wraps(method)
         def wrapper(self: "Module", *args: Any, **kwargs: Any) -> Any:
-            with self._scope:
-                return method(self, *args, **kwargs)
+            with self._scope:  # the method converted (Note [Library code calling user code])
+                return core.user_function(method)(self, *args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 

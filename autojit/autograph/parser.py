@@ -42,8 +42,8 @@ def parse_function(fn: Any) -> Source:
     filename = code.co_filename
     if code.co_name == "<lambda>":
         return _parse_lambda(fn, filename)
-    try:
-        lines, first = inspect.getsourcelines(fn)
+    try:  # the code object's own source: a functools.wraps wrapper is not what it wraps
+        lines, first = inspect.getsourcelines(code)
     except (OSError, TypeError) as exc:
         raise AutographError(f"autograph: cannot read the source of {fn.__qualname__} "
                              f"({exc}); define it in a file") from None
@@ -51,7 +51,7 @@ def parse_function(fn: Any) -> Source:
     tree = _parse_block(text, filename)
     node = next((n for n in tree if isinstance(n, (gast.FunctionDef, gast.AsyncFunctionDef))),
                 None)
-    if node is None or node.name != fn.__name__ and not fn.__name__.startswith("<"):
+    if node is None or node.name != code.co_name and not code.co_name.startswith("<"):
         raise AutographError(f"autograph: the source found for {fn.__qualname__} at "
                              f"{filename}:{first} is not its `def`")
     ast.increment_lineno(node, first - 1)

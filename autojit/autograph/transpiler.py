@@ -11,6 +11,7 @@ import __future__
 import functools
 import inspect
 import linecache
+import os
 import sys
 import sysconfig
 import types
@@ -37,6 +38,7 @@ from autojit.autograph.converters.raise_statements import RaiseConverter
 from autojit.autograph.converters.return_statements import ReturnConverter
 from autojit.autograph.naming import Namer
 from autojit.errors import AutographError
+from autojit.ops import core
 
 # Order matters: jumps become flags first (so the `if`s they add are converted too), calls
 # are wrapped before control flow adds operator calls, expressions last.
@@ -51,6 +53,9 @@ LIBRARIES = frozenset({"autojit", "numpy", "cupy", "cupyx", "scipy", "torch", "j
                        "tensorflow", "gast", "pytest", "_pytest", "pluggy", "sklearn",
                        "nvmath", "mpi4py"}) | frozenset(getattr(sys, "stdlib_module_names", ()))
 _LIBRARY_DIRS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")})
+# autojit's own code runs as it is, also a functools.wraps wrapper (whose __module__ names
+# the user's module); it passes user callbacks through core.user_function
+_AUTOJIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 _FUTURE_FLAGS = functools.reduce(
     lambda flags, name: flags | getattr(__future__, name).compiler_flag,
@@ -112,6 +117,11 @@ def convert(fn: Callable) -> Callable:
         return types.MethodType(convert(fn.__func__), fn.__self__)
     if isinstance(fn, functools.partial):
         return functools.partial(convert(fn.func), *fn.args, **fn.keywords)
+    if not isinstance(fn, types.FunctionType) and callable(fn) and not isinstance(fn, type):
+        call = getattr(type(fn), "__call__", None)  # an object: its __call__, as TF
+        if isinstance(call, types.FunctionType) and _should_convert(call):
+            return types.MethodType(convert(call), fn)
+        return fn
     if not isinstance(fn, types.FunctionType) or fn.__code__ in _CONVERTED:
         return fn
     if _generated(fn):
@@ -195,6 +205,8 @@ def _should_convert(fn: types.FunctionType) -> bool:
     if module in LIBRARIES:
         return False
     filename = fn.__code__.co_filename
+    if filename.startswith(_AUTOJIT_DIR):
+        return False
     if filename.startswith(_LIBRARY_DIRS) or "site-packages" in filename \
             or "dist-packages" in filename:
         return False
@@ -336,3 +348,6 @@ def _instantiate(entry: _Entry, fn: types.FunctionType) -> types.FunctionType:
     new.__dict__.update(fn.__dict__)
     new.__wrapped__ = fn
     return new
+
+
+core._convert_hooks.append(convert_for_call)  # Note [Library code calling user code]

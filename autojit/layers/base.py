@@ -45,6 +45,7 @@ import numpy as np
 from autojit import dtypes, initializers, nest
 from autojit.errors import InvalidArgumentError
 from autojit.module import Module
+from autojit.ops import core
 from autojit.tensor import Tensor, convert_to_tensor
 from autojit.tensor_shape import TensorShape
 from autojit.variables import Variable
@@ -98,7 +99,7 @@ class Layer(Module):
                 self.built = True
             if self._call_takes_training:
                 kwargs["training"] = training
-            return self.call(inputs, *args, **kwargs)
+            return core.user_function(self.call)(inputs, *args, **kwargs)
 
     def add_weight(self, name: str | None = None, shape: Any = (), dtype: Any = None,
                    initializer: Any = None, trainable: bool = True, **kwargs: Any) -> Variable:

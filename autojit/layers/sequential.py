@@ -19,6 +19,7 @@ from typing import Any
 
 from autojit.errors import InvalidArgumentError
 from autojit.module import Module
+from autojit.ops import core
 
 
 def _takes_training(layer: Any) -> bool:
@@ -50,8 +51,9 @@ class Sequential(Module):
         if not self.layers:
             raise InvalidArgumentError(f"Sequential {self.name!r}: has no layers; add some "
                                        "with model.add(layer)")
-        for layer in self.layers:
-            x = layer(x, training=training) if _takes_training(layer) else layer(x)
+        for layer in self.layers:  # user layers converted (Note [Library code calling ...])
+            call = core.user_function(layer)
+            x = call(x, training=training) if _takes_training(layer) else call(x)
         return x
 
     def count_params(self) -> int:

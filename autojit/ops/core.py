@@ -168,6 +168,7 @@ _SHORT = {"float16": "f16", "float32": "f32", "float64": "f64", "int32": "i32", 
 class _State(threading.local):
     trace: Any = None  # class default: the eager trace, installed by autojit.tensor
     tapes: list = ()  # class default: no tapes
+    autograph: bool = False  # an @aj.function with autograph is being traced
 
 
 _state = _State()
@@ -240,6 +241,24 @@ def packed_inputs(inputs: tuple) -> tuple | None:
     if all(p is None for p in packed):
         return None
     return tuple(x if p is None else p for p, x in zip(packed, inputs))
+
+
+# Note [Library code calling user code]: autograph converts user functions as converted
+# code calls them, and calls library functions (autojit's own included) as they are. Library
+# code that calls back into user code (a Keras layer's ``call``, the layers of a
+# ``Sequential``, a ``custom_gradient`` forward, a ``with_name_scope`` method) passes the
+# callable through ``user_function``, which autograph makes return it converted while an
+# @aj.function with autograph is traced, as TF's Keras converts ``call``.
+_convert_hooks: list = []
+
+
+def user_function(fn: Callable) -> Callable:
+    """``fn`` converted by autograph while an @aj.function with autograph is traced, else
+    ``fn`` (Note [Library code calling user code]).
+    Usage: ``return core.user_function(self.call)(inputs)``"""
+    if _state.autograph and _convert_hooks:
+        return _convert_hooks[0](fn)
+    return fn
 
 
 _known_hooks: list = []

@@ -5,7 +5,8 @@ Each program has the signature ``f(x, y, n, v)`` (``x``, ``y`` floats, ``n`` a s
 mixes ``if``/``elif``/``else``, ``while`` and ``for`` loops (over ``range(n)`` — a tensor loop
 once ``n`` is a tensor — and over Python ranges, unrolled while tracing), ``break``,
 ``continue``, early ``return``, ``and``/``or``/``not`` and ``a if c else b``, calls of a
-module-level helper and of a lambda (converted recursively), with conditions on tensors and
+module-level helper (one under a ``functools.wraps`` decorator whose wrapper changes the
+result) and of a lambda (converted recursively), with conditions on tensors and
 on Python loop counters. Also: a list ``L`` and a dict ``D`` of floats whose items are
 assigned (``L[0] = ...``, ``D["q"] += ...``) in tensor branches and loops and read later,
 chained comparisons (``-1.0 < a < 2.0``), ``raise`` in Python-decided branches (a ``mode``
@@ -42,6 +43,9 @@ import random
 
 FLOATS = ("a", "b", "c")
 HELPER = """
+import functools
+
+
 def helper(v, w):
     if v > w:
         return v - w
@@ -49,6 +53,20 @@ def helper(v, w):
     while r > 4.0:
         r = r * 0.5
     return r
+
+
+def scaled(fn):
+    @functools.wraps(fn)
+    def wrapper(v, w):
+        return fn(v, w) * 0.5 + w
+    return wrapper
+
+
+@scaled
+def shelper(v, w):
+    if v > w:
+        return v - w
+    return w * 2.0
 """
 # A class defined inside the generated function: its methods are converted when called.
 LOCAL_CLASS = """
@@ -249,8 +267,11 @@ class _Generator:
     def s_call(self, indent, loops, python_ints, depth):
         target = self.rng.choice(FLOATS)
         draw = self.rng.random()
-        if draw < 0.4:
+        if draw < 0.3:
             self.emit(indent, f"{target} = helper({self.fexpr()}, {self.rng.choice(FLOATS)})")
+        elif draw < 0.4:
+            self.used.add("function under a functools.wraps decorator")
+            self.emit(indent, f"{target} = shelper({self.fexpr()}, {self.rng.choice(FLOATS)})")
         elif draw < 0.6:
             self.used.add("method of a class defined in the function")
             self.emit(indent, f"{target} = k.m({self.fexpr()})")

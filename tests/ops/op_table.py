@@ -319,6 +319,11 @@ _PREDICATE_CASES = [Case((F(s),)) for s in UNARY_SHAPES] + [
 
 # ----------------------------------------------------------------------------- the table
 
+@aj.custom_gradient
+def _custom_sin(x):
+    return aj.sin(x), lambda dy: dy * aj.cos(x)
+
+
 E = Entry
 TABLE: list[Entry] = [
     # --- arithmetic
@@ -544,6 +549,9 @@ TABLE: list[Entry] = [
       [Case((F((3, 4)), F((3, 4)), F((3, 4)))), Case((F((3,)),)), Case((F(()), F(())))],
       NUMERIC),
     E("identity", aj.identity, np.asarray, [Case((F((3, 4)),)), Case((F(()),))], NUMERIC),
+    # a custom gradient that is the true one, written with ops: its derivatives are checked
+    E("custom_gradient", lambda x: _custom_sin(x), np.sin,
+      [Case((F((3, 4)),)), Case((F(()),))]),
     E("stop_gradient", aj.stop_gradient, np.asarray, [Case((F((3, 4)),))], NUMERIC,
       grad=0),  # its gradient is None on purpose: test_op_table checks that separately
     # --- indexing
