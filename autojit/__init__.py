@@ -48,12 +48,12 @@ from autojit.ops.sorting import argsort, sort  # noqa: E402
 from autojit.ops.math import (acos, acosh, asin, asinh, atan, atan2, atanh, cosh,  # noqa: E402
                               floor, round, sinh, tan)
 # reordering, repeating, grids and masks; tensordot (also aj.linalg.tensordot, as TF)
-from autojit.ops.extra_array import meshgrid, repeat, reverse, sequence_mask  # noqa: E402
+from autojit.ops.extra_array import meshgrid, repeat, reverse, roll, sequence_mask  # noqa: E402
 from autojit.ops.linalg import tensordot  # noqa: E402
 from autojit import linalg, math, nn, random  # noqa: E402
 from autojit import initializers  # noqa: E402
 from autojit import metrics  # noqa: E402
-from autojit import keras, layers, losses  # noqa: E402
+from autojit import data, keras, layers, losses  # noqa: E402
 from autojit import compat  # noqa: E402
 from autojit import autograph  # noqa: E402
 from autojit import train  # noqa: E402

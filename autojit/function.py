@@ -724,11 +724,16 @@ def _variables_read(graph: Graph) -> list:
 
 def function(func: Callable | None = None, *, input_signature: Sequence[TensorSpec] | None = None,
              autograph: bool = True, reduce_retracing: bool = False,
-             jit_compile: bool | None = None, name: str | None = None) -> Any:
+             jit_compile: bool | None = None, name: str | None = None,
+             experimental_relax_shapes: bool | None = None) -> Any:
     """Compile ``func`` into cached graphs (as ``tf.function``).
 
     Usage: ``@aj.function`` or ``@aj.function(input_signature=[aj.TensorSpec([None, 784])])``
+    (``experimental_relax_shapes`` is TF's older name for ``reduce_retracing``; ``jit_compile``
+    is accepted and changes nothing)
     """
+    if experimental_relax_shapes is not None:
+        reduce_retracing = reduce_retracing or bool(experimental_relax_shapes)
     if func is None:
         return lambda f: function(f, input_signature=input_signature, autograph=autograph,
                                   reduce_retracing=reduce_retracing, jit_compile=jit_compile,

@@ -9,8 +9,29 @@ Usage: ``aj.keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logi
 training step is a ``GradientTape`` under ``@aj.function``.
 """
 
+import types
+
+import numpy as np
+
 from autojit import initializers, layers, losses, metrics, optimizers
 from autojit.layers import Sequential
 from autojit.layers.base import Model
 
-__all__ = ["initializers", "layers", "losses", "metrics", "optimizers", "Model", "Sequential"]
+
+def to_categorical(y, num_classes=None, dtype="float32"):
+    """One-hot rows for the class indices ``y`` (a NumPy array, as
+    ``tf.keras.utils.to_categorical``). Usage: ``aj.keras.utils.to_categorical(labels, 10)``"""
+    y = np.asarray(getattr(y, "numpy", lambda: y)(), dtype=np.int64)
+    n = int(y.max()) + 1 if num_classes is None else int(num_classes)
+    if y.size and (y.min() < 0 or y.max() >= n):
+        raise ValueError(f"to_categorical: class indices must be in [0, {n}), got "
+                         f"[{y.min()}, {y.max()}]")
+    out = np.zeros(y.shape + (n,), dtype=dtype)
+    np.put_along_axis(out, y[..., None], 1, axis=-1)
+    return out
+
+
+utils = types.SimpleNamespace(to_categorical=to_categorical)
+
+__all__ = ["initializers", "layers", "losses", "metrics", "optimizers", "Model", "Sequential",
+           "utils"]

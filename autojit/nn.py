@@ -29,3 +29,19 @@ __all__ += ["batch_normalization", "dropout", "elu", "gelu", "l2_normalize", "le
             "log_sigmoid", "moments", "selu", "silu", "softplus", "swish"]
 __all__ += ["avg_pool", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "conv2d_transpose",
             "depthwise_conv2d", "max_pool", "max_pool1d", "max_pool2d"]
+
+
+def embedding_lookup(params, ids, max_norm=None, name=None):
+    """The rows of ``params`` at ``ids`` (any int shape), as ``tf.nn.embedding_lookup``.
+    Usage: ``vectors = aj.nn.embedding_lookup(table, token_ids)``"""
+    if max_norm is not None:
+        from autojit.errors import InvalidArgumentError
+
+        raise InvalidArgumentError("embedding_lookup: max_norm is not supported, got "
+                                   f"{max_norm!r}")
+    from autojit.ops.indexing import gather
+
+    return gather(params, ids)
+
+
+__all__ += ["embedding_lookup"]

@@ -202,3 +202,30 @@ def _check_maxlen(maxlen: Any) -> None:
     if value < 0:
         raise InvalidArgumentError(f"sequence_mask: expected maxlen >= 0, got {value}")
 
+
+
+def roll(input: Any, shift: Any, axis: Any, name: str | None = None) -> Any:  # noqa: A002
+    """Elements shifted by ``shift`` along ``axis``, those past the end wrapping around (as
+    ``tf.roll``/``np.roll``; ints or lists of them, known while tracing). Built from slices
+    and a concat, so it differentiates as they do.
+
+    Usage: ``aj.roll(x, shift=1, axis=0)``, ``aj.roll(x, [1, -2], [0, 1])``
+    """
+    x = as_operand(input)
+    shifts = static_ints("roll", shift, "shift")
+    axes = static_ints("roll", axis, "axis")
+    if len(shifts) != len(axes):
+        raise InvalidArgumentError(f"roll: expected as many shifts as axes, got {list(shifts)} "
+                                   f"and {list(axes)}")
+    out = x
+    for s, a in zip(shifts, axes):
+        a = shapes.normalize_axis("roll", a, len(x.shape))
+        n = x.shape[a]
+        if n is None:
+            raise InvalidArgumentError(f"roll: axis {a} has a size unknown while tracing")
+        k = s % n if n else 0
+        if k:
+            lead = (slice(None),) * a
+            out = concat([out[lead + (slice(n - k, None),)], out[lead + (slice(0, n - k),)]],
+                         axis=a)
+    return out

@@ -1,0 +1,67 @@
+"""Small TF names: ``aj.roll``, ``aj.linalg.matvec``, ``aj.nn.embedding_lookup``,
+``aj.keras.utils.to_categorical`` and ``experimental_relax_shapes``, against NumPy (values)
+and finite differences (gradients)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autojit as aj
+from autojit.errors import InvalidArgumentError
+from tests.numeric import check_graph_replays_eager, numeric_grad
+
+RNG = np.random.default_rng(5)
+A = RNG.standard_normal((3, 4))
+
+
+@pytest.mark.parametrize("shift, axis", [(1, 0), (-1, 1), (5, 1), (0, 0), ([1, 2], [0, 1]),
+                                         (2, -1), ([1, 1], [1, 1])])
+def test_roll_matches_numpy_and_differentiates(shift, axis):
+    got = aj.roll(aj.constant(A), shift, axis)
+    np.testing.assert_array_equal(got.numpy(), np.roll(A, shift, axis))
+    weights = RNG.standard_normal(A.shape)
+
+    def loss(a):
+        return float(np.sum(np.roll(a, shift, axis) ** 2 * weights))
+
+    x = aj.constant(A)
+    with aj.GradientTape() as tape:
+        tape.watch(x)
+        y = aj.reduce_sum(aj.square(aj.roll(x, shift, axis)) * weights)
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), numeric_grad(loss, A), rtol=1e-6)
+    check_graph_replays_eager(lambda t: aj.roll(t, shift, axis), [x, x * 2.0])
+
+
+def test_roll_errors():
+    with pytest.raises(InvalidArgumentError, match="roll: expected as many shifts as axes"):
+        aj.roll(aj.constant(A), [1, 2], 0)
+
+
+def test_matvec_and_embedding_lookup():
+    v = RNG.standard_normal(4)
+    np.testing.assert_allclose(aj.linalg.matvec(aj.constant(A), aj.constant(v)).numpy(), A @ v)
+    batch = RNG.standard_normal((2, 3, 4))
+    np.testing.assert_allclose(
+        aj.linalg.matvec(aj.constant(batch), aj.constant(RNG.standard_normal((2, 3))),
+                         transpose_a=True).shape, (2, 4))
+    check_graph_replays_eager(lambda m: aj.linalg.matvec(m, aj.constant(v)), [aj.constant(A)])
+    ids = np.array([[0, 2], [2, 1]])
+    np.testing.assert_array_equal(aj.nn.embedding_lookup(aj.constant(A), ids).numpy(),
+                                  np.take(A, ids, axis=0))
+
+
+def test_to_categorical():
+    np.testing.assert_array_equal(aj.keras.utils.to_categorical([0, 2, 1], 4),
+                                  np.eye(4, dtype=np.float32)[[0, 2, 1]])
+    assert aj.keras.utils.to_categorical(np.array([[1], [0]])).shape == (2, 1, 2)
+    with pytest.raises(ValueError, match="class indices must be in \\[0, 2\\)"):
+        aj.keras.utils.to_categorical([0, 2], 2)
+
+
+def test_experimental_relax_shapes_is_reduce_retracing():
+    f = aj.function(lambda x: x * 2.0, experimental_relax_shapes=True)
+    assert f.reduce_retracing
+    for n in (2, 3, 4):
+        f(aj.ones((n,)))
+    assert f.tracing_count == 2  # the second shape relaxes to an unknown dim
