@@ -65,3 +65,39 @@ def test_experimental_relax_shapes_is_reduce_retracing():
     for n in (2, 3, 4):
         f(aj.ones((n,)))
     assert f.tracing_count == 2  # the second shape relaxes to an unknown dim
+
+
+def test_more_error_messages():
+    from autojit.errors import GradientError
+    from autojit.ops.core import bind
+    from autojit.ops.creation import FILL_DYNAMIC
+
+    with pytest.raises(InvalidArgumentError, match="embedding_lookup: max_norm is not "
+                       "supported, got 1.0"):
+        aj.nn.embedding_lookup(aj.constant(A), [0], max_norm=1.0)
+    with pytest.raises(InvalidArgumentError, match="zip: expected a tuple of Datasets"):
+        aj.data.Dataset.zip((aj.data.Dataset.range(2), 3))
+    with pytest.raises(InvalidArgumentError, match="fill_dynamic: dimensions must be >= 0, "
+                       "got \\[-1\\]"):
+        bind(FILL_DYNAMIC, np.array([-1], np.int32), np.float32(0.0), hint=(None,))
+    with pytest.raises(InvalidArgumentError, match="fill_dynamic: expected a 1-D integer "
+                       "shape of length 1, got float32\\[1\\]"):
+        bind(FILL_DYNAMIC, np.array([1.0], np.float32), np.float32(0.0), hint=(None,))
+    v = aj.Variable(2.0)
+
+    @aj.custom_gradient
+    def bad(x):
+        return x * v, lambda dy, variables: dy
+    x = aj.constant(1.0)
+    with aj.GradientTape() as tape:
+        tape.watch(x)
+        y = bad(x)
+    with pytest.raises(GradientError, match="must return \\(gradients of the inputs, "
+                       "gradients of the variables\\)"):
+        tape.gradient(y, x)
+
+    class Bad(aj.keras.layers.Layer):
+        def build(self, shape):
+            self.w = self.add_weight("w", (2,), initializer=3)
+    with pytest.raises(InvalidArgumentError, match="unknown initializer 3"):
+        Bad()(aj.constant([1.0]))
