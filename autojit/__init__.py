@@ -57,3 +57,4 @@ from autojit import data, keras, layers, losses  # noqa: E402
 from autojit import compat  # noqa: E402
 from autojit import autograph  # noqa: E402
 from autojit import train  # noqa: E402
+from autojit import saved_model  # noqa: E402

@@ -68,3 +68,13 @@ class CheckpointError(AutojitError, ValueError):
     Example: ``aj.train.Checkpoint(model=bigger_model).restore(path)``. Fix: restore into
     objects built the same way as those saved; the message names the variable or file.
     """
+
+
+class SavedModelError(AutojitError, ValueError):
+    """An object or a graph cannot be saved with ``aj.saved_model``, or a saved model cannot
+    be loaded or called as asked.
+
+    Example: saving a function whose graph reads a Variable the saved object does not hold,
+    or calling a loaded function with a shape it was not traced for. Fix: the message says
+    what to hold or change (``obj.optimizer = opt``, call the original before saving).
+    """

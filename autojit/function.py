@@ -87,6 +87,8 @@ class ConcreteFunction:
         self._stateful = any(node.op.effect and node.op.name != "read_variable"
                              for node in graph.walk())
         self._guarded = _written_before_failure(graph)  # Note [Failed replays]
+        self.arguments: Any = None  # (args, kwargs) traced with, tensors as ArgumentSlots
+        self.function_signature: inspect.Signature | None = None  # of the Python function
 
     @property
     def structured_input_signature(self) -> list:
@@ -114,6 +116,8 @@ class ConcreteFunction:
         return self._call(tensors)
 
     def _call(self, tensors: Sequence[Tensor]) -> Any:
+        if core._state.trace is not _EAGER:  # called while another function traces: inline
+            return self._pack(evaluate(self.graph, list(tensors)), None, None)
         if core._state.tapes and (tensors or self.variables):
             if self._stateful:  # Note [Gradients across functions]: no recomputation
                 return self._pack(evaluate(self.graph, list(tensors)), None, None)
@@ -204,6 +208,29 @@ class ConcreteFunction:
 
     def __repr__(self) -> str:
         return f"<ConcreteFunction {self.name} {[s.short() for s in self.input_specs]}>"
+
+
+class ArgumentSlot:
+    """Where the ``index``-th tensor input of a concrete function stood in the arguments it
+    was traced with (``concrete.arguments``), and its type.
+
+    Usage: ``args, kwargs = concrete.arguments; args[0].spec``
+    """
+
+    __slots__ = ("index", "spec")
+
+    def __init__(self, index: int, spec: TensorSpec):
+        self.index, self.spec = index, spec
+
+    def __repr__(self) -> str:
+        return f"ArgumentSlot({self.index}, {self.spec!r})"
+
+
+def _signature_of(fn: Callable) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin or an object without one
+        return None
 
 
 def _make_packer(template: Any, kinds: list) -> Callable:
@@ -578,6 +605,10 @@ class Function:
         build.optimize_s = time.perf_counter() - traced
         used = _variables_read(graph)
         concrete = ConcreteFunction(self.name, graph, device, specs, outputs, kinds, used)
+        concrete.function_signature = _signature_of(self._plain())
+        slots = {id(t): ArgumentSlot(i, s) for i, (t, s) in enumerate(zip(inputs, specs))}
+        concrete.arguments = nest.map_structure(lambda leaf: slots.get(id(leaf), leaf),
+                                                (sym_args, sym_kwargs))
         build.compile_s = concrete._compile_s
         concrete._build = build
         self._record_trace(key, build)

@@ -19,7 +19,7 @@ python3 -c "from autojit.graph.executors.device_loops import conditional_support
 # short device lease still yields the table.
 timeout 150 python3 -m pytest -q -rs --maxfail=10 -p no:cacheprovider -s \
     tests/graph/test_gpu_replay.py tests/graph/test_executors.py tests/graph/test_device_loops.py \
-    tests/test_devices.py 2>&1 | tail -25
+    tests/test_devices.py tests/saving/test_saved_model.py 2>&1 | tail -25
 timeout 200 python3 bench/gpu.py --quick 2>&1 | tee /tmp/gpu_bench.txt
 timeout 120 python3 -m pytest -q -rs --maxfail=10 -p no:cacheprovider tests/ops/test_gpu_ops.py \
     2>&1 | tail -8

@@ -179,6 +179,7 @@ class _Walk:
         self.where = where
         self.variables: list[tuple[str, Variable]] = []
         self.optimizers: list[tuple[str, Optimizer]] = []
+        self.modules: list[tuple[str, Module]] = []
         self._path_of: dict[int, str] = {}
         self._seen: set[int] = set()
         for name, value in objects.items():
@@ -202,6 +203,7 @@ class _Walk:
             return
         self._seen.add(id(value))
         if isinstance(value, Module):
+            self.modules.append((path, value))
             attrs = vars(value)
             for key in sorted(attrs):
                 if key not in _SKIP:

@@ -349,3 +349,31 @@ def test_reshape_to_a_shape_computed_in_the_graph():
         np.testing.assert_array_equal(flatten(aj.constant(x)).numpy(), x.reshape(n, -1))
     assert flatten.tracing_count == 1
     assert flatten.get_concrete_function().graph.outputs[0].spec.shape == (None, None)
+
+
+def test_a_concrete_function_called_while_another_function_traces_is_inlined():
+    # it replayed its generated code on the symbolic inputs: TypeError on None arrays
+    w = aj.Variable(2.0, dtype=aj.float64)
+    f = aj.function(lambda x: {"y": x * w + 1.0})
+    concrete = f.get_concrete_function(aj.TensorSpec([3], aj.float64))
+
+    @aj.function
+    def g(x):
+        with aj.GradientTape() as tape:
+            tape.watch(x)
+            total = aj.reduce_sum(concrete(x)["y"] ** 2)
+        return total, tape.gradient(total, [x, w])
+
+    @aj.function
+    def h(x):
+        return concrete(x)["y"] - 1.0
+
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(h(aj.constant(x)).numpy(), 2.0 * x)
+    total, (gx, gw) = g(aj.constant(x))
+    y = 2.0 * x + 1.0
+    np.testing.assert_allclose(float(total), np.sum(y ** 2))
+    np.testing.assert_allclose(gx.numpy(), 2 * y * 2.0)
+    np.testing.assert_allclose(float(gw), np.sum(2 * y * x))
+    w.assign(3.0)  # the inlined graph reads the Variable at every call
+    np.testing.assert_allclose(float(g(aj.constant(x))[0]), np.sum((3.0 * x + 1.0) ** 2))
