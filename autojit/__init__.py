@@ -58,3 +58,4 @@ from autojit import compat  # noqa: E402
 from autojit import autograph  # noqa: E402
 from autojit import train  # noqa: E402
 from autojit import saved_model  # noqa: E402
+from autojit.functional import foldl, foldr, map_fn, scan, vectorized_map  # noqa: E402
