@@ -3,6 +3,8 @@
 Usage: ``aj.random.set_seed(0); w = aj.random.normal((784, 256), stddev=0.05)``
 """
 
-from autojit.ops.random import get_seed, normal, set_seed, uniform
+from autojit.ops.random import (categorical, get_seed, normal, set_seed, shuffle,
+                                truncated_normal, uniform)
 
-__all__ = ["get_seed", "normal", "set_seed", "uniform"]
+__all__ = ["categorical", "get_seed", "normal", "set_seed", "shuffle", "truncated_normal",
+           "uniform"]

@@ -14,9 +14,9 @@ from typing import Any
 from autojit import dtypes
 from autojit.errors import InvalidArgumentError, ShapeError
 from autojit.ops import shapes
-from autojit.ops.core import as_operand, bind, defop
+from autojit.ops.core import as_operand, bind
 from autojit.ops.math import float_unary_rule, multiply
-from autojit.ops.random import _generator
+from autojit.ops.random import _generator, defrandom
 
 
 def _mask_shape(x_shape, noise_shape):
@@ -42,9 +42,9 @@ def _mask(xp, x, rate, noise_shape, seed):
     return keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - rate))
 
 
-DROPOUT_MASK = defop("dropout_mask", ["x"], "_dropout_mask(xp, x, rate, noise_shape, seed)",
-                     _mask_rule, attrs=("rate", "noise_shape", "seed"), effect=True,
-                     namespace={"_dropout_mask": _mask})
+DROPOUT_MASK = defrandom("dropout_mask", ["x"], "_dropout_mask(xp, x, rate, noise_shape, seed)",
+                         _mask_rule, attrs=("rate", "noise_shape", "seed"),
+                         namespace={"_dropout_mask": _mask})
 
 
 def dropout(x: Any, rate: float, noise_shape: Any = None, seed: int | None = None,

@@ -1,4 +1,5 @@
-"""Random ops (``aj.random.*``): ``normal``, ``uniform`` and ``set_seed``.
+"""Random ops (``aj.random.*``): ``normal``, ``uniform``, ``truncated_normal``, ``shuffle``,
+``categorical`` and ``set_seed``.
 
 Note [Random generators]: each device has its own generator (a NumPy ``Generator`` on the
 CPU, CuPy's on a GPU), created lazily through the device's array module the first time a
@@ -6,7 +7,8 @@ random op runs there. ``set_seed(s)`` forgets all generators, so the draws after
 on each device. An op-level ``seed`` gets a generator of its own, seeded from
 ``(global seed, op seed)``, so a seeded call's sequence does not depend on other random ops.
 Random ops are effects: graph passes never merge, fold or drop them, and each replay draws
-new numbers.
+new numbers. Every op that draws is named in ``DRAWS`` (``defrandom`` adds it), which the GPU
+capture planner reads: a CUDA graph would replay one draw forever.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from autojit.ops.core import bind, defop
 from autojit.ops.creation import python_number, static_shape
 
 _global_seed: int | None = None
+DRAWS: set[str] = set()  # the ops that draw from a generator (the capture planner reads it)
 _generators: dict = {}  # (device key, op seed) -> generator (Note [Random generators])
 
 
@@ -53,6 +56,17 @@ def _generator(xp: Any, seed: int | None) -> Any:
     return generator
 
 
+def defrandom(name: str, inputs: list, kernel: str, rule: Any, vjp: Any = None,
+              **options: Any) -> Any:
+    """``defop`` for an op drawing random numbers: an effect, named in ``DRAWS``.
+
+    Usage: ``MASK = defrandom("dropout_mask", ["x"], "_mask(xp, x, ...)", rule, ...)``
+    """
+    op = defop(name, inputs, kernel, rule, vjp, effect=True, **options)
+    DRAWS.add(name)
+    return op
+
+
 def _floating(name: str, dtype: np.dtype) -> None:
     if not dtypes.is_floating(dtype):
         raise DTypeError(f"{name}: expected a floating-point dtype (float16/32/64), got "
@@ -80,9 +94,9 @@ def _normal(xp, shape, mean, stddev, dtype, seed):
     return out.astype(dtype, copy=False)
 
 
-NORMAL = defop("random_normal", [], "_normal(xp, shape, mean, stddev, dtype, seed)",
-               _normal_rule, attrs=("shape", "mean", "stddev", "dtype", "seed"), effect=True,
-               namespace={"_normal": _normal})
+NORMAL = defrandom("random_normal", [], "_normal(xp, shape, mean, stddev, dtype, seed)",
+                   _normal_rule, attrs=("shape", "mean", "stddev", "dtype", "seed"),
+                   namespace={"_normal": _normal})
 
 
 def normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0, dtype: Any = dtypes.float32,
@@ -126,9 +140,9 @@ def _uniform(xp, shape, minval, maxval, dtype, seed):
     return out.astype(dtype, copy=False)
 
 
-UNIFORM = defop("random_uniform", [], "_uniform(xp, shape, minval, maxval, dtype, seed)",
-                _uniform_rule, attrs=("shape", "minval", "maxval", "dtype", "seed"),
-                effect=True, namespace={"_uniform": _uniform})
+UNIFORM = defrandom("random_uniform", [], "_uniform(xp, shape, minval, maxval, dtype, seed)",
+                    _uniform_rule, attrs=("shape", "minval", "maxval", "dtype", "seed"),
+                    namespace={"_uniform": _uniform})
 
 
 def uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any = dtypes.float32,
@@ -147,3 +161,108 @@ def uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any = dtypes
         low, high = float(low), None if high is None else float(high)
     return bind(UNIFORM, shape=static_shape("random.uniform", shape), minval=low,
                 maxval=high, dtype=dt, seed=None if seed is None else int(seed))
+
+
+# ----------------------------------------------------------------------------- truncated normal
+
+
+def _truncated(xp, shape, mean, stddev, dtype, seed):
+    """Normal samples with those beyond two standard deviations drawn again, as TF."""
+    generator = _generator(xp, seed)
+    out = generator.standard_normal(shape, dtype=_draw_dtype(dtype))
+    outside = xp.abs(out) > 2
+    while bool(outside.any()):
+        out = xp.where(outside, generator.standard_normal(shape, dtype=out.dtype), out)
+        outside = xp.abs(out) > 2
+    return (out * stddev + mean).astype(dtype, copy=False)
+
+
+TRUNCATED_NORMAL = defrandom(
+    "random_truncated_normal", [], "_truncated(xp, shape, mean, stddev, dtype, seed)",
+    _normal_rule, attrs=("shape", "mean", "stddev", "dtype", "seed"),
+    namespace={"_truncated": _truncated})
+
+
+def truncated_normal(shape: Any, mean: Any = 0.0, stddev: Any = 1.0,
+                     dtype: Any = dtypes.float32, seed: int | None = None,
+                     name: str | None = None) -> Any:
+    """Normal samples within two standard deviations of ``mean`` (those outside are drawn
+    again, as TF): the usual weight initialization.
+
+    Usage: ``w = aj.Variable(aj.random.truncated_normal((784, 256), stddev=0.05))``
+    """
+    return bind(TRUNCATED_NORMAL, shape=static_shape("random.truncated_normal", shape),
+                mean=float(python_number("random.truncated_normal", mean, "mean")),
+                stddev=float(python_number("random.truncated_normal", stddev, "stddev")),
+                dtype=dtypes.as_dtype(dtype), seed=None if seed is None else int(seed))
+
+
+# ----------------------------------------------------------------------------- shuffle
+
+
+def _shuffle_rule(name, value, *, seed):
+    if len(value.shape) == 0:
+        raise InvalidArgumentError("random.shuffle: expected a tensor with a first axis to "
+                                   f"shuffle, got a scalar {value.dtype.name} tensor")
+    return tuple(value.shape), value.dtype
+
+
+SHUFFLE = defrandom("random_shuffle", ["value"],
+                    "value[_generator(xp, seed).permutation(value.shape[0])]", _shuffle_rule,
+                    attrs=("seed",), namespace={"_generator": _generator})
+
+
+def shuffle(value: Any, seed: int | None = None, name: str | None = None) -> Any:
+    """``value`` with its rows (first axis) in a random order; no gradient (as TF).
+
+    Usage: ``aj.random.shuffle(aj.range(10))``
+    """
+    from autojit.ops.core import as_operand
+
+    return bind(SHUFFLE, as_operand(value), seed=None if seed is None else int(seed))
+
+
+# ----------------------------------------------------------------------------- categorical
+
+
+def _categorical_rule(name, logits, *, num_samples, dtype, seed):
+    if len(logits.shape) != 2:
+        raise InvalidArgumentError(f"random.categorical: expected logits of shape [batch, "
+                                   f"classes], got {logits.dtype.name}{list(logits.shape)}")
+    _floating("random.categorical", logits.dtype)
+    if dtype not in (dtypes.int32, dtypes.int64):
+        raise DTypeError(f"random.categorical: dtype must be int32 or int64, got {dtype.name}")
+    return (logits.shape[0], num_samples), dtype
+
+
+def _categorical(xp, logits, num_samples, dtype, seed):
+    """Gumbel-max: the argmax of ``logits + Gumbel noise`` is a draw from ``softmax(logits)``."""
+    batch, classes = logits.shape
+    u = _generator(xp, seed).random((batch, num_samples, classes), dtype=_draw_dtype(
+        logits.dtype))
+    tiny = np.finfo(u.dtype).tiny
+    gumbel = -xp.log(-xp.log(xp.maximum(u, tiny)))
+    return xp.argmax(logits[:, None, :] + gumbel, axis=-1).astype(dtype)
+
+
+CATEGORICAL = defrandom("random_categorical", ["logits"],
+                        "_categorical(xp, logits, num_samples, dtype, seed)", _categorical_rule,
+                        attrs=("num_samples", "dtype", "seed"),
+                        namespace={"_categorical": _categorical})
+
+
+def categorical(logits: Any, num_samples: int, dtype: Any = None, seed: int | None = None,
+                name: str | None = None) -> Any:
+    """``num_samples`` class indices per row of ``logits`` ([batch, classes], unnormalized
+    log-probabilities), drawn from ``softmax(logits)``: an int64 [batch, num_samples] tensor.
+
+    Usage: ``actions = aj.random.categorical(policy_logits, 1)[:, 0]``
+    """
+    from autojit.ops.core import as_operand
+
+    count = int(python_number("random.categorical", num_samples, "num_samples"))
+    if count < 0:
+        raise InvalidArgumentError(f"random.categorical: num_samples must be >= 0, got {count}")
+    return bind(CATEGORICAL, as_operand(logits), num_samples=count,
+                dtype=dtypes.int64 if dtype is None else dtypes.as_dtype(dtype),
+                seed=None if seed is None else int(seed))

@@ -469,3 +469,29 @@ def test_captured_replays_copy_contiguous_arrays_with_one_memcpy_and_others_as_c
     assert len(copies) == 2 and np.array_equal(target, np.ones((3, 4)))
     api.copy_into(device(np.zeros((0, 2))), device(np.zeros((0, 2))))  # nothing to move
     assert len(copies) == 2
+
+
+def test_every_op_that_draws_random_numbers_is_known_to_the_planner():
+    """A CUDA graph replays one draw forever: each op whose kernel (or a function it calls)
+    draws from a generator must be named in DRAWS, which the planner reads."""
+    import inspect
+
+    from autojit.ops import core
+    from autojit.ops.random import DRAWS
+
+    drawing = set()
+    for name, op in core.registry().items():
+        sources = [op.source or ""]
+        for fn in [op.kernel, *op.namespace.values()]:
+            try:
+                sources.append(inspect.getsource(fn))
+            except (OSError, TypeError):
+                pass
+        if any("_generator(" in s for s in sources):
+            drawing.add(name)
+    assert {"random_normal", "random_uniform", "dropout_mask"} <= drawing
+    assert drawing <= DRAWS, drawing - DRAWS
+    step = graph_of(lambda x: aj.nn.dropout(x, 0.5) * 2.0, aj.ones((4,)), autograph=False)
+    plan = plan_capture(step, capturable_blas=True)
+    assert not plan.capturable
+    assert "dropout_mask" in plan.reasons[0] and "draws random numbers" in plan.reasons[0]

@@ -670,6 +670,9 @@ TESTED_ELSEWHERE = {
     "label_check": "tests/graph/test_lower.py",
     "random_normal": "tests/ops/test_creation_random.py",
     "random_uniform": "tests/ops/test_creation_random.py",
+    "random_truncated_normal": "tests/ops/test_creation_random.py",
+    "random_shuffle": "tests/ops/test_creation_random.py",
+    "random_categorical": "tests/ops/test_creation_random.py",
     # Ops of the tensor, graph and function layers (their owners keep these paths right).
     "to_device": "tests/test_devices.py",
     "read_variable": "tests/function/test_variables_capture.py",

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import autojit as aj
+from autojit.errors import DTypeError, InvalidArgumentError
 
 
 @pytest.fixture(autouse=True)
@@ -127,3 +128,49 @@ def test_random_runs_on_the_scope_device():
     with aj.device("CPU:0"):
         out = aj.random.uniform((2,))
     assert out.device == "CPU:0"
+
+
+def test_truncated_normal_stays_within_two_standard_deviations():
+    aj.random.set_seed(2)
+    t = aj.random.truncated_normal((40000,), mean=1.0, stddev=0.5, dtype=aj.float64).numpy()
+    assert t.dtype == np.float64 and np.all(np.abs(t - 1.0) <= 1.0)
+    # a standard normal cut at +-2 has standard deviation 0.8796 (not 1)
+    assert abs(t.mean() - 1.0) < 0.01 and abs(t.std() / 0.5 - 0.8796) < 0.01
+    assert aj.random.truncated_normal((2, 3)).dtype == aj.float32
+
+
+def test_shuffle_permutes_rows_repeatably_and_anew_at_each_replay():
+    rows = np.arange(24).reshape(8, 3)
+    aj.random.set_seed(4)
+    a = aj.random.shuffle(aj.constant(rows)).numpy()
+    assert sorted(map(tuple, a)) == sorted(map(tuple, rows)) and not np.array_equal(a, rows)
+    aj.random.set_seed(4)
+    np.testing.assert_array_equal(aj.random.shuffle(aj.constant(rows)).numpy(), a)
+    step = aj.function(lambda x: aj.random.shuffle(x), autograph=False)
+    first, second = step(aj.constant(rows)).numpy(), step(aj.constant(rows)).numpy()
+    assert not np.array_equal(first, second) and step.tracing_count == 1
+    x = aj.constant(rows.astype(np.float64))
+    with aj.GradientTape() as tape:
+        tape.watch(x)
+        total = aj.reduce_sum(aj.random.shuffle(x))
+    assert tape.gradient(total, x) is None  # no gradient, as TF
+    with pytest.raises(InvalidArgumentError, match="a first axis to shuffle, got a scalar"):
+        aj.random.shuffle(aj.constant(1.0))
+
+
+def test_categorical_draws_follow_the_softmax_of_the_logits():
+    aj.random.set_seed(6)
+    logits = np.log(np.array([[0.2, 0.5, 0.3], [0.9, 0.05, 0.05]]))
+    draws = aj.random.categorical(aj.constant(logits), 30000)
+    assert draws.shape == (2, 30000) and draws.dtype == aj.int64
+    for row, p in zip(draws.numpy(), np.exp(logits)):
+        freq = np.bincount(row, minlength=3) / row.size
+        np.testing.assert_allclose(freq, p, atol=0.012)
+    assert aj.random.categorical(aj.zeros([4, 2]), 1, dtype=aj.int32).dtype == aj.int32
+    traced = aj.function(lambda z: aj.random.categorical(z, 5), autograph=False)
+    assert traced(aj.zeros([3, 4])).shape == (3, 5)
+    with pytest.raises(InvalidArgumentError, match=r"logits of shape \[batch, classes\], got "
+                                                   r"float32\[3\]"):
+        aj.random.categorical(aj.zeros([3]), 2)
+    with pytest.raises(DTypeError, match="int32 or int64, got float32"):
+        aj.random.categorical(aj.zeros([1, 3]), 2, dtype=aj.float32)

@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from autojit.graph.executors.device_checks import DEFERRED_CHECKS
 from autojit.graph.ir import Graph, Node
 from autojit.graph.scalars import INT_ARGUMENTS, host_scalars
+from autojit.ops.random import DRAWS
 
 # What each kind of host read (``host_reads``) means for a capture.
 _READ_REASONS = {
@@ -172,7 +173,7 @@ def plan_capture(graph: Graph, capturable_blas: bool,
                 reason += f" (no conditional node: {device_loops[id(node)]})"
         elif name in _HOST_OPS and not (name == "stack_get" and host_indexed(node, host)):
             reason = f"{name}{_where(node)} {_HOST_OPS[name]}"
-        elif name.startswith("random") or name in ("dropout", "stateless_random"):
+        elif name in DRAWS:
             reason = f"{name}{_where(node)} draws random numbers on the host's generator"
         elif name in _LIBRARY_OPS:
             reason = (f"{name}{_where(node)} calls CuPy's {_LIBRARY_OPS[name]} in its kernel, "
