@@ -59,3 +59,4 @@ from autojit import autograph  # noqa: E402
 from autojit import train  # noqa: E402
 from autojit import saved_model  # noqa: E402
 from autojit.functional import foldl, foldr, map_fn, scan, vectorized_map  # noqa: E402
+from autojit import debugging  # noqa: E402

@@ -18,6 +18,7 @@ from autojit.autograph import values as vals
 from autojit.errors import AutographError, DTypeError
 from autojit.graph import control
 from autojit.ops import core
+from autojit.ops.io import assert_that
 from autojit.tensor import Tensor
 from autojit.tensor_array import ListArray
 
@@ -82,7 +83,7 @@ def _graph_if(cond, body, orelse, get_state, set_state, names, nouts, where,
         holds = aj.logical_not(pred) if stop.which == 0 else pred
         exc = stop.exc
         side = "true" if stop.which == 0 else "false (`else`)"
-        core.bind(core.registry()["assert"], holds, message=(
+        assert_that(holds, (
             f"the tensor `if` at {origin.where(where)} took its {side} branch, which raises "
             f"{type(exc).__name__}({str(exc)!r}) at {origin.where(exc._aj_raised_at)}"))
         restore(saved)

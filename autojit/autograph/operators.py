@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import builtins
 import sys
-import warnings
 from typing import Any, Callable
 
 import autojit as aj  # public ops (see the module docstring)
@@ -40,8 +39,8 @@ from autojit.autograph.conditionals import compare_chain, raised
 from autojit.autograph.loops import for_stmt, while_stmt
 from autojit.autograph.loops import claim_loop_list
 from autojit.autograph.values import AutographWarning, Undefined, UndefinedReturnValue, ld
+from autojit.ops.io import assert_that
 from autojit.errors import AutographError
-from autojit.ops import core
 from autojit.tensor import Tensor
 from autojit.tensor_array import ListArray, TensorArray, as_tensor_value
 
@@ -147,23 +146,14 @@ def python_iter(value: Any, construct: str) -> Any:
 
 
 def assert_stmt(test: Any, message: Callable | None = None) -> None:
-    """``assert test, message()``: checked now for Python values; for a symbolic tensor,
-    by the graph's ``assert`` op when the op library has one (else a warning: see below)."""
+    """``assert test, message()``: checked now for Python values; for a symbolic tensor, by
+    the graph's ``assert`` op at every call."""
     if vals.is_graph_value(test):
         where = origin.caller()
-        op = core.registry().get("assert")
         text = f"assertion failed at {origin.where(where)}: {origin.source_line(where)}"
         if message is not None:
             text += f" ({message()})"
-        if op is not None:
-            core.bind(op, test, message=text)
-            return
-        # Trade-off: no graph op can raise yet, so a tensor assert cannot be checked when
-        # the graph replays; say so once rather than silently dropping it.
-        warnings.warn(f"the assert at {origin.where(where)} checks a tensor inside "
-                      "@aj.function; autojit has no graph assert op yet, so it is not checked "
-                      "when the function runs (it is checked when run eagerly)",
-                      AutographWarning, stacklevel=2)
+        assert_that(test, text)
         return
     if not test:
         if message is None:

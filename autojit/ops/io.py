@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from autojit.errors import DTypeError
+from autojit.errors import DTypeError, InvalidArgumentError
 from autojit.ops.core import bind, defop
 
 
@@ -44,20 +44,50 @@ def print(*inputs: Any, sep: str = " ", end: str = "\n") -> None:  # noqa: A001
 # ----------------------------------------------------------------------------- assert
 
 
-def _assert(xp, condition, message):
+_ERRORS = {"AssertionError": AssertionError, "InvalidArgumentError": InvalidArgumentError}
+
+
+def _summary(value: Any, summarize: int) -> str:
+    array = np.asarray(value.get() if hasattr(value, "get") else value)
+    flat = array.reshape(-1)
+    shown = np.array2string(flat[:summarize], separator=", ") if array.ndim else str(array)
+    more = f" ... ({flat.size} values)" if flat.size > summarize else ""
+    return f"{array.dtype.name}{list(array.shape)} {shown}{more}"
+
+
+def _assert(xp, condition, *data, message, error, summarize):
     if not bool(condition):
-        raise AssertionError(message)
+        if data:
+            message += "; " + ", ".join(f"{label} = {_summary(value, summarize)}"
+                                        for label, value in zip(error[1], data))
+        raise _ERRORS[error[0]](message)
     return ()
 
 
-def _assert_rule(name, condition, *, message):
+def _assert_rule(name, condition, *data, message, error, summarize):
     if condition.dtype != np.dtype(bool) or any(d not in (1, None) for d in condition.shape):
         raise DTypeError(f"assert: expected a bool scalar condition, got "
                          f"{condition.dtype.name}{list(condition.shape)}")
     return []
 
 
-# What autograph emits for ``assert tensor_condition, message`` inside a traced function:
-# checked at every call, raising AssertionError with the user's line in ``message``.
-ASSERT = defop("assert", ["condition"], "_assert(xp, condition, message)", _assert_rule,
-               attrs=("message",), effect=True, no_outputs=True, namespace={"_assert": _assert})
+# ``assert(condition, *data)``: raises ``error[0]`` with ``message`` (and a summary of each
+# ``data`` tensor, labelled by ``error[1]``, its first ``summarize`` values) when the condition
+# is false, eagerly at once and inside a traced function at every call. Autograph emits it
+# for ``assert tensor_condition, message`` (an AssertionError with the user's line in
+# ``message``); ``aj.debugging`` for its checks (an InvalidArgumentError, as TF).
+ASSERT = defop("assert", ["*values"],
+               "_assert(xp, *values, message=message, error=error, summarize=summarize)",
+               _assert_rule, attrs=("message", "error", "summarize"), effect=True,
+               no_outputs=True, namespace={"_assert": _assert})
+
+
+def assert_that(condition: Any, message: str, data: Any = (), labels: Any = (),
+                error: str = "AssertionError", summarize: int = 3) -> None:
+    """Raise ``error`` (``"AssertionError"`` or ``"InvalidArgumentError"``) with ``message``
+    where the bool scalar ``condition`` is false: now eagerly, at every call in a graph.
+
+    Usage: ``assert_that(aj.reduce_all(x > 0), "x must be positive", [x], ["x"])``
+    """
+    bind(ASSERT, condition, *data, message=message,
+         error=(error, tuple(labels)), summarize=int(summarize))

@@ -38,9 +38,8 @@ def test_tensor_assert_is_checked_at_every_call():
 
 
 def test_assert_op_rejects_a_non_bool_condition():
-    from autojit.ops.core import bind
-    from autojit.ops.io import ASSERT
+    from autojit.ops.io import assert_that
 
     with pytest.raises(aj.errors.DTypeError,
                        match=re.escape("assert: expected a bool scalar condition, got float32[]")):
-        bind(ASSERT, aj.constant(1.0), message="m")
+        assert_that(aj.constant(1.0), "m")
