@@ -60,3 +60,6 @@ from autojit import train  # noqa: E402
 from autojit import saved_model  # noqa: E402
 from autojit.functional import foldl, foldr, map_fn, scan, vectorized_map  # noqa: E402
 from autojit import debugging  # noqa: E402
+from autojit.context import control_dependencies, executing_eagerly, init_scope, no_op  # noqa: E402
+from autojit.ops.array import ensure_shape, identity_n  # noqa: E402
+from autojit.tensor import is_tensor  # noqa: E402

@@ -524,6 +524,14 @@ def to_device(x: Any, device: "str | backend.Device") -> Any:
     return out
 
 
+def is_tensor(x: Any) -> bool:
+    """True for an autojit tensor or Variable (eager or symbolic), as ``tf.is_tensor``.
+
+    Usage: ``aj.is_tensor(aj.constant(1.0))`` (True); ``aj.is_tensor(np.ones(2))`` (False)
+    """
+    return isinstance(x, Tensor)
+
+
 def convert_to_tensor(value: Any, dtype: Any = None, name: str | None = None,
                       dtype_hint: Any = None) -> Any:
     """``value`` as a tensor: tensors pass through (checked against ``dtype``), Python and

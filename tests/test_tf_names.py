@@ -1,6 +1,7 @@
 """Small TF names: ``aj.roll``, ``aj.linalg.matvec``, ``aj.nn.embedding_lookup``,
-``aj.keras.utils.to_categorical`` and ``experimental_relax_shapes``, against NumPy (values)
-and finite differences (gradients)."""
+``aj.keras.utils.to_categorical``, ``experimental_relax_shapes``, ``aj.ensure_shape``,
+``executing_eagerly``, ``init_scope``, ``control_dependencies``, ``no_op``, ``identity_n`` and
+``is_tensor``, against NumPy (values) and finite differences (gradients)."""
 
 from __future__ import annotations
 
@@ -101,3 +102,51 @@ def test_more_error_messages():
             self.w = self.add_weight("w", (2,), initializer=3)
     with pytest.raises(InvalidArgumentError, match="unknown initializer 3"):
         Bad()(aj.constant([1.0]))
+
+
+def test_ensure_shape_checks_known_dims_while_tracing_and_the_rest_at_each_call():
+    x = aj.constant(A)
+    assert aj.ensure_shape(x, [3, None]) is not None
+    with pytest.raises(aj.errors.ShapeError, match=r"expected a tensor of shape \[3, 5\], got "
+                                                   r"float64\[3, 4\]"):
+        aj.ensure_shape(x, [3, 5])
+
+    @aj.function(input_signature=[aj.TensorSpec([None, None], aj.float64)])
+    def f(v):
+        y = aj.ensure_shape(v, (None, 4))
+        assert y.shape == (None, 4)  # the static shape takes the dims given
+        return y * 2.0
+
+    np.testing.assert_array_equal(f(x).numpy(), A * 2.0)
+    with pytest.raises(aj.errors.ShapeError, match=r"expected a tensor of shape \[\?, 4\], "
+                                                   r"got float64\[3, 2\]"):
+        f(aj.constant(A[:, :2]))
+    with aj.GradientTape() as tape:
+        tape.watch(x)
+        total = aj.reduce_sum(aj.ensure_shape(x, (3, 4)) ** 2)
+    np.testing.assert_allclose(tape.gradient(total, x).numpy(), 2 * A)
+
+
+def test_context_names_as_tf():
+    assert aj.executing_eagerly()
+    seen = []
+
+    @aj.function
+    def f(x):
+        seen.append(aj.executing_eagerly())
+        with aj.init_scope():
+            seen.append(aj.executing_eagerly())
+            table = aj.constant([1.0, 2.0, 3.0])
+        with aj.control_dependencies([x]):
+            y = aj.identity(x)
+        assert aj.no_op() is None
+        a, b = aj.identity_n([y, table])
+        return a + b
+
+    np.testing.assert_array_equal(f(aj.constant([1.0, 1.0, 1.0])).numpy(), [2.0, 3.0, 4.0])
+    assert seen == [False, True]
+    assert aj.is_tensor(aj.constant(1.0)) and aj.is_tensor(aj.Variable(1.0))
+    assert not aj.is_tensor(np.ones(2)) and not aj.is_tensor(1.0)
+    with pytest.raises(InvalidArgumentError, match="expected a list of tensors or None"):
+        with aj.control_dependencies(aj.constant(1.0)):
+            pass

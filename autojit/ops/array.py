@@ -12,7 +12,7 @@ import numpy as np
 from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
 from autojit.ops import shapes
-from autojit.ops.core import bind, defop
+from autojit.ops.core import as_operand, bind, defop
 from autojit.ops.creation import (  # noqa: F401  (re-exported: autojit imports them from here)
     arange,
     constant,
@@ -599,6 +599,41 @@ STOP_GRADIENT = defop("stop_gradient", ["x"], "x", lambda name, x: (x.shape, x.d
 def identity(input: Any, name: str | None = None) -> Any:  # noqa: A002
     """The same value (a new tensor). Usage: ``aj.identity(x)``"""
     return bind(IDENTITY, input)
+
+
+def identity_n(input: Any, name: str | None = None) -> list:  # noqa: A002
+    """``identity`` of each tensor of a list. Usage: ``a, b = aj.identity_n([x, y])``"""
+    return [identity(x) for x in input]
+
+
+def _ensure_rule(name, x, *, shape):
+    if len(x.shape) != len(shape) or any(
+            a is not None and b is not None and a != b for a, b in zip(x.shape, shape)):
+        raise ShapeError(f"ensure_shape: expected a tensor of shape {shapes.fmt(shape)}, got "
+                         f"{x.dtype.name}{shapes.fmt(x.shape)}")
+    return tuple(a if a is not None else b for a, b in zip(x.shape, shape)), x.dtype
+
+
+def _ensure(xp, x, shape):
+    if len(x.shape) != len(shape) or any(b is not None and a != b
+                                         for a, b in zip(x.shape, shape)):
+        raise ShapeError(f"ensure_shape: expected a tensor of shape {shapes.fmt(shape)}, got "
+                         f"{x.dtype.name}{shapes.fmt(x.shape)}")
+    return x
+
+
+ENSURE_SHAPE = defop("ensure_shape", ["x"], _ensure, _ensure_rule, lambda g, out, x, shape: (g,),
+                     attrs=("shape",))
+
+
+def ensure_shape(x: Any, shape: Any, name: str | None = None) -> Any:
+    """``x``, checked to have ``shape`` (``None`` dims: any size): while tracing for the dims
+    known then (and the result's shape takes the dims ``shape`` gives), at every call for
+    the others. Usage: ``x = aj.ensure_shape(x, [None, 28, 28, 1])``
+    """
+    dims = tuple(None if d is None else int(d) for d in (
+        shape.as_list() if hasattr(shape, "as_list") else shape))
+    return bind(ENSURE_SHAPE, as_operand(x), shape=dims)
 
 
 def stop_gradient(input: Any, name: str | None = None) -> Any:  # noqa: A002

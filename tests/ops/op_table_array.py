@@ -1,7 +1,7 @@
-"""Op-table entries for more array ops: ``reverse`` and ``repeat`` (primitives; ``repeat_grad``,
-the sum of the repeated copies, too), ``meshgrid`` (an entry under ``broadcast_to``) and
-``sequence_mask`` (under ``less``). References are written with NumPy (``np.flip``,
-``np.repeat``, ``np.meshgrid``) or with loops.
+"""Op-table entries for more array ops: ``ensure_shape``, ``reverse`` and ``repeat``
+(primitives; ``repeat_grad``, the sum of the repeated copies, too), ``meshgrid`` (an entry
+under ``broadcast_to``) and ``sequence_mask`` (under ``less``). References are written with
+NumPy (``np.flip``, ``np.repeat``, ``np.meshgrid``) or with loops.
 """
 
 from __future__ import annotations
@@ -47,6 +47,11 @@ def _sequence_mask_ref(lengths, maxlen=None, dtype=np.dtype(bool)):
 
 
 ENTRIES = [
+    E("ensure_shape", aj.ensure_shape, lambda x, shape: x, [
+        Case((F((2, 3)),), {"shape": (None, 3)}),
+        Case((F((4,)),), {"shape": (4,)}),
+        Case((F(()),), {"shape": ()}),
+    ], NUMERIC),
     E("reverse", aj.reverse, lambda tensor, axis: np.flip(tensor, tuple(axis)),
       [Case((F((3, 4)),), {"axis": a}) for a in ([0], [1], [-1], [0, 1], [1, -2])]
       + [Case((F((2, 3, 4)),), {"axis": [0, 2]}), Case((F((5,)),), {"axis": [0]})], NUMERIC),
