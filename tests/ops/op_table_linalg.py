@@ -1,8 +1,10 @@
 """Op-table entries for linear algebra beyond matmul: ``tensordot`` (an entry under ``matmul``,
 which it is built around) vs ``np.tensordot``; ``matrix_inverse`` (``aj.linalg.inv``) and
 ``matrix_determinant`` (``aj.linalg.det``) on batched, well-conditioned matrices, against
-references that do not call ``np.linalg.inv``/``det`` (a solve, and ``slogdet``), with VJPs
-checked against finite differences like every entry.
+references that do not call ``np.linalg.inv``/``det`` (a solve, and ``slogdet``); the solves
+(against Gaussian elimination written here), ``cholesky`` (of the symmetric part, against a
+Cholesky-Banachiewicz loop), ``slogdet`` (against ``det``) and ``band_part``; VJPs checked
+against finite differences like every entry.
 """
 
 from __future__ import annotations
@@ -44,6 +46,81 @@ def _det_ref(input):
 
 _MATRICES = [(3, 3), (2, 3, 3), (1, 1), (2, 2, 4, 4)]
 
+
+@dataclasses.dataclass(frozen=True)
+class P(F):
+    """Symmetric positive definite matrices ``[..., n, n]``: ``B B^T / n + I``."""
+
+    def make(self, rng, dtype):
+        b = rng.normal(size=self.shape)
+        return np.asarray(b @ np.swapaxes(b, -1, -2) / self.shape[-1] + np.eye(self.shape[-1]),
+                          dtype)
+
+    def __str__(self):
+        return f"spd{list(self.shape)}"
+
+
+def _gauss_solve(a, b):
+    """``a^-1 b`` by Gaussian elimination with partial pivoting, one matrix at a time."""
+    a, b = np.array(a, np.float64), np.array(b, np.float64)
+    out = np.empty_like(b)
+    for index in np.ndindex(a.shape[:-2]):
+        m, r = a[index].copy(), b[index].copy()
+        n = m.shape[0]
+        for col in range(n):
+            pivot = col + int(np.argmax(np.abs(m[col:, col])))
+            m[[col, pivot]], r[[col, pivot]] = m[[pivot, col]], r[[pivot, col]]
+            for row in range(col + 1, n):
+                f = m[row, col] / m[col, col]
+                m[row] -= f * m[col]
+                r[row] -= f * r[col]
+        x = np.zeros_like(r)
+        for row in range(n - 1, -1, -1):
+            x[row] = (r[row] - m[row, row + 1:] @ x[row + 1:]) / m[row, row]
+        out[index] = x
+    return out
+
+
+def _solve_ref(matrix, rhs, adjoint=False):
+    a = np.swapaxes(matrix, -1, -2) if adjoint else matrix
+    return np.asarray(_gauss_solve(a, rhs), matrix.dtype)
+
+
+def _triangular_ref(matrix, rhs, lower=True, adjoint=False):
+    t = np.tril(matrix) if lower else np.triu(matrix)
+    return _solve_ref(t, rhs, adjoint)
+
+
+def _cholesky_ref(a):
+    """Cholesky-Banachiewicz on the symmetric part, one matrix at a time."""
+    a = 0.5 * (a + np.swapaxes(a, -1, -2))
+    out = np.zeros_like(a)
+    for index in np.ndindex(a.shape[:-2]):
+        m, low = a[index], out[index]
+        for i in range(m.shape[0]):
+            for j in range(i + 1):
+                total = m[i, j] - low[i, :j] @ low[j, :j]
+                low[i, j] = np.sqrt(total) if i == j else total / low[j, j]
+    return out
+
+
+def _symmetric_cholesky(a):
+    # the symmetric part: the gradient of a function of a symmetric matrix (Note [Cholesky
+    # gradient]) matches finite differences along any direction through it
+    return aj.linalg.cholesky(0.5 * (a + aj.linalg.matrix_transpose(a)))
+
+
+def _slogdet_ref(input):
+    det = np.linalg.det(input.astype(np.float64))
+    return [np.asarray(np.sign(det), input.dtype), np.asarray(np.log(np.abs(det)), input.dtype)]
+
+
+def _band_ref(input, num_lower, num_upper):
+    rows, cols = np.indices(input.shape[-2:])
+    keep = ((num_lower < 0) | (rows - cols <= num_lower)) & \
+        ((num_upper < 0) | (cols - rows <= num_upper))
+    return np.where(keep, input, 0).astype(input.dtype)
+
 ENTRIES = [
     E("matmul", aj.tensordot, lambda a, b, axes: np.asarray(np.tensordot(a, b, axes)),
       [Case((F((3, 4)), F((4, 5))), {"axes": 1}),
@@ -60,4 +137,21 @@ ENTRIES = [
       rtol=1e-4, atol=1e-5),
     E("matrix_determinant", aj.linalg.det, _det_ref, [Case((M(s),)) for s in _MATRICES], FLOATS,
       rtol=1e-4, atol=1e-5),
+    E("matrix_solve", aj.linalg.solve, _solve_ref,
+      [Case((M((3, 3)), F((3, 2)))), Case((M((2, 3, 3)), F((2, 3, 1)))),
+       Case((M((2, 4, 4)), F((2, 4, 3))), {"adjoint": True}), Case((M((1, 1)), F((1, 1))))],
+      FLOATS, rtol=1e-4, atol=1e-5),
+    E("matrix_triangular_solve", aj.linalg.triangular_solve, _triangular_ref,
+      [Case((M((3, 3)), F((3, 2)))), Case((M((2, 3, 3)), F((2, 3, 1))), {"lower": False}),
+       Case((M((4, 4)), F((4, 2))), {"adjoint": True}),
+       Case((M((2, 3, 3)), F((2, 3, 2))), {"lower": False, "adjoint": True})],
+      FLOATS, rtol=1e-4, atol=1e-5),
+    E("cholesky", _symmetric_cholesky, _cholesky_ref,
+      [Case((P(s),)) for s in [(3, 3), (2, 4, 4), (1, 1)]], FLOATS, rtol=1e-4, atol=1e-5),
+    E("slogdet", aj.linalg.slogdet, _slogdet_ref, [Case((M(s),)) for s in _MATRICES], FLOATS,
+      rtol=1e-4, atol=1e-5),
+    E("band_part", aj.linalg.band_part, _band_ref,
+      [Case((F((3, 4)),), {"num_lower": lo, "num_upper": hi})
+       for lo, hi in [(-1, 0), (0, -1), (0, 0), (1, 1), (-1, -1)]]
+      + [Case((F((2, 4, 3)),), {"num_lower": 2, "num_upper": 0})], NUMERIC),
 ]

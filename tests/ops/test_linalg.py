@@ -1,5 +1,6 @@
-"""``tensordot``, ``linalg.inv`` and ``linalg.det`` from the user's side: traced functions
-agree with eager runs at every replay (gradients too), unknown dims are read at run time,
+"""``tensordot``, ``linalg.inv``, ``linalg.det``, the solves and factorizations and the
+``aj.linalg`` composites (trace, diag, logdet, cholesky_solve) from the user's side: traced
+functions agree with eager runs at every replay (gradients too), unknown dims are read at run time,
 known values and gradients, and one test per error message, eagerly and while tracing.
 Values and VJPs against NumPy and finite differences are in ``op_table_linalg.py``.
 """
@@ -13,7 +14,7 @@ import pytest
 
 import autojit as aj
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
-from tests.numeric import check_graph_replays_eager
+from tests.numeric import check_graph_replays_eager, numeric_grad
 
 RNG = np.random.default_rng(5)
 
@@ -35,6 +36,16 @@ GRAPH_CASES = {
     "inv": lambda a: aj.linalg.inv(a),
     "inv-adjoint": lambda a: aj.linalg.inv(a, adjoint=True),
     "det": lambda a: aj.linalg.det(a),
+    "solve": lambda a: aj.linalg.solve(a, a[..., :2]),
+    "triangular_solve": lambda a: aj.linalg.triangular_solve(a, a, lower=False, adjoint=True),
+    "cholesky": lambda a: aj.linalg.cholesky(aj.matmul(a, a, transpose_b=True)),
+    "slogdet": lambda a: aj.linalg.slogdet(a)[1],
+    "band_part": lambda a: aj.linalg.band_part(a, 1, 0),
+    "logdet": lambda a: aj.linalg.logdet(aj.matmul(a, a, transpose_b=True)),
+    "cholesky_solve": lambda a: aj.linalg.cholesky_solve(aj.linalg.cholesky(
+        aj.matmul(a, a, transpose_b=True)), a),
+    "trace": lambda a: aj.linalg.trace(a),
+    "diag": lambda a: aj.linalg.diag(aj.linalg.diag_part(a)) + aj.linalg.adjoint(a),
 }
 
 
@@ -190,3 +201,64 @@ def test_rules_reject_bad_matrices_with_unknown_dims_only_when_they_are_known():
     inv, det = inverse.get_concrete_function().graph.outputs
     assert (inv.spec.shape, det.spec.shape) == ((None, None), ())
     np.testing.assert_allclose(inverse(_t(4.0 * np.eye(2)))[0].numpy(), 0.25 * np.eye(2))
+
+
+# ----------------------------------------------------------------------------- solves
+
+
+def test_composites_match_numpy():
+    a = _matrices(2, 3, 3)
+    spd = a @ np.swapaxes(a, -1, -2)
+    b = RNG.normal(size=(2, 3, 2))
+    np.testing.assert_allclose(aj.linalg.trace(_t(a)).numpy(), np.trace(a, axis1=-2, axis2=-1))
+    np.testing.assert_allclose(aj.linalg.diag_part(_t(a)).numpy(),
+                               np.diagonal(a, axis1=-2, axis2=-1))
+    np.testing.assert_allclose(aj.linalg.diag(_t(a[0, 0])).numpy(), np.diag(a[0, 0]))
+    np.testing.assert_allclose(aj.linalg.adjoint(_t(a)).numpy(), np.swapaxes(a, -1, -2))
+    np.testing.assert_allclose(aj.linalg.logdet(_t(spd)).numpy(), np.linalg.slogdet(spd)[1],
+                               rtol=1e-12)
+    x = aj.linalg.cholesky_solve(aj.linalg.cholesky(_t(spd)), _t(b)).numpy()
+    np.testing.assert_allclose(spd @ x, b, atol=1e-12)
+
+
+def test_logdet_and_solve_gradients_match_finite_differences():
+    a0 = _matrices(3, 3)
+    b0 = RNG.normal(size=(3, 2))
+    a = _t(a0)
+    with aj.GradientTape() as tape:
+        tape.watch(a)
+        total = aj.linalg.logdet(aj.matmul(a, a, transpose_b=True)) + aj.reduce_sum(
+            aj.linalg.solve(a, _t(b0)) ** 2)
+    grad = tape.gradient(total, a).numpy()
+
+    def ref(m):
+        return np.linalg.slogdet(m @ m.T)[1] + np.sum(np.linalg.solve(m, b0) ** 2)
+
+    np.testing.assert_allclose(grad, numeric_grad(ref, a0), rtol=1e-6, atol=1e-8)
+
+
+def test_singular_and_indefinite_matrices_are_errors():
+    singular = _t(np.array([[1.0, 2.0], [2.0, 4.0]]))
+    with pytest.raises(InvalidArgumentError, match="linalg.solve: a matrix is singular"):
+        aj.linalg.solve(singular, _t(np.ones((2, 1))))
+    with pytest.raises(InvalidArgumentError, match="not symmetric positive definite"):
+        aj.linalg.cholesky(_t(np.array([[1.0, 0.0], [0.0, -1.0]])))
+    traced = aj.function(lambda m: aj.linalg.cholesky(m))
+    with pytest.raises(InvalidArgumentError, match="not symmetric positive definite"):
+        traced(_t(-np.eye(2)))
+
+
+def test_solve_shapes_and_dtypes_are_checked():
+    a = _t(_matrices(2, 3, 3))
+    with pytest.raises(ShapeError, match=r"rhs must be \[\.\.\., n, k\] with the matrix's batch "
+                                         r"dims and n rows, got matrix \[2, 3, 3\] and rhs "
+                                         r"\[2, 3\]"):
+        aj.linalg.solve(a, _t(np.ones((2, 3))))
+    with pytest.raises(ShapeError, match="rhs must be"):
+        aj.linalg.triangular_solve(a, _t(np.ones((3, 3, 1))))
+    with pytest.raises(ShapeError, match=r"expected square matrices of shape \[\.\.\., n, n\]"):
+        aj.linalg.cholesky(_t(np.ones((2, 3))))
+    with pytest.raises(DTypeError, match="expected float32 or float64 matrices, got int32"):
+        aj.linalg.slogdet(aj.constant([[1, 0], [0, 1]]))
+    with pytest.raises(ShapeError, match=r"expected matrices \[\.\.\., m, n\]"):
+        aj.linalg.band_part(_t(np.ones(3)), 0, 0)

@@ -47,6 +47,8 @@ _LIBRARY_OPS = {
     "conv2d_transpose": "cuBLAS", "depthwise_conv2d": "cuBLAS",
     "depthwise_conv2d_backprop_input": "cuBLAS", "depthwise_conv2d_backprop_filter": "cuBLAS",
     "einsum": "cuBLAS", "matrix_inverse": "cuSOLVER", "matrix_determinant": "cuSOLVER",
+    "matrix_solve": "cuSOLVER", "matrix_triangular_solve": "cuSOLVER", "cholesky": "cuSOLVER",
+    "slogdet": "cuSOLVER",
 }
 _GEMM_DTYPES = frozenset({"float32", "float64"})  # BlasMatmul's sgemm/dgemm
 # Conditional graph nodes built by ``device_loops.lower_device_loops``: their subgraphs were
