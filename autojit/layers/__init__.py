@@ -14,18 +14,23 @@ from autojit.layers.conv import (
                                  Conv2D,
                                  Convolution1D,
                                  Convolution2D,
+                                 GlobalAveragePooling1D,
                                  GlobalAveragePooling2D,
+                                 GlobalMaxPooling1D,
+                                 GlobalMaxPooling2D,
                                  MaxPool1D,
                                  MaxPool2D,
                                  MaxPooling1D,
                                  MaxPooling2D,
 )
-from autojit.layers.core import Dense, get_activation
+from autojit.layers.attention import MultiHeadAttention
+from autojit.layers.core import Activation, Dense, get_activation
 from autojit.layers.embedding import Embedding
 from autojit.layers.normalization import BatchNormalization, LayerNormalization
 from autojit.layers.recurrent import GRU, LSTM, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 from autojit.layers.regularization import Dropout
-from autojit.layers.reshaping import Flatten
+from autojit.layers.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+from autojit.layers.reshaping import Flatten, Reshape
 from autojit.layers.sequential import Sequential
 
 __all__ = ["Dense", "Layer", "get_activation"]
@@ -34,3 +39,6 @@ __all__ += ["GRU", "LSTM", "BatchNormalization", "Dropout", "Embedding", "Flatte
 __all__ += ["AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "Conv1D", "Conv2D",
             "Convolution1D", "Convolution2D", "GlobalAveragePooling2D", "MaxPool1D", "MaxPool2D",
             "MaxPooling1D", "MaxPooling2D"]
+__all__ += ["Activation", "Add", "Average", "Concatenate", "GlobalAveragePooling1D",
+            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Maximum", "Minimum", "Multiply",
+            "MultiHeadAttention", "Reshape", "Subtract"]

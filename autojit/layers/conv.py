@@ -1,5 +1,6 @@
 """Convolution and pooling layers (Keras names): ``Conv1D``, ``Conv2D``, ``MaxPool1D``,
-``MaxPool2D``, ``AveragePooling1D``, ``AveragePooling2D``, ``GlobalAveragePooling2D``.
+``MaxPool2D``, ``AveragePooling1D``, ``AveragePooling2D``, and the global poolings
+``GlobalAveragePooling1D``/``2D`` and ``GlobalMaxPooling1D``/``2D``.
 
 Usage: ``y = aj.layers.Conv2D(32, 3, padding="same", activation="relu")(images)``
 
@@ -20,7 +21,7 @@ from autojit.layers.core import as_positive_int, get_activation
 from autojit.module import Module
 from autojit.ops import conv, shapes
 from autojit.ops.array import reshape
-from autojit.ops.reduce import reduce_mean
+from autojit.ops.reduce import reduce_max, reduce_mean
 from autojit.tensor import Tensor, convert_to_tensor
 from autojit.variables import Variable
 
@@ -269,14 +270,9 @@ class AveragePooling1D(_Pool):
     pool = staticmethod(conv.avg_pool1d)
 
 
-class GlobalAveragePooling2D(Module):
-    """The mean over height and width: [batch, h, w, c] -> [batch, c] (``keepdims=True``:
-    [batch, 1, 1, c]).
-
-    Usage: ``features = aj.layers.GlobalAveragePooling2D()(x)``
-    """
-
-    keras_name = "global_average_pooling2d"
+class _GlobalPool(Module):
+    rank = 2
+    reduce = staticmethod(reduce_mean)
 
     def __init__(self, data_format: str | None = None, keepdims: bool = False,
                  name: str | None = None):
@@ -285,13 +281,56 @@ class GlobalAveragePooling2D(Module):
         self.keepdims = bool(keepdims)
 
     def __call__(self, x: Any) -> Tensor:
-        """Average ``x`` over its spatial dims. Usage: ``y = layer(x)``"""
+        """Pool ``x`` over its spatial dims. Usage: ``y = layer(x)``"""
         x = _as_input(x, dtypes.float32)
-        if len(x.shape) != 4:
-            raise ShapeError(f"GlobalAveragePooling2D {self.name!r}: expected input of rank 4, "
-                             f"got shape {shapes.fmt(x.shape)}")
-        axes = (2, 3) if self.channels_first else (1, 2)
-        return reduce_mean(x, axis=axes, keepdims=self.keepdims)
+        rank = self.rank + 2
+        if len(x.shape) != rank:
+            raise ShapeError(f"{type(self).__name__} {self.name!r}: expected input of rank "
+                             f"{rank}, got shape {shapes.fmt(x.shape)}")
+        first = 2 if self.channels_first else 1
+        return type(self).reduce(x, axis=tuple(range(first, first + self.rank)),
+                                 keepdims=self.keepdims)
+
+
+class GlobalAveragePooling2D(_GlobalPool):
+    """The mean over height and width: [batch, h, w, c] -> [batch, c] (``keepdims=True``:
+    [batch, 1, 1, c]).
+
+    Usage: ``features = aj.layers.GlobalAveragePooling2D()(x)``
+    """
+
+    keras_name = "global_average_pooling2d"
+
+
+class GlobalMaxPooling2D(_GlobalPool):
+    """The maximum over height and width: [batch, h, w, c] -> [batch, c].
+
+    Usage: ``features = aj.layers.GlobalMaxPooling2D()(x)``
+    """
+
+    keras_name = "global_max_pooling2d"
+    reduce = staticmethod(reduce_max)
+
+
+class GlobalAveragePooling1D(_GlobalPool):
+    """The mean over steps: [batch, steps, c] -> [batch, c].
+
+    Usage: ``aj.layers.GlobalAveragePooling1D()(x)``
+    """
+
+    keras_name = "global_average_pooling1d"
+    rank = 1
+
+
+class GlobalMaxPooling1D(_GlobalPool):
+    """The maximum over steps: [batch, steps, c] -> [batch, c].
+
+    Usage: ``aj.layers.GlobalMaxPooling1D()(x)``
+    """
+
+    keras_name = "global_max_pooling1d"
+    rank = 1
+    reduce = staticmethod(reduce_max)
 
 
 # Keras's other spellings of the same layers
@@ -303,5 +342,6 @@ Convolution2D = Conv2D
 Convolution1D = Conv1D
 
 __all__ = ["AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "Conv1D",
-           "Conv2D", "Convolution1D", "Convolution2D", "GlobalAveragePooling2D", "MaxPool1D",
+           "Conv2D", "Convolution1D", "Convolution2D", "GlobalAveragePooling1D",
+           "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPool1D",
            "MaxPool2D", "MaxPooling1D", "MaxPooling2D"]

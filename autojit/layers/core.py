@@ -63,7 +63,8 @@ class Dense(Module):
     ``units=``), that is the output size and the layer is built lazily as Keras's ``Dense``:
     ``w`` from ``kernel_initializer`` (``"glorot_uniform"``), ``b`` from
     ``bias_initializer`` (``"zeros"``), ``b`` omitted when ``use_bias=False``.
-    ``activation`` is a callable, a name (``"relu"``, ``"sigmoid"``, ``"tanh"``, ``"softmax"``, ``"linear"``) or None.
+    ``activation`` is a callable, a name (``"relu"``, ``"sigmoid"``, ``"tanh"``, ``"softmax"``,
+    ``"linear"``) or None.
     """
 
     def __init__(self, units: int | None = None, out_features: int | None = None,
@@ -156,6 +157,26 @@ class Dense(Module):
     def __repr__(self) -> str:
         return (f"<aj.layers.Dense {self.name!r} in_features={self.in_features} "
                 f"out_features={self.out_features}>")
+
+
+class Activation(Module):
+    """Applies an activation (a name such as ``"relu"``, or a callable). No weights.
+
+    Usage: ``y = aj.layers.Activation("relu")(x)``
+    """
+
+    def __init__(self, activation: str | Callable[[Any], Any], name: str | None = None):
+        super().__init__(name=name)
+        self.activation = get_activation(activation)
+        if self.activation is None:
+            self.activation = lambda x: x  # "linear"
+
+    def __call__(self, x: Any) -> Tensor:
+        """Apply the activation to ``x``. Usage: ``y = layer(x)``"""
+        return self.activation(x if isinstance(x, Tensor) else convert_to_tensor(x))
+
+    def __repr__(self) -> str:
+        return f"<aj.layers.Activation {self.name!r}>"
 
 
 def _one_of(canonical: str, value: Any, alias: str, alias_value: Any) -> int:
