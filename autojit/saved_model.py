@@ -94,9 +94,14 @@ def save(obj: Module, export_dir: str | os.PathLike, signatures: Any = None) -> 
                                                for c in concretes]}
                   for name, concretes in _signature_functions(signatures)]
         values = [var.numpy() for _, var in entries]
+    module_paths = {id(module): path for path, module in walk.modules}
+    aliases = [[path, index_of[id(value)]] if id(value) in index_of
+               else [path, module_paths[id(value)]] for path, value in walk.aliases
+               if id(value) in index_of or id(value) in module_paths]
     program = {"version": VERSION,
                "variables": [{"path": path, "name": var.name, "trainable": var.trainable}
                              for path, var in entries],
+               "aliases": aliases,  # [path, variable index or the first path of a Module]
                "optimizers": [path for path, _ in walk.optimizers],
                "modules": modules, "signatures": signed, "loops": writer.loops,
                "constants": len(writer.arrays)}
@@ -284,6 +289,8 @@ def load(export_dir: str | os.PathLike) -> "Restored":
             tree.place(entry["path"], var)
         for path in modules:
             tree.place(path, modules[path])
+        for path, target in program["aliases"]:  # a Variable or Module held twice
+            tree.place(path, variables[target] if isinstance(target, int) else modules[target])
         tree.build()
         for m in program["modules"]:
             for function in m["functions"]:
@@ -379,8 +386,9 @@ class _Tree:
     def _holder(self, path: str) -> Any:
         items = {}
         for component, value in self._children.get(path, {}).items():
-            if value is _HOLDER or isinstance(value, Restored):
-                value = self._holder(f"{path}/{component}")
+            child = f"{path}/{component}"
+            if value is _HOLDER or isinstance(value, Restored) and child in self._modules:
+                value = self._holder(child)  # (a Module held again is already built)
             items[_unescape(component)] = value
         if path in self._modules:
             holder = self._modules[path]

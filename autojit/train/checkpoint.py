@@ -180,6 +180,7 @@ class _Walk:
         self.variables: list[tuple[str, Variable]] = []
         self.optimizers: list[tuple[str, Optimizer]] = []
         self.modules: list[tuple[str, Module]] = []
+        self.aliases: list[tuple[str, Any]] = []  # a Variable or Module reached again: its path
         self._path_of: dict[int, str] = {}
         self._seen: set[int] = set()
         for name, value in objects.items():
@@ -190,6 +191,8 @@ class _Walk:
             if id(value) not in self._path_of:
                 self._path_of[id(value)] = path
                 self.variables.append((path, value))
+            else:
+                self.aliases.append((path, value))
             return
         if isinstance(value, (list, tuple)):
             for i, item in enumerate(value):
@@ -199,7 +202,10 @@ class _Walk:
             for key in sorted(value, key=_sort_key):
                 self._visit(f"{path}/{_component(key)}", value[key])
             return
-        if not isinstance(value, (Module, Optimizer)) or id(value) in self._seen:
+        if not isinstance(value, (Module, Optimizer)):
+            return
+        if id(value) in self._seen:
+            self.aliases.append((path, value))
             return
         self._seen.add(id(value))
         if isinstance(value, Module):

@@ -229,6 +229,24 @@ def test_loaded_functions_run_inside_another_function_and_save_again(tmp_path):
     assert [v.name for v in again.variables] == [v.name for v in model.variables]
 
 
+def test_a_variable_or_module_held_twice_is_one_object_after_loading(tmp_path):
+    shared = aj.layers.Dense(3, 3)
+    holder = aj.Module()
+    holder.blocks = {"a": shared, "b": aj.layers.Dense(3, 3)}
+    holder.again = [shared]
+    holder.tied = shared.w
+    holder.f = aj.function(lambda x: holder.blocks["b"](shared(x)) * holder.tied[0, 0])
+    x = data(2, 3)
+    want = holder.f(x)
+    aj.saved_model.save(holder, tmp_path / "tied")
+    loaded = aj.saved_model.load(tmp_path / "tied")
+    assert loaded.again[0] is loaded.blocks["a"] and loaded.tied is loaded.blocks["a"].w
+    assert [v.name for v in loaded.variables] == [v.name for v in holder.variables]
+    same(loaded.f(x), want)
+    loaded.tied.assign(loaded.tied * 2.0)  # one Variable: the function reads the new value
+    assert not np.allclose(loaded.f(x).numpy(), want.numpy())
+
+
 def test_signatures_are_found_under_their_names(tmp_path):
     model = aj.layers.Dense(3, 2)
     serve = aj.function(lambda x: aj.nn.softmax(model(x)))
