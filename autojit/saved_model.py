@@ -445,8 +445,8 @@ class RestoredFunction:
 
     def _mismatch(self, args: tuple, kwargs: dict, verb: str) -> str:
         traced = "; ".join(_describe_template(t) for _, t, _ in self._entries)
-        given = ", ".join([_describe_value(a) for a in args]
-                          + [f"{k}={_describe_value(v)}" for k, v in kwargs.items()])
+        given = ", ".join([_describe(a) for a in args]
+                          + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
         return (f"loaded function {self.name!r} was {verb} ({given}), but it was saved with "
                 f"graphs for ({traced}) only; a loaded function cannot trace again: call the "
                 "original with these arguments (or give it an input_signature with None "
@@ -587,28 +587,21 @@ def _as_tensor(value: Any, spec: TensorSpec, specs: bool) -> Any:
 
 
 def _describe_template(template: dict) -> str:
-    return ", ".join(f"{name}={_describe_expected(value)}" for name, value in template.items())
+    return ", ".join(f"{name}={_describe(value)}" for name, value in template.items())
 
 
-def _describe_expected(value: Any) -> str:
+def _describe(value: Any) -> str:
+    """A call's argument or a template's entry: tensors (and slots) by type, the rest by
+    value, containers by their items."""
     if isinstance(value, ArgumentSlot):
         return _spec_text(value.spec)
-    if isinstance(value, (list, tuple)):
-        inner = ", ".join(_describe_expected(v) for v in value)
-        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k!r}: {_describe_expected(v)}" for k, v in value.items()) + "}"
-    return repr(value)
-
-
-def _describe_value(value: Any) -> str:
     if isinstance(value, (Tensor, np.ndarray, TensorSpec)):
         return _spec_text(TensorSpec(value.shape, value.dtype))
     if isinstance(value, (list, tuple)):
-        inner = ", ".join(_describe_value(v) for v in value)
+        inner = ", ".join(_describe(v) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k!r}: {_describe_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k!r}: {_describe(v)}" for k, v in value.items()) + "}"
     return repr(value)
 
 
