@@ -12,7 +12,10 @@ scalar), reductions (sum, mean, max) over each axis with and without ``keepdims`
 (ints, slices with steps, ``gather`` with repeated indices, index lists, ``...``), matmul,
 reshape/transpose/expand_dims, concat, log-softmax and both cross-entropies, conv2d (strides
 1 and 2, SAME and VALID, the kernel cut from another value), average pooling, batch and
-layer normalization through ``aj.nn.moments``; and optionally
+layer normalization through ``aj.nn.moments``, ``aj.map_fn``/``aj.scan``/``aj.foldl`` over
+a matrix's rows (a while loop writing TensorArrays, its body differentiated to second
+order), ``solve``/``triangular_solve``/``cholesky``/``slogdet`` of ``a a^T / 10 + 2 I``; and
+optionally
 wrap statements in tensor ``if``/``else``, ``aj.cond``, ``for _ in K.range(n)``, ``for row in
 v``, ``while i < n`` and ``aj.while_loop`` (loop state kept bounded with ``tanh``), nested up
 to two deep, and loops that append to a list (a TensorArray in a tensor loop) that is then
@@ -103,6 +106,21 @@ def _np_above(a, t):
     return float(a) > t
 
 
+def _np_scan(fn, rows):
+    acc, out = rows[0], [rows[0]]
+    for row in rows[1:]:
+        acc = fn(acc, row)
+        out.append(acc)
+    return np.stack(out)
+
+
+def _np_foldl(fn, rows):
+    acc = rows[0]
+    for row in rows[1:]:
+        acc = fn(acc, row)
+    return acc
+
+
 def _np_while_loop(cond, body, loop_vars):
     while cond(*loop_vars):
         loop_vars = body(*loop_vars)
@@ -129,6 +147,11 @@ NP = types.SimpleNamespace(
     kernel=lambda a: np.reshape(a, [-1])[:4].reshape(2, 2),
     conv=_np_conv, avg_pool=_np_avg_pool, batch_norm=_np_batch_norm,
     layer_norm=lambda a: _np_batch_norm(a, (1,)),
+    map_fn=lambda fn, rows: np.stack([fn(row) for row in rows]), scan=_np_scan,
+    foldl=_np_foldl,
+    spd=lambda a: a @ a.T * 0.1 + 2.0 * np.eye(a.shape[0]), solve=np.linalg.solve,
+    cholesky=np.linalg.cholesky, logdet=lambda a: np.linalg.slogdet(a)[1],
+    tri_solve=lambda a, r: np.linalg.solve(np.tril(a), r),
 )
 
 AJ = types.SimpleNamespace(
@@ -155,6 +178,11 @@ AJ = types.SimpleNamespace(
     avg_pool=lambda a: aj.reshape(aj.nn.avg_pool2d(_aj_image(a), 2, 1, "SAME"), a.shape),
     batch_norm=_aj_batch_norm,
     layer_norm=lambda a: _aj_batch_norm(a, (1,)),
+    map_fn=aj.map_fn, scan=aj.scan, foldl=aj.foldl,
+    spd=lambda a: aj.matmul(a, a, transpose_b=True) * 0.1 + 2.0 * aj.eye(a.shape[0],
+                                                                          dtype=a.dtype),
+    solve=aj.linalg.solve, cholesky=aj.linalg.cholesky,
+    logdet=lambda a: aj.linalg.slogdet(a)[1], tri_solve=aj.linalg.triangular_solve,
 )
 
 
@@ -206,7 +234,36 @@ class _Generator:
     def expression(self, pool: dict) -> tuple[str, tuple]:
         r = self.rng
         kind = r.choice(["unary", "unary", "binary", "binary", "binary", "reduce", "index",
-                         "matmul", "shape", "loss", "concat", "nn"])
+                         "matmul", "shape", "loss", "concat", "nn", "functional", "linalg"])
+        if kind == "linalg":  # solves and factorizations of a well-conditioned matrix
+            mats = [n for n, s in pool.items() if len(s) == 2]
+            if not mats:
+                return self.expression(pool)
+            a = r.choice(mats)
+            p = pool[a][0]
+            rhs = [n for n, s in pool.items() if len(s) == 2 and s[0] == p]
+            form = r.choice(["solve", "cholesky", "logdet", "tri_solve"])
+            self.constructs.add(form)
+            if form in ("solve", "tri_solve"):
+                b = r.choice(rhs)  # a itself is one
+                return f"K.{form}(K.spd({a}), {b})", (p, pool[b][1])
+            if form == "cholesky":
+                return f"K.cholesky(K.spd({a}))", (p, p)
+            return f"K.logdet(K.spd({a}))", ()
+        if kind == "functional":  # aj.map_fn / scan / foldl over the rows of a matrix
+            rows = [n for n, s in pool.items() if len(s) == 2 and s[0] >= 2]
+            if not rows:
+                return self.expression(pool)
+            a = r.choice(rows)
+            c = self.const()
+            form = r.choice(["map_fn", "scan", "foldl"])
+            self.constructs.add(form)
+            if form == "map_fn":
+                return f"K.map_fn(lambda row: K.tanh(row * {c}) * K.sum(row), {a})", pool[a]
+            if form == "scan":
+                return (f"K.scan(lambda acc, row: K.tanh(acc * {c} + K.sin(row)), {a})",
+                        pool[a])
+            return f"K.foldl(lambda acc, row: acc * {c} + K.sin(row * acc), {a})", pool[a][1:]
         if kind == "nn":
             images = [n for n, s in pool.items() if len(s) == 2 and min(s) >= 2]
             kernels = [n for n, s in pool.items() if int(np.prod(s)) >= 4]

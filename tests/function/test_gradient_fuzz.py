@@ -148,5 +148,6 @@ def test_generator_covers_the_constructs():
         seen |= generate(seed).constructs
     want = {"broadcasting", "reduce_sum", "reduce_mean", "reduce_max", "indexing", "matmul",
             "losses", "if", "aj.cond", "loop_range", "loop_range_t", "loop_rows", "loop_while",
-            "loop_while_loop", "conv", "avg_pool", "batch_norm", "layer_norm"}
+            "loop_while_loop", "conv", "avg_pool", "batch_norm", "layer_norm", "map_fn", "scan",
+            "foldl", "solve", "cholesky", "logdet", "tri_solve"}
     assert want <= seen, want - seen
