@@ -12,6 +12,8 @@ from autojit.layers.conv import (
                                  AvgPool2D,
                                  Conv1D,
                                  Conv2D,
+                                 Conv2DTranspose,
+                                 Convolution2DTranspose,
                                  Convolution1D,
                                  Convolution2D,
                                  GlobalAveragePooling1D,
@@ -22,6 +24,8 @@ from autojit.layers.conv import (
                                  MaxPool2D,
                                  MaxPooling1D,
                                  MaxPooling2D,
+                                 UpSampling2D,
+                                 ZeroPadding2D,
 )
 from autojit.layers.attention import MultiHeadAttention
 from autojit.layers.core import Activation, Dense, get_activation
@@ -41,4 +45,5 @@ __all__ += ["AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "C
             "MaxPooling1D", "MaxPooling2D"]
 __all__ += ["Activation", "Add", "Average", "Concatenate", "GlobalAveragePooling1D",
             "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Maximum", "Minimum", "Multiply",
-            "MultiHeadAttention", "Reshape", "Subtract"]
+            "MultiHeadAttention", "Reshape", "Subtract", "Conv2DTranspose",
+            "Convolution2DTranspose", "UpSampling2D", "ZeroPadding2D"]

@@ -197,6 +197,113 @@ class Conv1D(_Conv):
         return conv.conv1d(x, self.kernel, self.strides, padding, fmt, self.dilation_rate)
 
 
+class Conv2DTranspose(_Conv):
+    """Transposed 2-D convolution (the adjoint of ``Conv2D``, "deconvolution"), as Keras:
+    each input pixel spreads ``kernel`` [kh, kw, filters, in_channels] over a
+    ``strides``-spaced output; "same" gives ``input * strides``, "valid"
+    ``input * strides + max(kernel - strides, 0)`` per spatial dim (the dims must be known).
+
+    Usage: ``y = aj.layers.Conv2DTranspose(16, 3, strides=2, padding="same")(x)`` (2x the size)
+    """
+
+    keras_name = "conv2d_transpose"
+
+    def build(self, in_channels: int) -> None:
+        """Create ``kernel`` [*kernel_size, filters, in_channels] and ``bias`` [filters].
+
+        Usage: ``layer.build(32)`` (done by the first call)
+        """
+        shape = (*self.kernel_size, self.filters, in_channels)
+        with self.name_scope:
+            self.kernel = Variable(self.kernel_initializer(shape, self.dtype), name="kernel")
+            if self.use_bias:
+                self.bias = Variable(self.bias_initializer((self.filters,), self.dtype),
+                                     name="bias")
+        self.in_channels = in_channels
+
+    def _convolve(self, x: Tensor) -> Tensor:
+        spatial = x.shape[2:] if self.channels_first else x.shape[1:3]
+        if None in spatial:
+            raise ShapeError(f"{self._describe()}: the height and width of the input must be "
+                             f"known, got shape {shapes.fmt(x.shape)}")
+        sizes = []
+        for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation_rate):
+            k = k + (k - 1) * (d - 1)
+            sizes.append(n * s if self.padding == "same" else n * s + max(k - s, 0))
+        out = [1, self.filters, *sizes] if self.channels_first else [1, *sizes, self.filters]
+        fmt = "NCHW" if self.channels_first else "NHWC"
+        return conv.conv2d_transpose(x, self.kernel, out, self.strides, self.padding.upper(),
+                                     fmt, self.dilation_rate)
+
+
+class UpSampling2D(Module):
+    """Repeats rows and columns ``size`` times (nearest neighbour), as Keras.
+
+    Usage: ``y = aj.layers.UpSampling2D(2)(x)``   # [b, 7, 7, c] -> [b, 14, 14, c]
+    """
+
+    keras_name = "up_sampling2d"
+
+    def __init__(self, size: Any = (2, 2), data_format: str | None = None,
+                 interpolation: str = "nearest", name: str | None = None):
+        super().__init__(name=name)
+        self.size = _tuple("UpSampling2D", "size", size, 2)
+        self.channels_first = _channels_first("UpSampling2D", data_format)
+        if interpolation != "nearest":
+            raise InvalidArgumentError(f"UpSampling2D: only interpolation='nearest' is "
+                                       f"implemented, got {interpolation!r}")
+
+    def __call__(self, x: Any) -> Tensor:
+        """Upsample ``x`` [batch, h, w, c]. Usage: ``y = layer(x)``"""
+        from autojit.ops.extra_array import repeat
+
+        x = _as_input(x, dtypes.float32)
+        if len(x.shape) != 4:
+            raise ShapeError(f"UpSampling2D {self.name!r}: expected input of rank 4, got shape "
+                             f"{shapes.fmt(x.shape)}")
+        first = 2 if self.channels_first else 1
+        return repeat(repeat(x, self.size[0], axis=first), self.size[1], axis=first + 1)
+
+
+class ZeroPadding2D(Module):
+    """Pads height and width with zeros: ``padding`` an int, ``(rows, cols)`` or
+    ``((top, bottom), (left, right))``, as Keras.
+
+    Usage: ``y = aj.layers.ZeroPadding2D(1)(x)``   # [b, 28, 28, c] -> [b, 30, 30, c]
+    """
+
+    keras_name = "zero_padding2d"
+
+    def __init__(self, padding: Any = (1, 1), data_format: str | None = None,
+                 name: str | None = None):
+        super().__init__(name=name)
+        if isinstance(padding, int):
+            pads = ((padding, padding), (padding, padding))
+        elif len(padding) == 2 and all(isinstance(p, int) for p in padding):
+            pads = ((padding[0], padding[0]), (padding[1], padding[1]))
+        else:
+            pads = tuple(tuple(int(q) for q in p) for p in padding)
+        if len(pads) != 2 or any(len(p) != 2 or min(p) < 0 for p in pads):
+            raise InvalidArgumentError(f"ZeroPadding2D: expected padding as an int, (rows, "
+                                       f"cols) or ((top, bottom), (left, right)) of sizes >= 0, "
+                                       f"got {padding!r}")
+        self.padding = pads
+        self.channels_first = _channels_first("ZeroPadding2D", data_format)
+
+    def __call__(self, x: Any) -> Tensor:
+        """Pad ``x`` [batch, h, w, c]. Usage: ``y = layer(x)``"""
+        from autojit.ops.array import pad
+
+        x = _as_input(x, dtypes.float32)
+        if len(x.shape) != 4:
+            raise ShapeError(f"ZeroPadding2D {self.name!r}: expected input of rank 4, got shape "
+                             f"{shapes.fmt(x.shape)}")
+        none = (0, 0)
+        pads = [none, none, *self.padding] if self.channels_first \
+            else [none, *self.padding, none]
+        return pad(x, pads)
+
+
 class _Pool(Module):
     rank = 2
     pool = staticmethod(conv.max_pool2d)
@@ -339,9 +446,11 @@ MaxPooling1D = MaxPool1D
 AvgPool2D = AveragePooling2D
 AvgPool1D = AveragePooling1D
 Convolution2D = Conv2D
+Convolution2DTranspose = Conv2DTranspose
 Convolution1D = Conv1D
 
 __all__ = ["AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "Conv1D",
-           "Conv2D", "Convolution1D", "Convolution2D", "GlobalAveragePooling1D",
-           "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPool1D",
-           "MaxPool2D", "MaxPooling1D", "MaxPooling2D"]
+           "Conv2D", "Conv2DTranspose", "Convolution1D", "Convolution2D",
+           "Convolution2DTranspose", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPool1D", "MaxPool2D", "MaxPooling1D",
+           "MaxPooling2D", "UpSampling2D", "ZeroPadding2D"]

@@ -191,3 +191,92 @@ def test_bad_arguments():
         aj.layers.MaxPool2D(data_format="NHWC")
     with pytest.raises(InvalidArgumentError, match="not built yet"):
         aj.layers.Conv2D(4, 3).count_params()
+
+
+# ----------------------------------------------------------------------------- transposed, upsampling
+
+
+def _transpose_ref(x, kernel, bias, strides, padding):
+    """Each input pixel adds ``x[n, i, j, c] * kernel[a, b, :, c]`` at ``(i*s + a, j*s + b)``;
+    "same" keeps ``n * s`` rows from ``max(k - s, 0) // 2`` (the adjoint of conv2d SAME)."""
+    n, h, w, _ = x.shape
+    kh, kw, out_c, _ = kernel.shape
+    (sh, sw) = strides
+    full = np.zeros((n, max((h - 1) * sh + kh, h * sh), max((w - 1) * sw + kw, w * sw), out_c))
+    for i in range(h):
+        for j in range(w):
+            full[:, i * sh:i * sh + kh, j * sw:j * sw + kw] += np.einsum(
+                "nc,abdc->nabd", x[:, i, j], kernel)
+    if padding == "same":
+        top, left = max(kh - sh, 0) // 2, max(kw - sw, 0) // 2
+        full = full[:, top:top + h * sh, left:left + w * sw]
+    else:
+        full = full[:, :h * sh + max(kh - sh, 0), :w * sw + max(kw - sw, 0)]
+    return full + bias
+
+
+@pytest.mark.parametrize("kernel_size, strides", [(3, 2), (2, 2), (3, 1), ((2, 3), (3, 1)),
+                                                  (1, 2)])
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_conv2d_transpose_matches_a_scatter_of_each_pixel(kernel_size, strides, padding):
+    rng = np.random.default_rng(4)
+    layer = aj.layers.Conv2DTranspose(4, kernel_size, strides=strides, padding=padding,
+                                      bias_initializer="ones", dtype=aj.float64)
+    x = rng.normal(size=(2, 3, 4, 5))
+    y = layer(aj.constant(x))
+    assert layer.kernel.shape[-2:] == (4, 5)  # [kh, kw, filters, in_channels], as Keras
+    s = strides if isinstance(strides, tuple) else (strides, strides)
+    want = _transpose_ref(x, layer.kernel.numpy(), layer.bias.numpy(), s, padding)
+    assert y.shape == want.shape
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-10, atol=1e-12)
+
+
+def test_a_decoder_with_transposed_convolutions_trains_the_same_eagerly_and_as_a_graph():
+    rng = np.random.default_rng(8)
+    codes = aj.constant(rng.normal(size=(4, 6)).astype(np.float32))
+    images = aj.constant(rng.normal(size=(4, 8, 8, 1)).astype(np.float32))
+    losses = {}
+    for mode in ("eager", "function"):
+        aj.random.set_seed(1)
+        decoder = aj.layers.Sequential([
+            aj.layers.Dense(2 * 2 * 8, activation="relu"), aj.layers.Reshape((2, 2, 8)),
+            aj.layers.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu"),
+            aj.layers.UpSampling2D(2), aj.layers.ZeroPadding2D(1),
+            aj.layers.Conv2D(1, 3, padding="valid")])
+        opt = aj.optimizers.Adam(1e-2)
+
+        def step(z, target, decoder=decoder, opt=opt):
+            with aj.GradientTape() as tape:
+                loss = aj.reduce_mean(aj.square(decoder(z) - target))
+            variables = decoder.trainable_variables
+            opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            return loss
+
+        run = aj.function(step) if mode == "function" else step
+        losses[mode] = [float(run(codes, images)) for _ in range(10)]
+    np.testing.assert_allclose(losses["function"], losses["eager"], rtol=1e-5)
+    assert losses["eager"][-1] < losses["eager"][0]
+
+
+def test_upsampling_and_zero_padding_match_numpy():
+    x = np.random.default_rng(2).normal(size=(2, 3, 4, 5))
+    np.testing.assert_array_equal(aj.layers.UpSampling2D((2, 3))(aj.constant(x)).numpy(),
+                                  x.repeat(2, axis=1).repeat(3, axis=2))
+    np.testing.assert_array_equal(
+        aj.layers.UpSampling2D(2, data_format="channels_first")(aj.constant(x)).numpy(),
+        x.repeat(2, axis=2).repeat(2, axis=3))
+    np.testing.assert_array_equal(
+        aj.layers.ZeroPadding2D(((1, 2), (0, 3)))(aj.constant(x)).numpy(),
+        np.pad(x, [(0, 0), (1, 2), (0, 3), (0, 0)]))
+    np.testing.assert_array_equal(aj.layers.ZeroPadding2D(2)(aj.constant(x)).numpy(),
+                                  np.pad(x, [(0, 0), (2, 2), (2, 2), (0, 0)]))
+    with pytest.raises(InvalidArgumentError, match="only interpolation='nearest'"):
+        aj.layers.UpSampling2D(2, interpolation="bilinear")
+    with pytest.raises(InvalidArgumentError, match="expected padding as an int"):
+        aj.layers.ZeroPadding2D(((1, -1), (0, 0)))
+    with pytest.raises(ShapeError, match="UpSampling2D .* expected input of rank 4"):
+        aj.layers.UpSampling2D(2)(aj.ones((3, 4)))
+    traced = aj.function(lambda v: aj.layers.Conv2DTranspose(2, 2)(v),
+                         input_signature=[aj.TensorSpec([None, None, 4, 3])])
+    with pytest.raises(ShapeError, match="the height and width of the input must be known"):
+        traced(aj.ones((1, 2, 4, 3)))
