@@ -5,7 +5,8 @@ Usage: ``aj.linalg.matmul(a, b, transpose_b=True)``, ``aj.linalg.eye(3)``, ``aj.
 
 from autojit.ops.array import expand_dims, eye, squeeze
 from autojit.ops.clipping import global_norm, norm
-from autojit.ops.decompositions import band_part, cholesky, slogdet, solve, triangular_solve
+from autojit.ops.decompositions import (band_part, cholesky, eigh, qr, slogdet, solve,
+                                        triangular_solve)
 from autojit.ops.einsum import einsum
 from autojit.ops.linalg import det, inv, matmul, matrix_transpose, tensordot
 from autojit.ops.math import log
@@ -63,6 +64,12 @@ def cholesky_solve(chol, rhs, name: str | None = None):
                             adjoint=True)
 
 
+def eigvalsh(tensor, name: str | None = None):
+    """The eigenvalues (ascending) of each symmetric matrix. Usage: ``aj.linalg.eigvalsh(a)``"""
+    return eigh(tensor)[0]
+
+
 __all__ = ["adjoint", "band_part", "cholesky", "cholesky_solve", "det", "diag", "diag_part",
-           "einsum", "eye", "global_norm", "inv", "logdet", "matmul", "matrix_transpose",
-           "matvec", "norm", "slogdet", "solve", "tensordot", "trace", "triangular_solve"]
+           "eigh", "eigvalsh", "einsum", "eye", "global_norm", "inv", "logdet", "matmul",
+           "matrix_transpose", "matvec", "norm", "qr", "slogdet", "solve", "tensordot", "trace",
+           "triangular_solve"]

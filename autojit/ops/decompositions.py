@@ -1,6 +1,6 @@
 """Linear solves and factorizations of batched matrices, with VJPs written in autojit ops (so
 they differentiate to any order and inside graphs): ``solve``, ``triangular_solve``,
-``cholesky``, ``slogdet``, and ``band_part`` (the triangles they keep).
+``cholesky``, ``slogdet``, ``eigh``, ``qr``, and ``band_part`` (the triangles they keep).
 
 Note [Triangular solves]: NumPy has no triangular solver, so ``triangular_solve`` solves with
 the triangle it is told to use (``xp.linalg.solve`` of ``tril(A)`` or ``triu(A)``): the other
@@ -27,6 +27,7 @@ from autojit.ops import shapes
 from autojit.ops.array import expand_dims
 from autojit.ops.core import as_operand, bind, defop
 from autojit.ops.linalg import MATRIX_INVERSE, _mm, _square, matrix_transpose
+from autojit.ops.extra_math import divide_no_nan
 from autojit.ops.math import add, multiply, negative
 
 
@@ -224,4 +225,111 @@ def slogdet(input: Any, name: str | None = None) -> tuple:  # noqa: A002
     return sign, logdet
 
 
-__all__ = ["band_part", "cholesky", "slogdet", "solve", "triangular_solve"]
+# ----------------------------------------------------------------------------- eigh, qr
+#
+# Note [Eigen and QR gradients]: for ``A = V diag(e) V^T`` (``eigh`` reads the lower
+# triangle), ``G = V (diag(ge) + F o (V^T gV)) V^T`` with ``F_ij = 1 / (e_j - e_i)`` off the
+# diagonal; the cotangent of the lower triangle it read is ``tril(G + G^T) - diag(G)``, as TF
+# (distinct eigenvalues: at a repeated one the eigenvectors, and F, are not defined). For the
+# reduced ``A = Q R`` (m >= n, full rank): ``M = R gR^T - gQ^T Q``,
+# ``gA = (gQ + Q copyltu(M)) R^-T`` with ``copyltu(M)`` the symmetric matrix of M's lower
+# triangle (the formula of PyTorch's and JAX's QR backward).
+
+
+def _eigh_rule(name, x):
+    n = _square("linalg.eigh", x)
+    return [(x.shape[:-2] + (n,), x.dtype), (x.shape[:-2] + (n, n), x.dtype)]
+
+
+def _eigh(xp, x):
+    values, vectors = xp.linalg.eigh(x)
+    return values.astype(x.dtype, copy=False), vectors.astype(x.dtype, copy=False)
+
+
+def _eigh_vjp(gs, outs, x):
+    from autojit.ops.array import eye
+
+    ge, gv = gs
+    e, v = outs
+    n = x.shape[-1]
+    inner = 0.0
+    if gv is not None:
+        gap = add(expand_dims(e, -2), negative(expand_dims(e, -1)))  # e_j - e_i
+        off = add(1.0, negative(eye(n, dtype=x.dtype)))
+        f = multiply(off, divide_no_nan(1.0, gap))
+        inner = multiply(f, _mm(v, gv, True, False))
+    if ge is not None:
+        inner = add(inner, multiply(expand_dims(ge, -1), eye(n, dtype=x.dtype)))
+    g = _mm(_mm(v, inner, False, False), v, False, True)
+    lower = _band(add(g, matrix_transpose(g)), True)
+    return (add(lower, negative(bind(BAND_PART, g, num_lower=0, num_upper=0))),)
+
+
+EIGH = defop("eigh", ["x"], "_eigh(xp, x)", _eigh_rule, _eigh_vjp, multiple=True,
+             namespace={"_eigh": _eigh})
+
+
+def eigh(tensor: Any, name: str | None = None) -> tuple:
+    """``(e, v)``: the eigenvalues (ascending) and eigenvectors (columns) of each symmetric
+    matrix, from its lower triangle, as ``tf.linalg.eigh`` (Note [Eigen and QR gradients]).
+
+    Usage: ``e, v = aj.linalg.eigh(cov)``
+    """
+    e, v = bind(EIGH, as_operand(tensor))
+    return e, v
+
+
+def _qr_rule(name, x):
+    _float("linalg.qr", x)
+    if len(x.shape) < 2:
+        raise ShapeError(f"linalg.qr: expected matrices [..., m, n], got shape "
+                         f"{shapes.fmt(x.shape)}")
+    m, n = x.shape[-2:]
+    if None not in (m, n) and m < n:
+        raise ShapeError(f"linalg.qr: expected matrices with at least as many rows as "
+                         f"columns (m >= n), got shape {shapes.fmt(x.shape)}")
+    batch = x.shape[:-2]
+    return [(batch + (m, n), x.dtype), (batch + (n, n), x.dtype)]
+
+
+def _qr(xp, x):
+    q, r = xp.linalg.qr(x, mode="reduced")
+    return q.astype(x.dtype, copy=False), r.astype(x.dtype, copy=False)
+
+
+def _qr_vjp(gs, outs, x):
+    gq, gr = gs
+    q, r = outs
+    m = 0.0
+    if gr is not None:
+        m = _mm(r, gr, False, True)
+    if gq is not None:
+        m = add(m, negative(_mm(gq, q, True, False)))
+    low = _band(m, True)
+    diag = bind(BAND_PART, m, num_lower=0, num_upper=0)
+    sym = add(add(low, matrix_transpose(low)), negative(diag))  # copyltu(M)
+    b = _mm(q, sym, False, False)
+    if gq is not None:
+        b = add(b, gq)
+    # gA = b R^-T: solve R X^T = b^T for X^T, R upper triangular
+    return (matrix_transpose(bind(TRIANGULAR_SOLVE, r, matrix_transpose(b), lower=False,
+                                  adjoint=False)),)
+
+
+QR = defop("qr", ["x"], "_qr(xp, x)", _qr_rule, _qr_vjp, multiple=True,
+           namespace={"_qr": _qr})
+
+
+def qr(input: Any, full_matrices: bool = False, name: str | None = None) -> tuple:  # noqa: A002
+    """``(q, r)``: the reduced QR decomposition of each matrix [..., m, n] (m >= n), ``q``
+    with orthonormal columns [..., m, n] and ``r`` upper triangular [..., n, n], as
+    ``tf.linalg.qr`` (Note [Eigen and QR gradients]). Usage: ``q, r = aj.linalg.qr(a)``
+    """
+    if full_matrices:
+        raise InvalidArgumentError("linalg.qr: full_matrices=True is not implemented; the "
+                                   "reduced decomposition (the default) is")
+    q, r = bind(QR, as_operand(input))
+    return q, r
+
+
+__all__ = ["band_part", "cholesky", "eigh", "qr", "slogdet", "solve", "triangular_solve"]

@@ -3,8 +3,9 @@ which it is built around) vs ``np.tensordot``; ``matrix_inverse`` (``aj.linalg.i
 ``matrix_determinant`` (``aj.linalg.det``) on batched, well-conditioned matrices, against
 references that do not call ``np.linalg.inv``/``det`` (a solve, and ``slogdet``); the solves
 (against Gaussian elimination written here), ``cholesky`` (of the symmetric part, against a
-Cholesky-Banachiewicz loop), ``slogdet`` (against ``det``) and ``band_part``; VJPs checked
-against finite differences like every entry.
+Cholesky-Banachiewicz loop), ``slogdet`` (against ``det``), ``eigh`` (against the general
+``eig``, signs fixed) and ``qr`` (against modified Gram-Schmidt) and ``band_part``; VJPs
+checked against finite differences like every entry.
 """
 
 from __future__ import annotations
@@ -115,6 +116,62 @@ def _slogdet_ref(input):
     return [np.asarray(np.sign(det), input.dtype), np.asarray(np.log(np.abs(det)), input.dtype)]
 
 
+@dataclasses.dataclass(frozen=True)
+class S(F):
+    """Symmetric matrices with eigenvalues 1, 2, ..., n (well separated): ``Q diag Q^T``."""
+
+    def make(self, rng, dtype):
+        n = self.shape[-1]
+        q, _ = np.linalg.qr(rng.normal(size=self.shape))
+        values = np.arange(1.0, n + 1.0)
+        return np.asarray((q * values[..., None, :]) @ np.swapaxes(q, -1, -2), dtype)
+
+    def __str__(self):
+        return f"sym{list(self.shape)}"
+
+
+def _signed_eigh(a):
+    # each eigenvector's sign fixed by its first entry: the decomposition is then unique
+    e, v = aj.linalg.eigh(a)
+    return e, v * aj.sign(v[..., :1, :])
+
+
+def _eigh_ref(a):
+    """Eigen-pairs from the general ``eig`` of the symmetric matrix eigh reads (its lower
+    triangle), sorted ascending, signs as ``_signed_eigh``."""
+    low = np.tril(a)
+    sym = low + np.swapaxes(np.tril(a, -1), -1, -2)
+    values, vectors = np.linalg.eig(sym.astype(np.float64))
+    order = np.argsort(values.real, axis=-1)
+    values = np.take_along_axis(values.real, order, -1)
+    vectors = np.take_along_axis(vectors.real, order[..., None, :], -1)
+    vectors = vectors / np.linalg.norm(vectors, axis=-2, keepdims=True)
+    vectors = vectors * np.sign(vectors[..., :1, :])
+    return [np.asarray(values, a.dtype), np.asarray(vectors, a.dtype)]
+
+
+def _signed_qr(a):
+    q, r = aj.linalg.qr(a)
+    sign = aj.sign(aj.linalg.diag_part(r))
+    return q * aj.expand_dims(sign, -2), r * aj.expand_dims(sign, -1)
+
+
+def _qr_ref(a):
+    """Modified Gram-Schmidt: Q's columns orthonormal, R upper triangular with a positive
+    diagonal."""
+    a = np.asarray(a, np.float64)
+    q, r = np.zeros_like(a), np.zeros(a.shape[:-2] + (a.shape[-1],) * 2)
+    for index in np.ndindex(a.shape[:-2]):
+        v = a[index].copy()
+        for j in range(v.shape[1]):
+            r[index][j, j] = np.linalg.norm(v[:, j])
+            q[index][:, j] = v[:, j] / r[index][j, j]
+            for k in range(j + 1, v.shape[1]):
+                r[index][j, k] = q[index][:, j] @ v[:, k]
+                v[:, k] -= r[index][j, k] * q[index][:, j]
+    return [q, r]
+
+
 def _band_ref(input, num_lower, num_upper):
     rows, cols = np.indices(input.shape[-2:])
     keep = ((num_lower < 0) | (rows - cols <= num_lower)) & \
@@ -150,6 +207,11 @@ ENTRIES = [
       [Case((P(s),)) for s in [(3, 3), (2, 4, 4), (1, 1)]], FLOATS, rtol=1e-4, atol=1e-5),
     E("slogdet", aj.linalg.slogdet, _slogdet_ref, [Case((M(s),)) for s in _MATRICES], FLOATS,
       rtol=1e-4, atol=1e-5),
+    E("eigh", _signed_eigh, _eigh_ref, [Case((S(s),)) for s in [(3, 3), (2, 4, 4), (1, 1)]],
+      FLOATS, rtol=1e-4, atol=1e-5),
+    E("qr", _signed_qr, lambda a: [np.asarray(x, a.dtype) for x in _qr_ref(a)],
+      [Case((F(s),)) for s in [(4, 3), (3, 3), (2, 5, 2), (1, 1)]], FLOATS, rtol=1e-4,
+      atol=1e-5),
     E("band_part", aj.linalg.band_part, _band_ref,
       [Case((F((3, 4)),), {"num_lower": lo, "num_upper": hi})
        for lo, hi in [(-1, 0), (0, -1), (0, 0), (1, 1), (-1, -1)]]

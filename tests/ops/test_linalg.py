@@ -45,6 +45,8 @@ GRAPH_CASES = {
     "cholesky_solve": lambda a: aj.linalg.cholesky_solve(aj.linalg.cholesky(
         aj.matmul(a, a, transpose_b=True)), a),
     "trace": lambda a: aj.linalg.trace(a),
+    "eigvalsh": lambda a: aj.linalg.eigvalsh(a + aj.linalg.adjoint(a)),
+    "qr": lambda a: aj.linalg.qr(a)[1],
     "diag": lambda a: aj.linalg.diag(aj.linalg.diag_part(a)) + aj.linalg.adjoint(a),
 }
 
@@ -262,3 +264,25 @@ def test_solve_shapes_and_dtypes_are_checked():
         aj.linalg.slogdet(aj.constant([[1, 0], [0, 1]]))
     with pytest.raises(ShapeError, match=r"expected matrices \[\.\.\., m, n\]"):
         aj.linalg.band_part(_t(np.ones(3)), 0, 0)
+
+
+def test_eigh_and_qr_decompose_and_their_errors():
+    a = RNG.normal(size=(2, 4, 3))
+    q, r = aj.linalg.qr(_t(a))
+    np.testing.assert_allclose(q.numpy() @ r.numpy(), a, atol=1e-12)
+    np.testing.assert_allclose(np.swapaxes(q.numpy(), -1, -2) @ q.numpy(),
+                               np.broadcast_to(np.eye(3), (2, 3, 3)), atol=1e-12)
+    assert np.allclose(np.tril(r.numpy(), -1), 0)
+    sym = a[:, :3] + np.swapaxes(a[:, :3], -1, -2)
+    e, v = aj.linalg.eigh(_t(sym))
+    np.testing.assert_allclose(v.numpy() @ (e.numpy()[..., None] * np.swapaxes(v.numpy(), -1,
+                                                                               -2)), sym,
+                               atol=1e-12)
+    assert np.all(np.diff(e.numpy(), axis=-1) > 0)
+    with pytest.raises(ShapeError, match=r"at least as many rows as columns \(m >= n\), got "
+                                         r"shape \[3, 4\]"):
+        aj.linalg.qr(_t(np.ones((3, 4))))
+    with pytest.raises(InvalidArgumentError, match="full_matrices=True is not implemented"):
+        aj.linalg.qr(_t(a), full_matrices=True)
+    with pytest.raises(ShapeError, match="expected square matrices"):
+        aj.linalg.eigh(_t(np.ones((2, 3))))

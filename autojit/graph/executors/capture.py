@@ -48,7 +48,7 @@ _LIBRARY_OPS = {
     "depthwise_conv2d_backprop_input": "cuBLAS", "depthwise_conv2d_backprop_filter": "cuBLAS",
     "einsum": "cuBLAS", "matrix_inverse": "cuSOLVER", "matrix_determinant": "cuSOLVER",
     "matrix_solve": "cuSOLVER", "matrix_triangular_solve": "cuSOLVER", "cholesky": "cuSOLVER",
-    "slogdet": "cuSOLVER",
+    "slogdet": "cuSOLVER", "eigh": "cuSOLVER", "qr": "cuSOLVER",
 }
 _GEMM_DTYPES = frozenset({"float32", "float64"})  # BlasMatmul's sgemm/dgemm
 # Conditional graph nodes built by ``device_loops.lower_device_loops``: their subgraphs were
