@@ -5,8 +5,9 @@ unchanged.
 Usage: ``aj.keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logits)``
 
 ``aj.keras.Model`` and ``aj.keras.layers.Layer`` are Keras's subclassing API (``build``,
-``call``, ``add_weight``; autojit/layers/base.py); there is no ``compile``/``fit``: the
-training step is a ``GradientTape`` under ``@aj.function``.
+``call``, ``add_weight``; autojit/layers/base.py); ``Model`` and ``Sequential`` have Keras's
+``compile``/``fit``/``evaluate``/``predict`` (autojit/layers/training.py), with
+``aj.keras.callbacks`` (``Callback``, ``History``, ``EarlyStopping``).
 """
 
 import types
@@ -15,6 +16,7 @@ import numpy as np
 
 from autojit import initializers, layers, losses, metrics, optimizers
 from autojit.layers import Sequential
+from autojit.layers import training as _training
 from autojit.layers.base import Model
 
 
@@ -32,6 +34,8 @@ def to_categorical(y, num_classes=None, dtype="float32"):
 
 
 utils = types.SimpleNamespace(to_categorical=to_categorical)
+callbacks = types.SimpleNamespace(Callback=_training.Callback, History=_training.History,
+                                  EarlyStopping=_training.EarlyStopping)
 
-__all__ = ["initializers", "layers", "losses", "metrics", "optimizers", "Model", "Sequential",
-           "utils"]
+__all__ = ["callbacks", "initializers", "layers", "losses", "metrics", "optimizers", "Model",
+           "Sequential", "utils"]

@@ -44,6 +44,7 @@ import numpy as np
 
 from autojit import dtypes, initializers, nest
 from autojit.errors import InvalidArgumentError
+from autojit.layers.training import Training
 from autojit.module import Module
 from autojit.ops import core
 from autojit.tensor import Tensor, convert_to_tensor
@@ -154,12 +155,10 @@ class Layer(Module):
         return total
 
 
-class Model(Layer):
+class Model(Layer, Training):
     """A Keras-style model: a ``Layer`` holding layers, subclassed with ``__init__`` and
-    ``call``. Usage: ``class Net(aj.keras.Model): ...`` (see the module docstring).
-
-    There is no ``compile``/``fit``: write the training step with ``aj.GradientTape`` under
-    ``@aj.function``.
+    ``call``; ``compile``/``fit``/``evaluate``/``predict`` as Keras (Note [Keras training]).
+    Usage: ``class Net(aj.keras.Model): ...`` (see the module docstring).
     """
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -168,28 +167,6 @@ class Model(Layer):
                 "aj.keras.Model: the functional form Model(inputs, outputs) is not supported; "
                 "subclass aj.keras.Model (define __init__ and call) or use aj.keras.Sequential")
         super().__init__(**kwargs)
-
-    def compile(self, *args: Any, **kwargs: Any) -> None:
-        """Not provided. Usage: write a training step (``GradientTape``, ``@aj.function``)."""
-        raise NotImplementedError(_NO_FIT.format("compile"))
-
-    def fit(self, *args: Any, **kwargs: Any) -> None:
-        """Not provided. Usage: write a training step (``GradientTape``, ``@aj.function``)."""
-        raise NotImplementedError(_NO_FIT.format("fit"))
-
-    def evaluate(self, *args: Any, **kwargs: Any) -> None:
-        """Not provided. Usage: call the model and an ``aj.keras.metrics`` metric."""
-        raise NotImplementedError(_NO_FIT.format("evaluate"))
-
-    def predict(self, x: Any, *args: Any, **kwargs: Any) -> Any:
-        """``self(x, training=False)`` (no batching). Usage: ``logits = model.predict(x)``"""
-        return self(x, training=False)
-
-
-_NO_FIT = ("aj.keras.Model.{} is not provided: autojit trains with a step you write, "
-           "`with aj.GradientTape() as tape: loss = ...`, then "
-           "`optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), "
-           "model.trainable_variables))`, under @aj.function (README: Training)")
 
 
 def _as_tensor(value: Any) -> Any:

@@ -18,6 +18,7 @@ import math
 from typing import Any
 
 from autojit.errors import InvalidArgumentError
+from autojit.layers.training import Training
 from autojit.module import Module
 from autojit.ops import core
 
@@ -29,8 +30,9 @@ def _takes_training(layer: Any) -> bool:
         return False
 
 
-class Sequential(Module):
-    """Calls its layers in order; ``add`` appends one. Usage: ``model = Sequential([...])``"""
+class Sequential(Module, Training):
+    """Calls its layers in order; ``add`` appends one; ``compile``/``fit``/``evaluate``/
+    ``predict`` as Keras (Note [Keras training]). Usage: ``model = Sequential([...])``"""
 
     def __init__(self, layers: list | None = None, name: str | None = None):
         super().__init__(name=name)

@@ -99,7 +99,7 @@ def test_a_model_trains_the_same_eagerly_and_in_a_function():
     # the forward pass against NumPy
     k1, b1, b2, k2 = (v.numpy() for v in model_g.trainable_variables)
     want = np.maximum(x @ k1 + b1, 0) @ k2 + b2
-    np.testing.assert_allclose(model_g.predict(x).numpy(), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model_g.predict(x), want, rtol=1e-5, atol=1e-6)
 
 
 def test_a_layer_built_inside_a_function_keeps_its_weights():
@@ -146,11 +146,6 @@ def test_a_model_saves_and_restores_through_a_checkpoint(tmp_path):
 
 
 def test_what_autojit_does_not_provide_is_a_clear_error():
-    model = Net()
-    for method in ("compile", "fit", "evaluate"):
-        with pytest.raises(NotImplementedError, match=f"aj.keras.Model.{method} is not "
-                           "provided: autojit trains with a step you write"):
-            getattr(model, method)()
     with pytest.raises(InvalidArgumentError, match="the functional form Model\\(inputs, "
                        "outputs\\) is not supported"):
         aj.keras.Model(inputs=aj.constant([1.0]), outputs=aj.constant([1.0]))
