@@ -289,7 +289,7 @@ def load(export_dir: str | os.PathLike) -> "Restored":
             tree.place(entry["path"], var)
         for path in modules:
             tree.place(path, modules[path])
-        for path, target in program["aliases"]:  # a Variable or Module held twice
+        for path, target in program.get("aliases", []):  # a Variable or Module held twice
             tree.place(path, variables[target] if isinstance(target, int) else modules[target])
         tree.build()
         for m in program["modules"]:

@@ -372,7 +372,10 @@ def _split(x: Any, y: Any, fraction: float) -> tuple:
 
 def _batches(x: Any, y: Any, batch_size: int | None, shuffle: bool, epoch: int):
     """(x, y) batches: slices of arrays (shuffled per epoch), or a Dataset's elements."""
-    if y is None and not isinstance(x, np.ndarray) and not hasattr(x, "shape"):
+    if not isinstance(x, np.ndarray) and not hasattr(x, "shape"):
+        if y is not None:
+            raise InvalidArgumentError("fit: y must be None when x is a Dataset (its elements "
+                                       "are the (x, y) batches)")
         for element in x:  # a Dataset (or iterable) of (x, y) batches, or of x alone
             yield element if isinstance(element, (list, tuple)) else (element, None)
         return

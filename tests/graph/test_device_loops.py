@@ -194,6 +194,8 @@ def _device(value):
         return value
     if isinstance(value, (np.ndarray, np.generic)):
         return np.asarray(value).view(DeviceArray)
+    if hasattr(value, "_fields"):  # a namedtuple result (np.linalg.slogdet's)
+        return type(value)(*(_device(v) for v in value))
     if isinstance(value, (tuple, list)):
         return type(value)(_device(v) for v in value)
     return value

@@ -188,3 +188,5 @@ def test_training_errors():
         model.fit(X, Y[:99], verbose=0)
     with pytest.raises(InvalidArgumentError, match=r"validation_split must be in \[0, 1\)"):
         model.fit(X, Y, validation_split=1.5, verbose=0)
+    with pytest.raises(InvalidArgumentError, match="y must be None when x is a Dataset"):
+        model.fit(aj.data.Dataset.from_tensor_slices((X, Y)).batch(10), Y, verbose=0)
