@@ -62,4 +62,5 @@ from autojit.functional import foldl, foldr, map_fn, scan, vectorized_map  # noq
 from autojit import debugging  # noqa: E402
 from autojit.context import control_dependencies, executing_eagerly, init_scope, no_op  # noqa: E402
 from autojit.ops.array import ensure_shape, identity_n  # noqa: E402
+from autojit import image  # noqa: E402
 from autojit.tensor import is_tensor  # noqa: E402

@@ -237,7 +237,8 @@ class Conv2DTranspose(_Conv):
 
 
 class UpSampling2D(Module):
-    """Repeats rows and columns ``size`` times (nearest neighbour), as Keras.
+    """Repeats rows and columns ``size`` times ("nearest"), or resizes to ``size`` times the
+    height and width ("bilinear", ``aj.image.resize``), as Keras.
 
     Usage: ``y = aj.layers.UpSampling2D(2)(x)``   # [b, 7, 7, c] -> [b, 14, 14, c]
     """
@@ -249,9 +250,10 @@ class UpSampling2D(Module):
         super().__init__(name=name)
         self.size = _tuple("UpSampling2D", "size", size, 2)
         self.channels_first = _channels_first("UpSampling2D", data_format)
-        if interpolation != "nearest":
-            raise InvalidArgumentError(f"UpSampling2D: only interpolation='nearest' is "
-                                       f"implemented, got {interpolation!r}")
+        if interpolation not in ("nearest", "bilinear"):
+            raise InvalidArgumentError(f"UpSampling2D: interpolation must be 'nearest' or "
+                                       f"'bilinear', got {interpolation!r}")
+        self.interpolation = interpolation
 
     def __call__(self, x: Any) -> Tensor:
         """Upsample ``x`` [batch, h, w, c]. Usage: ``y = layer(x)``"""
@@ -262,6 +264,17 @@ class UpSampling2D(Module):
             raise ShapeError(f"UpSampling2D {self.name!r}: expected input of rank 4, got shape "
                              f"{shapes.fmt(x.shape)}")
         first = 2 if self.channels_first else 1
+        if self.interpolation == "bilinear":
+            from autojit.image import resize
+            from autojit.ops.array import transpose
+
+            nhwc = transpose(x, [0, 2, 3, 1]) if self.channels_first else x
+            h, w = nhwc.shape[1:3]
+            if h is None or w is None:
+                raise ShapeError(f"UpSampling2D {self.name!r}: bilinear needs a known height "
+                                 f"and width, got shape {shapes.fmt(x.shape)}")
+            y = resize(nhwc, (h * self.size[0], w * self.size[1]), "bilinear")
+            return transpose(y, [0, 3, 1, 2]) if self.channels_first else y
         return repeat(repeat(x, self.size[0], axis=first), self.size[1], axis=first + 1)
 
 

@@ -171,7 +171,7 @@ def test_attention_errors():
         layer(aj.ones((1, 3, 4)), aj.ones((1, 3, 4)), attention_mask=aj.ones((3, 3), aj.bool))
 
 
-# ----------------------------------------------------------------------------- merging, reshaping
+# ----------------------------------------------------------------------- merging, reshaping
 
 
 @pytest.mark.parametrize("layer, ref", [

@@ -193,7 +193,7 @@ def test_bad_arguments():
         aj.layers.Conv2D(4, 3).count_params()
 
 
-# ----------------------------------------------------------------------------- transposed, upsampling
+# ------------------------------------------------------------------------ transposed, upsampled
 
 
 def _transpose_ref(x, kernel, bias, strides, padding):
@@ -270,8 +270,11 @@ def test_upsampling_and_zero_padding_match_numpy():
         np.pad(x, [(0, 0), (1, 2), (0, 3), (0, 0)]))
     np.testing.assert_array_equal(aj.layers.ZeroPadding2D(2)(aj.constant(x)).numpy(),
                                   np.pad(x, [(0, 0), (2, 2), (2, 2), (0, 0)]))
-    with pytest.raises(InvalidArgumentError, match="only interpolation='nearest'"):
-        aj.layers.UpSampling2D(2, interpolation="bilinear")
+    np.testing.assert_allclose(
+        aj.layers.UpSampling2D(2, interpolation="bilinear")(aj.constant(x)).numpy(),
+        aj.image.resize(aj.constant(x), (6, 8)).numpy())
+    with pytest.raises(InvalidArgumentError, match="interpolation must be 'nearest' or"):
+        aj.layers.UpSampling2D(2, interpolation="bicubic")
     with pytest.raises(InvalidArgumentError, match="expected padding as an int"):
         aj.layers.ZeroPadding2D(((1, -1), (0, 0)))
     with pytest.raises(ShapeError, match="UpSampling2D .* expected input of rank 4"):
