@@ -63,4 +63,5 @@ from autojit import debugging  # noqa: E402
 from autojit.context import control_dependencies, executing_eagerly, init_scope, no_op  # noqa: E402
 from autojit.ops.array import ensure_shape, identity_n  # noqa: E402
 from autojit import image  # noqa: E402
+from autojit.ops.counting import searchsorted, unique, unique_with_counts  # noqa: E402
 from autojit.tensor import is_tensor  # noqa: E402

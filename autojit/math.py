@@ -4,6 +4,7 @@ Usage: ``aj.math.log(x)``, ``aj.math.reduce_sum(x, axis=1)``, ``aj.math.add_n([a
 """
 
 from autojit.ops.array import add_n
+from autojit.ops.counting import bincount
 from autojit.ops.math import (
                               abs,
                               acos,
@@ -97,4 +98,4 @@ __all__ += ["acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", 
             "divide_no_nan", "floor", "is_finite", "is_inf", "is_nan", "reciprocal",
             "reduce_euclidean_norm", "reduce_std", "reduce_variance", "round", "sinh",
             "squared_difference", "tan", "xlogy"]
-__all__ += ["count_nonzero"]
+__all__ += ["bincount", "count_nonzero"]
