@@ -31,7 +31,8 @@ from autojit.layers.attention import MultiHeadAttention
 from autojit.layers.core import Activation, Dense, get_activation
 from autojit.layers.embedding import Embedding
 from autojit.layers.normalization import BatchNormalization, LayerNormalization
-from autojit.layers.recurrent import GRU, LSTM, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
+from autojit.layers.recurrent import (GRU, LSTM, Bidirectional, GRUCell, LSTMCell, SimpleRNN,
+                                      SimpleRNNCell, TimeDistributed)
 from autojit.layers.regularization import Dropout
 from autojit.layers.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from autojit.layers.reshaping import Flatten, Reshape
@@ -46,4 +47,5 @@ __all__ += ["AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "C
 __all__ += ["Activation", "Add", "Average", "Concatenate", "GlobalAveragePooling1D",
             "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Maximum", "Minimum", "Multiply",
             "MultiHeadAttention", "Reshape", "Subtract", "Conv2DTranspose",
-            "Convolution2DTranspose", "UpSampling2D", "ZeroPadding2D"]
+            "Convolution2DTranspose", "UpSampling2D", "ZeroPadding2D", "Bidirectional",
+            "TimeDistributed"]

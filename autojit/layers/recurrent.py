@@ -25,7 +25,7 @@ from autojit.errors import InvalidArgumentError, ShapeError
 from autojit.graph.control import while_loop
 from autojit.layers.core import as_positive_int, get_activation
 from autojit.module import Module
-from autojit.ops import shapes
+from autojit.ops import core, shapes
 from autojit.ops.array import shape as shape_of
 from autojit.ops.array import transpose, zeros
 from autojit.ops.creation import constant, zeros_like
@@ -255,6 +255,7 @@ class _RNN(Module):
     def __init__(self, units: int, return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, name: str | None = None, **cell_kwargs: Any):
         super().__init__(name=name)
+        self._cell_kwargs = tuple(cell_kwargs.items())  # Bidirectional makes its twin from them
         self.cell = self.cell_class(units, dtype=cell_kwargs.pop("dtype", dtypes.float32),
                                     **cell_kwargs)
         self.units = self.cell.units
@@ -313,6 +314,110 @@ class _RNN(Module):
         return f"<aj.layers.{type(self).__name__} {self.name!r} units={self.units}>"
 
 
+class Bidirectional(Module):
+    """Runs a recurrent layer forwards and a twin of it (its own weights) backwards over time
+    and merges the two, as Keras: ``merge_mode`` "concat" (the default, along features),
+    "sum", "mul", "ave", or None (a list of both). With ``return_sequences`` the backward
+    outputs are put back in time order first; with ``return_state`` the result is followed
+    by the forward states, then the backward ones.
+
+    Usage: ``y = aj.layers.Bidirectional(aj.layers.LSTM(16, return_sequences=True))(x)``
+    """
+
+    keras_name = "bidirectional"
+
+    def __init__(self, layer: Any, merge_mode: str | None = "concat",
+                 backward_layer: Any = None, name: str | None = None):
+        super().__init__(name=name)
+        if not isinstance(layer, _RNN):
+            raise InvalidArgumentError(f"Bidirectional: expected a recurrent layer (SimpleRNN, "
+                                       f"LSTM, GRU), got {layer!r}")
+        if merge_mode not in ("concat", "sum", "mul", "ave", None):
+            raise InvalidArgumentError(f"Bidirectional: merge_mode must be 'concat', 'sum', "
+                                       f"'mul', 'ave' or None, got {merge_mode!r}")
+        if backward_layer is None:
+            backward_layer = type(layer)(layer.units, return_sequences=layer.return_sequences,
+                                         return_state=layer.return_state,
+                                         go_backwards=not layer.go_backwards,
+                                         **dict(layer._cell_kwargs))
+        elif not isinstance(backward_layer, _RNN) or backward_layer.go_backwards == \
+                layer.go_backwards or backward_layer.return_sequences != layer.return_sequences:
+            raise InvalidArgumentError("Bidirectional: backward_layer must be a recurrent layer "
+                                       "running the other way (go_backwards) with the same "
+                                       "return_sequences")
+        self.forward_layer, self.backward_layer = layer, backward_layer
+        self.merge_mode = merge_mode
+
+    def __call__(self, x: Any, initial_state: list | None = None) -> Any:
+        """Run both directions over ``x`` [batch, time, features] and merge.
+
+        Usage: ``y = layer(x)``
+        """
+        from autojit.ops.array import concat
+        from autojit.ops.extra_array import reverse
+
+        half = None
+        if initial_state is not None:
+            half = len(initial_state) // 2
+        fwd = self.forward_layer(x, None if half is None else list(initial_state[:half]))
+        bwd = self.backward_layer(x, None if half is None else list(initial_state[half:]))
+        f_out, f_states = (fwd[0], fwd[1:]) if self.forward_layer.return_state else (fwd, [])
+        b_out, b_states = (bwd[0], bwd[1:]) if self.backward_layer.return_state else (bwd, [])
+        if self.forward_layer.return_sequences:
+            b_out = reverse(b_out, [1])  # the backward outputs in time order
+        if self.merge_mode == "concat":
+            out = concat([f_out, b_out], axis=-1)
+        elif self.merge_mode == "sum":
+            out = f_out + b_out
+        elif self.merge_mode == "mul":
+            out = f_out * b_out
+        elif self.merge_mode == "ave":
+            out = (f_out + b_out) * 0.5
+        else:
+            out = [f_out, b_out]
+        if not self.forward_layer.return_state:
+            return out
+        return [*(out if isinstance(out, list) else [out]), *f_states, *b_states]
+
+    def __repr__(self) -> str:
+        return f"<aj.layers.Bidirectional {self.name!r} {self.forward_layer!r}>"
+
+
+class TimeDistributed(Module):
+    """Applies ``layer`` to every time step of ``[batch, time, ...]`` (one call on
+    ``[batch * time, ...]``), as Keras.
+
+    Usage: ``frames = aj.layers.TimeDistributed(aj.layers.Conv2D(8, 3))(clips)``
+    """
+
+    keras_name = "time_distributed"
+
+    def __init__(self, layer: Any, name: str | None = None):
+        super().__init__(name=name)
+        if not callable(layer):
+            raise InvalidArgumentError(f"TimeDistributed: expected a layer, got {layer!r}")
+        self.layer = layer
+
+    def __call__(self, x: Any, training: bool | None = None) -> Any:
+        """Apply the layer at each step of ``x``. Usage: ``y = layer(x)``"""
+        from autojit.layers.sequential import _takes_training
+        from autojit.ops.array import reshape, shape
+
+        x = x if isinstance(x, Tensor) else convert_to_tensor(x)
+        if len(x.shape) < 3 or None in x.shape[2:]:
+            raise ShapeError(f"TimeDistributed {self.name!r}: expected inputs [batch, time, "
+                             f"...] with known dims after time, got {shapes.fmt(x.shape)}")
+        batch = x.shape[0] if x.shape[0] is not None else shape(x)[0]
+        steps = x.shape[1] if x.shape[1] is not None else shape(x)[1]
+        flat = reshape(x, [-1, *x.shape[2:]])
+        call = core.user_function(self.layer)
+        y = call(flat, training=training) if _takes_training(self.layer) else call(flat)
+        return reshape(y, [batch, steps, *[d if d is not None else -1 for d in y.shape[1:]]])
+
+    def __repr__(self) -> str:
+        return f"<aj.layers.TimeDistributed {self.name!r} {self.layer!r}>"
+
+
 class SimpleRNN(_RNN):
     """A ``SimpleRNNCell`` over time. Usage: ``y = aj.layers.SimpleRNN(16)(x)`` (x [b, t, f])
     """
@@ -338,4 +443,5 @@ class GRU(_RNN):
     cell_class = GRUCell
 
 
-__all__ = ["GRU", "LSTM", "GRUCell", "LSTMCell", "SimpleRNN", "SimpleRNNCell"]
+__all__ = ["GRU", "LSTM", "Bidirectional", "GRUCell", "LSTMCell", "SimpleRNN", "SimpleRNNCell",
+           "TimeDistributed"]

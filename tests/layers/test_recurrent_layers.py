@@ -192,3 +192,78 @@ def test_recurrent_errors():
             "SimpleRNNCell 'simple_rnn_cell': expected inputs of shape [batch, features]")):
         cell = aj.layers.SimpleRNNCell(2, name="simple_rnn_cell")
         cell(np.ones(3, np.float32), [np.zeros((1, 2), np.float32)])
+
+
+# ----------------------------------------------------------------------------- bidirectional
+
+
+def _copy_weights(target, source, x):
+    target(x)  # build
+    for a, b in zip(target.cell.variables, source.cell.variables):
+        a.assign(b)
+
+
+@pytest.mark.parametrize("kind", [aj.layers.LSTM, aj.layers.GRU, aj.layers.SimpleRNN])
+def test_bidirectional_runs_a_twin_over_reversed_time(kind):
+    x = aj.constant(np.random.default_rng(6).normal(size=(2, 5, 3)))
+    layer = aj.layers.Bidirectional(kind(4, return_sequences=True, dtype=aj.float64))
+    out = layer(x).numpy()
+    assert out.shape == (2, 5, 8)
+    assert layer.backward_layer.go_backwards and layer.backward_layer is not layer.forward_layer
+    np.testing.assert_allclose(out[..., :4], layer.forward_layer(x).numpy(), rtol=1e-12)
+    # the backward half: a forward layer with the backward weights over the reversed input
+    twin = kind(4, return_sequences=True, dtype=aj.float64)
+    _copy_weights(twin, layer.backward_layer, x)
+    reversed_run = twin(aj.reverse(x, [1])).numpy()[:, ::-1]
+    np.testing.assert_allclose(out[..., 4:], reversed_run, rtol=1e-10, atol=1e-12)
+
+
+def test_bidirectional_merge_modes_and_states():
+    x = aj.constant(np.random.default_rng(7).normal(size=(3, 4, 2)).astype(np.float32))
+    parts = aj.layers.Bidirectional(aj.layers.GRU(5), merge_mode=None)
+    f, b = parts(x)
+    for mode, combine in (("sum", f + b), ("mul", f * b), ("ave", (f + b) * 0.5),
+                          ("concat", aj.concat([f, b], -1))):
+        layer = aj.layers.Bidirectional(aj.layers.GRU(5), merge_mode=mode,
+                                        backward_layer=parts.backward_layer)
+        layer.forward_layer = parts.forward_layer
+        np.testing.assert_allclose(layer(x).numpy(), combine.numpy(), rtol=1e-6)
+    out, hf, hb = aj.layers.Bidirectional(aj.layers.GRU(5, return_state=True))(x)
+    assert out.shape == (3, 10) and hf.shape == hb.shape == (3, 5)
+    with pytest.raises(InvalidArgumentError, match="merge_mode must be"):
+        aj.layers.Bidirectional(aj.layers.GRU(2), merge_mode="max")
+    with pytest.raises(InvalidArgumentError, match="expected a recurrent layer"):
+        aj.layers.Bidirectional(aj.layers.Dense(2))
+
+
+def test_a_bidirectional_tagger_trains_the_same_eagerly_and_as_a_graph():
+    rng = np.random.default_rng(9)
+    x = aj.constant(rng.normal(size=(4, 6, 3)).astype(np.float32))
+    y = aj.constant(rng.integers(0, 2, (4, 6)))
+    losses = {}
+    for mode in ("eager", "function"):
+        aj.random.set_seed(2)
+        model = aj.layers.Sequential([
+            aj.layers.Bidirectional(aj.layers.LSTM(8, return_sequences=True)),
+            aj.layers.TimeDistributed(aj.layers.Dense(2))])
+        model.compile(aj.keras.optimizers.Adam(1e-2),
+                      aj.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      run_eagerly=mode == "eager")
+        losses[mode] = model.fit(x, y, epochs=8, batch_size=4, shuffle=False,
+                                 verbose=0).history["loss"]
+    np.testing.assert_allclose(losses["function"], losses["eager"], rtol=1e-5)
+    assert losses["eager"][-1] < losses["eager"][0]
+
+
+def test_time_distributed_applies_the_layer_at_every_step():
+    clips = aj.constant(np.random.default_rng(3).normal(size=(2, 3, 5, 5, 1)))
+    conv = aj.layers.Conv2D(4, 3, dtype=aj.float64)
+    wrapped = aj.layers.TimeDistributed(conv)
+    out = wrapped(clips)
+    want = np.stack([conv(clips[:, t]).numpy() for t in range(3)], axis=1)
+    np.testing.assert_allclose(out.numpy(), want, rtol=1e-12)
+    traced = aj.function(lambda c: wrapped(c),
+                         input_signature=[aj.TensorSpec([None, None, 5, 5, 1], aj.float64)])
+    np.testing.assert_allclose(traced(clips[:1, :2]).numpy(), want[:1, :2], rtol=1e-12)
+    with pytest.raises(ShapeError, match=r"expected inputs \[batch, time, \.\.\.\]"):
+        wrapped(aj.ones((2, 3)))
