@@ -266,3 +266,99 @@ def categorical(logits: Any, num_samples: int, dtype: Any = None, seed: int | No
     return bind(CATEGORICAL, as_operand(logits), num_samples=count,
                 dtype=dtypes.int64 if dtype is None else dtypes.as_dtype(dtype),
                 seed=None if seed is None else int(seed))
+
+
+# ----------------------------------------------------------------------------- stateless
+
+# Note [Stateless random numbers]: ``stateless_normal``/``stateless_uniform`` are functions of
+# their ``seed`` tensor (two ints) and their arguments: the same seed gives the same numbers
+# at every call, eagerly and in graphs (they are no effects, so passes may merge two equal
+# calls). ``Generator`` builds a stream on them: its state is a Variable ``[seed, counter]``;
+# each draw uses the state as the seed, then adds one to the counter (an assign, which a
+# graph runs at every call in program order), so a traced step draws new numbers each call
+# and the sequence repeats from the same starting seed. The seed is read on the host (CuPy
+# seeds its generator from Python ints), so a graph that draws is not captured on a GPU;
+# NumPy's and CuPy's streams differ for one seed.
+
+
+def _seeded(xp: Any, seed: Any) -> Any:
+    values = [int(v) for v in np.asarray(seed.get() if hasattr(seed, "get") else seed)]
+    material = np.random.SeedSequence([v % 2**64 for v in values]).generate_state(1, np.uint64)
+    return xp.random.default_rng(int(material[0] >> 1))
+
+
+def _seed_rule(name: str, seed: Any) -> None:
+    if not dtypes.is_integer(seed.dtype) or tuple(seed.shape) != (2,):
+        raise InvalidArgumentError(f"{name}: seed must be a shape [2] integer tensor, got "
+                                   f"{seed.dtype.name}{list(seed.shape)}")
+
+
+def _stateless_normal(xp, seed, shape, mean, stddev, dtype):
+    out = _seeded(xp, seed).standard_normal(shape, dtype=_draw_dtype(dtype))
+    return (out * stddev + mean).astype(dtype, copy=False)
+
+
+def _stateless_uniform(xp, seed, shape, minval, maxval, dtype):
+    generator = _seeded(xp, seed)
+    if dtypes.is_integer(dtype):
+        return generator.integers(minval, maxval, size=shape, dtype=dtype)
+    out = generator.random(shape, dtype=_draw_dtype(dtype))
+    high = 1.0 if maxval is None else maxval
+    return (out * (high - minval) + minval).astype(dtype, copy=False)
+
+
+STATELESS_NORMAL = defop(
+    "stateless_random_normal", ["seed"],
+    "_stateless_normal(xp, seed, shape, mean, stddev, dtype)",
+    lambda name, seed, *, shape, mean, stddev, dtype: (
+        _seed_rule("random.stateless_normal", seed),
+        _normal_rule(name, shape=shape, mean=mean, stddev=stddev, dtype=dtype, seed=None))[1],
+    attrs=("shape", "mean", "stddev", "dtype"), namespace={"_stateless_normal": _stateless_normal})
+STATELESS_UNIFORM = defop(
+    "stateless_random_uniform", ["seed"],
+    "_stateless_uniform(xp, seed, shape, minval, maxval, dtype)",
+    lambda name, seed, *, shape, minval, maxval, dtype: (
+        _seed_rule("random.stateless_uniform", seed),
+        _uniform_rule(name, shape=shape, minval=minval, maxval=maxval, dtype=dtype,
+                      seed=None))[1],
+    attrs=("shape", "minval", "maxval", "dtype"),
+    namespace={"_stateless_uniform": _stateless_uniform})
+
+
+def _seed_operand(seed: Any) -> Any:
+    from autojit.ops.core import as_operand
+
+    if isinstance(seed, (list, tuple)) and all(isinstance(v, (int, np.integer)) for v in seed):
+        seed = np.asarray(seed, np.int64)
+    return as_operand(seed)
+
+
+def stateless_normal(shape: Any, seed: Any, mean: Any = 0.0, stddev: Any = 1.0,
+                     dtype: Any = dtypes.float32, name: str | None = None) -> Any:
+    """Normal samples that depend only on ``seed`` (two ints; Note [Stateless random
+    numbers]). Usage: ``aj.random.stateless_normal((3,), seed=[1, 2])``
+    """
+    return bind(STATELESS_NORMAL, _seed_operand(seed),
+                shape=static_shape("random.stateless_normal", shape),
+                mean=float(python_number("random.stateless_normal", mean, "mean")),
+                stddev=float(python_number("random.stateless_normal", stddev, "stddev")),
+                dtype=dtypes.as_dtype(dtype))
+
+
+def stateless_uniform(shape: Any, seed: Any, minval: Any = 0, maxval: Any = None,
+                      dtype: Any = dtypes.float32, name: str | None = None) -> Any:
+    """Uniform samples in ``[minval, maxval)`` that depend only on ``seed`` (two ints).
+
+    Usage: ``aj.random.stateless_uniform((3,), seed=[1, 2], maxval=10, dtype=aj.int32)``
+    """
+    dt = dtypes.as_dtype(dtype)
+    low = python_number("random.stateless_uniform", minval, "minval")
+    high = None if maxval is None else python_number("random.stateless_uniform", maxval,
+                                                     "maxval")
+    if dtypes.is_integer(dt):
+        low, high = int(low), None if high is None else int(high)
+    else:
+        low, high = float(low), None if high is None else float(high)
+    return bind(STATELESS_UNIFORM, _seed_operand(seed),
+                shape=static_shape("random.stateless_uniform", shape), minval=low, maxval=high,
+                dtype=dt)

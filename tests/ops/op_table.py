@@ -673,6 +673,8 @@ TESTED_ELSEWHERE = {
     "random_truncated_normal": "tests/ops/test_creation_random.py",
     "random_shuffle": "tests/ops/test_creation_random.py",
     "random_categorical": "tests/ops/test_creation_random.py",
+    "stateless_random_normal": "tests/ops/test_creation_random.py",
+    "stateless_random_uniform": "tests/ops/test_creation_random.py",
     # Ops of the tensor, graph and function layers (their owners keep these paths right).
     "to_device": "tests/test_devices.py",
     "read_variable": "tests/function/test_variables_capture.py",

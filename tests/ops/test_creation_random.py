@@ -174,3 +174,43 @@ def test_categorical_draws_follow_the_softmax_of_the_logits():
         aj.random.categorical(aj.zeros([3]), 2)
     with pytest.raises(DTypeError, match="int32 or int64, got float32"):
         aj.random.categorical(aj.zeros([1, 3]), 2, dtype=aj.float32)
+
+
+def test_stateless_draws_depend_only_on_the_seed():
+    a = aj.random.stateless_normal((2000,), seed=[4, 5], mean=1.0, stddev=2.0,
+                                   dtype=aj.float64).numpy()
+    aj.random.set_seed(123)  # the global seed plays no part
+    b = aj.random.stateless_normal((2000,), seed=aj.constant([4, 5]), mean=1.0, stddev=2.0,
+                                   dtype=aj.float64).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert abs(a.mean() - 1.0) < 0.15 and abs(a.std() - 2.0) < 0.15
+    c = aj.random.stateless_normal((2000,), seed=[4, 6], dtype=aj.float64).numpy()
+    assert not np.allclose(c, (a - 1.0) / 2.0)
+    k = aj.random.stateless_uniform((1000,), seed=[1, 1], minval=3, maxval=6,
+                                    dtype=aj.int32).numpy()
+    assert set(np.unique(k)) == {3, 4, 5}
+    traced = aj.function(lambda s: aj.random.stateless_uniform((5,), seed=s), autograph=False)
+    seed = aj.constant([9, 9])
+    np.testing.assert_array_equal(traced(seed).numpy(), traced(seed).numpy())
+    np.testing.assert_array_equal(traced(seed).numpy(),
+                                  aj.random.stateless_uniform((5,), seed=[9, 9]).numpy())
+    with pytest.raises(InvalidArgumentError, match=r"seed must be a shape \[2\] integer tensor, "
+                                                   r"got int32\[3\]"):
+        aj.random.stateless_normal((2,), seed=aj.constant([1, 2, 3]))
+
+
+def test_a_generator_streams_repeatably_eagerly_and_in_graphs():
+    first = aj.random.Generator.from_seed(11)
+    eager = [first.normal((4,)).numpy() for _ in range(3)]
+    assert not np.array_equal(eager[0], eager[1])
+    again = aj.random.Generator.from_seed(11)
+    step = aj.function(lambda: again.normal((4,)), autograph=False)
+    traced = [step().numpy() for _ in range(3)]
+    for a, b in zip(eager, traced):
+        np.testing.assert_array_equal(a, b)
+    assert step.tracing_count == 1 and again.state.numpy().tolist() == [11, 3]
+    u = aj.random.Generator.from_seed(2).uniform((100,), minval=-1.0, maxval=1.0).numpy()
+    assert u.min() >= -1 and u.max() < 1
+    holder = aj.Module()
+    holder.generator = first  # a Module: checkpoints hold its state
+    assert [v.name for v in holder.variables] == ["generator_state:0"]

@@ -36,6 +36,8 @@ _HOST_OPS = {
     "fill_dynamic": "reads its shape back on the host",
     "stack_get": "indexes its saved loop states on the host",
     "size_along": "computes a size on the host",
+    "stateless_random_normal": "reads its seed back on the host",
+    "stateless_random_uniform": "reads its seed back on the host",
 }
 _MATMULS = frozenset({"matmul", "matmul_assign", "batch_matmul", "einsum", "tensordot"})
 # Ops whose CuPy kernels call CuPy's cuBLAS or cuSOLVER themselves (convolutions as matrix
