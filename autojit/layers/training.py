@@ -161,8 +161,15 @@ class Training:
 
     @property
     def optimizer(self) -> Any:
-        """The compiled optimizer. Usage: ``model.optimizer.learning_rate``"""
+        """The compiled optimizer (settable, as Keras's). Usage: ``model.optimizer.learning_rate``
+        """
         return self._require("optimizer").optimizer
+
+    @optimizer.setter
+    def optimizer(self, value: Any) -> None:
+        compiled = self._require("setting the optimizer")
+        compiled.optimizer = value
+        compiled.train_step = compiled.test_step = None  # traced for the old one: trace again
 
     @property
     def metrics(self) -> list:

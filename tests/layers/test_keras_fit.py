@@ -80,7 +80,7 @@ def test_names_pick_keras_objects_and_a_regression_learns():
     model = aj.keras.Sequential([aj.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse", metrics=["mae"])
     assert isinstance(model.optimizer, aj.optimizers.Adam)
-    model.optimizer.learning_rate = 0.05
+    model.optimizer = aj.keras.optimizers.Adam(0.05)  # settable, as Keras's
     history = model.fit(x, y, epochs=40, batch_size=20, verbose=0)
     assert history.history["loss"][-1] < 0.01 * history.history["loss"][0]
     mse, mae = model.evaluate(x, y, verbose=0)
