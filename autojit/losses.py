@@ -24,8 +24,11 @@ from autojit.ops.math import (
     add,
     cast,
     clip_by_value,
+    divide,
+    equal,
     less_equal,
     log,
+    logical_or,
     maximum,
     multiply,
     negative,
@@ -165,6 +168,64 @@ def huber(y_true: Any, y_pred: Any, delta: float = 1.0) -> Tensor:
     return reduce_mean(where(less_equal(abs_error, delta), quadratic, linear), axis=-1)
 
 
+def kl_divergence(y_true: Any, y_pred: Any) -> Tensor:
+    """``sum(y_true * log(y_true / y_pred))`` over the last axis, both clipped to
+    ``[1e-7, 1]``, as Keras. Usage: ``aj.keras.losses.kl_divergence(p, q)``"""
+    y_pred = _float_prediction("kl_divergence", y_pred)
+    y_true = _matching_target("kl_divergence", y_true, y_pred)
+    p = clip_by_value(y_true, EPSILON, 1.0)
+    q = clip_by_value(y_pred, EPSILON, 1.0)
+    return reduce_sum(multiply(p, log(divide(p, q))), axis=-1)
+
+
+def cosine_similarity(y_true: Any, y_pred: Any, axis: int = -1) -> Tensor:
+    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred))`` over ``axis``: -1 for the same
+    direction (a loss to minimize, as Keras's). Usage: ``aj.keras.losses.cosine_similarity(a, b)``
+    """
+    from autojit.ops.normalization import l2_normalize
+
+    y_pred = _float_prediction("cosine_similarity", y_pred)
+    y_true = _matching_target("cosine_similarity", y_true, y_pred)
+    return negative(reduce_sum(multiply(l2_normalize(y_true, axis=axis),
+                                        l2_normalize(y_pred, axis=axis)), axis=axis))
+
+
+def hinge(y_true: Any, y_pred: Any) -> Tensor:
+    """``mean(max(1 - y_true * y_pred, 0))`` over the last axis; labels 0/1 become -1/1, as
+    Keras. Usage: ``aj.keras.losses.hinge(labels, scores)``"""
+    y_pred = _float_prediction("hinge", y_pred)
+    y_true = _matching_target("hinge", y_true, y_pred)
+    from autojit.ops.reduce import reduce_all
+
+    binary = reduce_all(logical_or(equal(y_true, 0.0), equal(y_true, 1.0)))
+    signed = where(binary, subtract(multiply(y_true, 2.0), 1.0), y_true)
+    return reduce_mean(maximum(subtract(1.0, multiply(signed, y_pred)), 0.0), axis=-1)
+
+
+def log_cosh(y_true: Any, y_pred: Any) -> Tensor:
+    """``mean(log(cosh(y_pred - y_true)))`` over the last axis, computed without overflow
+    (``x + softplus(-2x) - log 2``). Usage: ``aj.keras.losses.log_cosh(targets, predictions)``
+    """
+    from autojit.ops.extra_math import softplus
+
+    y_pred = _float_prediction("log_cosh", y_pred)
+    y_true = _matching_target("log_cosh", y_true, y_pred)
+    x = subtract(y_pred, y_true)
+    return reduce_mean(add(x, subtract(softplus(multiply(x, -2.0)), 0.6931471805599453)),
+                       axis=-1)
+
+
+def poisson(y_true: Any, y_pred: Any) -> Tensor:
+    """``mean(y_pred - y_true * log(y_pred + 1e-7))`` over the last axis, as Keras.
+
+    Usage: ``aj.keras.losses.poisson(counts, rates)``
+    """
+    y_pred = _float_prediction("poisson", y_pred)
+    y_true = _matching_target("poisson", y_true, y_pred)
+    return reduce_mean(subtract(y_pred, multiply(y_true, log(add(y_pred, EPSILON)))), axis=-1)
+
+
+kld = KLD = kullback_leibler_divergence = kl_divergence
 mse = MSE = mean_squared_error  # Keras' short names
 mae = MAE = mean_absolute_error
 
@@ -471,3 +532,48 @@ __all__ = ["sparse_categorical_crossentropy", "categorical_crossentropy",
 __all__ += ["Loss", "LossFunctionWrapper", "Reduction", "MeanSquaredError", "MeanAbsoluteError",
             "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
             "Huber"]
+
+
+class KLDivergence(LossFunctionWrapper):
+    """``kl_divergence``, weighted and reduced. Usage: ``aj.keras.losses.KLDivergence()(p, q)``"""
+
+    def __init__(self, reduction: str = Reduction.SUM_OVER_BATCH_SIZE,
+                 name: str = "kl_divergence"):
+        super().__init__(kl_divergence, reduction=reduction, name=name)
+
+
+class CosineSimilarity(LossFunctionWrapper):
+    """``cosine_similarity``, weighted and reduced.
+
+    Usage: ``aj.keras.losses.CosineSimilarity(axis=-1)(targets, predictions)``
+    """
+
+    def __init__(self, axis: int = -1, reduction: str = Reduction.SUM_OVER_BATCH_SIZE,
+                 name: str = "cosine_similarity"):
+        super().__init__(cosine_similarity, reduction=reduction, name=name, axis=axis)
+
+
+class Hinge(LossFunctionWrapper):
+    """``hinge``, weighted and reduced. Usage: ``aj.keras.losses.Hinge()(labels, scores)``"""
+
+    def __init__(self, reduction: str = Reduction.SUM_OVER_BATCH_SIZE, name: str = "hinge"):
+        super().__init__(hinge, reduction=reduction, name=name)
+
+
+class LogCosh(LossFunctionWrapper):
+    """``log_cosh``, weighted and reduced. Usage: ``aj.keras.losses.LogCosh()(y, p)``"""
+
+    def __init__(self, reduction: str = Reduction.SUM_OVER_BATCH_SIZE, name: str = "log_cosh"):
+        super().__init__(log_cosh, reduction=reduction, name=name)
+
+
+class Poisson(LossFunctionWrapper):
+    """``poisson``, weighted and reduced. Usage: ``aj.keras.losses.Poisson()(counts, rates)``"""
+
+    def __init__(self, reduction: str = Reduction.SUM_OVER_BATCH_SIZE, name: str = "poisson"):
+        super().__init__(poisson, reduction=reduction, name=name)
+
+
+__all__ += ["kl_divergence", "kld", "KLD", "kullback_leibler_divergence", "cosine_similarity",
+            "hinge", "log_cosh", "poisson", "KLDivergence", "CosineSimilarity", "Hinge",
+            "LogCosh", "Poisson"]

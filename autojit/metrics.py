@@ -312,6 +312,139 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
 
 
+def top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> Tensor:
+    """Where the class of one-hot ``y_true`` is among the ``k`` highest scores of ``y_pred``.
+
+    Usage: ``aj.metrics.top_k_categorical_accuracy(one_hot, logits, k=3)``
+    """
+    y_true = _tensor(y_true)
+    _check_rank("top_k_categorical_accuracy", "y_pred", _tensor(y_pred), 1)
+    return sparse_top_k_categorical_accuracy(argmax(y_true, axis=len(y_true.shape) - 1),
+                                             y_pred, k)
+
+
+def sparse_top_k_categorical_accuracy(y_true: Any, y_pred: Any, k: int = 5) -> Tensor:
+    """Where the integer label ``y_true`` is among the ``k`` highest scores of ``y_pred``
+    (ties counted as in, as Keras: a label scoring at least the k-th score).
+
+    Usage: ``aj.metrics.sparse_top_k_categorical_accuracy(labels, logits, k=5)``
+    """
+    from autojit.ops.indexing import one_hot
+    from autojit.ops.math import greater_equal
+    from autojit.ops.sorting import top_k
+
+    y_pred = _tensor(y_pred)
+    _check_rank("sparse_top_k_categorical_accuracy", "y_pred", y_pred, 2)
+    labels = _tensor(y_true)
+    if len(labels.shape) == len(y_pred.shape):
+        labels = squeeze(labels, -1)
+    classes = y_pred.shape[-1]
+    k = min(int(k), classes) if classes is not None else int(k)
+    kth = top_k(y_pred, k).values[..., k - 1]
+    picked = one_hot(cast(labels, dtypes.int32), classes, dtype=y_pred.dtype)
+    score = reduce_sum(y_pred * picked, axis=-1)
+    return cast(greater_equal(score, kth), dtypes.float32)
+
+
+class _Confusion(Metric):
+    """Counts of true positives, false positives and false negatives at ``thresholds``."""
+
+    def __init__(self, thresholds: float | None = None, name: str | None = None,
+                 dtype: Any = dtypes.float32):
+        super().__init__(name=name, dtype=dtype)
+        self.thresholds = 0.5 if thresholds is None else float(thresholds)
+        self.true_positives = self.add_variable("true_positives")
+        self.false_positives = self.add_variable("false_positives")
+        self.false_negatives = self.add_variable("false_negatives")
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        """Count predictions above the threshold against the 0/1 labels.
+
+        Usage: ``precision.update_state(labels, probabilities)``
+        """
+        from autojit.ops.math import logical_and, logical_not
+
+        y_pred = _tensor(y_pred, self._dtype)
+        y_true = _tensor(y_true, self._dtype)
+        y_true, y_pred = _same_rank(y_true, y_pred)
+        predicted = greater(y_pred, self.thresholds)
+        actual = greater(y_true, 0.5)
+        weight = 1.0 if sample_weight is None else _tensor(sample_weight, self._dtype)
+
+        def count(mask: Any) -> Tensor:
+            return reduce_sum(cast(mask, self._dtype) * weight)
+
+        self.true_positives.assign_add(count(logical_and(predicted, actual)))
+        self.false_positives.assign_add(count(logical_and(predicted, logical_not(actual))))
+        self.false_negatives.assign_add(count(logical_and(logical_not(predicted), actual)))
+
+
+class Precision(_Confusion):
+    """``true positives / (true positives + false positives)`` of predictions above
+    ``thresholds`` (0.5), as Keras. Usage: ``aj.keras.metrics.Precision()(labels, probabilities)``
+    """
+
+    def result(self) -> Tensor:
+        """The precision so far (0 before any positive prediction). Usage: ``m.result()``"""
+        tp = self.true_positives.read_value()
+        return _divide_no_nan(tp, tp + self.false_positives.read_value())
+
+
+class Recall(_Confusion):
+    """``true positives / (true positives + false negatives)``, as Keras.
+
+    Usage: ``aj.keras.metrics.Recall()(labels, probabilities)``
+    """
+
+    def result(self) -> Tensor:
+        """The recall so far (0 before any positive label). Usage: ``m.result()``"""
+        tp = self.true_positives.read_value()
+        return _divide_no_nan(tp, tp + self.false_negatives.read_value())
+
+
+class MeanSquaredError(MeanMetricWrapper):
+    """The running mean squared error. Usage: ``aj.keras.metrics.MeanSquaredError()(y, p)``"""
+
+    def __init__(self, name: str = "mean_squared_error", dtype: Any = dtypes.float32):
+        from autojit.losses import mean_squared_error
+
+        super().__init__(mean_squared_error, name=name, dtype=dtype)
+
+
+class MeanAbsoluteError(MeanMetricWrapper):
+    """The running mean absolute error. Usage: ``aj.keras.metrics.MeanAbsoluteError()(y, p)``"""
+
+    def __init__(self, name: str = "mean_absolute_error", dtype: Any = dtypes.float32):
+        from autojit.losses import mean_absolute_error
+
+        super().__init__(mean_absolute_error, name=name, dtype=dtype)
+
+
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the one-hot label is among the ``k`` highest scores.
+
+    Usage: ``aj.keras.metrics.TopKCategoricalAccuracy(k=5)(one_hot, logits)``
+    """
+
+    def __init__(self, k: int = 5, name: str = "top_k_categorical_accuracy",
+                 dtype: Any = dtypes.float32):
+        super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
+
+
+class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    """How often the integer label is among the ``k`` highest scores.
+
+    Usage: ``aj.keras.metrics.SparseTopKCategoricalAccuracy(k=5)(labels, logits)``
+    """
+
+    def __init__(self, k: int = 5, name: str = "sparse_top_k_categorical_accuracy",
+                 dtype: Any = dtypes.float32):
+        super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
+
+
 __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
            "CategoricalAccuracy", "SparseCategoricalAccuracy", "accuracy", "binary_accuracy",
            "categorical_accuracy", "sparse_categorical_accuracy"]
+__all__ += ["MeanAbsoluteError", "MeanSquaredError", "Precision", "Recall",
+            "SparseTopKCategoricalAccuracy", "TopKCategoricalAccuracy",
+            "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy"]

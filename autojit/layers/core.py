@@ -17,10 +17,11 @@ from typing import Any
 from autojit import dtypes, initializers
 from autojit.errors import InvalidArgumentError, ShapeError
 from autojit.module import Module
-from autojit.ops import nn, random, shapes
+from autojit.ops import activations, nn, random, shapes
+from autojit.ops.extra_math import softplus
 from autojit.ops.array import zeros
 from autojit.ops.linalg import matmul
-from autojit.ops.math import sigmoid, tanh
+from autojit.ops.math import exp, sigmoid, tanh
 from autojit.tensor import Tensor, convert_to_tensor
 from autojit.variables import Variable
 
@@ -30,6 +31,18 @@ _ACTIVATIONS: dict[str, Callable[[Any], Any] | None] = {
     "sigmoid": sigmoid,
     "tanh": tanh,
     "softmax": nn.softmax,
+    "log_softmax": nn.log_softmax,
+    "elu": activations.elu,
+    "selu": activations.selu,
+    "gelu": activations.gelu,
+    "silu": activations.silu,
+    "swish": activations.silu,
+    "leaky_relu": activations.leaky_relu,
+    "relu6": activations.relu6,
+    "softsign": activations.softsign,
+    "hard_sigmoid": activations.hard_sigmoid,
+    "softplus": softplus,
+    "exponential": exp,
 }
 
 

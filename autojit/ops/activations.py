@@ -94,3 +94,38 @@ def log_sigmoid(x: Any, name: str | None = None) -> Any:
     """
     return negative(softplus(negative(_tensor("log_sigmoid", x))))
 
+
+
+def relu6(features: Any, name: str | None = None) -> Any:
+    """``min(max(x, 0), 6)``. Usage: ``aj.nn.relu6(x)``"""
+    from autojit.ops.math import clip_by_value
+
+    return clip_by_value(_tensor("relu6", features), 0.0, 6.0)
+
+
+def crelu(features: Any, axis: int = -1, name: str | None = None) -> Any:
+    """``concat([relu(x), relu(-x)], axis)``: twice the channels. Usage: ``aj.nn.crelu(x)``"""
+    from autojit.ops.array import concat
+    from autojit.ops.nn import relu
+
+    x = _tensor("crelu", features)
+    return concat([relu(x), relu(negative(x))], axis=axis)
+
+
+def softsign(features: Any, name: str | None = None) -> Any:
+    """``x / (1 + |x|)``. Usage: ``aj.nn.softsign(x)``"""
+    from autojit.ops.math import abs as absolute
+    from autojit.ops.math import divide
+
+    x = _tensor("softsign", features)
+    return divide(x, add(absolute(x), 1.0))
+
+
+def hard_sigmoid(x: Any) -> Any:
+    """``clip(0.2 * x + 0.5, 0, 1)`` (Keras 2's piecewise-linear sigmoid).
+
+    Usage: ``aj.keras.activations.hard_sigmoid(x)``
+    """
+    from autojit.ops.math import clip_by_value
+
+    return clip_by_value(add(multiply(_tensor("hard_sigmoid", x), 0.2), 0.5), 0.0, 1.0)
