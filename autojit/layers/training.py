@@ -242,12 +242,12 @@ class Training:
                 hook.on_epoch_begin(epoch)
             for metric in compiled.metrics:
                 metric.reset_state()
-            total, count = 0.0, 0
+            losses, count = [], 0  # kept on the device: one read per epoch, not per batch
             for xb, yb in _batches(x, y, batch_size, shuffle, epoch):
                 n = int(xb.shape[0])
-                total += float(compiled.train_step(_tensor(xb), _tensor(yb))) * n
+                losses.append(compiled.train_step(_tensor(xb), _tensor(yb)) * float(n))
                 count += n
-            logs = {"loss": total / max(count, 1)}
+            logs = {"loss": _mean(losses, count)}
             logs.update({m.name: float(m.result()) for m in compiled.metrics})
             if validation_data is not None:
                 values = self.evaluate(*_pair(validation_data), batch_size=batch_size,
@@ -274,12 +274,12 @@ class Training:
         compiled = self._steps()
         for metric in compiled.metrics:
             metric.reset_state()
-        total, count = 0.0, 0
+        losses, count = [], 0
         for xb, yb in _batches(x, y, batch_size, False, 0):
             n = int(xb.shape[0])
-            total += float(compiled.test_step(_tensor(xb), _tensor(yb))) * n
+            losses.append(compiled.test_step(_tensor(xb), _tensor(yb)) * float(n))
             count += n
-        values = {"loss": total / max(count, 1)}
+        values = {"loss": _mean(losses, count)}
         values.update({m.name: float(m.result()) for m in compiled.metrics})
         if verbose not in (0, False, "auto"):
             print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()))
@@ -296,6 +296,15 @@ class Training:
         parts = [np.asarray(self(_tensor(xb), training=False))
                  for xb, _ in _batches(x, None, batch_size, False, 0)]
         return np.concatenate(parts) if parts else np.zeros((0,))
+
+
+def _mean(weighted: list, count: int) -> float:
+    """The mean loss of an epoch from each batch's ``loss * size`` (one host read)."""
+    if not weighted:
+        return 0.0
+    from autojit.ops.array import add_n
+
+    return float(add_n(weighted)) / count
 
 
 def _loss(losses_module: Any, loss: Any) -> tuple[Callable, str]:
