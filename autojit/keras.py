@@ -6,8 +6,9 @@ Usage: ``aj.keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logi
 
 ``aj.keras.Model`` and ``aj.keras.layers.Layer`` are Keras's subclassing API (``build``,
 ``call``, ``add_weight``; autojit/layers/base.py); ``Model`` and ``Sequential`` have Keras's
-``compile``/``fit``/``evaluate``/``predict`` (autojit/layers/training.py), with
-``aj.keras.callbacks`` (``Callback``, ``History``, ``EarlyStopping``).
+``compile``/``fit``/``evaluate``/``predict``/``save`` (autojit/layers/training.py), with
+``aj.keras.callbacks`` (``Callback``, ``History``, ``EarlyStopping``) and
+``aj.keras.models.load_model``.
 """
 
 import types
@@ -34,8 +35,18 @@ def to_categorical(y, num_classes=None, dtype="float32"):
 
 
 utils = types.SimpleNamespace(to_categorical=to_categorical)
+def load_model(filepath, custom_objects=None, compile=True):
+    """The model ``model.save(filepath)`` wrote, as an ``aj.saved_model`` object: callable,
+    with ``predict`` and its Variables (no ``fit``: its Python class is not needed, nor
+    used). Usage: ``model = aj.keras.models.load_model("exported"); model.predict(x)``"""
+    from autojit import saved_model
+
+    return saved_model.load(filepath)
+
+
+models = types.SimpleNamespace(load_model=load_model, Sequential=Sequential, Model=Model)
 callbacks = types.SimpleNamespace(Callback=_training.Callback, History=_training.History,
                                   EarlyStopping=_training.EarlyStopping)
 
-__all__ = ["callbacks", "initializers", "layers", "losses", "metrics", "optimizers", "Model",
-           "Sequential", "utils"]
+__all__ = ["callbacks", "models", "initializers", "layers", "losses", "metrics", "optimizers",
+           "Model", "Sequential", "utils"]

@@ -339,11 +339,24 @@ class Restored(Module):
         return tuple(v for v in _ORDER[self] if not v.trainable)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        function = vars(self).get("__call__")
+        function = vars(self).get("__call__") or vars(self).get("signatures", {}).get(
+            "serving_default")
         if function is None:
             raise SavedModelError(f"{self.name}: this loaded object is not callable: its "
-                                  "__call__ was not an @aj.function traced before saving")
+                                  "__call__ was not an @aj.function traced before saving "
+                                  "(and there is no serving_default signature)")
         return function(*args, **kwargs)
+
+    def predict(self, x: Any, batch_size: int | None = None, **unused: Any) -> np.ndarray:
+        """The loaded model called on ``x`` (by batches of ``batch_size``), as a NumPy array.
+
+        Usage: ``probabilities = aj.keras.models.load_model(path).predict(x_test)``
+        """
+        from autojit.layers.training import _batches, _tensor
+
+        parts = [np.asarray(self(_tensor(xb))) for xb, _ in _batches(x, None, batch_size,
+                                                                      False, 0)]
+        return np.concatenate(parts) if parts else np.zeros((0,))
 
 
 _ORDER: "weakref.WeakKeyDictionary[Restored, tuple]" = weakref.WeakKeyDictionary()

@@ -245,7 +245,9 @@ class Training:
             losses, count = [], 0  # kept on the device: one read per epoch, not per batch
             for xb, yb in _batches(x, y, batch_size, shuffle, epoch):
                 n = int(xb.shape[0])
-                losses.append(compiled.train_step(_tensor(xb), _tensor(yb)) * float(n))
+                xb = _tensor(xb)
+                self._seen(xb)
+                losses.append(compiled.train_step(xb, _tensor(yb)) * float(n))
                 count += n
             logs = {"loss": _mean(losses, count)}
             logs.update({m.name: float(m.result()) for m in compiled.metrics})
@@ -287,14 +289,40 @@ class Training:
             return values
         return values["loss"] if len(values) == 1 else list(values.values())
 
+    def save(self, filepath: Any, overwrite: bool = True, **unused: Any) -> str:
+        """Save as an ``aj.saved_model`` whose ``serving_default`` (also the loaded object's
+        call) is ``self(x, training=False)`` traced for the input shape ``fit``, ``evaluate``
+        or ``predict`` last saw, with the batch dim unknown.
+
+        Usage: ``model.save("exported"); aj.keras.models.load_model("exported").predict(x)``
+        """
+        from autojit import saved_model
+        from autojit.function import function
+
+        spec = vars(self).get("_input_spec")
+        if spec is None:
+            raise InvalidArgumentError(f"{type(self).__name__} {self.name!r}: save needs the "
+                                       "input shape: call fit, evaluate or predict first")
+        serve = function(lambda x: self(x, training=False), input_signature=[spec])
+        return saved_model.save(self, filepath, signatures={"serving_default": serve})
+
+    def _seen(self, x: Any) -> None:
+        """Remember the input type, for ``save``."""
+        from autojit.ops.core import TensorSpec
+
+        object.__setattr__(self, "_input_spec", TensorSpec([None, *x.shape[1:]], x.dtype))
+
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto",
                 **unused: Any) -> np.ndarray:
         """``self(x, training=False)`` batch by batch, as one NumPy array (as Keras).
 
         Usage: ``probabilities = model.predict(x_test)``
         """
-        parts = [np.asarray(self(_tensor(xb), training=False))
-                 for xb, _ in _batches(x, None, batch_size, False, 0)]
+        parts = []
+        for xb, _ in _batches(x, None, batch_size, False, 0):
+            xb = _tensor(xb)
+            self._seen(xb)
+            parts.append(np.asarray(self(xb, training=False)))
         return np.concatenate(parts) if parts else np.zeros((0,))
 
 

@@ -190,3 +190,18 @@ def test_training_errors():
         model.fit(X, Y, validation_split=1.5, verbose=0)
     with pytest.raises(InvalidArgumentError, match="y must be None when x is a Dataset"):
         model.fit(aj.data.Dataset.from_tensor_slices((X, Y)).batch(10), Y, verbose=0)
+
+
+def test_a_fitted_model_saves_and_loads_without_its_class(tmp_path):
+    model, _ = model_and_copy()
+    model.compile("adam", aj.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    with pytest.raises(InvalidArgumentError, match="save needs the input shape: call fit"):
+        model.save(tmp_path / "early")
+    model.fit(X, Y, epochs=2, verbose=0)
+    model.save(tmp_path / "model")
+    loaded = aj.keras.models.load_model(tmp_path / "model")
+    np.testing.assert_allclose(loaded.predict(X, batch_size=33), model.predict(X), rtol=1e-6)
+    np.testing.assert_allclose(loaded(aj.constant(X[:5])).numpy(), model(X[:5]).numpy(),
+                               rtol=1e-6)  # callable: its serving_default signature
+    assert [v.name for v in loaded.trainable_variables] == \
+        [v.name for v in model.trainable_variables]
