@@ -104,8 +104,8 @@ def test_rank1_input_is_a_clear_error():
                                             "got 0"),
     ({"in_features": 2.5, "out_features": 1}, "expected in_features to be a positive int, "
                                               "got 2.5"),
-    ({"in_features": 2, "out_features": 1, "activation": "swish"},
-     "unknown activation 'swish'; expected a callable such as aj.nn.relu or one of"),
+    ({"in_features": 2, "out_features": 1, "activation": "swishy"},
+     "unknown activation 'swishy'; expected a callable such as aj.nn.relu or one of"),
     ({"in_features": 2, "out_features": 1, "dtype": aj.int32},
      "Dense: expected a floating-point dtype, got int32"),
 ])

@@ -119,12 +119,16 @@ class _Conv(Module):
                              f"{shapes.fmt(x.shape)}); use a new layer for other inputs")
         return channels
 
+    def _kernel_shape(self, in_channels: int) -> tuple:
+        return (*self.kernel_size, in_channels, self.filters)
+
     def build(self, in_channels: int) -> None:
-        """Create ``kernel`` [*kernel_size, in_channels, filters] and ``bias`` [filters].
+        """Create ``kernel`` [*kernel_size, in_channels, filters] (transposed convolutions:
+        [*kernel_size, filters, in_channels]) and ``bias`` [filters].
 
         Usage: ``layer.build(3)`` (done by the first call)
         """
-        shape = (*self.kernel_size, in_channels, self.filters)
+        shape = self._kernel_shape(in_channels)
         with self.name_scope:
             self.kernel = Variable(self.kernel_initializer(shape, self.dtype), name="kernel")
             if self.use_bias:
@@ -208,18 +212,8 @@ class Conv2DTranspose(_Conv):
 
     keras_name = "conv2d_transpose"
 
-    def build(self, in_channels: int) -> None:
-        """Create ``kernel`` [*kernel_size, filters, in_channels] and ``bias`` [filters].
-
-        Usage: ``layer.build(32)`` (done by the first call)
-        """
-        shape = (*self.kernel_size, self.filters, in_channels)
-        with self.name_scope:
-            self.kernel = Variable(self.kernel_initializer(shape, self.dtype), name="kernel")
-            if self.use_bias:
-                self.bias = Variable(self.bias_initializer((self.filters,), self.dtype),
-                                     name="bias")
-        self.in_channels = in_channels
+    def _kernel_shape(self, in_channels: int) -> tuple:
+        return (*self.kernel_size, self.filters, in_channels)
 
     def _convolve(self, x: Tensor) -> Tensor:
         spatial = x.shape[2:] if self.channels_first else x.shape[1:3]

@@ -86,7 +86,11 @@ def _normal_rule(name, *, shape, mean, stddev, dtype, seed):
 
 
 def _normal(xp, shape, mean, stddev, dtype, seed):
-    out = _generator(xp, seed).standard_normal(shape, dtype=_draw_dtype(dtype))
+    return _normal_from(_generator(xp, seed), shape, mean, stddev, dtype)
+
+
+def _normal_from(generator, shape, mean, stddev, dtype):
+    out = generator.standard_normal(shape, dtype=_draw_dtype(dtype))
     if stddev != 1:
         out *= stddev
     if mean != 0:
@@ -129,7 +133,10 @@ def _uniform_rule(name, *, shape, minval, maxval, dtype, seed):
 
 
 def _uniform(xp, shape, minval, maxval, dtype, seed):
-    generator = _generator(xp, seed)
+    return _uniform_from(_generator(xp, seed), shape, minval, maxval, dtype)
+
+
+def _uniform_from(generator, shape, minval, maxval, dtype):
     if dtypes.is_integer(dtype):
         return generator.integers(minval, maxval, size=shape, dtype=dtype)
     out = generator.random(shape, dtype=_draw_dtype(dtype))
@@ -294,17 +301,11 @@ def _seed_rule(name: str, seed: Any) -> None:
 
 
 def _stateless_normal(xp, seed, shape, mean, stddev, dtype):
-    out = _seeded(xp, seed).standard_normal(shape, dtype=_draw_dtype(dtype))
-    return (out * stddev + mean).astype(dtype, copy=False)
+    return _normal_from(_seeded(xp, seed), shape, mean, stddev, dtype)
 
 
 def _stateless_uniform(xp, seed, shape, minval, maxval, dtype):
-    generator = _seeded(xp, seed)
-    if dtypes.is_integer(dtype):
-        return generator.integers(minval, maxval, size=shape, dtype=dtype)
-    out = generator.random(shape, dtype=_draw_dtype(dtype))
-    high = 1.0 if maxval is None else maxval
-    return (out * (high - minval) + minval).astype(dtype, copy=False)
+    return _uniform_from(_seeded(xp, seed), shape, minval, maxval, dtype)
 
 
 STATELESS_NORMAL = defop(

@@ -572,7 +572,7 @@ def test_every_op_table_entry_on_the_fake_gpu_equals_the_cpu(monkeypatch):
     """Each op of the op table with its first and second derivatives, traced, compiled by the
     GPU executor (lowering, fusion, deferred checks, the capture planner) for the fake
     device, equals the CPU replay of the same graph."""
-    from tests.saving.test_saved_graphs import _op_cases, _op_table
+    from tests.saving.test_saved_graphs import _op_cases, _op_table, op_function
 
     monkeypatch.setattr(gpu_executor, "_compiled", lambda xp, expr, inputs: (None, None))
     table = _op_table()
@@ -581,25 +581,7 @@ def test_every_op_table_entry_on_the_fake_gpu_equals_the_cpu(monkeypatch):
         dtype = entry.dtypes[0] if entry.dtypes else table.F32
         raw = table.make_inputs(case, dtype, f"fake-gpu:{entry.op}:{case.label()}")
         tensors = table.to_tensors(raw)
-        positions = [i for i, t in enumerate(tensors) if isinstance(t, aj.Tensor)]
-        floats = [i for i in positions if aj.dtypes.is_floating(tensors[i].dtype)]
-
-        def fn(*xs, _entry=entry, _case=case, _tensors=tensors, _pos=positions, _fl=floats):
-            args = list(_tensors)
-            for p, x in zip(_pos, xs):
-                args[p] = x
-            sources = [args[p] for p in _fl]
-            with aj.GradientTape() as tape:
-                tape.watch(sources)
-                out = _entry.fn(*args, **_case.attrs)
-                outs = out if isinstance(out, (list, tuple)) else [out]
-                total = aj.add_n([aj.reduce_sum(aj.cast(o, aj.float64)) for o in outs
-                                  if isinstance(o, aj.Tensor)
-                                  and aj.dtypes.is_floating(o.dtype)] or [0.0])
-            grads = tape.gradient(total, sources) if sources and _entry.grad else []
-            return [o for o in outs if isinstance(o, aj.Tensor)], [g for g in grads
-                                                                  if g is not None]
-
+        fn, positions = op_function(entry, case, tensors, order=1)
         args = [tensors[i] for i in positions]
         try:
             with warnings.catch_warnings():

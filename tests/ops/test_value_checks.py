@@ -102,6 +102,10 @@ BAD = {
         (lambda d, i: aj.math.segment_sum(d, i), (X, np.array([1, 0, 0])),
          "segment ids must be non-negative and sorted"),
     ],
+    "bincount": [
+        (lambda a: aj.math.bincount(a, minlength=4, maxlength=4), (np.array([1, -2]),),
+         "bincount: values must be non-negative, got -2"),
+    ],
     # one count per entry: a dim unknown while traced (a boolean_mask's) is checked at replay
     "repeat": [
         (lambda x: aj.repeat(aj.boolean_mask(x, x >= 0), [1, 2, 3]), (np.array([1.0, -1.0, 2.0]),),

@@ -61,6 +61,37 @@ def _op_cases():
             yield entry, case
 
 
+def op_function(entry, case, tensors, order: int = 2):
+    """``fn(*the case's tensors)``: the entry's outputs, their first derivatives and (for
+    ``order=2``) second ones, with the tapes inside; and the positions of the tensors."""
+    positions = [i for i, t in enumerate(tensors) if isinstance(t, aj.Tensor)]
+    floats = [i for i in positions if aj.dtypes.is_floating(tensors[i].dtype)]
+
+    def fn(*xs):
+        args = list(tensors)
+        for p, x in zip(positions, xs):
+            args[p] = x
+        sources = [args[p] for p in floats]
+        with aj.GradientTape(persistent=True) as outer:
+            outer.watch(sources)
+            with aj.GradientTape() as inner:
+                inner.watch(sources)
+                out = entry.fn(*args, **case.attrs)
+                outs = out if isinstance(out, (list, tuple)) else [out]
+                total = aj.add_n([aj.reduce_sum(aj.cast(o, aj.float64)) for o in outs
+                                  if isinstance(o, aj.Tensor)
+                                  and aj.dtypes.is_floating(o.dtype)] or [0.0])
+            grads = inner.gradient(total, sources) if sources and entry.grad else []
+            grads = [g for g in grads if g is not None]
+            second = aj.add_n([aj.reduce_sum(aj.cast(g, aj.float64)) for g in grads]
+                              or [aj.constant(0.0, aj.float64)])
+        hessian = outer.gradient(second, sources) if order > 1 and grads and \
+            entry.grad > 1 else []
+        return [o for o in outs if isinstance(o, aj.Tensor)], grads, hessian
+
+    return fn, positions
+
+
 def test_every_op_table_entry_round_trips_with_its_derivatives(tmp_path):
     table = _op_table()
     checked, ops = 0, set()
@@ -69,30 +100,7 @@ def test_every_op_table_entry_round_trips_with_its_derivatives(tmp_path):
         raw = table.make_inputs(case, dtype, f"saved:{entry.op}:{case.label()}")
         other = table.make_inputs(case, dtype, f"saved-again:{entry.op}:{case.label()}")
         tensors = table.to_tensors(raw)
-        positions = [i for i, t in enumerate(tensors) if isinstance(t, aj.Tensor)]
-        floats = [i for i in positions if aj.dtypes.is_floating(tensors[i].dtype)]
-
-        def fn(*xs, _entry=entry, _case=case, _tensors=tensors, _pos=positions,
-               _floats=floats):
-            args = list(_tensors)
-            for p, x in zip(_pos, xs):
-                args[p] = x
-            sources = [args[p] for p in _floats]
-            with aj.GradientTape(persistent=True) as outer:
-                outer.watch(sources)
-                with aj.GradientTape() as inner:
-                    inner.watch(sources)
-                    out = _entry.fn(*args, **_case.attrs)
-                    outs = out if isinstance(out, (list, tuple)) else [out]
-                    total = aj.add_n([aj.reduce_sum(aj.cast(o, aj.float64)) for o in outs
-                                      if isinstance(o, aj.Tensor)
-                                      and aj.dtypes.is_floating(o.dtype)] or [0.0])
-                grads = inner.gradient(total, sources) if sources and _entry.grad else []
-                second = aj.add_n([aj.reduce_sum(aj.cast(g, aj.float64)) for g in grads
-                                   if g is not None] or [aj.constant(0.0, aj.float64)])
-            hessian = outer.gradient(second, sources) if grads and _entry.grad > 1 else []
-            return outs, grads, hessian
-
+        fn, positions = op_function(entry, case, tensors)
         function = aj.function(fn)
         args = [tensors[i] for i in positions]
         try:
