@@ -15,7 +15,7 @@ import types
 
 import numpy as np
 
-from autojit import initializers, layers, losses, metrics, optimizers
+from autojit import initializers, layers, losses, metrics, optimizers, regularizers
 from autojit.layers import Sequential
 from autojit.layers import training as _training
 from autojit.layers.base import Model
@@ -49,4 +49,4 @@ callbacks = types.SimpleNamespace(Callback=_training.Callback, History=_training
                                   EarlyStopping=_training.EarlyStopping)
 
 __all__ = ["callbacks", "models", "initializers", "layers", "losses", "metrics", "optimizers",
-           "Model", "Sequential", "utils"]
+           "regularizers", "Model", "Sequential", "utils"]

@@ -172,6 +172,32 @@ class Module:
         return tuple(_walk(self, _is_frozen))
 
     @property
+    def losses(self) -> list:
+        """The weight penalties of this module and its sub-modules (Keras's ``layer.losses``,
+        from ``kernel_regularizer=`` and the like), computed from the current weights.
+
+        Usage: ``loss = data_loss + aj.add_n(model.losses)``
+        """
+        out = []
+        for module in (self, *self.submodules):
+            for regularizer, key in vars(module).get("_regularizers", ()):
+                weight = module._layer_weights[key] if isinstance(key, int) \
+                    else getattr(module, key, None)
+                if weight is not None:
+                    out.append(regularizer(weight))
+        return out
+
+    def _add_regularizer(self, regularizer: Any, key: Any) -> None:
+        """Penalize the weight at attribute ``key`` (or ``_layer_weights[key]``) in ``losses``
+        (a name, not the Variable: walks would list it again)."""
+        if regularizer is None:
+            return
+        from autojit import regularizers
+
+        entry = (regularizers.get(regularizer), key)
+        object.__setattr__(self, "_regularizers", vars(self).get("_regularizers", ()) + (entry,))
+
+    @property
     def submodules(self) -> tuple:
         """Every Module held by this one, recursively (not including itself).
 

@@ -103,13 +103,15 @@ class Layer(Module):
             return core.user_function(self.call)(inputs, *args, **kwargs)
 
     def add_weight(self, name: str | None = None, shape: Any = (), dtype: Any = None,
-                   initializer: Any = None, trainable: bool = True, **kwargs: Any) -> Variable:
+                   initializer: Any = None, trainable: bool = True, regularizer: Any = None,
+                   **kwargs: Any) -> Variable:
         """A new Variable of this layer, listed in ``weights`` in the order made.
 
         Usage: ``self.kernel = self.add_weight("kernel", shape=(n, units))``
 
         ``initializer`` is a Keras name or an initializer; by default ``"glorot_uniform"``
-        for a float dtype and ``"zeros"`` for others, as Keras.
+        for a float dtype and ``"zeros"`` for others, as Keras. ``regularizer`` adds the
+        weight's penalty to ``layer.losses``.
         """
         dt = dtypes.as_dtype(dtype) if dtype is not None else self._layer_dtype
         if initializer is None:
@@ -124,6 +126,7 @@ class Layer(Module):
             var = Variable(make(shape, dt), trainable=trainable and self.trainable, name=name,
                            dtype=dt)
         self._layer_weights.append(var)
+        self._add_regularizer(regularizer, len(self._layer_weights) - 1)
         return var
 
     @property

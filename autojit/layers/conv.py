@@ -73,8 +73,11 @@ class _Conv(Module):
                  padding: str = "valid", data_format: str | None = None,
                  dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 name: str | None = None, dtype: Any = dtypes.float32):
+                 name: str | None = None, dtype: Any = dtypes.float32,
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None):
         super().__init__(name=name)  # Module names it keras_name, numbered
+        self._add_regularizer(kernel_regularizer, "kernel")
+        self._add_regularizer(bias_regularizer, "bias")
         owner = type(self).__name__
         self.filters = _tuple(owner, "filters", filters, 1)[0]
         self.kernel_size = _tuple(owner, "kernel_size", kernel_size, self.rank)

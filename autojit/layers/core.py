@@ -85,8 +85,11 @@ class Dense(Module):
                  name: str | None = None, *, in_features: int | None = None,
                  input_size: int | None = None, output_size: int | None = None,
                  dtype: Any = dtypes.float32, use_bias: bool = True,
-                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros"):
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 kernel_regularizer: Any = None, bias_regularizer: Any = None):
         super().__init__(name=name)
+        self._add_regularizer(kernel_regularizer, "w")
+        self._add_regularizer(bias_regularizer, "b")
         if activation is None and (isinstance(out_features, str) or callable(out_features)):
             activation, out_features = out_features, None  # Keras's Dense(10, "relu")
         lazy = units is not None and out_features is None and output_size is None

@@ -35,8 +35,9 @@ class Embedding(Module):
 
     def __init__(self, input_dim: int, output_dim: int,
                  embeddings_initializer: Any = "uniform", name: str | None = None,
-                 dtype: Any = dtypes.float32):
+                 dtype: Any = dtypes.float32, embeddings_regularizer: Any = None):
         super().__init__(name=name)
+        self._add_regularizer(embeddings_regularizer, "embeddings")
         self.input_dim = _positive("input_dim", input_dim)
         self.output_dim = _positive("output_dim", output_dim)
         self.dtype = dtypes.as_dtype(dtype)

@@ -187,6 +187,7 @@ class Training:
     def _steps(self) -> _Compiled:
         from autojit.autodiff import GradientTape
         from autojit.function import function
+        from autojit.ops.array import add_n
 
         compiled = self._require("fit/evaluate")
         if compiled.train_step is not None:
@@ -196,6 +197,9 @@ class Training:
             with GradientTape() as tape:
                 pred = self(x, training=True)
                 loss = compiled.loss(y, pred)
+                penalties = self.losses  # the regularizers' (aj.keras.regularizers)
+                if penalties:
+                    loss = loss + add_n(penalties)
             variables = self.trainable_variables
             compiled.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
             for metric in compiled.metrics:
