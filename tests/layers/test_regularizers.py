@@ -43,7 +43,7 @@ def test_layers_list_their_penalties_and_models_gather_them():
             0.1 * np.sum(dense.w.numpy() ** 2), 0.5 * np.abs(dense.b.numpy()).sum()]
     np.testing.assert_allclose(sorted(float(v) for v in model.losses), sorted(want), rtol=1e-6)
     assert len(dense.losses) == 2 and len(aj.layers.Dense(3).losses) == 0
-    assert [v.name for v in dense.variables] == ["dense/b:0", "dense/w:0"]  # order unchanged
+    assert [v.name.split("/")[-1] for v in dense.variables] == ["b:0", "w:0"]  # unchanged
 
     class Custom(aj.keras.layers.Layer):
         def build(self, input_shape):
