@@ -63,13 +63,17 @@ class Metric(Module):
         """The dtype of the state and of ``result()``. Usage: ``metric.dtype``"""
         return self._dtype
 
-    def add_variable(self, name: str, initializer: float = 0.0) -> Variable:
-        """A scalar non-trainable state Variable, reset to ``initializer`` by ``reset_state``.
+    def add_variable(self, name: str, initializer: float = 0.0, shape: Any = ()) -> Variable:
+        """A non-trainable state Variable (a scalar, or of ``shape``) filled with
+        ``initializer``, to which ``reset_state`` returns.
 
         Usage: ``self.total = self.add_variable("total")``
         """
+        import numpy as np
+
+        value = np.full(tuple(shape), initializer) if shape else initializer
         with core.eager_scope(), self.name_scope:  # real Variables even while tracing
-            var = Variable(initializer, trainable=False, name=name, dtype=self._dtype)
+            var = Variable(value, trainable=False, name=name, dtype=self._dtype)
         self._state.append((var, float(initializer)))
         return var
 
@@ -402,6 +406,56 @@ class Recall(_Confusion):
         return _divide_no_nan(tp, tp + self.false_negatives.read_value())
 
 
+class AUC(Metric):
+    """The area under the ROC curve, from true/false positives and negatives counted at
+    ``num_thresholds`` thresholds spread over [0, 1] (the trapezoid rule between them), as
+    Keras's ``AUC``. Usage: ``aj.keras.metrics.AUC()(labels, probabilities)``
+    """
+
+    def __init__(self, num_thresholds: int = 200, curve: str = "ROC", name: str | None = None,
+                 dtype: Any = dtypes.float32):
+        super().__init__(name=name, dtype=dtype)
+        if curve != "ROC":
+            raise InvalidArgumentError(f"AUC: only curve='ROC' is implemented, got {curve!r}")
+        if num_thresholds < 2:
+            raise InvalidArgumentError(f"AUC: num_thresholds must be > 1, got {num_thresholds}")
+        import numpy as np
+
+        inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        self.thresholds = np.array([-1e-7, *inner, 1.0 + 1e-7])
+        n = len(self.thresholds)
+        self.true_positives = self.add_variable("true_positives", shape=(n,))
+        self.false_positives = self.add_variable("false_positives", shape=(n,))
+        self.true_negatives = self.add_variable("true_negatives", shape=(n,))
+        self.false_negatives = self.add_variable("false_negatives", shape=(n,))
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        """Count the predictions above each threshold against the 0/1 labels.
+
+        Usage: ``auc.update_state(labels, probabilities)``
+        """
+        from autojit.ops.array import constant, reshape
+
+        y_pred = reshape(_tensor(y_pred, self._dtype), [-1, 1])
+        y_true = reshape(_tensor(y_true, self._dtype), [-1, 1])
+        weight = 1.0 if sample_weight is None else reshape(_tensor(sample_weight, self._dtype),
+                                                           [-1, 1])
+        above = cast(greater(y_pred, constant(self.thresholds, dtype=self._dtype)), self._dtype)
+        positive = cast(greater(y_true, 0.5), self._dtype)
+        negative = 1.0 - positive
+        self.true_positives.assign_add(reduce_sum(above * positive * weight, axis=0))
+        self.false_positives.assign_add(reduce_sum(above * negative * weight, axis=0))
+        self.true_negatives.assign_add(reduce_sum((1.0 - above) * negative * weight, axis=0))
+        self.false_negatives.assign_add(reduce_sum((1.0 - above) * positive * weight, axis=0))
+
+    def result(self) -> Tensor:
+        """The area so far. Usage: ``float(auc.result())``"""
+        tp, fp = self.true_positives.read_value(), self.false_positives.read_value()
+        tpr = _divide_no_nan(tp, tp + self.false_negatives.read_value())
+        fpr = _divide_no_nan(fp, fp + self.true_negatives.read_value())
+        return reduce_sum((fpr[:-1] - fpr[1:]) * (tpr[:-1] + tpr[1:]) * 0.5)
+
+
 class MeanSquaredError(MeanMetricWrapper):
     """The running mean squared error. Usage: ``aj.keras.metrics.MeanSquaredError()(y, p)``"""
 
@@ -445,6 +499,6 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
 __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
            "CategoricalAccuracy", "SparseCategoricalAccuracy", "accuracy", "binary_accuracy",
            "categorical_accuracy", "sparse_categorical_accuracy"]
-__all__ += ["MeanAbsoluteError", "MeanSquaredError", "Precision", "Recall",
+__all__ += ["AUC", "MeanAbsoluteError", "MeanSquaredError", "Precision", "Recall",
             "SparseTopKCategoricalAccuracy", "TopKCategoricalAccuracy",
             "sparse_top_k_categorical_accuracy", "top_k_categorical_accuracy"]

@@ -179,3 +179,37 @@ def test_depth_to_space_and_back():
     y = aj.nn.depth_to_space(aj.constant(x), 2)
     np.testing.assert_array_equal(y.numpy(), _depth_to_space_ref(x, 2))
     np.testing.assert_array_equal(aj.nn.space_to_depth(y, 2).numpy(), x)
+
+
+def _auc_ref(labels, scores, weights, num_thresholds=200):
+    """Keras's thresholded ROC AUC, in NumPy: counts at each threshold, then trapezoids."""
+    inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+    thresholds = np.array([-1e-7, *inner, 1 + 1e-7])
+    above = (scores[:, None] > thresholds[None, :]).astype(float)
+    pos = (labels > 0.5)[:, None].astype(float)
+    w = weights[:, None]
+    tp, fp = (above * pos * w).sum(0), (above * (1 - pos) * w).sum(0)
+    fn, tn = ((1 - above) * pos * w).sum(0), ((1 - above) * (1 - pos) * w).sum(0)
+    tpr = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=tp + fn > 0)
+    fpr = np.divide(fp, fp + tn, out=np.zeros_like(fp), where=fp + tn > 0)
+    return np.sum((fpr[:-1] - fpr[1:]) * (tpr[:-1] + tpr[1:]) / 2)
+
+
+def test_auc_matches_the_thresholded_roc_area_and_the_exact_one():
+    labels = RNG.integers(0, 2, 300)
+    scores = np.clip(labels * 0.3 + RNG.uniform(size=300) * 0.7, 0, 1)
+    weights = RNG.uniform(size=300)
+    auc = aj.keras.metrics.AUC()
+    for start in (0, 150):  # two updates accumulate
+        sl = slice(start, start + 150)
+        auc.update_state(labels[sl], scores[sl], sample_weight=weights[sl])
+    np.testing.assert_allclose(float(auc.result()), _auc_ref(labels, scores, weights),
+                               rtol=1e-5)
+    plain = aj.keras.metrics.AUC()
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    exact = np.mean(pos[:, None] > neg[None, :])  # Mann-Whitney
+    assert abs(float(plain(labels, scores)) - exact) < 0.01
+    plain.reset_state()
+    assert float(plain.result()) == 0.0
+    with pytest.raises(aj.errors.InvalidArgumentError, match="only curve='ROC'"):
+        aj.keras.metrics.AUC(curve="PR")

@@ -378,6 +378,8 @@ def _metric(metric: Any, loss_name: str) -> Any:
                 "binary_crossentropy": metrics_module.BinaryAccuracy}.get(
                     _snake(loss_name), metrics_module.Accuracy)
         return kind(name="accuracy")
+    if metric.lower() == "auc":
+        return metrics_module.AUC(name="auc")
     table = {"mae": ("mean_absolute_error", "mae"), "mse": ("mean_squared_error", "mse"),
              "mean_absolute_error": ("mean_absolute_error", "mean_absolute_error"),
              "mean_squared_error": ("mean_squared_error", "mean_squared_error")}
@@ -387,7 +389,7 @@ def _metric(metric: Any, loss_name: str) -> Any:
         fn, name = table[metric]
         return metrics_module.MeanMetricWrapper(getattr(losses_module, fn), name=name)
     raise InvalidArgumentError(f"compile: unknown metric {metric!r}; expected 'accuracy', "
-                               f"'mae', 'mse' or an aj.keras.metrics object")
+                               f"'auc', 'mae', 'mse' or an aj.keras.metrics object")
 
 
 def _snake(name: str) -> str:
