@@ -98,11 +98,7 @@ def _structure(value: Any) -> Any:
 
 def _describe(value: Any) -> str:
     def leaf(x: Any) -> str:
-        if isinstance(x, TensorSpec):
-            return x.dtype.name
-        if isinstance(x, Tensor):
-            return x.dtype.name
-        return type(x).__name__
+        return x.dtype.name if isinstance(x, (Tensor, TensorSpec)) else type(x).__name__
 
     if isinstance(value, (list, tuple, dict)):
         return repr(nest.map_structure(leaf, value)).replace("'", "")

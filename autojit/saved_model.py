@@ -325,17 +325,22 @@ class Restored(Module):
 
     @property
     def variables(self) -> tuple:
-        """The Variables, in the order the saved Module listed them."""
+        """The Variables, in the order the saved Module listed them. Usage: ``loaded.variables``
+        """
         return _ORDER[self]
 
     @property
     def trainable_variables(self) -> tuple:
-        """The trainable Variables, in the order of ``variables``."""
+        """The trainable Variables, in the order of ``variables``.
+
+        Usage: ``tape.gradient(loss, loaded.trainable_variables)``
+        """
         return tuple(v for v in _ORDER[self] if v.trainable)
 
     @property
     def non_trainable_variables(self) -> tuple:
-        """The Variables saved with ``trainable=False``."""
+        """The Variables saved with ``trainable=False``. Usage: ``loaded.non_trainable_variables``
+        """
         return tuple(v for v in _ORDER[self] if not v.trainable)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -352,11 +357,9 @@ class Restored(Module):
 
         Usage: ``probabilities = aj.keras.models.load_model(path).predict(x_test)``
         """
-        from autojit.layers.training import _batches, _tensor
+        from autojit.layers.training import predict_in_batches
 
-        parts = [np.asarray(self(_tensor(xb))) for xb, _ in _batches(x, None, batch_size,
-                                                                      False, 0)]
-        return np.concatenate(parts) if parts else np.zeros((0,))
+        return predict_in_batches(self, x, batch_size)
 
 
 _ORDER: "weakref.WeakKeyDictionary[Restored, tuple]" = weakref.WeakKeyDictionary()
@@ -436,7 +439,10 @@ class RestoredFunction:
 
     @property
     def concrete_functions(self) -> list:
-        """The concrete functions saved for this function, in the order traced."""
+        """The concrete functions saved for this function, in the order traced.
+
+        Usage: ``[c.structured_input_signature for c in loaded.f.concrete_functions]``
+        """
         return [concrete for _, _, concrete in self._entries]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -585,11 +591,9 @@ def _fits(expected: Any, value: Any, found: dict, specs: bool) -> bool:
 def _as_tensor(value: Any, spec: TensorSpec, specs: bool) -> Any:
     """``value`` as a tensor the slot of type ``spec`` takes, or ``None``."""
     if isinstance(value, TensorSpec):
-        if not specs or value.dtype != spec.dtype or value.shape is None or (
-                spec.shape is not None and (len(value.shape) != len(spec.shape) or any(
-                    s is not None and d != s for d, s in zip(value.shape, spec.shape)))):
-            return None
-        return value
+        fits = specs and value.shape is not None and spec.is_compatible_with(value.shape,
+                                                                             value.dtype)
+        return value if fits else None
     if isinstance(value, Tensor):
         tensor = value.read_value() if value._is_variable else value
     elif isinstance(value, np.ndarray):

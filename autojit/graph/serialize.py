@@ -80,11 +80,11 @@ class GraphWriter:
         for node in graph.nodes:
             inputs = [refs[v.id] for v in node.inputs]
             attrs = {}
+            outer = (self._node, self._attr)  # a subgraph's nodes name themselves in errors
             for name, value in node.attrs.items():
-                saved = (self._node, self._attr)
                 self._node, self._attr = node, name
                 attrs[name] = self.attr(value)
-                self._node, self._attr = saved
+            self._node, self._attr = outer
             for value in node.outputs:
                 refs[value.id] = len(refs)
             where = list(node.where) if node.where else None

@@ -40,16 +40,19 @@ class Callback:
     model: Any = None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        """Called once before the first epoch."""
+        """Called once before the first epoch. Usage: override it in a subclass"""
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        """Called once after the last epoch."""
+        """Called once after the last epoch. Usage: override it in a subclass"""
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        """Called before each epoch."""
+        """Called before each epoch. Usage: override it in a subclass"""
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Called after each epoch with its logs (``loss``, metrics, ``val_`` ones)."""
+        """Called after each epoch with its logs (``loss``, metrics, ``val_`` ones).
+
+        Usage: ``def on_epoch_end(self, epoch, logs=None): print(logs["loss"])``
+        """
 
 
 class History(Callback):
@@ -63,7 +66,7 @@ class History(Callback):
         self.epoch: list[int] = []
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Record ``logs``."""
+        """Record ``logs``. Usage: called by ``fit``"""
         self.epoch.append(epoch)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
@@ -88,11 +91,14 @@ class EarlyStopping(Callback):
         self.stopped_epoch = 0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        """Reset the best value and the wait."""
+        """Reset the best value and the wait. Usage: called by ``fit``"""
         self.best, self.wait, self.best_weights = math.inf, 0, None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Compare ``logs[monitor]`` with the best so far; stop after ``patience`` misses."""
+        """Compare ``logs[monitor]`` with the best so far; stop after ``patience`` misses.
+
+        Usage: called by ``fit``
+        """
         if self.monitor not in (logs or {}):
             raise InvalidArgumentError(f"EarlyStopping: monitor {self.monitor!r} is not among "
                                        f"the logs {sorted(logs or {})}")
@@ -108,7 +114,7 @@ class EarlyStopping(Callback):
             self.model.stop_training = True
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        """Restore the best weights when asked."""
+        """Restore the best weights when asked. Usage: called by ``fit``"""
         if self.restore_best_weights and self.best_weights is not None:
             for var, value in zip(self.model.variables, self.best_weights):
                 var.assign(value)
@@ -246,14 +252,8 @@ class Training:
                 hook.on_epoch_begin(epoch)
             for metric in compiled.metrics:
                 metric.reset_state()
-            losses, count = [], 0  # kept on the device: one read per epoch, not per batch
-            for xb, yb in _batches(x, y, batch_size, shuffle, epoch):
-                n = int(xb.shape[0])
-                xb = _tensor(xb)
-                self._seen(xb)
-                losses.append(compiled.train_step(xb, _tensor(yb)) * float(n))
-                count += n
-            logs = {"loss": _mean(losses, count)}
+            logs = {"loss": self._mean_loss(compiled.train_step,
+                                            _batches(x, y, batch_size, shuffle, epoch))}
             logs.update({m.name: float(m.result()) for m in compiled.metrics})
             if validation_data is not None:
                 values = self.evaluate(*_pair(validation_data), batch_size=batch_size,
@@ -280,12 +280,8 @@ class Training:
         compiled = self._steps()
         for metric in compiled.metrics:
             metric.reset_state()
-        losses, count = [], 0
-        for xb, yb in _batches(x, y, batch_size, False, 0):
-            n = int(xb.shape[0])
-            losses.append(compiled.test_step(_tensor(xb), _tensor(yb)) * float(n))
-            count += n
-        values = {"loss": _mean(losses, count)}
+        values = {"loss": self._mean_loss(compiled.test_step,
+                                          _batches(x, y, batch_size, False, 0))}
         values.update({m.name: float(m.result()) for m in compiled.metrics})
         if verbose not in (0, False, "auto"):
             print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()))
@@ -310,11 +306,25 @@ class Training:
         serve = function(lambda x: self(x, training=False), input_signature=[spec])
         return saved_model.save(self, filepath, signatures={"serving_default": serve})
 
-    def _seen(self, x: Any) -> None:
-        """Remember the input type, for ``save``."""
+    def _seen(self, x: Any) -> Any:
+        """``x`` as a tensor, its type remembered for ``save``."""
         from autojit.ops.core import TensorSpec
 
+        x = _tensor(x)
         object.__setattr__(self, "_input_spec", TensorSpec([None, *x.shape[1:]], x.dtype))
+        return x
+
+    def _mean_loss(self, step: Callable, batches: Any) -> float:
+        """The mean of ``step(x, y)`` over the batches, weighted by their sizes; each batch's
+        loss stays on the device and the mean is read once (not a host read per batch)."""
+        from autojit.ops.array import add_n
+
+        weighted, count = [], 0
+        for xb, yb in batches:
+            n = int(xb.shape[0])
+            weighted.append(step(self._seen(xb), _tensor(yb)) * float(n))
+            count += n
+        return float(add_n(weighted)) / count if weighted else 0.0
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto",
                 **unused: Any) -> np.ndarray:
@@ -322,21 +332,17 @@ class Training:
 
         Usage: ``probabilities = model.predict(x_test)``
         """
-        parts = []
-        for xb, _ in _batches(x, None, batch_size, False, 0):
-            xb = _tensor(xb)
-            self._seen(xb)
-            parts.append(np.asarray(self(xb, training=False)))
-        return np.concatenate(parts) if parts else np.zeros((0,))
+        return predict_in_batches(lambda xb: self(self._seen(xb), training=False), x,
+                                  batch_size)
 
 
-def _mean(weighted: list, count: int) -> float:
-    """The mean loss of an epoch from each batch's ``loss * size`` (one host read)."""
-    if not weighted:
-        return 0.0
-    from autojit.ops.array import add_n
+def predict_in_batches(call: Callable, x: Any, batch_size: int | None) -> np.ndarray:
+    """``call`` on each batch of ``x`` (arrays or a Dataset), joined as one NumPy array.
 
-    return float(add_n(weighted)) / count
+    Usage: ``predict_in_batches(model, x_test, 128)``
+    """
+    parts = [np.asarray(call(_tensor(xb))) for xb, _ in _batches(x, None, batch_size, False, 0)]
+    return np.concatenate(parts) if parts else np.zeros((0,))
 
 
 def _loss(losses_module: Any, loss: Any) -> tuple[Callable, str]:

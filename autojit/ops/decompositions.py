@@ -26,7 +26,7 @@ from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.ops import shapes
 from autojit.ops.array import expand_dims
 from autojit.ops.core import as_operand, bind, defop
-from autojit.ops.linalg import MATRIX_INVERSE, _mm, _square, matrix_transpose
+from autojit.ops.linalg import _mm, _square, matrix_transpose, scaled_inverse_transpose
 from autojit.ops.extra_math import divide_no_nan
 from autojit.ops.math import add, multiply, negative
 
@@ -119,6 +119,11 @@ def _band(x: Any, lower: bool) -> Any:
     return bind(BAND_PART, x, num_lower=-1 if lower else 0, num_upper=0 if lower else -1)
 
 
+def _diagonal(x: Any) -> Any:
+    """Each matrix's diagonal, the rest zero."""
+    return bind(BAND_PART, x, num_lower=0, num_upper=0)
+
+
 def _tri_solve(xp, a, b, lower, adjoint):
     t = xp.tril(a) if lower else xp.triu(a)
     try:
@@ -171,7 +176,7 @@ def _cholesky_vjp(g, out, x):
     # Note [Cholesky gradient]
     lower = out
     p = _band(_mm(lower, g, True, False), True)
-    half = multiply(bind(BAND_PART, p, num_lower=0, num_upper=0), 0.5)
+    half = multiply(_diagonal(p), 0.5)
     phi = add(p, negative(half))  # the lower triangle, its diagonal halved
     inner = bind(TRIANGULAR_SOLVE, lower, matrix_transpose(phi), lower=True, adjoint=True)
     s = bind(TRIANGULAR_SOLVE, lower, matrix_transpose(inner), lower=True, adjoint=True)
@@ -207,10 +212,7 @@ def _slogdet(xp, x):
 def _slogdet_vjp(gs, outs, x):
     # d log|det A| = tr(A^-1 dA): the cotangent is g A^-T; the sign has no gradient.
     g = gs[1]
-    if g is None:
-        return (None,)
-    scale = expand_dims(expand_dims(g, -1), -1)
-    return (multiply(scale, matrix_transpose(bind(MATRIX_INVERSE, x))),)
+    return (None,) if g is None else (scaled_inverse_transpose(g, x),)
 
 
 SLOGDET = defop("slogdet", ["x"], "_slogdet(xp, x)", _slogdet_rule, _slogdet_vjp,
@@ -262,7 +264,7 @@ def _eigh_vjp(gs, outs, x):
         inner = add(inner, multiply(expand_dims(ge, -1), eye(n, dtype=x.dtype)))
     g = _mm(_mm(v, inner, False, False), v, False, True)
     lower = _band(add(g, matrix_transpose(g)), True)
-    return (add(lower, negative(bind(BAND_PART, g, num_lower=0, num_upper=0))),)
+    return (add(lower, negative(_diagonal(g))),)
 
 
 EIGH = defop("eigh", ["x"], "_eigh(xp, x)", _eigh_rule, _eigh_vjp, multiple=True,
@@ -306,7 +308,7 @@ def _qr_vjp(gs, outs, x):
     if gq is not None:
         m = add(m, negative(_mm(gq, q, True, False)))
     low = _band(m, True)
-    diag = bind(BAND_PART, m, num_lower=0, num_upper=0)
+    diag = _diagonal(m)
     sym = add(add(low, matrix_transpose(low)), negative(diag))  # copyltu(M)
     b = _mm(q, sym, False, False)
     if gq is not None:

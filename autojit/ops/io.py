@@ -55,30 +55,31 @@ def _summary(value: Any, summarize: int) -> str:
     return f"{array.dtype.name}{list(array.shape)} {shown}{more}"
 
 
-def _assert(xp, condition, *data, message, error, summarize):
+def _assert(xp, condition, *data, message, error, labels, summarize):
     if not bool(condition):
         if data:
             message += "; " + ", ".join(f"{label} = {_summary(value, summarize)}"
-                                        for label, value in zip(error[1], data))
-        raise _ERRORS[error[0]](message)
+                                        for label, value in zip(labels, data))
+        raise _ERRORS[error](message)
     return ()
 
 
-def _assert_rule(name, condition, *data, message, error, summarize):
+def _assert_rule(name, condition, *data, message, error, labels, summarize):
     if condition.dtype != np.dtype(bool) or any(d not in (1, None) for d in condition.shape):
         raise DTypeError(f"assert: expected a bool scalar condition, got "
                          f"{condition.dtype.name}{list(condition.shape)}")
     return []
 
 
-# ``assert(condition, *data)``: raises ``error[0]`` with ``message`` (and a summary of each
-# ``data`` tensor, labelled by ``error[1]``, its first ``summarize`` values) when the condition
+# ``assert(condition, *data)``: raises ``error`` with ``message`` (and a summary of each
+# ``data`` tensor, named by ``labels``, its first ``summarize`` values) when the condition
 # is false, eagerly at once and inside a traced function at every call. Autograph emits it
 # for ``assert tensor_condition, message`` (an AssertionError with the user's line in
 # ``message``); ``aj.debugging`` for its checks (an InvalidArgumentError, as TF).
 ASSERT = defop("assert", ["*values"],
-               "_assert(xp, *values, message=message, error=error, summarize=summarize)",
-               _assert_rule, attrs=("message", "error", "summarize"), effect=True,
+               "_assert(xp, *values, message=message, error=error, labels=labels, "
+               "summarize=summarize)",
+               _assert_rule, attrs=("message", "error", "labels", "summarize"), effect=True,
                no_outputs=True, namespace={"_assert": _assert})
 
 
@@ -89,5 +90,5 @@ def assert_that(condition: Any, message: str, data: Any = (), labels: Any = (),
 
     Usage: ``assert_that(aj.reduce_all(x > 0), "x must be positive", [x], ["x"])``
     """
-    bind(ASSERT, condition, *data, message=message,
-         error=(error, tuple(labels)), summarize=int(summarize))
+    bind(ASSERT, condition, *data, message=message, error=error, labels=tuple(labels),
+         summarize=int(summarize))

@@ -251,10 +251,15 @@ def _det_rule(name, x):
     return x.shape[:-2], x.dtype
 
 
+def scaled_inverse_transpose(scale: Any, x: Any) -> Any:
+    """``scale[..., None, None] * x^-T``: the cotangent of ``det`` and of ``log|det|``."""
+    return multiply(expand_dims(expand_dims(scale, -1), -1),
+                    matrix_transpose(bind(MATRIX_INVERSE, x)))
+
+
 def _det_vjp(g, out, x):
     # d det(A) = det(A) tr(A^-1 dA), so the cotangent is g det(A) A^-T (A must be invertible).
-    scale = expand_dims(expand_dims(multiply(g, out), -1), -1)
-    return (multiply(scale, matrix_transpose(bind(MATRIX_INVERSE, x))),)
+    return (scaled_inverse_transpose(multiply(g, out), x),)
 
 
 MATRIX_INVERSE = defop("matrix_inverse", ["x"], "_inv(xp, x)", _inv_rule, _inv_vjp,

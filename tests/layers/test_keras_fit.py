@@ -184,7 +184,20 @@ def test_training_errors():
         model.compile("sgd")
     with pytest.raises(InvalidArgumentError, match="unknown metric 'f1'"):
         model.compile("sgd", "mse", metrics=["f1"])
+    with pytest.raises(InvalidArgumentError, match="expected loss as a name, a Loss or a "
+                                                   "function, got 3"):
+        model.compile("sgd", 3)
+    with pytest.raises(InvalidArgumentError, match="expected metrics as names or "
+                                                   "aj.keras.metrics objects, got 7"):
+        model.compile("sgd", "mse", metrics=[7])
     model.compile("sgd", "mse")
+    with pytest.raises(InvalidArgumentError, match=r"validation_data must be \(x, y\) or a "
+                                                   r"Dataset of \(x, y\)"):
+        model.fit(X, np.zeros((100, 2), np.float32), validation_data=X, verbose=0)
+    with pytest.raises(InvalidArgumentError, match="validation_split needs arrays x and y, not "
+                                                   "a Dataset"):
+        model.fit(aj.data.Dataset.from_tensor_slices((X, Y)).batch(10), validation_split=0.5,
+                  verbose=0)
     with pytest.raises(InvalidArgumentError, match="same number of examples, got 100 and 99"):
         model.fit(X, Y[:99], verbose=0)
     with pytest.raises(InvalidArgumentError, match=r"validation_split must be in \[0, 1\)"):
@@ -206,3 +219,7 @@ def test_a_fitted_model_saves_and_loads_without_its_class(tmp_path):
                                rtol=1e-6)  # callable: its serving_default signature
     assert [v.name for v in loaded.trainable_variables] == \
         [v.name for v in model.trainable_variables]
+    evaluated, _ = model_and_copy()  # evaluate alone shows save the input shape too
+    evaluated.compile("sgd", "mse")
+    evaluated.evaluate(X, np.zeros((100, 2), np.float32), verbose=0)
+    assert evaluated.save(tmp_path / "evaluated").endswith("saved_model.npz")
