@@ -152,6 +152,12 @@ def test_image_errors():
         aj.image.crop_to_bounding_box(x, 2, 0, 3, 2)
     with pytest.raises(InvalidArgumentError, match="do not fit in"):
         aj.image.pad_to_bounding_box(x, 1, 0, 4, 4)
+    with pytest.raises(InvalidArgumentError, match="preserve_aspect_ratio and antialias are "
+                                                   "not implemented"):
+        aj.image.resize(x, (2, 2), antialias=True)
+    with pytest.raises(InvalidArgumentError, match=r"central_fraction must be in \(0, 1\], "
+                                                   "got 1.5"):
+        aj.image.central_crop(x, 1.5)
     with pytest.raises(ShapeError, match="expected 3 channels last"):
         aj.image.rgb_to_grayscale(aj.ones((2, 2, 4)))
     traced = aj.function(lambda v: aj.image.resize(v, (2, 2)),

@@ -28,9 +28,9 @@ class _Merge(Module):
                 f"{type(self).__name__} {self.name!r}: expected a list of at least "
                 f"{self.at_least} tensors, got {_describe(inputs)}")
         tensors = [x if isinstance(x, Tensor) else convert_to_tensor(x) for x in inputs]
-        return self.merge(tensors)
+        return self._merge(tensors)
 
-    def merge(self, tensors: list) -> Tensor:
+    def _merge(self, tensors: list) -> Tensor:
         return functools.reduce(type(self).combine, tensors)
 
     def __repr__(self) -> str:
@@ -68,14 +68,14 @@ class Minimum(_Merge):
 class Average(_Merge):
     """The mean of the inputs. Usage: ``aj.layers.Average()([a, b, c])``"""
 
-    def merge(self, tensors: list) -> Tensor:
+    def _merge(self, tensors: list) -> Tensor:
         return math_ops.multiply(functools.reduce(math_ops.add, tensors), 1.0 / len(tensors))
 
 
 class Subtract(_Merge):
     """The first input minus the second (exactly two). Usage: ``aj.layers.Subtract()([a, b])``"""
 
-    def merge(self, tensors: list) -> Tensor:
+    def _merge(self, tensors: list) -> Tensor:
         if len(tensors) != 2:
             raise InvalidArgumentError(f"Subtract {self.name!r}: expected exactly 2 tensors, "
                                        f"got {len(tensors)}")
@@ -91,7 +91,7 @@ class Concatenate(_Merge):
         super().__init__(name=name)
         self.axis = int(axis)
 
-    def merge(self, tensors: list) -> Tensor:
+    def _merge(self, tensors: list) -> Tensor:
         return concat(tensors, axis=self.axis)
 
 

@@ -160,6 +160,9 @@ def test_attention_errors():
         aj.layers.MultiHeadAttention(num_heads=0, key_dim=4)
     with pytest.raises(InvalidArgumentError, match=r"dropout must be in \[0, 1\)"):
         aj.layers.MultiHeadAttention(2, 4, dropout=1.0)
+    with pytest.raises(InvalidArgumentError, match=r"output_shape must be one size \(the "
+                                                   r"output features\), got \(3, 4\)"):
+        aj.layers.MultiHeadAttention(2, 4, output_shape=(3, 4))
     layer = aj.layers.MultiHeadAttention(2, 4)
     with pytest.raises(ShapeError, match=r"expected query of shape \[batch, steps, features\]"):
         layer(aj.ones((3, 4)), aj.ones((3, 4)))

@@ -245,6 +245,9 @@ def test_singular_and_indefinite_matrices_are_errors():
         aj.linalg.solve(singular, _t(np.ones((2, 1))))
     with pytest.raises(InvalidArgumentError, match="not symmetric positive definite"):
         aj.linalg.cholesky(_t(np.array([[1.0, 0.0], [0.0, -1.0]])))
+    with pytest.raises(InvalidArgumentError, match="triangular_solve: a matrix has a zero on its "
+                                                   r"diagonal \(singular\)"):
+        aj.linalg.triangular_solve(_t(np.array([[1.0, 0.0], [3.0, 0.0]])), _t(np.ones((2, 1))))
     traced = aj.function(lambda m: aj.linalg.cholesky(m))
     with pytest.raises(InvalidArgumentError, match="not symmetric positive definite"):
         traced(_t(-np.eye(2)))

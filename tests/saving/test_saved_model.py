@@ -331,6 +331,21 @@ def test_a_variable_or_an_object_argument_is_an_error(tmp_path):
         aj.saved_model.save(holder, tmp_path / "b")
 
 
+def test_a_returned_tensor_array_or_an_unsaveable_python_result_is_an_error(tmp_path):
+    holder = aj.Module()
+    holder.f = aj.function(lambda x: aj.TensorArray(aj.float32, size=2).write(0, x),
+                           autograph=False)
+    holder.f(data(3))
+    with pytest.raises(SavedModelError, match=r"returns an aj.TensorArray; return ta.stack\(\)"):
+        aj.saved_model.save(holder, tmp_path / "ta")
+    marker = object()
+    holder.f = aj.function(lambda x: (x * 2.0, marker), autograph=False)
+    holder.f(data(3))
+    with pytest.raises(SavedModelError, match="a Python value it returns is a object .*a saved "
+                                              "function holds only numbers"):
+        aj.saved_model.save(holder, tmp_path / "py")
+
+
 def test_a_function_never_called_is_left_out_with_a_warning(tmp_path):
     holder = aj.Module()
     holder.f = aj.function(lambda x: x + 1.0)
