@@ -95,6 +95,13 @@ class ConcreteFunction:
         """The ``TensorSpec`` of each tensor input, in call order."""
         return list(self.input_specs)
 
+    @property
+    def structured_outputs(self) -> Any:
+        """What the traced function returned, with its tensors as the symbolic tensors of
+        the trace (their ``shape``/``dtype`` are the outputs' types, as TF's).
+        Usage: ``[t.shape for t in aj.nest.flatten(cf.structured_outputs)]``"""
+        return self._template
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         tensors: list = []
         for leaf in nest.flatten((args, kwargs)):

@@ -8,7 +8,8 @@ Usage: ``aj.keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logi
 ``call``, ``add_weight``; autojit/layers/base.py); ``Model`` and ``Sequential`` have Keras's
 ``compile``/``fit``/``evaluate``/``predict``/``save`` (autojit/layers/training.py), with
 ``aj.keras.callbacks`` (``Callback``, ``History``, ``EarlyStopping``) and
-``aj.keras.models.load_model``.
+``aj.keras.models.load_model``. ``aj.keras.Input`` and ``Model(inputs, outputs)`` are the
+functional API (autojit/layers/functional.py).
 """
 
 import types
@@ -19,6 +20,7 @@ from autojit import initializers, layers, losses, metrics, optimizers, regulariz
 from autojit.layers import Sequential
 from autojit.layers import training as _training
 from autojit.layers.base import Model
+from autojit.layers.functional import Input, KerasTensor
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
@@ -49,4 +51,4 @@ callbacks = types.SimpleNamespace(Callback=_training.Callback, History=_training
                                   EarlyStopping=_training.EarlyStopping)
 
 __all__ = ["callbacks", "models", "initializers", "layers", "losses", "metrics", "optimizers",
-           "regularizers", "Model", "Sequential", "utils"]
+           "regularizers", "Input", "KerasTensor", "Model", "Sequential", "utils"]

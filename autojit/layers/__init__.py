@@ -34,6 +34,7 @@ from autojit.layers.normalization import BatchNormalization, LayerNormalization
 from autojit.layers.recurrent import (GRU, LSTM, Bidirectional, GRUCell, LSTMCell, SimpleRNN,
                                       SimpleRNNCell, TimeDistributed)
 from autojit.layers.regularization import Dropout
+from autojit.layers.functional import Input, InputLayer, Lambda
 from autojit.layers.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from autojit.layers.reshaping import Flatten, Reshape
 from autojit.layers.sequential import Sequential
@@ -48,4 +49,4 @@ __all__ += ["Activation", "Add", "Average", "Concatenate", "GlobalAveragePooling
             "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Maximum", "Minimum", "Multiply",
             "MultiHeadAttention", "Reshape", "Subtract", "Conv2DTranspose",
             "Convolution2DTranspose", "UpSampling2D", "ZeroPadding2D", "Bidirectional",
-            "TimeDistributed"]
+            "TimeDistributed", "Input", "InputLayer", "Lambda"]

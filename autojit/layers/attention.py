@@ -22,6 +22,7 @@ from typing import Any
 from autojit import dtypes, initializers
 from autojit.errors import InvalidArgumentError, ShapeError
 from autojit.layers.core import as_positive_int
+from autojit.layers.functional import accepts_keras_tensors
 from autojit.module import Module
 from autojit.ops import shapes
 from autojit.ops.array import expand_dims, ones, shape
@@ -35,6 +36,7 @@ from autojit.variables import Variable
 _MASKED = -1e9  # added to masked scores (Keras's large negative)
 
 
+@accepts_keras_tensors
 class MultiHeadAttention(Module):
     """Multi-head (self- or cross-) attention, as ``keras.layers.MultiHeadAttention``
     (Note [Attention]).

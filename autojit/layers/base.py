@@ -30,9 +30,9 @@ the layer's name scope, passing ``training`` only when ``call`` takes it. Inside
 there are lifted out of the graph as any Variable created while tracing (their initial
 values are computed eagerly), so later traces and replays reuse them.
 
-``Model`` adds no ``compile``/``fit``/``evaluate``/``predict`` (autojit's training loop is a
-``GradientTape`` step under ``@aj.function``); calling them is an error saying so, as is the
-functional ``Model(inputs, outputs)`` form.
+``Model(inputs, outputs)`` (Keras's functional form) makes a ``Functional`` model instead:
+the layers called from ``aj.keras.Input`` to ``outputs``, replayed in order (Note
+[Functional models] in layers/functional.py).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ import numpy as np
 
 from autojit import dtypes, initializers, nest
 from autojit.errors import InvalidArgumentError
+from autojit.layers import functional
 from autojit.layers.training import Training
 from autojit.module import Module
 from autojit.ops import core
@@ -52,6 +53,7 @@ from autojit.tensor_shape import TensorShape
 from autojit.variables import Variable
 
 
+@functional.accepts_keras_tensors
 class Layer(Module):
     """The base of a Keras-style layer: override ``build(input_shape)`` and ``call(inputs)``.
 
@@ -161,22 +163,172 @@ class Layer(Module):
 class Model(Layer, Training):
     """A Keras-style model: a ``Layer`` holding layers, subclassed with ``__init__`` and
     ``call``; ``compile``/``fit``/``evaluate``/``predict`` as Keras (Note [Keras training]).
-    Usage: ``class Net(aj.keras.Model): ...`` (see the module docstring).
+    Usage: ``class Net(aj.keras.Model): ...`` (see the module docstring), or
+    ``aj.keras.Model(inputs, outputs)`` for a ``Functional`` model.
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            return super().__new__(Functional)  # Keras's functional form
+        return super().__new__(cls)
 
     def __init__(self, *args: Any, **kwargs: Any):
         if args or "inputs" in kwargs or "outputs" in kwargs:
             raise InvalidArgumentError(
-                "aj.keras.Model: the functional form Model(inputs, outputs) is not supported; "
-                "subclass aj.keras.Model (define __init__ and call) or use aj.keras.Sequential")
+                f"{type(self).__name__}: a subclass of aj.keras.Model takes no inputs/outputs; "
+                "define call(), or build a functional model with "
+                "aj.keras.Model(inputs, outputs)")
         super().__init__(**kwargs)
 
+    def summary(self, print_fn: Any = None, **unused: Any) -> None:
+        """Print each layer with its output shape and number of weights, as Keras's; the
+        shapes are traced for the input type the model last saw.
+        Usage: ``model.summary()``"""
+        spec = vars(self).get("_input_spec")
+        if spec is None:
+            raise InvalidArgumentError(
+                f"{type(self).__name__} {self.name!r}: summary needs the input shape: call the "
+                "model (or fit/evaluate/predict) first, or build it from aj.keras.Input")
+        outputs = self(nest.map_structure(
+            lambda s: functional.KerasTensor(s.shape, s.dtype, name=s.name), spec))
+        layers = [m for m in vars(self).values() if isinstance(m, Module)]
+        rows = [(f"{m.name} ({type(m).__name__})", "?", f"{functional.count(m.variables):,}")
+                for m in layers]
+        rows.append(("(outputs)", functional.shape_text(outputs), ""))
+        functional.summary_table(rows, functional.count(self.variables),
+                                 functional.count(self.trainable_variables), self.name,
+                                 print_fn)
 
-def _as_tensor(value: Any) -> Any:
-    """NumPy arrays and Python numbers as tensors (as Keras converts a layer's inputs)."""
+
+class Functional(Model):
+    """The model ``aj.keras.Model(inputs, outputs)`` makes: it replays the layer calls that
+    led from ``inputs`` (``aj.keras.Input``s) to ``outputs`` (Note [Functional models]).
+
+    Usage::
+
+        inputs = aj.keras.Input(shape=(784,))
+        outputs = aj.keras.layers.Dense(10)(aj.keras.layers.Dense(64, activation="relu")(inputs))
+        model = aj.keras.Model(inputs=inputs, outputs=outputs)
+        logits = model(x_batch)
+    """
+
+    _typed_inputs = True  # save and summary use the Inputs' types
+
+    def __init__(self, inputs: Any, outputs: Any, name: str | None = None,
+                 trainable: bool = True, **unused: Any):
+        Layer.__init__(self, trainable=trainable, name=name)
+        flat_in = functional.symbolic_leaves(inputs, "inputs")
+        flat_out = functional.symbolic_leaves(outputs, "outputs")
+        if len({id(t) for t in flat_in}) != len(flat_in):
+            raise InvalidArgumentError("Model: an Input appears twice in inputs")
+        self._graph_inputs = inputs
+        self._graph_outputs = outputs
+        self._nodes = functional.nodes_between(flat_in, flat_out)
+        entry = [functional.InputLayer(t, name=t.name or f"input_{i}")
+                 for i, t in enumerate(flat_in)]
+        layers: list = []
+        for node in self._nodes:
+            if isinstance(node.fn, Module) and all(node.fn is not m for m in layers):
+                layers.append(node.fn)
+        self.layers = entry + layers  # Module discovery finds the weights here, in order
+        self.built = True
+        object.__setattr__(self, "_input_spec",
+                           nest.map_structure(lambda t: t.spec(), inputs))
+
+    @property
+    def inputs(self) -> list:
+        """The model's Inputs (KerasTensors), flat. Usage: ``model.inputs[0].shape``"""
+        return nest.flatten(self._graph_inputs)
+
+    @property
+    def outputs(self) -> list:
+        """The model's outputs (KerasTensors), flat. Usage: ``model.outputs[0].shape``"""
+        return nest.flatten(self._graph_outputs)
+
+    @property
+    def input_shape(self) -> Any:
+        """The Input's shape (a list of them for several). Usage: ``model.input_shape``"""
+        shapes = [tuple(t.shape) for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def output_shape(self) -> Any:
+        """The output's shape (a list of them for several). Usage: ``model.output_shape``"""
+        shapes = [tuple(t.shape) for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Any:
+        """The layer called ``name`` (or at ``index`` of ``layers``).
+        Usage: ``model.get_layer("dense_1")``"""
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise InvalidArgumentError(f"Model {self.name!r}: no layer named {name!r}; its layers "
+                                   f"are {[layer.name for layer in self.layers]}")
+
+    def call(self, inputs: Any, training: Any = None) -> Any:
+        """Replay the recorded layer calls on ``inputs`` (structured as the model's inputs).
+        Usage: ``y = model(x)``, ``y = model([a, b], training=True)``"""
+        flat_in = self.inputs
+        given = nest.flatten(inputs) if isinstance(self._graph_inputs, (list, tuple, dict)) \
+            else [inputs]
+        if isinstance(self._graph_inputs, dict) and not isinstance(inputs, dict):
+            raise InvalidArgumentError(f"Model {self.name!r}: expected a dict of inputs with "
+                                       f"keys {sorted(self._graph_inputs)}, got "
+                                       f"{type(inputs).__name__}")
+        if len(given) != len(flat_in):
+            raise InvalidArgumentError(f"Model {self.name!r}: expected {len(flat_in)} inputs, "
+                                       f"got {len(given)}")
+        values: dict = {}
+        for tensor, spec in zip(given, flat_in):
+            tensor = _as_tensor(tensor, spec.dtype)
+            functional.check_input(tensor, spec, self.name)
+            values[id(spec)] = tensor
+
+        def value(leaf: Any) -> Any:
+            return values[id(leaf)] if isinstance(leaf, functional.KerasTensor) else leaf
+
+        for node in self._nodes:
+            args, kwargs = nest.map_structure(value, (node.args, node.kwargs))
+            if (training is not None and "training" not in kwargs
+                    and functional.takes_training(node.fn)):
+                kwargs["training"] = training
+            result = core.user_function(node.fn)(*args, **kwargs)
+            for keras, real in zip(nest.flatten(node.outputs), nest.flatten(result)):
+                if isinstance(keras, functional.KerasTensor):
+                    values[id(keras)] = real
+        return nest.map_structure(value, self._graph_outputs)
+
+    def summary(self, print_fn: Any = None, **unused: Any) -> None:
+        """Print each layer call with its output shape and number of weights, as Keras's.
+        Usage: ``model.summary()``"""
+        rows = [(f"{layer.name} (InputLayer)", functional.shape_text(layer.output), "0")
+                for layer in self.layers if isinstance(layer, functional.InputLayer)]
+        for node in self._nodes:
+            fn = node.fn
+            if isinstance(fn, Module):
+                label = f"{fn.name} ({type(fn).__name__})"
+                params = f"{functional.count(fn.variables):,}"
+            else:
+                label, params = f"{getattr(fn, '__name__', 'op')} (operator)", "0"
+            rows.append((label, functional.shape_text(node.outputs), params))
+        functional.summary_table(rows, functional.count(self.variables),
+                                 functional.count(self.trainable_variables), self.name,
+                                 print_fn)
+
+    def __repr__(self) -> str:
+        return f"<aj.keras.Model (functional) {self.name!r} layers={len(self.layers)}>"
+
+
+def _as_tensor(value: Any, dtype: Any = None) -> Any:
+    """NumPy arrays and Python numbers as tensors (as Keras converts a layer's inputs), of
+    ``dtype`` when given (a functional model's Input dtype)."""
     if isinstance(value, Tensor) or not isinstance(value, (np.ndarray, np.generic, int, float)):
         return value
-    return convert_to_tensor(value)
+    return convert_to_tensor(value, dtype=dtype) if dtype is not None \
+        else convert_to_tensor(value)
 
 
 def _parameters(fn: Any) -> Any:
@@ -186,4 +338,4 @@ def _parameters(fn: Any) -> Any:
         return {}
 
 
-__all__ = ["Layer", "Model"]
+__all__ = ["Functional", "Layer", "Model"]

@@ -18,6 +18,7 @@ from typing import Any
 from autojit import dtypes, initializers
 from autojit.errors import InvalidArgumentError, ShapeError
 from autojit.layers.core import as_positive_int, get_activation
+from autojit.layers.functional import accepts_keras_tensors
 from autojit.module import Module
 from autojit.ops import conv, shapes
 from autojit.ops.array import reshape
@@ -63,6 +64,7 @@ def _as_input(x: Any, dtype: Any) -> Tensor:
     return convert_to_tensor(x, dtype=dtype) if kind == "f" or not kind else convert_to_tensor(x)
 
 
+@accepts_keras_tensors
 class _Conv(Module):
     """Shared by ``Conv1D`` and ``Conv2D``: arguments, lazy build, the call."""
 
@@ -233,6 +235,7 @@ class Conv2DTranspose(_Conv):
                                      fmt, self.dilation_rate)
 
 
+@accepts_keras_tensors
 class UpSampling2D(Module):
     """Repeats rows and columns ``size`` times ("nearest"), or resizes to ``size`` times the
     height and width ("bilinear", ``aj.image.resize``), as Keras.
@@ -275,6 +278,7 @@ class UpSampling2D(Module):
         return repeat(repeat(x, self.size[0], axis=first), self.size[1], axis=first + 1)
 
 
+@accepts_keras_tensors
 class ZeroPadding2D(Module):
     """Pads height and width with zeros: ``padding`` an int, ``(rows, cols)`` or
     ``((top, bottom), (left, right))``, as Keras.
@@ -314,6 +318,7 @@ class ZeroPadding2D(Module):
         return pad(x, pads)
 
 
+@accepts_keras_tensors
 class _Pool(Module):
     rank = 2
     pool = staticmethod(conv.max_pool2d)
@@ -387,6 +392,7 @@ class AveragePooling1D(_Pool):
     pool = staticmethod(conv.avg_pool1d)
 
 
+@accepts_keras_tensors
 class _GlobalPool(Module):
     rank = 2
     reduce = staticmethod(reduce_mean)

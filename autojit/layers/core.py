@@ -16,10 +16,11 @@ from typing import Any
 
 from autojit import dtypes, initializers
 from autojit.errors import InvalidArgumentError, ShapeError
+from autojit.layers.functional import accepts_keras_tensors
 from autojit.module import Module
 from autojit.ops import activations, nn, random, shapes
-from autojit.ops.extra_math import softplus
 from autojit.ops.array import zeros
+from autojit.ops.extra_math import softplus
 from autojit.ops.linalg import matmul
 from autojit.ops.math import exp, sigmoid, tanh
 from autojit.tensor import Tensor, convert_to_tensor
@@ -59,6 +60,7 @@ def get_activation(activation: str | Callable[[Any], Any] | None) -> Callable[[A
                                f"as aj.nn.relu or one of {sorted(_ACTIVATIONS)}")
 
 
+@accepts_keras_tensors
 class Dense(Module):
     """A fully connected layer: ``y = activation(x @ w + b)``.
 
@@ -175,6 +177,7 @@ class Dense(Module):
                 f"out_features={self.out_features}>")
 
 
+@accepts_keras_tensors
 class Activation(Module):
     """Applies an activation (a name such as ``"relu"``, or a callable). No weights.
 

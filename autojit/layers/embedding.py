@@ -11,6 +11,7 @@ from typing import Any
 from autojit import dtypes, initializers
 from autojit.errors import InvalidArgumentError
 from autojit.layers.core import as_positive_int
+from autojit.layers.functional import accepts_keras_tensors
 from autojit.module import Module
 from autojit.ops.indexing import gather
 from autojit.tensor import Tensor, convert_to_tensor
@@ -25,6 +26,7 @@ def _positive(name: str, value: Any) -> int:
     return number
 
 
+@accepts_keras_tensors
 class Embedding(Module):
     """Maps integer ids in ``[0, input_dim)`` to rows of ``embeddings``
     [input_dim, output_dim] (Keras's default initializer: uniform in [-0.05, 0.05]). The

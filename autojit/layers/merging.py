@@ -11,12 +11,14 @@ import functools
 from typing import Any, Callable
 
 from autojit.errors import InvalidArgumentError
+from autojit.layers.functional import accepts_keras_tensors
 from autojit.module import Module
 from autojit.ops import math as math_ops
 from autojit.ops.array import concat
 from autojit.tensor import Tensor, convert_to_tensor
 
 
+@accepts_keras_tensors
 class _Merge(Module):
     combine: Callable[[Any, Any], Any] = staticmethod(math_ops.add)
     at_least = 2  # inputs

@@ -18,6 +18,7 @@ from typing import Any
 
 from autojit import dtypes, initializers
 from autojit.errors import InvalidArgumentError, ShapeError
+from autojit.layers.functional import accepts_keras_tensors
 from autojit.module import Module
 from autojit.ops import shapes
 from autojit.ops.array import reshape
@@ -118,6 +119,7 @@ class _Normalization(Module):
         return sum(math.prod(v.shape) for v in self.variables)
 
 
+@accepts_keras_tensors
 class BatchNormalization(_Normalization):
     """Normalizes over every axis but ``axis`` with the batch's statistics when training and
     the moving ones otherwise, then scales by ``gamma`` and shifts by ``beta`` (Keras's
@@ -183,6 +185,7 @@ class BatchNormalization(_Normalization):
         return f"<aj.layers.BatchNormalization {self.name!r} features={self.features}>"
 
 
+@accepts_keras_tensors
 class LayerNormalization(_Normalization):
     """Normalizes each example over ``axis`` (the last by default) by its own mean and
     variance, then scales by ``gamma`` and shifts by ``beta`` (``epsilon=1e-3``, as Keras).

@@ -24,10 +24,11 @@ from autojit import dtypes, initializers
 from autojit.errors import InvalidArgumentError, ShapeError
 from autojit.graph.control import while_loop
 from autojit.layers.core import as_positive_int, get_activation
+from autojit.layers.functional import accepts_keras_tensors, takes_training
 from autojit.module import Module
 from autojit.ops import core, shapes
+from autojit.ops.array import ensure_shape, transpose, zeros
 from autojit.ops.array import shape as shape_of
-from autojit.ops.array import transpose, zeros
 from autojit.ops.creation import constant, zeros_like
 from autojit.ops.indexing import gather
 from autojit.ops.linalg import matmul
@@ -246,6 +247,7 @@ class GRUCell(_Cell):
         return h, [h]
 
 
+@accepts_keras_tensors
 class _RNN(Module):
     """Runs a cell over the time axis of ``[batch, time, features]`` (Note [Recurrent
     loops])."""
@@ -302,6 +304,8 @@ class _RNN(Module):
         states, outputs = list(result[1:1 + n]), result[1 + n]
         if self.return_sequences:
             seq = transpose(outputs.stack(), (1, 0, 2))
+            if x.shape[1] is not None:  # the stack's length is a run-time value: restore it
+                seq = ensure_shape(seq, (None, x.shape[1], self.units))
         else:
             seq = states[0]
         return [seq, *states] if self.return_state else seq
@@ -314,6 +318,7 @@ class _RNN(Module):
         return f"<aj.layers.{type(self).__name__} {self.name!r} units={self.units}>"
 
 
+@accepts_keras_tensors
 class Bidirectional(Module):
     """Runs a recurrent layer forwards and a twin of it (its own weights) backwards over time
     and merges the two, as Keras: ``merge_mode`` "concat" (the default, along features),
@@ -383,6 +388,7 @@ class Bidirectional(Module):
         return f"<aj.layers.Bidirectional {self.name!r} {self.forward_layer!r}>"
 
 
+@accepts_keras_tensors
 class TimeDistributed(Module):
     """Applies ``layer`` to every time step of ``[batch, time, ...]`` (one call on
     ``[batch * time, ...]``), as Keras.
@@ -400,7 +406,6 @@ class TimeDistributed(Module):
 
     def __call__(self, x: Any, training: bool | None = None) -> Any:
         """Apply the layer at each step of ``x``. Usage: ``y = layer(x)``"""
-        from autojit.layers.sequential import _takes_training
         from autojit.ops.array import reshape, shape
 
         x = x if isinstance(x, Tensor) else convert_to_tensor(x)
@@ -411,7 +416,7 @@ class TimeDistributed(Module):
         steps = x.shape[1] if x.shape[1] is not None else shape(x)[1]
         flat = reshape(x, [-1, *x.shape[2:]])
         call = core.user_function(self.layer)
-        y = call(flat, training=training) if _takes_training(self.layer) else call(flat)
+        y = call(flat, training=training) if takes_training(self.layer) else call(flat)
         return reshape(y, [batch, steps, *[d if d is not None else -1 for d in y.shape[1:]]])
 
     def __repr__(self) -> str:

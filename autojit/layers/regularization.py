@@ -8,11 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from autojit.errors import InvalidArgumentError
+from autojit.layers.functional import accepts_keras_tensors
 from autojit.module import Module
 from autojit.ops.dropout import dropout
 from autojit.tensor import Tensor, convert_to_tensor
 
 
+@accepts_keras_tensors
 class Dropout(Module):
     """With ``training=True`` zeroes each entry with probability ``rate`` and scales the rest
     by ``1 / (1 - rate)`` (``aj.nn.dropout``: a new mask at every call and graph replay);

@@ -9,12 +9,14 @@ import math
 from typing import Any
 
 from autojit.errors import InvalidArgumentError, ShapeError
+from autojit.layers.functional import accepts_keras_tensors
 from autojit.module import Module
 from autojit.ops import shapes
 from autojit.ops.array import reshape, shape
 from autojit.tensor import Tensor, convert_to_tensor
 
 
+@accepts_keras_tensors
 class Flatten(Module):
     """Flattens every dim but the first (the batch): ``[b, d1, ..., dn] -> [b, d1*...*dn]``;
     a rank-1 input becomes ``[b, 1]`` (as Keras). It has no weights.
@@ -39,6 +41,7 @@ class Flatten(Module):
         return f"<aj.layers.Flatten {self.name!r}>"
 
 
+@accepts_keras_tensors
 class Reshape(Module):
     """Reshapes every example: ``[b, ...] -> [b, *target_shape]`` (one entry may be -1, as
     Keras). It has no weights.

@@ -140,6 +140,7 @@ class Training:
     """
 
     stop_training = False
+    _typed_inputs = False  # True where the Inputs give save its types (functional models)
 
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
                 run_eagerly: bool = False, **unused: Any) -> None:
@@ -307,11 +308,15 @@ class Training:
         return saved_model.save(self, filepath, signatures={"serving_default": serve})
 
     def _seen(self, x: Any) -> Any:
-        """``x`` as a tensor, its type remembered for ``save``."""
+        """``x`` as tensors, its type remembered for ``save`` (a functional model keeps its
+        Inputs' types)."""
+        from autojit import nest
         from autojit.ops.core import TensorSpec
 
-        x = _tensor(x)
-        object.__setattr__(self, "_input_spec", TensorSpec([None, *x.shape[1:]], x.dtype))
+        x = nest.map_structure(_tensor, x)
+        if not self._typed_inputs:
+            object.__setattr__(self, "_input_spec", nest.map_structure(
+                lambda t: TensorSpec([None, *t.shape[1:]], t.dtype), x))
         return x
 
     def _mean_loss(self, step: Callable, batches: Any) -> float:
@@ -321,7 +326,7 @@ class Training:
 
         weighted, count = [], 0
         for xb, yb in batches:
-            n = int(xb.shape[0])
+            n = _count(xb)
             weighted.append(step(self._seen(xb), _tensor(yb)) * float(n))
             count += n
         return float(add_n(weighted)) / count if weighted else 0.0
@@ -341,7 +346,7 @@ def predict_in_batches(call: Callable, x: Any, batch_size: int | None) -> np.nda
 
     Usage: ``predict_in_batches(model, x_test, 128)``
     """
-    parts = [np.asarray(call(_tensor(xb))) for xb, _ in _batches(x, None, batch_size, False, 0)]
+    parts = [np.asarray(call(xb)) for xb, _ in _batches(x, None, batch_size, False, 0)]
     return np.concatenate(parts) if parts else np.zeros((0,))
 
 
@@ -418,27 +423,56 @@ def _pair(data: Any) -> tuple:
     raise InvalidArgumentError("fit: validation_data must be (x, y) or a Dataset of (x, y)")
 
 
+def _is_arrays(x: Any) -> bool:
+    """True for an array (or tensor), or a list/tuple/dict of them (a model's several inputs),
+    False for a Dataset or another iterable of batches."""
+    from autojit import nest
+
+    if isinstance(x, (list, tuple, dict)):
+        leaves = nest.flatten(x)
+        return bool(leaves) and all(_is_arrays(leaf) for leaf in leaves)
+    return isinstance(x, np.ndarray) or hasattr(x, "shape")
+
+
+def _count(x: Any) -> int:
+    from autojit import nest
+
+    return int(nest.flatten(x)[0].shape[0])
+
+
+def _take(x: Any, index: Any) -> Any:
+    """The examples ``index`` (a slice or index array) of each array in ``x``."""
+    from autojit import nest
+
+    return nest.map_structure(lambda a: np.asarray(a)[index], x)
+
+
 def _split(x: Any, y: Any, fraction: float) -> tuple:
-    if y is None:
+    if y is None or not _is_arrays(x):
         raise InvalidArgumentError("fit: validation_split needs arrays x and y, not a Dataset")
-    n = int(x.shape[0])
-    cut = n - int(round(n * fraction))
-    return x[:cut], y[:cut], (x[cut:], y[cut:])
+    n = _count(x)
+    cut = slice(0, n - int(round(n * fraction)))
+    rest = slice(cut.stop, n)
+    return _take(x, cut), _take(y, cut), (_take(x, rest), _take(y, rest))
 
 
 def _batches(x: Any, y: Any, batch_size: int | None, shuffle: bool, epoch: int):
-    """(x, y) batches: slices of arrays (shuffled per epoch), or a Dataset's elements."""
-    if not isinstance(x, np.ndarray) and not hasattr(x, "shape"):
+    """(x, y) batches: slices of arrays (or of each of several; shuffled per epoch), or a
+    Dataset's elements."""
+    if not _is_arrays(x):
         if y is not None:
             raise InvalidArgumentError("fit: y must be None when x is a Dataset (its elements "
                                        "are the (x, y) batches)")
         for element in x:  # a Dataset (or iterable) of (x, y) batches, or of x alone
             yield element if isinstance(element, (list, tuple)) else (element, None)
         return
-    n = int(x.shape[0])
-    if y is not None and int(y.shape[0]) != n:
-        raise InvalidArgumentError(f"fit: x and y must have the same number of examples, got "
-                                   f"{n} and {int(y.shape[0])}")
+    from autojit import nest
+
+    n = _count(x)
+    for leaf in nest.flatten(x) + ([] if y is None else nest.flatten(y)):
+        if int(leaf.shape[0]) != n:
+            raise InvalidArgumentError(f"fit: every input and target must have the same "
+                                       f"number of examples, got {n} and {int(leaf.shape[0])}")
     size = 32 if batch_size is None else int(batch_size)
     order = np.arange(n)
     if shuffle:
@@ -446,11 +480,11 @@ def _batches(x: Any, y: Any, batch_size: int | None, shuffle: bool, epoch: int):
 
         seed = get_seed()
         order = np.random.default_rng(None if seed is None else (seed, epoch)).permutation(n)
-    xs = np.asarray(x)
-    ys = None if y is None else np.asarray(y)
+    xs = nest.map_structure(np.asarray, x)
+    ys = None if y is None else nest.map_structure(np.asarray, y)
     for start in range(0, n, size):
         index = order[start:start + size]
-        yield xs[index], None if ys is None else ys[index]
+        yield _take(xs, index), None if ys is None else _take(ys, index)
 
 
 __all__ = ["Callback", "EarlyStopping", "History", "Training"]

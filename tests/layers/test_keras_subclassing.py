@@ -146,9 +146,16 @@ def test_a_model_saves_and_restores_through_a_checkpoint(tmp_path):
 
 
 def test_what_autojit_does_not_provide_is_a_clear_error():
-    with pytest.raises(InvalidArgumentError, match="the functional form Model\\(inputs, "
-                       "outputs\\) is not supported"):
+    with pytest.raises(InvalidArgumentError, match="inputs must be KerasTensors"):
         aj.keras.Model(inputs=aj.constant([1.0]), outputs=aj.constant([1.0]))
+
+    class Net(aj.keras.Model):
+        def call(self, x):
+            return x
+
+    with pytest.raises(InvalidArgumentError, match="a subclass of aj.keras.Model takes no "
+                       "inputs/outputs; define call"):
+        Net(aj.keras.Input((2,)), aj.keras.Input((2,)))
 
     class NoCall(aj.keras.layers.Layer):
         pass
