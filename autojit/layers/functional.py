@@ -90,6 +90,10 @@ class KerasTensor:
                         "model will be called with; use aj.keras.layers.Lambda for "
                         "Python logic on it")
 
+    def __iter__(self):  # without it, Python would iterate through __getitem__ forever
+        raise TypeError(f"{self!r} cannot be iterated: it has no value; slice it (x[:, 0]) "
+                        "or use aj.keras.layers.Lambda")
+
     def __array__(self, dtype=None, copy=None):
         raise TypeError(f"{self!r} has no value, so aj and NumPy functions cannot take it: "
                         "call layers on it, use operators (x + y, x[:, 0]), or wrap the "
@@ -127,7 +131,7 @@ def Input(shape: Any = None, batch_size: int | None = None, name: str | None = N
     if shape is None:
         raise InvalidArgumentError("Input: expected shape=, the shape of one example without "
                                    "the batch dim, e.g. aj.keras.Input(shape=(784,))")
-    if isinstance(shape, (int, np.integer)) or shape is None:
+    if isinstance(shape, (int, np.integer)):
         shape = (shape,)
     try:
         dims = tuple(None if d is None else int(d) for d in shape)

@@ -224,6 +224,8 @@ def test_errors_say_what_was_expected():
         aj.nn.relu(a)
     with pytest.raises(TypeError, match="a KerasTensor has no value"):
         bool(a > 0)
+    with pytest.raises(TypeError, match="cannot be iterated: it has no value"):
+        list(a)
     with pytest.raises(ShapeError, match=r"known feature dim(.|\n)*while calling Dense"):
         K.layers.Dense(3)(K.Input((None,)))
     with pytest.raises(InvalidArgumentError, match="expected shape="):
