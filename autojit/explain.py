@@ -200,8 +200,9 @@ def signature_text(key: Any, arg_name: Callable[[int], str]) -> str:
     Usage: ``signature_text(key, fn._arg_name)``
     """
     key, scope = _split_scope(key)
-    if key == ("signature",):
-        text = "input_signature"
+    if key[:1] == ("signature",):
+        text = "input_signature" if len(key) == 1 else \
+            f"input_signature with ranks {list(key[1])} for its unknown-rank specs"
     else:
         parts = []
         try:
@@ -272,6 +273,9 @@ def retrace_reason(old: Any, new: Any, arg_name: Callable[[int], str]) -> str:
     new, new_scope = _split_scope(new)
     if old_scope is not new_scope:
         return f"device scope changed from {old_scope or 'none'} to {new_scope or 'none'}"
+    if old[:1] == ("signature",):  # input_signature: only ranks of unknown-rank specs vary
+        return f"ranks for the unknown-rank specs of input_signature changed from " \
+            f"{list(old[1]) if len(old) > 1 else []} to {list(new[1]) if len(new) > 1 else []}"
     try:
         (old_args, old_kw), (new_args, new_kw) = old, new
     except (TypeError, ValueError):

@@ -6,7 +6,10 @@ by reference, so their values are not part of the key); for Python scalars and o
 hashables their value; lists, tuples, dicts and namedtuples by structure; keyword
 arguments by name; and the device scope active at the call. A key maps to one
 ``ConcreteFunction``. With ``input_signature`` the tensor part is fixed by the specs (unknown
-dims allowed); with ``reduce_retracing=True`` a retrace generalizes the dims that changed.
+dims allowed); a spec of unknown rank (``TensorSpec(None)``) takes tensors of any rank,
+traced once per rank with every dim unknown (a symbolic tensor always has a rank, so
+``x.shape`` and the shape rules stay simple); with ``reduce_retracing=True`` a retrace
+generalizes the dims that changed.
 """
 
 from __future__ import annotations
@@ -188,23 +191,26 @@ class ConcreteFunction:
         return explain_concrete(self)
 
     def backward_function(self) -> "Function":
-        """A traced function computing input and variable gradients from output cotangents
+        """A traced function ``backward(inputs, states, cotangents)`` computing the gradients
+        of the tensor inputs and of the variables the graph reads, from output cotangents;
+        ``states`` holds, per variable, the Variable or the value it had when the forward ran
         (Note [Gradients across functions])."""
         if self._backward is None:
             graph, variables_used = self.graph, self.variables
 
-            def backward(inputs, cotangents):
+            def backward(inputs, states, cotangents):
                 from autojit.autodiff import GradientTape
 
                 with GradientTape(watch_accessed_variables=False) as tape:
                     tape.watch(inputs)
-                    tape.watch(variables_used)
-                    outputs = evaluate(graph, inputs)
+                    tape.watch(states)
+                    outputs = evaluate(graph, inputs, dict(zip(map(id, variables_used),
+                                                                 states)))
                 pairs = [(o, g) for o, g in zip(outputs, cotangents)
                          if g is not None and hasattr(o, "dtype")]
                 if not pairs:
-                    return [None] * (len(inputs) + len(variables_used))
-                return tape.gradient([o for o, _ in pairs], list(inputs) + list(variables_used),
+                    return [None] * (len(inputs) + len(states))
+                return tape.gradient([o for o, _ in pairs], list(inputs) + list(states),
                                      output_gradients=[g for _, g in pairs])
 
             # reduce_retracing: a forward traced for unknown dims (input_signature) must not
@@ -285,7 +291,11 @@ def _const(constants: dict, value: Any) -> str:
 # Note [Gradients across functions]: calling a function under an eager tape binds one
 # ``call`` op, so the tape records the whole call as a single entry. Its VJP is another
 # traced function that recomputes the forward graph under a tape (through ``evaluate``) and
-# returns gradients for the tensor inputs and the variables the graph reads. Recomputing
+# returns gradients for the tensor inputs and the variables the graph reads. The ``call``
+# op's inputs include those Variables, so an assign before ``gradient`` leaves the entry a
+# snapshot of the old value (Note [Tapes and assigns]); the backward is given each
+# Variable, or its snapshot as a tensor argument, and the recomputation reads that in
+# place of the variable (a Variable argument is by reference, a snapshot a new trace). Recomputing
 # trades a second forward pass for not keeping intermediates alive between calls.
 # A graph with effects other than variable reads (assigns, aj.print, random draws) cannot
 # be recomputed: the effects would run twice, and the recomputation would see the variables
@@ -303,9 +313,10 @@ def _call_rule(name, *specs, concrete, n_inputs):
 
 
 def _call_vjp(gs, outs, *inputs, concrete, n_inputs):
-    tensor_inputs = list(inputs[:n_inputs])
-    gs = [g if g is not None else None for g in gs]
-    grads = concrete.backward_function()(tensor_inputs, list(gs))
+    # inputs[n_inputs:] are the graph's Variables, or the snapshots of those assigned since
+    # the call (Note [Tapes and assigns]): the backward reads the values the forward saw
+    grads = concrete.backward_function()(list(inputs[:n_inputs]), list(inputs[n_inputs:]),
+                                         list(gs))
     return tuple(grads)
 
 
@@ -468,6 +479,7 @@ class Function:
         if len(args) != len(specs):
             raise TracingError(f"{self.name}: input_signature has {len(specs)} entries, but the "
                                f"call passed {len(args)} arguments")
+        ranks: list = []
         for i, (arg, spec) in enumerate(zip(args, specs)):
             spec_leaves = nest.flatten(spec)
             # a spec takes one value, which may be a nested Python list ([[1, 2, 3]])
@@ -492,8 +504,15 @@ class Function:
                         f"{self.name}: argument {self._arg_name(i)} must match {s!r} from "
                         f"input_signature, got a {tensor.dtype.name} tensor of shape "
                         f"{tuple(shape)}")
+                if s.shape is None:  # unknown rank: one trace per rank (see Note [Signature keys])
+                    if shape is None:
+                        raise TracingError(
+                            f"{self.name}: input_signature[{i}] is {s!r}, of unknown rank, so "
+                            "a concrete function needs the rank: pass a TensorSpec with dims "
+                            "(None for an unknown one) or a tensor")
+                    ranks.append(len(shape))
                 tensors.append(tensor)
-        return ("signature",)
+        return ("signature", tuple(ranks)) if ranks else ("signature",)
 
     def _check_arguments(self, args: tuple, kwargs: dict) -> None:
         """A call whose arguments the Python function would refuse (an unexpected keyword, a
@@ -546,7 +565,9 @@ class Function:
     def _trace(self, args: tuple, kwargs: dict, key: Any, tensors: list) -> ConcreteFunction:
         specs = [TensorSpec(t.shape, t.dtype) for t in tensors]
         if self.input_signature is not None:
-            specs = [s for spec in self.input_signature for s in nest.flatten(spec)]
+            specs = [s if s.shape is not None else TensorSpec((None,) * len(t.shape), s.dtype)
+                     for s, t in zip([s for spec in self.input_signature
+                                      for s in nest.flatten(spec)], tensors)]
         elif self.reduce_retracing and self._last_key is not None:
             specs = self._generalize(key, specs)
         self._warn_if_retracing(args, key)

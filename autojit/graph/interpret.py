@@ -39,10 +39,11 @@ def interpret(graph: Graph, arrays: Sequence[Any], xp: Any) -> list:
     return [env[v.id] for v in graph.outputs]
 
 
-def evaluate(graph: Graph, inputs: Sequence[Any]) -> list:
+def evaluate(graph: Graph, inputs: Sequence[Any], states: dict | None = None) -> list:
     """The outputs of ``graph`` computed by binding each node's op in the current trace.
 
-    Variable reads evaluate to the ``Variable`` itself, so tapes key gradients on it. Before
+    Variable reads evaluate to the ``Variable`` itself, so tapes key gradients on it, or to
+    ``states[id(variable)]`` where given (a value it had before, for a VJP). Before
     a node writes a variable, values still standing for it become snapshots
     (``read_value``, differentiable), so a value read before a write keeps the old value,
     and no output is the live Variable.
@@ -51,7 +52,8 @@ def evaluate(graph: Graph, inputs: Sequence[Any]) -> list:
     tracing = isinstance(current_trace(), GraphTrace)
     for node in graph.nodes:
         if node.op.name == "read_variable":
-            env[node.outputs[0].id] = node.attrs["var"]
+            var = node.attrs["var"]
+            env[node.outputs[0].id] = var if states is None else states.get(id(var), var)
             continue
         written = node.written_variables()
         if written:

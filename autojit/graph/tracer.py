@@ -6,7 +6,9 @@ Inputs are converted as ``tf.function`` does (Note [Captures]):
 * symbolic tensors of this trace are used as they are; those of an enclosing trace (a
   ``cond`` branch using an outer value) become inputs of this subgraph, recorded in
   ``captures`` so the enclosing node can pass them in;
-* eager tensors become constants (captured by value: eager tensors never change);
+* eager tensors become constants (captured by value: eager tensors never change); inside
+  a subgraph, one a tape watches is captured from the enclosing graph instead, so the
+  enclosing node takes it as an input and gradients reach it;
 * ``Variable``s are captured by reference: a ``read_variable`` node reads the buffer at
   replay time, and ``assign*`` nodes write it in place, in program order;
 * Python scalars become constants of the dtype they take (Note [Weak scalars]).
@@ -182,6 +184,12 @@ class GraphTrace:
         self._constants: dict[int, Value] = {}
         self._variables: dict[int, Value] = {}
         self._keep: list = []  # objects whose ids key the dicts above
+        # id of a symbolic tensor made for a tape's record -> (the object it stands for, it);
+        # one dict for a whole trace and its subgraphs (Note [Tape keys while tracing])
+        self._stands_for: dict[int, tuple] = parent._stands_for if parent is not None else {}
+        # tapes recording the enclosing graphs (a subgraph's trace sets them aside)
+        self._outer_tapes: tuple = () if parent is None else \
+            parent._outer_tapes + tuple(core._state.tapes)
         self.finished = False  # set by @aj.function when its trace is done
 
     # --- converting inputs -----------------------------------------------------------
@@ -193,16 +201,20 @@ class GraphTrace:
             return self._capture(x, op_name)
         if x._is_variable:
             return self._read(x)
-        return self._constant_of(x)
+        if self._outer_tapes and any(id(x) in tape._watched for tape in self._outer_tapes):
+            return self._capture(x, op_name)  # a watched tensor: the gradient goes through
+        return self._constant_of(x)           # the enclosing node (Note [Captures])
 
     def _capture(self, x: Any, op_name: str) -> Value:
         inner = self._captured.get(id(x))
         if inner is not None:
             return inner
-        if not x._is_variable and x._finished():
+        symbolic = x._array is None
+        if symbolic and not x._is_variable and x._finished():
             raise TracingError(f"{op_name} at {where_text(user_location())}: got a symbolic "
                                f"tensor from another @aj.function: {x.escaped()}")
-        if not x._is_variable and (self.parent is None or not self._is_ancestor(x._trace)):
+        if symbolic and not x._is_variable and (self.parent is None
+                                                or not self._is_ancestor(x._trace)):
             node = x._value.node
             made = f", made at {where_text(node.where)}" if node is not None and node.where \
                 else ""
@@ -311,8 +323,42 @@ class GraphTrace:
                 out._weak = out.dtype != np.bool_
         result = tuple(outputs) if op.multiple else outputs[0]
         if core._state.tapes:
-            core.record(op, inputs, converted, result, attrs)
+            self._record(op, inputs, converted, result, attrs)
         return result
+
+    def _record(self, op: core.Op, inputs: tuple, converted: list, result: Any,
+                attrs: dict) -> None:
+        """Tell each tape about the op, keyed as Note [Tape keys while tracing] says."""
+        stands = self._stands_for
+        for x, c in zip(inputs, converted):
+            if c is not x and isinstance(x, Tensor):
+                stands[id(c)] = (x, c)  # c stands for x (and keeps c alive: ids stay unique)
+        for tape in core._state.tapes:
+            watched = tape._watched
+            keys = []
+            for x in inputs:
+                if isinstance(x, Tensor):
+                    while id(x) not in watched:  # the first of x, what x stands for, ...
+                        link = stands.get(id(x))
+                        if link is None:
+                            break
+                        x = link[0]
+                keys.append(x)
+            tape.record(op, tuple(keys), converted, result, attrs)
+
+
+# Note [Tape keys while tracing]
+# An op's VJP computes with the values the op saw (``converted``): for a Variable, the
+# symbolic read made when the op ran (so an assign later in the graph does not change the
+# gradient, Note [Tapes and assigns]); for an eager tensor or an outer trace's tensor, the
+# constant or captured input standing for it. Tapes key on the user's object (Note [Tape
+# keys]), so an op taking one of those stand-ins must be recorded with the object it stands
+# for as its key: a VJP is an op too, and when an outer tape records it (second order:
+# a gradient penalty, a Hessian-vector product w.r.t. weights) its operand is the stand-in.
+# ``_stands_for`` maps each stand-in made for a record to what it stands for (a stand-in of
+# a stand-in inside a subgraph, ..., the Variable). Each tape keys an operand on the first
+# object along that chain it watches, else on the last: the tape a control-flow VJP runs
+# over a subgraph watches the stand-ins given to it, an outer tape the Variable.
 
 
 # Note [Weak tensors]

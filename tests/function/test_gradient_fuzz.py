@@ -6,6 +6,10 @@
    eager gradient (second derivatives, as a Hessian-vector product);
 3. inside ``@aj.function`` with the tapes inside the function;
 4. as an ``@aj.function`` called under eager tapes (first and second order);
+5. with the differentiated inputs as ``aj.Variable``s the function reads (tapes inside it,
+   and it under eager tapes), assigning other values to them between the forward pass and
+   each gradient (a VJP must use the values the forward saw), and as eager tensors the
+   function captures (tapes inside it);
 
 on several inputs through one function object each, which must trace once. All in float64.
 
@@ -79,6 +83,24 @@ def with_tapes(call, args, r):
     return y, grads, hvp
 
 
+def with_variable_tapes(call, args, variables, r):
+    """``with_tapes`` for a ``call`` reading ``variables`` (the differentiated inputs), which
+    are assigned other values after the forward pass and after the first gradient."""
+    def scramble():
+        for v in variables:
+            v.assign(v * -1.7 + 0.3)
+
+    with aj.GradientTape() as outer:
+        with aj.GradientTape() as inner:
+            y = call(*args)
+        scramble()
+        grads = inner.gradient(y, variables, unconnected_gradients=ZERO)
+        projected = aj.add_n([aj.reduce_sum(g * v) for g, v in zip(grads, r)])
+    scramble()
+    hvp = outer.gradient(projected, variables, unconnected_gradients=ZERO)
+    return y, grads, hvp
+
+
 def run_one(seed: int) -> set[str]:
     program = generate(seed)
     fn = compile_program(program.source, seed)
@@ -91,9 +113,17 @@ def run_one(seed: int) -> set[str]:
 
     inside = aj.function(lambda x, w, b, c, n: with_tapes(eager, [x, w, b, c, n], r))
     plain = aj.function(eager)
+    variables = [aj.Variable(np.zeros(SHAPES[k]), dtype=F64) for k in DIFFERENTIATED]
+
+    def reads_variables(c, n):
+        return fn(AJ, *variables, c, n)
+
+    inside_v = aj.function(lambda c, n: with_variable_tapes(reads_variables, [c, n],
+                                                            variables, r))
+    plain_v = aj.function(reads_variables)
     where = f"seed {seed}:\n{program.source}"
     checked = 0
-    for values in make_inputs(seed):
+    for k, values in enumerate(make_inputs(seed)):
         want, margin = numpy_value(fn, values)
         args = tensors(values)
         y, grads, hvp = with_tapes(eager, args, r)
@@ -116,9 +146,19 @@ def run_one(seed: int) -> set[str]:
             analytic2 = sum(float(np.sum(h.numpy() * dk)) for h, dk in zip(hvp, d))
             assert np.isclose(analytic2, fd2, rtol=1e-4, atol=1e-5 * scale), (
                 f"{where} second derivative {analytic2} != finite differences {fd2}")
-        for label, (y2, grads2, hvp2) in (("tapes inside @function", inside(*args)),
-                                          ("@function under eager tapes",
-                                           with_tapes(plain, args, r))):
+        runs = [("tapes inside @function", lambda: inside(*args)),
+                ("@function under eager tapes", lambda: with_tapes(plain, args, r)),
+                ("Variables, tapes inside @function", lambda: inside_v(*args[3:])),
+                ("Variables, @function under eager tapes",
+                 lambda: with_variable_tapes(plain_v, args[3:], variables, r))]
+        if k == 0:  # eager tensors are captured by value: a trace per value, so once
+            captured = aj.function(lambda c, n: with_tapes(eager, args[:3] + [c, n], r))
+            runs.append(("captured tensors, tapes inside @function",
+                         lambda: captured(*args[3:])))
+        for label, run in runs:
+            for v, a in zip(variables, args):
+                v.assign(a)
+            y2, grads2, hvp2 = run()
             assert np.isclose(float(y2), float(y), rtol=1e-10, atol=1e-10), (
                 f"{where} {label}: value {y2} != eager {y}")
             for name, got, ref in zip(DIFFERENTIATED, grads2, grads):
@@ -127,8 +167,8 @@ def run_one(seed: int) -> set[str]:
             for name, got, ref in zip(DIFFERENTIATED, hvp2, hvp):
                 np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=1e-9, atol=1e-9,
                                            err_msg=f"{where} {label}: second order d/d{name}")
-    assert inside.tracing_count == 1 and plain.tracing_count == 1, (
-        f"{where} traced {inside.tracing_count} and {plain.tracing_count} times")
+    counts = [f.tracing_count for f in (inside, plain, inside_v, plain_v)]
+    assert counts == [1, 1, 1, 1], f"{where} traced {counts} times"
     return program.constructs | ({"fd-checked"} if checked else set())
 
 

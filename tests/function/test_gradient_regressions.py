@@ -6,7 +6,12 @@ against eager execution and central finite differences in float64.
 * a value a ``cond``/``while_loop`` captures twice after simplification gets its gradient
   once (Note [Repeated inputs]);
 * replay code keeps a buffer alive while ``shape(x)[k]`` reads it (Note [Liveness from
-  emitted code] in graph/codegen.py).
+  emitted code] in graph/codegen.py);
+* second order with respect to Variables and captured eager tensors inside a function,
+  also read inside tensor control flow (Note [Tape keys while tracing] in graph/tracer.py);
+* an assign between a function's forward pass under a tape and the gradient (Note
+  [Gradients across functions]);
+* an ``input_signature`` spec of unknown rank (one trace per rank).
 """
 
 from __future__ import annotations
@@ -258,3 +263,148 @@ def test_loop_bound_from_shape_item():
         return acc
 
     assert float(f(aj.constant([1.0, 2.0, 3.0], F64))) == 6.0
+
+
+# ----------------------------------------------- Variables and captured tensors, 2nd order
+# Note [Tape keys while tracing]: a VJP computes with the stand-in for a Variable (its read)
+# or a captured eager tensor (its constant); an outer tape must see that as the object.
+
+W0 = np.array([[1.0, 2.0], [3.0, -1.0]])
+X0 = np.array([[0.5, -0.25]])
+
+
+def _penalty_grad(W, x):
+    with aj.GradientTape() as outer:
+        with aj.GradientTape() as inner:
+            inner.watch(x)
+            y = aj.reduce_sum(aj.sin(aj.matmul(x, W)))
+        gx = inner.gradient(y, x)
+        penalty = aj.reduce_sum(gx * gx)
+    return outer.gradient(penalty, W)
+
+
+def _penalty_numpy(W, x):
+    gx = np.cos(x @ W) @ W.T
+    return float(np.sum(gx * gx))
+
+
+def _fd(fn, w, eps=1e-6):
+    grad = np.zeros_like(w)
+    for i in np.ndindex(w.shape):
+        step = np.zeros_like(w)
+        step[i] = eps
+        grad[i] = (fn(w + step) - fn(w - step)) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("wrap", ["eager", "function"])
+@pytest.mark.parametrize("kind", ["variable", "captured tensor"])
+def test_gradient_penalty_wrt_weights(kind, wrap):
+    x = aj.constant(X0, F64)
+    W = aj.Variable(W0, dtype=F64) if kind == "variable" else aj.constant(W0, F64)
+
+    def step(x):
+        if kind == "captured tensor":
+            with aj.GradientTape() as outer:
+                outer.watch(W)
+                with aj.GradientTape() as inner:
+                    inner.watch(x)
+                    y = aj.reduce_sum(aj.sin(aj.matmul(x, W)))
+                gx = inner.gradient(y, x)
+                penalty = aj.reduce_sum(gx * gx)
+            return outer.gradient(penalty, W)
+        return _penalty_grad(W, x)
+
+    got = (step if wrap == "eager" else aj.function(step))(x)
+    want = _fd(lambda w: _penalty_numpy(w, X0), W0)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("flow", ["plain", "cond", "map_fn", "while"])
+@pytest.mark.parametrize("kind", ["variable", "captured tensor"])
+def test_hessian_vector_product_wrt_read_values(kind, flow):
+    """d/dw of d/dw sum(x * w**3), w a Variable or a watched eager tensor, also read inside
+    tensor control flow (a subgraph captures it) in the function."""
+    w0 = np.array([1.0, -2.0, 0.5])
+    xs = aj.constant([0.3, 0.7, -1.1], F64)
+    w = aj.Variable(w0, dtype=F64) if kind == "variable" else aj.constant(w0, F64)
+
+    def value(x):
+        if flow == "cond":
+            return aj.cond(aj.reduce_sum(x) < 10.0, lambda: aj.reduce_sum(x * w * w * w),
+                           lambda: aj.reduce_sum(w))
+        if flow == "map_fn":
+            return aj.reduce_sum(aj.map_fn(lambda v: v[0] * v[1] ** 3, aj.stack([x, w], 1)))
+        if flow == "while":
+            total = aj.constant(0.0, F64)
+            for _ in aj.range(2):
+                total += 0.5 * aj.reduce_sum(x * w * w * w)
+            return total
+        return aj.reduce_sum(x * w * w * w)
+
+    def hvp(x):
+        with aj.GradientTape() as outer:
+            outer.watch(w)
+            with aj.GradientTape() as inner:
+                inner.watch(w)
+                y = value(x)
+            g = inner.gradient(y, w)
+        return outer.gradient(g, w)
+
+    want = 6 * xs.numpy() * w0  # d2/dw2 of x w^3
+    np.testing.assert_allclose(hvp(xs).numpy(), want, rtol=1e-12)
+    np.testing.assert_allclose(aj.function(hvp)(xs).numpy(), want, rtol=1e-12)
+
+
+# --------------------------------------------- assigns between a function's forward and VJP
+# Note [Gradients across functions]: the backward reads the values the forward saw.
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_assign_after_a_function_call_under_a_tape(order):
+    v0, x0 = np.array([1.0, 2.0]), np.array([0.3, -0.7])
+    v = aj.Variable(v0, dtype=F64)
+    x = aj.constant(x0, F64)
+    f = aj.function(lambda x: aj.reduce_sum(aj.sin(v * x)))
+    with aj.GradientTape(persistent=True) as outer:
+        with aj.GradientTape(persistent=True) as t:
+            t.watch(x)
+            y = f(x)
+        v.assign([10.0, -5.0])
+        dx, dv = t.gradient(y, [x, v])
+    if order == 1:
+        np.testing.assert_allclose(dx.numpy(), v0 * np.cos(v0 * x0), rtol=1e-12)
+        np.testing.assert_allclose(dv.numpy(), x0 * np.cos(v0 * x0), rtol=1e-12)
+    else:
+        v.assign([-3.0, 0.25])
+        dvv = outer.gradient(dv, v)
+        np.testing.assert_allclose(dvv.numpy(), -x0 ** 2 * np.sin(v0 * x0), rtol=1e-12)
+    del outer
+
+
+# ------------------------------------------------------------- unknown-rank input_signature
+
+
+def test_unknown_rank_input_signature_traces_per_rank():
+    @aj.function(input_signature=[aj.TensorSpec(None, F64), aj.TensorSpec(None, F64)])
+    def grad(a, b):
+        with aj.GradientTape() as tape:
+            tape.watch(a)
+            y = aj.reduce_sum(aj.sin(a * b))
+        return tape.gradient(y, a)
+
+    for a, b in [(np.array([1.0, 2.0]), np.array(3.0)), (np.ones((2, 3)), np.full(3, 0.5)),
+                 (np.array([0.5, 0.25, 1.0]), np.array(2.0))]:
+        got = grad(aj.constant(a, F64), aj.constant(b, F64))
+        np.testing.assert_allclose(got.numpy(), b * np.cos(a * b) + np.zeros_like(a),
+                                   rtol=1e-12)
+    assert grad.tracing_count == 2  # ranks (1, 0) and (2, 1)
+    cf = grad.get_concrete_function(aj.TensorSpec([None, None], F64), aj.TensorSpec([], F64))
+    assert [s.shape for s in cf.structured_input_signature] == [(None, None), ()]
+
+
+def test_unknown_rank_input_signature_needs_a_rank_for_a_concrete_function():
+    f = aj.function(lambda x: x * 2, input_signature=[aj.TensorSpec(None, aj.float32)])
+    with pytest.raises(aj.errors.TracingError,
+                       match=r"input_signature\[0\] is TensorSpec\(shape=None.*unknown rank"):
+        f.get_concrete_function()
