@@ -176,6 +176,10 @@ def leaf_text(key: Any) -> str:
     if _is_tensor_key(key):
         text = TensorSpec(key[0], key[1]).short()
         return text if key[2] is backend.CPU else f"{text}@{key[2]}"
+    if (isinstance(key, tuple) and len(key) == 3 and isinstance(key[0], type)
+            and issubclass(key[0], dict)):  # a dict whose insertion order is not sorted
+        entries = dict(key[1])
+        return "{" + ", ".join(f"{k!r}: {leaf_text(entries[k])}" for k in key[2]) + "}"
     if isinstance(key, tuple) and len(key) == 2:
         kind, value = key
         if kind == "var":
@@ -209,12 +213,19 @@ def signature_text(key: Any, arg_name: Callable[[int], str]) -> str:
             args, kwargs = key
             for i, leaf in enumerate(args[1]):
                 parts.append(f"{arg_name(i)}={leaf_text(leaf)}")
-            for name, leaf in (kwargs[1] if kwargs is not None else ()):
-                parts.append(f"{name}={leaf_text(leaf)}")
+            if kwargs is not None:
+                entries = dict(kwargs[1])
+                for name in _order(kwargs):
+                    parts.append(f"{name}={leaf_text(entries[name])}")
         except (TypeError, ValueError, IndexError):
             parts = [leaf_text(key)]
         text = ", ".join(parts)
     return text if scope is None else f"{text} under device {scope}"
+
+
+def _order(key: tuple) -> list:
+    """The names of a dict key in the order the call gave them."""
+    return list(key[2]) if len(key) > 2 else [k for k, _ in key[1]]
 
 
 def _difference(old: Any, new: Any, path: str) -> tuple | None:
@@ -258,6 +269,9 @@ def _how(old: Any, new: Any) -> str:
             and old[0] in SCALARS and new[0] in SCALARS):
         return (f"Python value changed from {old[1]!r} to {new[1]!r} (Python values are part "
                 "of the signature; pass a tensor to avoid retracing)")
+    if (isinstance(old, tuple) and isinstance(new, tuple) and old[:2] == new[:2]
+            and isinstance(old[0], type) and issubclass(old[0], dict)):
+        return f"key order changed from {leaf_text(old)} to {leaf_text(new)}"
     return f"structure changed from {leaf_text(old)} to {leaf_text(new)}"
 
 
@@ -287,6 +301,9 @@ def retrace_reason(old: Any, new: Any, arg_name: Callable[[int], str]) -> str:
         found = _difference(a, b, arg_name(i))
         if found is not None:
             return f"argument `{found[0]}` {_how(found[1], found[2])}"
+    if old_kw is not None and new_kw is not None and old_kw[:2] == new_kw[:2]:
+        return (f"keyword arguments came in another order ({', '.join(_order(old_kw))} "
+                f"before, {', '.join(_order(new_kw))} now)")
     old_kw = dict(old_kw[1]) if old_kw is not None else {}
     new_kw = dict(new_kw[1]) if new_kw is not None else {}
     if set(old_kw) != set(new_kw):

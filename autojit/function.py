@@ -114,6 +114,8 @@ class ConcreteFunction:
                 tensors.append(Tensor(leaf))
             elif isinstance(leaf, TensorArray):  # Note [TensorArrays across functions]
                 leaf._aj_signature(tensors)
+        if self.arguments is not None:
+            self._check_python_arguments(args, kwargs)
         if len(tensors) != len(self.input_specs):
             raise TracingError(f"{self.name}: this concrete function takes "
                                f"{len(self.input_specs)} tensors, got {len(tensors)}")
@@ -124,6 +126,37 @@ class ConcreteFunction:
                     f"function was traced for, got a {t.dtype.name} tensor of shape "
                     f"{tuple(t.shape)}; call the Function itself to trace for new types")
         return self._call(tensors)
+
+    def _check_python_arguments(self, args: tuple, kwargs: dict) -> None:
+        """A Python value (or Variable) the graph was traced with must be passed again: the
+        graph holds the traced one (TF raises the same TypeError)."""
+        traced_args, traced_kwargs = self.arguments
+        signature = self.function_signature
+        if signature is None:
+            return
+        try:
+            traced = signature.bind(*traced_args, **traced_kwargs)
+            given = signature.bind(*args, **kwargs)
+        except TypeError:  # a call the function refuses: the tensor count check says so
+            return
+        traced.apply_defaults()
+        given.apply_defaults()
+        pairs = [(name, traced.arguments[name], given.arguments.get(name))
+                 for name in traced.arguments]
+        for name, old, new in pairs:
+            old_leaves, new_leaves = nest.flatten(old), nest.flatten(new)
+            if len(old_leaves) != len(new_leaves):
+                raise TypeError(f"{self.name}: this concrete function was traced with "
+                                f"`{name}` of another structure ({old!r:.60}); got {new!r:.60}")
+            for a, b in zip(old_leaves, new_leaves):
+                if isinstance(a, ArgumentSlot) or a is b:
+                    continue
+                if isinstance(b, Tensor) or isinstance(a, Tensor) or type(a) is not type(b) \
+                        or not _same_value(a, b):
+                    raise TypeError(
+                        f"{self.name}: this concrete function was traced with `{name}` = "
+                        f"{a!r:.60}, and a Python value (or Variable) is part of the graph; "
+                        f"got {b!r:.60}. Call the Function itself to trace for it")
 
     def _call(self, tensors: Sequence[Tensor]) -> Any:
         if core._state.trace is not _EAGER:  # called while another function traces: inline
@@ -221,6 +254,13 @@ class ConcreteFunction:
 
     def __repr__(self) -> str:
         return f"<ConcreteFunction {self.name} {[s.short() for s in self.input_specs]}>"
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b) and (type(a) is not float or repr(a) == repr(b))  # -0.0, nan
+    except Exception:  # an object whose == is not a bool
+        return False
 
 
 class ArgumentSlot:
@@ -327,6 +367,36 @@ CALL = core.defop("call", ["*args"], _call_kernel, _call_rule, _call_vjp,
 # ---------------------------------------------------------------------------------------
 
 
+class BoundMethod:
+    """An ``@aj.function`` method of one object (``model.step``): calls the Function traced
+    for that object, which it keeps alive as a Python bound method does, so
+    ``Model().step(x)`` works on a temporary. Other attributes are the Function's.
+
+    Usage: ``model.step(x); model.step.tracing_count; model.step.function``
+    """
+
+    __slots__ = ("function", "__self__")
+
+    def __init__(self, function: "Function", instance: Any):
+        self.function = function
+        self.__self__ = instance
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.function(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.function, name)
+
+    def __eq__(self, other: object) -> bool:  # as Python's bound methods: equal, not one object
+        return isinstance(other, BoundMethod) and other.function is self.function
+
+    def __hash__(self) -> int:
+        return hash(id(self.function))
+
+    def __repr__(self) -> str:
+        return f"<bound aj.function {self.function.name} of {self.__self__!r:.60}>"
+
+
 class Function:
     """A Python function compiled to cached graphs, one per input signature.
 
@@ -345,6 +415,7 @@ class Function:
         self.python_function = python_function
         self.name = name or getattr(python_function, "__name__", "function")
         self.input_signature = None if input_signature is None else list(input_signature)
+        self._var_keyword: bool | None = None  # set by _takes_kwargs
         self.autograph = autograph
         self.reduce_retracing = reduce_retracing
         self._instance = None if instance is None else weakref.ref(instance)
@@ -390,16 +461,16 @@ class Function:
         # hashable (dataclasses with eq=True are not). The entry goes when the instance does.
         entry = self._bound.get(id(instance))
         if entry is not None and entry[0]() is instance:
-            return entry[1]
+            return BoundMethod(entry[1], instance)
         with self._lock:
             entry = self._bound.get(id(instance))
             if entry is not None and entry[0]() is instance:
-                return entry[1]
+                return BoundMethod(entry[1], instance)
             bound = Function(self.python_function, self.name, self.input_signature,
                              self.autograph, self.reduce_retracing, instance=instance)
             self._bound[id(instance)] = (weakref.ref(instance, _forget(self._bound, id(instance))),
                                          bound)
-        return bound
+        return BoundMethod(bound, instance)
 
     def _target(self) -> Callable:
         """The Python callable traced: converted by autograph when enabled."""
@@ -436,6 +507,8 @@ class Function:
         if self.input_signature is not None:
             key = self._check_signature(args, kwargs, tensors)
         else:
+            if kwargs and len(kwargs) > 1 and not self._takes_kwargs():
+                kwargs = dict(sorted(kwargs.items()))  # bound by name: order is invisible
             key = (key_of(args, tensors), key_of(kwargs, tensors) if kwargs else None)
         scope = backend._scope.stack
         if scope:
@@ -455,6 +528,14 @@ class Function:
         else:
             self._hits += 1
         return concrete, tensors
+
+    def _takes_kwargs(self) -> bool:
+        """Whether the Python function has ``**kwargs`` (whose order its body can see)."""
+        if self._var_keyword is None:
+            signature = _signature_of(self.python_function)
+            self._var_keyword = signature is None or any(
+                p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+        return self._var_keyword
 
     def get_concrete_function(self, *args: Any, **kwargs: Any) -> ConcreteFunction:
         """The traced graph for these arguments (tensors or ``TensorSpec``s), tracing if needed.
@@ -801,4 +882,4 @@ def function(func: Callable | None = None, *, input_signature: Sequence[TensorSp
                     reduce_retracing=reduce_retracing)
 
 
-__all__ = ["function", "Function", "ConcreteFunction", "RetracingWarning"]
+__all__ = ["function", "Function", "BoundMethod", "ConcreteFunction", "RetracingWarning"]

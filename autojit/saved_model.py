@@ -42,6 +42,7 @@ from autojit import backend, nest
 from autojit.errors import SavedModelError
 from autojit.function import (
     ArgumentSlot,
+    BoundMethod,
     ConcreteFunction,
     Function,
     _variables_read,
@@ -121,7 +122,7 @@ def _traced_functions(module: Module, path: str) -> Iterator[tuple[str, list]]:
              if isinstance(value, (Function, ConcreteFunction, RestoredFunction))]
     for name in dir(type(module)):
         if isinstance(inspect.getattr_static(type(module), name, None), Function):
-            found.append((name, getattr(module, name)))  # a method: bound to the instance
+            found.append((name, getattr(module, name).function))  # bound to the instance
     for name, function in found:
         concretes = _concretes_of(function)
         if concretes:
@@ -152,6 +153,8 @@ def _signature_functions(signatures: Any) -> list:
         signatures = {"serving_default": signatures}
     result = []
     for name, function in signatures.items():
+        if isinstance(function, BoundMethod):
+            function = function.function
         if not isinstance(function, (Function, ConcreteFunction, RestoredFunction)):
             raise SavedModelError(f"aj.saved_model.save: signatures[{name!r}] is a "
                                   f"{type(function).__name__}; expected an @aj.function or a "

@@ -15,9 +15,30 @@ from autojit.tensor import Tensor
 SCALARS = (bool, int, float, str, type(None))
 
 
+class FloatKey:
+    """The key of a float that ``==`` does not tell apart: ``-0.0`` from ``0.0`` (``1 / x``
+    differs), ``nan`` from itself (every call would retrace). Compared by ``repr``."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, value: float):
+        self.text = repr(value)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is FloatKey and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 def key_of(value: Any, tensors: list) -> Any:
     kind = type(value)
     if kind in SCALARS:
+        if kind is float and (value == 0.0 or value != value):
+            return (kind, FloatKey(value))
         return (kind, value)
     if isinstance(value, Tensor):
         if value._is_variable:
@@ -31,9 +52,12 @@ def key_of(value: Any, tensors: list) -> Any:
     if kind is tuple or kind is list:
         return (kind, tuple([key_of(v, tensors) for v in value]))
     if isinstance(value, dict):  # OrderedDict and defaultdict too; keys in nest's order, so
-        # tensors are listed in the order nest.flatten gives them to the trace
-        return (kind, tuple((k, key_of(value[k], tensors))
-                            for k in sorted(value, key=nest._sort_key)))
+        # tensors are listed in the order nest.flatten gives them to the trace; the body
+        # sees the insertion order (`list(d)`), so another order is another key
+        keys = sorted(value, key=nest._sort_key)
+        entries = tuple((k, key_of(value[k], tensors)) for k in keys)
+        order = list(value)
+        return (kind, entries) if order == keys else (kind, entries, tuple(order))
     if isinstance(value, np.ndarray):
         tensors.append(Tensor(value))
         return (value.shape, value.dtype, backend.CPU)

@@ -36,6 +36,7 @@ from autojit.autograph.converters.logical_expressions import LogicalConverter
 from autojit.autograph.converters.print_functions import PrintConverter
 from autojit.autograph.converters.raise_statements import RaiseConverter
 from autojit.autograph.converters.return_statements import ReturnConverter
+from autojit.autograph.mangling import mangle_private_names
 from autojit.autograph.naming import Namer
 from autojit.errors import AutographError
 from autojit.ops import core
@@ -268,6 +269,7 @@ def _convert_tree(fn: types.FunctionType) -> tuple:
     """(converted gast node, source, namer) for ``fn``."""
     source = parser.parse_function(fn)
     node = source.node
+    mangle_private_names(node, fn.__qualname__)  # Note [Private names]
     namer = Namer.for_tree(node)
     if "ag__" in namer.taken:
         raise AutographError(f"autograph: `{fn.__qualname__}` uses the name `ag__`, which "

@@ -45,3 +45,38 @@ def test_keywords_the_function_takes_still_work():
 def test_functions_taking_kwargs_accept_any_keyword():
     f = aj.function(lambda x, **extra: x * len(extra))
     assert float(f(aj.constant(2.0), a=1, b=2)) == 4.0
+
+
+# A concrete function's graph holds the Python values (and Variables) it was traced with:
+# calling it with others is a TypeError naming the argument, as in TF.
+
+
+def test_a_concrete_function_refuses_other_python_values():
+    f = aj.function(_scale)
+    cf = f.get_concrete_function(aj.constant(1.0), 3.0)
+    assert float(cf(aj.constant(2.0), 3.0)) == 6.0
+    assert float(cf(aj.constant(2.0), y=3.0)) == 6.0  # by keyword, the same value
+    for other in (4.0, 3, True, None):
+        with pytest.raises(TypeError, match=r"_scale: this concrete function was traced with "
+                                            r"`y` = 3\.0.*got " + repr(other)):
+            cf(aj.constant(2.0), other)
+    default = f.get_concrete_function(aj.constant(1.0))  # y from its default
+    assert float(default(aj.constant(2.0))) == 4.0
+    with pytest.raises(TypeError, match="`y` = 2.0"):
+        default(aj.constant(2.0), -0.0)
+
+
+def test_a_concrete_function_refuses_another_variable():
+    v, w = aj.Variable(2.0), aj.Variable(5.0)
+    cf = aj.function(_scale).get_concrete_function(aj.constant(1.0), v)
+    assert float(cf(aj.constant(3.0), v)) == 6.0
+    with pytest.raises(TypeError, match="traced with `y` = <aj.Variable"):
+        cf(aj.constant(3.0), w)
+
+
+def test_a_concrete_function_refuses_another_structure():
+    f = aj.function(lambda xs, scale: aj.add_n(xs) * scale)
+    cf = f.get_concrete_function([aj.constant(1.0), aj.constant(2.0)], 1.0)
+    assert float(cf([aj.constant(1.0), aj.constant(5.0)], 1.0)) == 6.0
+    with pytest.raises(TypeError, match="`xs` of another structure"):
+        cf([aj.constant(1.0), aj.constant(5.0), aj.constant(1.0)], 1.0)

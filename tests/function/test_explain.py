@@ -287,3 +287,26 @@ def test_explain_lists_value_checks_as_host_round_trips():
 
     report = pick.get_concrete_function(ones(3), aj.constant([0, 2])).explain()
     assert report.host_round_trips == []
+
+
+def test_key_order_is_a_reason_and_shown_in_call_order():
+    @aj.function
+    def f(d, **kw):
+        return list(d) + list(kw)
+
+    assert f({"b": 1, "a": 2}, q=1, p=1) == ["b", "a", "q", "p"]
+    assert f({"a": 2, "b": 1}, q=1, p=1) == ["a", "b", "q", "p"]
+    assert f({"a": 2, "b": 1}, p=1, q=1) == ["a", "b", "p", "q"]
+    traces = f.cache_info().traces
+    assert "`d` key order changed from {'b': 1, 'a': 2} to {'a': 2, 'b': 1}" in traces[1].reason
+    assert "keyword arguments came in another order (q, p before, p, q now)" in traces[2].reason
+    assert "d={'b': 1, 'a': 2}, q=1, p=1" in str(traces[0])
+
+
+def test_negative_zero_is_its_own_trace_and_nan_is_one():
+    f = aj.function(lambda x, s: aj.constant(1.0) / s + x)
+    assert float(f(0.0, 0.0)) == np.inf and float(f(0.0, -0.0)) == -np.inf
+    for _ in range(3):
+        assert np.isnan(float(f(0.0, float("nan"))))
+    assert f.tracing_count == 3
+    assert "from 0.0 to -0.0" in f.cache_info().traces[1].reason

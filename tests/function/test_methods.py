@@ -69,7 +69,8 @@ def test_each_instance_has_its_own_cache():
     np.testing.assert_allclose(a(X).numpy(), 2.0 * X.numpy())
     assert a.__call__.tracing_count == 1 and b.__call__.tracing_count == 1
     assert (a.calls, b.calls) == (1, 1)
-    assert a.__call__ is a.__call__  # one bound Function per instance
+    assert a.__call__.function is a.__call__.function  # one bound Function per instance
+    assert a.__call__ == a.__call__ and a.__call__ != b.__call__
     assert a.__call__ is not b.__call__
     assert Scale.__call__.tracing_count == 0  # the class-level function is never traced
 
@@ -117,7 +118,7 @@ def test_instances_can_be_garbage_collected():
     a.shifted(X)
     method = Scale.__call__
     ref = weakref.ref(a)
-    bound_ref = weakref.ref(a.__call__)
+    bound_ref = weakref.ref(a.__call__.function)
     del a
     gc.collect()
     assert ref() is None, "the @function cache keeps the instance alive"
@@ -139,12 +140,25 @@ def test_many_instances_do_not_accumulate_in_the_cache():
 
 def test_a_bound_function_whose_instance_is_gone_says_so():
     a = Scale(2.0)
-    bound = a.__call__
+    bound = a.__call__.function  # the per-instance Function holds the instance weakly
     bound(X)
     del a
     gc.collect()
     with pytest.raises(TracingError, match="object this method belongs to is gone"):
         bound(aj.ones((7,)))  # a new shape needs a trace, which needs the instance
+
+
+def test_a_method_of_a_temporary_object():
+    class Doubler:
+        @aj.function(autograph=AUTOGRAPH)
+        def apply(self, x):
+            return x * 2.0
+
+    np.testing.assert_allclose(Doubler().apply(X).numpy(), 2.0 * X.numpy())
+    method = Doubler().apply  # keeps its object alive, as a Python bound method does
+    gc.collect()
+    np.testing.assert_allclose(method(aj.ones((7,))).numpy(), np.full(7, 2.0))
+    assert method.tracing_count == 1 and isinstance(method.__self__, Doubler)
 
 
 def test_methods_of_unhashable_instances():
@@ -161,7 +175,8 @@ def test_methods_of_unhashable_instances():
     np.testing.assert_allclose(a(X).numpy(), 2.0 * X.numpy() + 1.0)
     b.shift = 5.0
     np.testing.assert_allclose(b(X).numpy(), 2.0 * X.numpy() + 5.0)
-    assert a.__call__ is a.__call__ and a.__call__ is not b.__call__
+    assert a.__call__.function is a.__call__.function
+    assert a.__call__.function is not b.__call__.function
 
 
 def test_run_eagerly_calls_the_method(run_eagerly):
