@@ -85,8 +85,8 @@ def call_arguments(rng: random.Random) -> tuple[tuple, dict]:
     return args, {name: value(rng) for name in names}
 
 
-TWINS = {0.0: [-0.0, 0, False], 1.0: [1, True], 1: [1.0, True], 0: [0.0, -0.0, False],
-         True: [1, 1.0], False: [0, 0.0, -0.0]}
+TWINS = {(float, 0.0): [-0.0, 0, False], (float, 1.0): [1, True], (int, 1): [1.0, True],
+         (int, 0): [0.0, -0.0, False], (bool, True): [1, 1.0], (bool, False): [0, 0.0, -0.0]}
 
 
 def twin(value, rng: random.Random):
@@ -103,8 +103,9 @@ def twin(value, rng: random.Random):
         return items if isinstance(value, list) else tuple(items)
     if isinstance(value, float) and value != value:
         return float("nan")  # another object
-    if type(value) in (int, float, bool) and value in TWINS and rng.random() < 0.5:
-        return rng.choice(TWINS[value])
+    twins = TWINS.get((type(value), value)) if type(value) in (int, float, bool) else None
+    if twins and repr(value) != "-0.0" and rng.random() < 0.5:
+        return rng.choice(twins)
     return value
 
 
