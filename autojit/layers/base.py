@@ -151,13 +151,7 @@ class Layer(Module):
 
     def count_params(self) -> int:
         """The number of weights, trainable or not. Usage: ``layer.count_params()``"""
-        total = 0
-        for v in self.variables:
-            size = 1
-            for d in v.shape:
-                size *= d
-            total += size
-        return total
+        return functional.count(self.variables)
 
 
 class Model(Layer, Training):
@@ -184,13 +178,9 @@ class Model(Layer, Training):
         """Print each layer with its output shape and number of weights, as Keras's; the
         shapes are traced for the input type the model last saw.
         Usage: ``model.summary()``"""
-        spec = vars(self).get("_input_spec")
-        if spec is None:
-            raise InvalidArgumentError(
-                f"{type(self).__name__} {self.name!r}: summary needs the input shape: call the "
-                "model (or fit/evaluate/predict) first, or build it from aj.keras.Input")
-        outputs = self(nest.map_structure(
-            lambda s: functional.KerasTensor(s.shape, s.dtype, name=s.name), spec))
+        outputs = self(functional.summary_inputs(
+            self, "call the model (or fit/evaluate/predict) first, or build it from "
+                  "aj.keras.Input"))
         layers = [m for m in vars(self).values() if isinstance(m, Module)]
         rows = [(f"{m.name} ({type(m).__name__})", "?", f"{functional.count(m.variables):,}")
                 for m in layers]

@@ -334,6 +334,16 @@ def count(variables: list) -> int:
     return sum(math.prod(v.shape) for v in variables)
 
 
+def summary_inputs(model: Any, hint: str) -> Any:
+    """KerasTensors of the input type ``model`` last saw (or was built from), for a summary;
+    without one, the error saying so, ending with ``hint`` (what the user can do)."""
+    spec = vars(model).get("_input_spec")
+    if spec is None:
+        raise InvalidArgumentError(f"{type(model).__name__} {model.name!r}: summary needs the "
+                                   f"input shape: {hint}")
+    return nest.map_structure(lambda s: KerasTensor(s.shape, s.dtype, name=s.name), spec)
+
+
 def shape_text(structure: Any) -> str:
     leaves = [leaf for leaf in nest.flatten(structure) if isinstance(leaf, KerasTensor)]
     texts = ["(" + ", ".join("None" if d is None else str(d) for d in t.shape) + ")"

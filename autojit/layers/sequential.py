@@ -14,7 +14,6 @@ any data, as in Keras). ``training`` is passed on to the layers whose ``__call__
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from autojit.errors import InvalidArgumentError
@@ -70,18 +69,15 @@ class Sequential(Module, Training):
 
     def count_params(self) -> int:
         """Number of weights, trainable or not. Usage: ``model.count_params()``"""
-        return sum(math.prod(v.shape) for v in self.variables)
+        return functional.count(self.variables)
 
     def summary(self, print_fn: Any = None, **unused: Any) -> None:
         """Print each layer with its output shape and number of weights, as Keras's (for the
         Input it started from, or the input type it last saw).
         Usage: ``model.summary()``"""
-        spec = vars(self).get("_input_spec")
-        if spec is None:
-            raise InvalidArgumentError(
-                f"Sequential {self.name!r}: summary needs the input shape: start the layers "
-                "with aj.keras.Input(shape), or call the model (or fit/predict) first")
-        x = functional.KerasTensor(spec.shape, spec.dtype, name=spec.name)
+        x = functional.summary_inputs(
+            self, "start the layers with aj.keras.Input(shape), or call the model (or "
+                  "fit/predict) first")
         rows = []
         for layer in self.layers:
             x = self._call_one(layer, x, None)
