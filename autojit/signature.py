@@ -17,7 +17,9 @@ SCALARS = (bool, int, float, str, type(None))
 
 class FloatKey:
     """The key of a float that ``==`` does not tell apart: ``-0.0`` from ``0.0`` (``1 / x``
-    differs), ``nan`` from itself (every call would retrace). Compared by ``repr``."""
+    differs), ``nan`` from itself (every call would retrace). Compared by ``repr``.
+
+    Usage: ``key_of(-0.0, [])  # (float, FloatKey(-0.0))``"""
 
     __slots__ = ("text",)
 

@@ -336,7 +336,9 @@ def count(variables: list) -> int:
 
 def summary_inputs(model: Any, hint: str) -> Any:
     """KerasTensors of the input type ``model`` last saw (or was built from), for a summary;
-    without one, the error saying so, ending with ``hint`` (what the user can do)."""
+    without one, the error saying so, ending with ``hint`` (what the user can do).
+
+    Usage: ``outputs = model(summary_inputs(model, "call the model first"))``"""
     spec = vars(model).get("_input_spec")
     if spec is None:
         raise InvalidArgumentError(f"{type(model).__name__} {model.name!r}: summary needs the "
