@@ -129,13 +129,31 @@ class _Generator:
             "    L = [x, y * 0.5]", "    D = {'p': y, 'q': 0.0}", f"    mode = {self.mode!r}",
             *LOCAL_CLASS.splitlines()]
         self.block(1, loops=[], python_ints=[], depth=0)
-        if self.rng.random() < 0.04:
+        end = self.rng.random()
+        if end < 0.04:
             self.risky = True  # may fall off the end (returns None)
             self.emit(1, "if a > b:")
             self.emit(2, "return a + L[0] + k.n, b - D['q'] + k.s")
+        elif end < 0.12:
+            self.while_true()
         else:
             self.emit(1, "return a + L[0] + k.n, b - D['q'] + k.s")
         return Program("\n".join(self.lines) + "\n", self.risky, frozenset(self.used))
+
+    def while_true(self) -> None:
+        """End with ``while True:`` left only by ``return`` (no path falls off the end, unless
+        a ``break`` in the body leaves the loop: then the program is risky)."""
+        self.used.add("while True left by return")
+        t = self.fresh("t")
+        self.emit(1, f"{t} = 0")
+        self.emit(1, "while True:")
+        self.emit(2, f"{t} += 1")
+        self.emit(2, f"if {t} > n + 1 or {self.tensor_cond([])}:")  # ends within n + 2 steps
+        self.emit(3, f"return a + L[0] + k.n, b - D['q'] + k.s + {t}")
+        start = len(self.lines)
+        self.block(2, loops=["while"], python_ints=[], depth=1)
+        if any(line.strip() == "break" for line in self.lines[start:]):
+            self.risky = True
 
     # --- building blocks -----------------------------------------------------------------
     def emit(self, indent: int, text: str) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import autojit as aj
+from autojit.errors import AutographError
 from tests.numeric import numeric_grad
 
 from .helpers import assert_close, check, where
@@ -282,3 +283,54 @@ def test_a_number_returned_early_meets_a_float_return_as_a_weak_number(fn):
     # Note [Numbers returned from one branch]: the 0 became an int32 cond output and could
     # not merge with the float returned later.
     check(fn, [(1.5, 0), (1.5, 5), (-0.5, 2)])
+
+
+def first_past(x, limit):
+    while True:
+        x = x * 2.0 + 1.0
+        if x > limit:
+            return x
+
+
+def first_past_in_rows(x, limit):
+    n = 0
+    while 1:
+        n += 1
+        for v in x:
+            if v * n > limit:
+                return v * n
+
+
+def first_past_or_raises(x, limit):
+    steps = 0
+    while True:
+        steps += 1
+        if steps > 50:
+            raise ValueError("too many steps")
+        x = x + 1.0
+        if x > limit:
+            return x
+
+
+@pytest.mark.parametrize("fn, cases", [
+    (first_past, [(0.5, 3.0), (4.0, 3.0), (-0.75, 100.0)]),
+    (first_past_in_rows, [([1.0, 2.0], 7.0), ([3.0, -1.0], 2.0), ([0.5, 0.25], 4.0)]),
+    (first_past_or_raises, [(0.5, 3.0), (10.0, 3.0), (-20.0, 5.0)]),
+])
+def test_while_true_left_only_by_return(fn, cases):
+    # `while True:` without `break` never ends normally, so every path returns: the loop
+    # becomes a graph loop (its test turns into the tensor `not do_return`)
+    check(fn, cases, ops=["while_loop"])
+
+
+def test_while_true_with_a_break_may_still_fall_off_the_end():
+    def breaks(x):
+        while True:
+            x = x + 1.0
+            if x > 3.0:
+                return x
+            if x < -3.0:
+                break
+
+    with pytest.raises(AutographError, match="reaches its end without `return`"):
+        aj.function(breaks)(aj.constant(0.0))

@@ -70,6 +70,10 @@ def _always_returns(stmts: list) -> bool:
     last = stmts[-1]
     if isinstance(last, (gast.Return, gast.Raise)):
         return True
+    if isinstance(last, gast.While):
+        # `while True:` with no `break` (BreakConverter has made the test of a loop that
+        # breaks non-constant) never ends normally: it is left only by `return` or `raise`
+        return isinstance(last.test, gast.Constant) and bool(last.test.value)
     if isinstance(last, gast.If):
         return _always_returns(last.body) and _always_returns(last.orelse)
     if isinstance(last, (gast.With, gast.AsyncWith)):
