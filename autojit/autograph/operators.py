@@ -156,9 +156,11 @@ def assert_stmt(test: Any, message: Callable | None = None) -> None:
         assert_that(test, text)
         return
     if not test:
-        if message is None:
-            raise AssertionError
-        raise AssertionError(message())
+        # tagged like a `raise` (Note [raise in a tensor if]): failing while a branch of a
+        # tensor `if` is traced, it turns into a graph assert that the branch is not taken
+        exc = AssertionError() if message is None else AssertionError(message())
+        exc._aj_raised_at = origin.caller()
+        raise exc
 
 
 def print_(*values: Any, **kwargs: Any) -> None:

@@ -10,9 +10,11 @@ result) and of a lambda (converted recursively), with conditions on tensors and
 on Python loop counters. Also: a list ``L`` and a dict ``D`` of floats whose items are
 assigned (``L[0] = ...``, ``D["q"] += ...``) in tensor branches and loops and read later,
 chained comparisons (``-1.0 < a < 2.0``), ``raise`` in Python-decided branches (a ``mode``
-string chosen per program; the raising branch never runs), a never-taken ``raise`` under a
-tensor condition (a graph assert), ``return`` and ``continue`` mixed in the branches of an
-``if`` in a loop, ``return`` in a later ``elif`` and nested conditional expressions.
+string chosen per program; the raising branch never runs), a never-taken ``raise`` or
+``assert False`` under a tensor condition (a graph assert), ``return`` and ``continue``
+mixed in the branches of an ``if`` in a loop, ``return`` in a later ``elif`` and nested
+conditional expressions; some programs end in ``while True:`` left only by ``return``, or
+in a ``return`` under an (always true) tensor condition followed by ``raise``/``assert False``.
 Loops also run over ``v`` (a float vector: a tensor in the graph, so a graph loop over its
 rows) and over ``enumerate``, ``zip`` and ``reversed`` of it and of ranges (tensor ranges
 too), their items used in the body; and lists appended to in a loop (a TensorArray in a
@@ -136,6 +138,12 @@ class _Generator:
             self.emit(2, "return a + L[0] + k.n, b - D['q'] + k.s")
         elif end < 0.12:
             self.while_true()
+        elif end < 0.16:
+            self.used.add("return under a tensor condition, then raise")
+            self.emit(1, f"if {self.rng.choice(('x', 'y'))} > -100.0:")  # always taken
+            self.emit(2, "return a + L[0] + k.n, b - D['q'] + k.s")
+            self.emit(1, self.rng.choice(("assert False, 'unreachable'",
+                                          "raise ValueError('unreachable')")))
         else:
             self.emit(1, "return a + L[0] + k.n, b - D['q'] + k.s")
         return Program("\n".join(self.lines) + "\n", self.risky, frozenset(self.used))
@@ -344,7 +352,8 @@ class _Generator:
         self.used.add("raise under a tensor condition (never taken)")
         v = self.rng.choice(("x", "y"))
         self.emit(indent, f"if {v} > 100.0:")
-        self.emit(indent + 1, f"raise ValueError('{v} is too large')")
+        self.emit(indent + 1, self.rng.choice((f"raise ValueError('{v} is too large')",
+                                               f"assert False, '{v} is too large'")))
 
     def s_elifreturn(self, indent, loops, python_ints, depth):
         self.used.add("return in a later elif")

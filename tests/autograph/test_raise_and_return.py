@@ -334,3 +334,33 @@ def test_while_true_with_a_break_may_still_fall_off_the_end():
 
     with pytest.raises(AutographError, match="reaches its end without `return`"):
         aj.function(breaks)(aj.constant(0.0))
+
+
+def positive_only(x):
+    if x > 0:
+        return x * 2.0
+    assert False, "x must be positive"
+
+
+def positive_or_bare_assert(x):
+    if aj.reduce_sum(x) > 0:
+        return x * 2.0
+    elif aj.reduce_min(x) > -5.0:
+        return -x
+    assert False
+
+
+@pytest.mark.parametrize("fn, ok, bad, text", [
+    (positive_only, 1.5, -1.5, "AssertionError\\('x must be positive'\\)"),
+    (positive_or_bare_assert, [1.0, 2.0], [-6.0, 1.0], "AssertionError\\(''\\)"),
+])
+def test_assert_false_after_a_tensor_return_is_checked_when_reached(fn, ok, bad, text):
+    # `assert False` raises like `raise`: in the untaken-yet-traced branch of the tensor
+    # `if not do_return` it becomes a graph assert, and every path returns
+    traced = aj.function(fn)
+    assert_close(traced(aj.constant(ok)), fn(aj.constant(ok)))
+    with pytest.raises(AssertionError):
+        fn(aj.constant(bad))
+    with pytest.raises(AssertionError, match=f"took its true branch, which raises {text}"):
+        traced(aj.constant(bad))
+    assert traced.tracing_count == 1

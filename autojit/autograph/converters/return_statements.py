@@ -64,12 +64,15 @@ def _is_docstring(stmt: Any) -> bool:
 
 
 def _always_returns(stmts: list) -> bool:
-    """True when every path through ``stmts`` ends in ``return`` or ``raise``."""
+    """True when every path through ``stmts`` ends in ``return`` or ``raise`` (``assert
+    False`` too), or stays in ``while True:``."""
     if not stmts:
         return False
     last = stmts[-1]
     if isinstance(last, (gast.Return, gast.Raise)):
         return True
+    if isinstance(last, gast.Assert):  # `assert False` raises
+        return isinstance(last.test, gast.Constant) and not last.test.value
     if isinstance(last, gast.While):
         # `while True:` with no `break` (BreakConverter has made the test of a loop that
         # breaks non-constant) never ends normally: it is left only by `return` or `raise`
