@@ -26,15 +26,31 @@ from autojit.tensor_array import ListArray
 # if / a if c else b / and / or / not
 
 
+# Note [Flags known in their guards]
+# What follows a block that may `return` (or `break`, `continue`) runs under the converters'
+# `if not do_return: ... else: do_return = True` (rewrite_jumps; the `else` changes nothing
+# in Python but makes the flag state of the `if`), called with `guard="do_return"`. When the
+# flag is a tensor, that `if` becomes a graph `cond`, and inside each branch the flag's value
+# is known: the true branch gets it as Python False, so ifs on it nested inside are decided
+# in Python, and the `else` sets Python True. A `cond` both of whose branches end with the
+# flag True then leaves a Python True, not a tensor that is True on every path: `retval`
+# knows the function returned (a tensor `if` that returns on both of its paths, under a
+# Python branch whose other side falls off the end, is not rejected); so does a guard whose
+# true branch always raises (its `else` runs alone).
+
+
 def if_stmt(cond: Any, body: Callable, orelse: Callable, get_state: Callable | None,
-            set_state: Callable | None, names: tuple, nouts: int) -> None:
-    """``if cond: body() else: orelse()``; a tensor ``cond`` becomes an ``aj.cond`` node."""
+            set_state: Callable | None, names: tuple, nouts: int,
+            guard: str | None = None) -> None:
+    """``if cond: body() else: orelse()``; a tensor ``cond`` becomes an ``aj.cond`` node.
+    ``guard`` names the jump flag when ``cond`` is ``not flag`` (Note [Flags known in their
+    guards])."""
     if vals.is_graph_value(cond):
         where = origin.caller()
         what = _GUARDED if vals.is_guard(cond) else "`if`"
 
         def block(get, put, labels, n):
-            _graph_if(cond, body, orelse, get, put, labels, n, where, what)
+            _graph_if(cond, body, orelse, get, put, labels, n, where, what, guard)
 
         untracked.run(block, get_state, set_state, names, nouts, where, what,
                       sys._getframe(1), (body, orelse))
@@ -49,11 +65,12 @@ _GUARDED = "`if` around the code after a `return`, `break` or `continue` (its tr
 
 
 def _graph_if(cond, body, orelse, get_state, set_state, names, nouts, where,
-              what: str = "`if`") -> None:
+              what: str = "`if`", guard: str | None = None) -> None:
     pred = vals.as_pred(cond, what, where)
     init = get_state() if get_state is not None else ()
     saved = snapshot(init)
     kept: list = [None, None]  # per branch: which state slots still hold their own object
+    known = names.index(guard) if guard in names and set_state is not None else None
 
     def branch(fn: Callable, which: int) -> Callable:
         def run() -> tuple:
@@ -61,6 +78,8 @@ def _graph_if(cond, body, orelse, get_state, set_state, names, nouts, where,
             try:
                 if set_state is not None:
                     set_state(init)
+                if known is not None and which == 0:  # Note [Flags known in their guards]
+                    set_state(init[:known] + (False,) + tuple(init[known + 1:]))
                 try:
                     fn()
                 except Exception as exc:

@@ -364,3 +364,51 @@ def test_assert_false_after_a_tensor_return_is_checked_when_reached(fn, ok, bad,
     with pytest.raises(AssertionError, match=f"took its true branch, which raises {text}"):
         traced(aj.constant(bad))
     assert traced.tracing_count == 1
+
+
+def by_mode_returns(x, mode):
+    if mode == "abs":
+        if x > 0:
+            return x
+        return -x
+    if mode == "double":
+        return x * 2.0
+
+
+def match_returns(x, mode):
+    match mode:
+        case "abs":
+            if x > 0:
+                return x
+            return -x
+        case _:
+            return x * 3.0
+
+
+def loop_then_dead_code(x, mode):
+    if mode == "loop":
+        t = 0
+        while True:
+            t += 1
+            if t > 3 or x > 2.0:
+                return x + t
+            x = x * 2.0
+    if mode == "plain":
+        return x
+
+
+@pytest.mark.parametrize("fn, modes", [(by_mode_returns, ("abs", "double", "other")),
+                                       (match_returns, ("abs", "other")),
+                                       (loop_then_dead_code, ("loop", "plain", "other"))])
+def test_a_mode_whose_tensor_paths_all_return_next_to_one_that_falls_off(fn, modes):
+    # The tensor `if`s of one mode return on every path, though the flag they leave is a
+    # tensor; another mode ends without `return` (None) in Python too (Note [Flags known in
+    # their guards])
+    traced = aj.function(fn)
+    for mode in modes:
+        for x in (3.0, -1.5, 0.25):
+            got, want = traced(aj.constant(x), mode), fn(aj.constant(x), mode)
+            assert (got is None) == (want is None), (mode, x, got, want)
+            if want is not None:
+                assert_close(got, want)
+    assert traced.tracing_count == len(modes)

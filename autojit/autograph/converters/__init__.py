@@ -142,7 +142,11 @@ def rewrite_jumps(stmts: list, is_jump: Callable, replace: Callable, may_jump: C
         rest = stmts[index + 1:]
         if rest:
             rest = rewrite_jumps(rest, is_jump, replace, may_jump, flag, on_loop)
-            guard = templates.replace("if not FLAG:\n    REST", FLAG=flag, REST=rest)
+            # `else: FLAG = True` changes nothing in Python; it makes the flag state of the
+            # `if` (Note [Flags known in their guards], conditionals.py)
+            guard = templates.replace("if not FLAG:\n    REST\nelse:\n    FLAG = True",
+                                      FLAG=flag, REST=rest)
+            guard[0].ag_guard_flag = flag  # Note [Flags known in their guards]
             out.extend(origin.set_location(guard, rest[0]))
         return out
     return out

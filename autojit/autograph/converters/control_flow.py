@@ -119,9 +119,12 @@ class ControlFlowConverter(Converter):
                                      DECLARE=self._declare(node), STMTS=node.orelse)
         else:
             orelse = "ag__.no_op"
-        out += templates.replace(
-            "ag__.if_stmt(TEST, BODY, ORELSE, GET_STATE, SET_STATE, NAMES, NOUTS)", TEST=node.test,
-            BODY=body, ORELSE=_expr(orelse), **names)
+        call = "ag__.if_stmt(TEST, BODY, ORELSE, GET_STATE, SET_STATE, NAMES, NOUTS)"
+        flag = getattr(node, "ag_guard_flag", None)  # Note [Flags known in their guards]
+        if flag is not None:
+            call = call[:-1] + f", guard={flag!r})"
+        out += templates.replace(call, TEST=node.test, BODY=body, ORELSE=_expr(orelse),
+                                 **names)
         return origin.set_location(out, node)
 
     def visit_While(self, node: Any) -> Any:

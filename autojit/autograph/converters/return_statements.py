@@ -14,7 +14,8 @@ from typing import Any
 import gast
 
 from autojit.autograph import origin, templates
-from autojit.autograph.converters import Converter, and_not, contains, rewrite_jumps
+from autojit.autograph.converters import FUNCTIONS, Converter, and_not, blocks, contains
+from autojit.autograph.converters import rewrite_jumps
 
 _COMPOUND = (gast.If, gast.For, gast.AsyncFor, gast.While, gast.With, gast.AsyncWith, gast.Try,
              gast.Match) + ((gast.TryStar,) if hasattr(gast, "TryStar") else ())
@@ -43,6 +44,7 @@ class ReturnConverter(Converter):
             else:
                 loop.ag_extra_test = and_not(do_return, getattr(loop, "ag_extra_test", None))
 
+        _mark_endless_loops(node.body, do_return)
         docstring = node.body[:1] if _is_docstring(node.body[0]) else []
         body = rewrite_jumps(node.body[len(docstring):], lambda s: isinstance(s, gast.Return),
                              replace, lambda s: contains(s, gast.Return), do_return, on_loop)
@@ -58,6 +60,23 @@ class ReturnConverter(Converter):
         return node
 
 
+def _mark_endless_loops(stmts: list, do_return: str) -> None:
+    """Put ``do_return = True`` after each ``while True:`` (no ``break``) that returns: it is
+    left only by ``return``, which the flag then says in Python even where the loop is a
+    graph loop (whose exit leaves a tensor flag, True on every path)."""
+    index = 0
+    while index < len(stmts):
+        stmt = stmts[index]
+        if not isinstance(stmt, FUNCTIONS):
+            for owner, field in blocks(stmt):
+                _mark_endless_loops(getattr(owner, field), do_return)
+        if _ends(stmt) and isinstance(stmt, gast.While) and contains(stmt.body, gast.Return):
+            mark = templates.replace("DO_RETURN = True", DO_RETURN=do_return)
+            stmts[index + 1:index + 1] = origin.set_location(mark, stmt)
+            index += 1
+        index += 1
+
+
 def _is_docstring(stmt: Any) -> bool:
     return isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant) \
         and isinstance(stmt.value.value, str)
@@ -65,25 +84,30 @@ def _is_docstring(stmt: Any) -> bool:
 
 def _always_returns(stmts: list) -> bool:
     """True when every path through ``stmts`` ends in ``return`` or ``raise`` (``assert
-    False`` too), or stays in ``while True:``."""
-    if not stmts:
-        return False
-    last = stmts[-1]
-    if isinstance(last, (gast.Return, gast.Raise)):
+    False`` too), or stays in ``while True:``: when one of them does (what follows it is
+    never reached)."""
+    return any(_ends(stmt) for stmt in stmts)
+
+
+def _ends(stmt: Any) -> bool:
+    if isinstance(stmt, (gast.Return, gast.Raise)):
         return True
-    if isinstance(last, gast.Assert):  # `assert False` raises
-        return isinstance(last.test, gast.Constant) and not last.test.value
-    if isinstance(last, gast.While):
+    if isinstance(stmt, gast.Assert):  # `assert False` raises
+        return isinstance(stmt.test, gast.Constant) and not stmt.test.value
+    if isinstance(stmt, gast.While):
         # `while True:` with no `break` (BreakConverter has made the test of a loop that
         # breaks non-constant) never ends normally: it is left only by `return` or `raise`
-        return isinstance(last.test, gast.Constant) and bool(last.test.value)
-    if isinstance(last, gast.If):
-        return _always_returns(last.body) and _always_returns(last.orelse)
-    if isinstance(last, (gast.With, gast.AsyncWith)):
-        return _always_returns(last.body)
-    if isinstance(last, gast.Try):
-        if _always_returns(last.finalbody):
-            return True
-        return _always_returns(last.orelse or last.body) and _always_returns(last.body) \
-            and all(_always_returns(h.body) for h in last.handlers)
+        return isinstance(stmt.test, gast.Constant) and bool(stmt.test.value)
+    if isinstance(stmt, gast.If):
+        return _always_returns(stmt.body) and _always_returns(stmt.orelse)
+    if isinstance(stmt, gast.Match):  # with a catch-all case, the cases are every path
+        catch_all = any(isinstance(case.pattern, gast.MatchAs) and case.pattern.pattern is None
+                        and case.guard is None for case in stmt.cases)
+        return catch_all and all(_always_returns(case.body) for case in stmt.cases)
+    if isinstance(stmt, (gast.With, gast.AsyncWith)):
+        return _always_returns(stmt.body)
+    if isinstance(stmt, gast.Try):  # a body that ends normally goes on into `else:`
+        return _always_returns(stmt.finalbody) or (
+            (_always_returns(stmt.body) or _always_returns(stmt.orelse))
+            and all(_always_returns(handler.body) for handler in stmt.handlers))
     return False
