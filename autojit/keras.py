@@ -7,7 +7,8 @@ Usage: ``aj.keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logi
 ``aj.keras.Model`` and ``aj.keras.layers.Layer`` are Keras's subclassing API (``build``,
 ``call``, ``add_weight``; autojit/layers/base.py); ``Model`` and ``Sequential`` have Keras's
 ``compile``/``fit``/``evaluate``/``predict``/``save`` (autojit/layers/training.py), with
-``aj.keras.callbacks`` (``Callback``, ``History``, ``EarlyStopping``) and
+``aj.keras.callbacks`` (``Callback``, ``History``, ``EarlyStopping``; autojit/layers/
+callbacks.py) and
 ``aj.keras.models.load_model``. ``aj.keras.Input`` and ``Model(inputs, outputs)`` are the
 functional API (autojit/layers/functional.py).
 """
@@ -18,7 +19,7 @@ import numpy as np
 
 from autojit import initializers, layers, losses, metrics, optimizers, regularizers
 from autojit.layers import Sequential
-from autojit.layers import training as _training
+from autojit.layers import callbacks as _callbacks
 from autojit.layers.base import Model
 from autojit.layers.functional import Input, KerasTensor
 
@@ -47,8 +48,8 @@ def load_model(filepath, custom_objects=None, compile=True):
 
 
 models = types.SimpleNamespace(load_model=load_model, Sequential=Sequential, Model=Model)
-callbacks = types.SimpleNamespace(Callback=_training.Callback, History=_training.History,
-                                  EarlyStopping=_training.EarlyStopping)
+callbacks = types.SimpleNamespace(Callback=_callbacks.Callback, History=_callbacks.History,
+                                  EarlyStopping=_callbacks.EarlyStopping)
 
 __all__ = ["callbacks", "models", "initializers", "layers", "losses", "metrics", "optimizers",
            "regularizers", "Input", "KerasTensor", "Model", "Sequential", "utils"]

@@ -8,127 +8,76 @@ Note [Keras training]: ``compile(optimizer, loss, metrics)`` takes Keras's names
 shape and once more for a smaller last batch (``reduce_retracing``); ``run_eagerly=True``
 runs it as plain Python. Batches are slices of ``x``/``y`` (NumPy arrays or tensors),
 shuffled each epoch unless ``shuffle=False`` (repeatable under ``aj.random.set_seed``), or
-the batches of an ``aj.data.Dataset`` of ``(x, y)``. ``validation_split`` holds out the last
-fraction of the data before shuffling, as Keras; ``validation_data`` is evaluated after each
-epoch into ``val_`` logs. ``fit`` returns a ``History`` (``history.history["loss"]``), prints
-one line per epoch unless ``verbose=0``, and calls the callbacks' ``on_train_begin``,
-``on_epoch_begin``, ``on_epoch_end(epoch, logs)`` and ``on_train_end``; a callback setting
-``model.stop_training = True`` ends training after that epoch. The compiled state lives in
-one plain attribute, so metrics' Variables are not the model's (as Keras's ``model.weights``).
+the batches of an ``aj.data.Dataset`` of ``(x, y)`` or ``(x, y, sample_weight)``.
+``validation_split`` holds out the last ``n - floor(n * (1 - split))`` examples before
+shuffling, as Keras; ``validation_data`` is evaluated after each epoch (or each
+``validation_freq``-th) into ``val_`` logs. ``fit`` returns a ``History``
+(``history.history["loss"]``), prints one line per epoch unless ``verbose=0``, and calls the
+callbacks' ``on_train_begin``, ``on_epoch_begin``, ``on_epoch_end(epoch, logs)`` and
+``on_train_end``; a callback setting ``model.stop_training = True`` ends training after that
+epoch. The compiled state lives in one plain attribute, so metrics' Variables are not the
+model's (as Keras's ``model.weights``).
+
+The loss of a step, in training and in ``evaluate`` alike, is Keras 3's ``compute_loss``:
+``loss_weights * loss(y, pred, sample_weight) + sum(model.losses)`` (the regularizers'
+penalties). A loss reduces as ``"sum_over_batch_size"``, ``sum(w * l) / batch`` (not divided
+by the sum of the weights; Note [Loss reduction] in autojit/losses.py), and the logged loss
+is the mean over batches weighted by their sizes, so over the data it is ``sum(w * l) / n``.
+``sample_weight`` (one weight per example, or per time step for a ``[batch, time]`` loss) is
+sliced and shuffled with its examples and is an argument of the traced step, so weights
+trace once per batch shape as the data does (no weights: ``None``, and the graph is the
+unweighted one). ``class_weight`` (``fit`` only) turns the labels, integer or argmax of
+one-hot, into per-example weights (a class left out weighs 1, as Keras 3), multiplied into
+``sample_weight`` as tf.keras does (Keras 3 refuses both at once). As Keras, ``metrics`` are
+never weighted; ``weighted_metrics`` get the weights. Arguments that would change results
+and are not implemented (``steps_per_epoch``, ``validation_steps``, ``steps``, unknown names)
+raise; TF-era tuning knobs that cannot change them are accepted and ignored.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Callable
 
 import numpy as np
 
 from autojit.errors import InvalidArgumentError
-
-
-class Callback:
-    """Base class of ``fit``'s callbacks; ``self.model`` is set before training.
-
-    Usage::
-
-        class Print(aj.keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                print(epoch, logs["loss"])
-    """
-
-    model: Any = None
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        """Called once before the first epoch. Usage: override it in a subclass"""
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        """Called once after the last epoch. Usage: override it in a subclass"""
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        """Called before each epoch. Usage: override it in a subclass"""
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Called after each epoch with its logs (``loss``, metrics, ``val_`` ones).
-
-        Usage: ``def on_epoch_end(self, epoch, logs=None): print(logs["loss"])``
-        """
-
-
-class History(Callback):
-    """What ``fit`` returns: ``history`` maps each log name to its value per epoch.
-
-    Usage: ``history = model.fit(x, y, epochs=3); history.history["loss"]``
-    """
-
-    def __init__(self) -> None:
-        self.history: dict[str, list] = {}
-        self.epoch: list[int] = []
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Record ``logs``. Usage: called by ``fit``"""
-        self.epoch.append(epoch)
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(value)
-
-
-class EarlyStopping(Callback):
-    """Stops training when ``monitor`` has not improved by ``min_delta`` for ``patience``
-    epochs; ``restore_best_weights`` puts back the weights of the best epoch.
-
-    Usage: ``model.fit(x, y, epochs=100, callbacks=[aj.keras.callbacks.EarlyStopping(patience=3)])``
-    """
-
-    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
-                 mode: str = "auto", restore_best_weights: bool = False):
-        if mode not in ("auto", "min", "max"):
-            raise InvalidArgumentError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', "
-                                       f"got {mode!r}")
-        self.monitor, self.min_delta, self.patience = monitor, abs(float(min_delta)), patience
-        maximize = mode == "max" or (mode == "auto" and "acc" in monitor)
-        self.sign = -1.0 if maximize else 1.0
-        self.restore_best_weights = restore_best_weights
-        self.stopped_epoch = 0
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        """Reset the best value and the wait. Usage: called by ``fit``"""
-        self.best, self.wait, self.best_weights = math.inf, 0, None
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Compare ``logs[monitor]`` with the best so far; stop after ``patience`` misses.
-
-        Usage: called by ``fit``
-        """
-        if self.monitor not in (logs or {}):
-            raise InvalidArgumentError(f"EarlyStopping: monitor {self.monitor!r} is not among "
-                                       f"the logs {sorted(logs or {})}")
-        value = self.sign * float(logs[self.monitor])
-        if value < self.best - self.min_delta:
-            self.best, self.wait = value, 0
-            if self.restore_best_weights:
-                self.best_weights = [v.numpy().copy() for v in self.model.variables]
-            return
-        self.wait += 1
-        if self.wait > self.patience:
-            self.stopped_epoch = epoch
-            self.model.stop_training = True
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        """Restore the best weights when asked. Usage: called by ``fit``"""
-        if self.restore_best_weights and self.best_weights is not None:
-            for var, value in zip(self.model.variables, self.best_weights):
-                var.assign(value)
+from autojit.layers.callbacks import History
 
 
 class _Compiled:
     """What ``compile`` chose (kept out of the Module walk: a plain object)."""
 
-    def __init__(self, optimizer: Any, loss: Callable, loss_name: str, metrics: list,
-                 run_eagerly: bool):
+    def __init__(self, optimizer: Any, loss: Callable, loss_name: str, loss_weight: float,
+                 metrics: list, weighted: list, run_eagerly: bool):
         self.optimizer, self.loss, self.loss_name = optimizer, loss, loss_name
-        self.metrics, self.run_eagerly = metrics, run_eagerly
+        self.loss_weight, self.run_eagerly = loss_weight, run_eagerly
+        self.metrics = metrics  # never weighted, as Keras's compile(metrics=...)
+        self.weighted = weighted  # (log name, metric) pairs that get the sample weights
         self.train_step: Any = None
         self.test_step: Any = None
+
+    def all_metrics(self) -> list:
+        return [*self.metrics, *(metric for _, metric in self.weighted)]
+
+    def update(self, y: Any, pred: Any, sample_weight: Any) -> None:
+        for metric in self.metrics:
+            metric.update_state(y, pred)
+        for _, metric in self.weighted:
+            metric.update_state(y, pred, sample_weight=sample_weight)
+
+    def results(self) -> dict:
+        values = {metric.name: float(metric.result()) for metric in self.metrics}
+        values.update({name: float(metric.result()) for name, metric in self.weighted})
+        return values
+
+
+# compile's, fit's and evaluate's Keras arguments that cannot change the results here: accepted
+# and ignored (steps run one at a time, and the step is always traced unless run_eagerly)
+_HARMLESS = {"compile": ("auto_scale_loss", "pss_evaluation_shards"),
+             "fit": ("workers", "use_multiprocessing", "max_queue_size"),
+             "evaluate": ("workers", "use_multiprocessing", "max_queue_size")}
 
 
 class Training:
@@ -143,14 +92,21 @@ class Training:
     _typed_inputs = False  # True where the Inputs give save its types (functional models)
 
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
-                run_eagerly: bool = False, **unused: Any) -> None:
-        """Choose the optimizer, loss and metrics ``fit`` and ``evaluate`` use.
+                loss_weights: Any = None, weighted_metrics: Any = None,
+                run_eagerly: bool = False, steps_per_execution: int = 1,
+                jit_compile: Any = "auto", **kwargs: Any) -> None:
+        """Choose the optimizer, loss and metrics ``fit`` and ``evaluate`` use (tf.keras's
+        argument order). ``loss_weights`` (a number, one output) scales the loss, not the
+        regularizers' penalties; ``weighted_metrics`` get ``sample_weight``, ``metrics``
+        never do (as Keras). ``steps_per_execution``, ``jit_compile``, ``auto_scale_loss``
+        and ``pss_evaluation_shards`` change no result here and are ignored.
 
         Usage: ``model.compile(optimizer="adam", loss="mse", metrics=["mae"])``
         """
         from autojit import losses as losses_module
         from autojit import optimizers
 
+        _refuse_unknown("compile", kwargs)
         if isinstance(optimizer, str):
             table = {"sgd": optimizers.SGD, "adam": optimizers.Adam, "adamw": optimizers.AdamW,
                      "rmsprop": optimizers.RMSprop, "adagrad": optimizers.Adagrad}
@@ -163,8 +119,16 @@ class Training:
                                        "loss=aj.keras.losses.SparseCategoricalCrossentropy()")
         loss_fn, loss_name = _loss(losses_module, loss)
         metric_list = [_metric(m, loss_name) for m in (metrics or [])]
-        object.__setattr__(self, "_compiled", _Compiled(optimizer, loss_fn, loss_name,
-                                                        metric_list, bool(run_eagerly)))
+        names = {m.name for m in metric_list}
+        weighted = []
+        for m in weighted_metrics or []:
+            metric = _weighted_metric(_metric(m, loss_name))
+            name = f"weighted_{metric.name}" if metric.name in names else metric.name
+            names.add(name)  # Keras's names: "weighted_" only where a metric has the name
+            weighted.append((name, metric))
+        object.__setattr__(self, "_compiled", _Compiled(
+            optimizer, loss_fn, loss_name, _loss_weight(loss_weights), metric_list, weighted,
+            bool(run_eagerly)))
 
     @property
     def optimizer(self) -> Any:
@@ -180,8 +144,11 @@ class Training:
 
     @property
     def metrics(self) -> list:
-        """The compiled metrics (not the model's Variables). Usage: ``model.metrics``"""
-        return list(self._require("metrics").metrics)
+        """The compiled metrics, then the weighted ones (not the model's Variables).
+
+        Usage: ``model.metrics``
+        """
+        return self._require("metrics").all_metrics()
 
     def _require(self, what: str) -> _Compiled:
         compiled = vars(self).get("_compiled")
@@ -194,30 +161,24 @@ class Training:
     def _steps(self) -> _Compiled:
         from autojit.autodiff import GradientTape
         from autojit.function import function
-        from autojit.ops.array import add_n
 
         compiled = self._require("fit/evaluate")
         if compiled.train_step is not None:
             return compiled
 
-        def train_step(x: Any, y: Any) -> Any:
+        def train_step(x: Any, y: Any, sample_weight: Any) -> Any:
             with GradientTape() as tape:
                 pred = self(x, training=True)
-                loss = compiled.loss(y, pred)
-                penalties = self.losses  # the regularizers' (aj.keras.regularizers)
-                if penalties:
-                    loss = loss + add_n(penalties)
+                loss = self._loss_of(compiled, y, pred, sample_weight)
             variables = self.trainable_variables
             compiled.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-            for metric in compiled.metrics:
-                metric.update_state(y, pred)
+            compiled.update(y, pred, sample_weight)
             return loss
 
-        def test_step(x: Any, y: Any) -> Any:
+        def test_step(x: Any, y: Any, sample_weight: Any) -> Any:
             pred = self(x, training=False)
-            for metric in compiled.metrics:
-                metric.update_state(y, pred)
-            return compiled.loss(y, pred)
+            compiled.update(y, pred, sample_weight)
+            return self._loss_of(compiled, y, pred, sample_weight)
 
         if compiled.run_eagerly:
             compiled.train_step, compiled.test_step = train_step, test_step
@@ -226,21 +187,55 @@ class Training:
             compiled.test_step = function(test_step, reduce_retracing=True)
         return compiled
 
+    def _loss_of(self, compiled: _Compiled, y: Any, pred: Any, sample_weight: Any) -> Any:
+        """Keras 3's ``compute_loss``, the same in training and in ``evaluate``: the weighted
+        compiled loss, times ``loss_weights``, plus the regularizers' penalties."""
+        from autojit.ops.array import add_n
+
+        loss = compiled.loss(y, pred, sample_weight=sample_weight)
+        if compiled.loss_weight != 1.0:
+            loss = loss * compiled.loss_weight
+        penalties = self.losses  # the regularizers' (aj.keras.regularizers)
+        if penalties:
+            loss = loss + add_n(penalties)
+        return loss
+
     # --- fit, evaluate, predict ----------------------------------------------------------
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None,
             epochs: int = 1, verbose: Any = "auto", callbacks: list | None = None,
             validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
-            initial_epoch: int = 0, **unused: Any) -> History:
+            class_weight: dict | None = None, sample_weight: Any = None,
+            initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: Any = 1, **kwargs: Any) -> History:
         """Train for ``epochs`` passes over the data (Note [Keras training]).
+
+        ``sample_weight``: one weight per example of ``x``; ``class_weight``: ``{class:
+        weight}`` for the labels ``y``; ``validation_data``: ``(x, y)``, ``(x, y,
+        sample_weight)`` or a Dataset, evaluated in batches of ``validation_batch_size``
+        (``batch_size``) after every ``validation_freq``-th epoch (an int, or a list of
+        1-based epochs). ``steps_per_epoch`` and ``validation_steps`` are not implemented and
+        raise unless None; ``workers``, ``use_multiprocessing`` and ``max_queue_size`` are
+        accepted and ignored.
 
         Usage: ``history = model.fit(x_train, y_train, epochs=5, validation_split=0.1)``
         """
+        _refuse_unknown("fit", kwargs)
+        _refuse_steps("fit", "steps_per_epoch", steps_per_epoch,
+                      "an epoch is one pass over all of x; pass x as a Dataset of the batches "
+                      "of one epoch instead")
+        _refuse_steps("fit", "validation_steps", validation_steps,
+                      "validation runs over all of validation_data; pass it as a Dataset of "
+                      "the batches to validate on instead")
         compiled = self._steps()
         if not 0 <= validation_split < 1:
             raise InvalidArgumentError(f"fit: validation_split must be in [0, 1), got "
                                        f"{validation_split!r}")
+        _check_validation_freq(validation_freq)
+        class_weight = _check_class_weight(class_weight)
         if validation_split and validation_data is None:
-            x, y, validation_data = _split(x, y, validation_split)
+            x, y, sample_weight, validation_data = _split(x, y, sample_weight, validation_split)
+        validation = None if validation_data is None else _unpack(validation_data)
         history = History()
         hooks = [history, *(callbacks or [])]
         for hook in hooks:
@@ -251,14 +246,16 @@ class Training:
         for epoch in range(initial_epoch, epochs):
             for hook in hooks:
                 hook.on_epoch_begin(epoch)
-            for metric in compiled.metrics:
+            for metric in compiled.all_metrics():
                 metric.reset_state()
+            batches = _batches(x, y, batch_size, shuffle, epoch, sample_weight, "fit")
             logs = {"loss": self._mean_loss(compiled.train_step,
-                                            _batches(x, y, batch_size, shuffle, epoch))}
-            logs.update({m.name: float(m.result()) for m in compiled.metrics})
-            if validation_data is not None:
-                values = self.evaluate(*_pair(validation_data), batch_size=batch_size,
-                                       verbose=0, return_dict=True)
+                                            _class_weighted(batches, class_weight))}
+            logs.update(compiled.results())
+            if validation is not None and _validates(epoch, validation_freq):
+                vx, vy, vw = validation
+                values = self.evaluate(vx, vy, sample_weight=vw, verbose=0, return_dict=True,
+                                       batch_size=validation_batch_size or batch_size)
                 logs.update({f"val_{k}": v for k, v in values.items()})
             if verbose not in (0, False):
                 print(f"Epoch {epoch + 1}/{epochs} - " + " - ".join(
@@ -272,18 +269,29 @@ class Training:
         return history
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
-                 verbose: Any = "auto", return_dict: bool = False, **unused: Any) -> Any:
+                 verbose: Any = "auto", sample_weight: Any = None, steps: int | None = None,
+                 callbacks: list | None = None, return_dict: bool = False,
+                 **kwargs: Any) -> Any:
         """The compiled loss (and metrics) over the data: a float, or ``[loss, *metrics]``
-        when there are metrics, or a dict with ``return_dict=True``.
+        when there are metrics, or a dict with ``return_dict=True``. ``sample_weight``
+        weights the loss and the ``weighted_metrics`` as in ``fit``; ``steps`` and
+        ``callbacks`` are not implemented and raise unless None.
 
         Usage: ``loss, accuracy = model.evaluate(x_test, y_test)``
         """
+        _refuse_unknown("evaluate", kwargs)
+        _refuse_steps("evaluate", "steps", steps, "evaluate runs over all of x; pass x as a "
+                      "Dataset of the batches to evaluate instead")
+        if callbacks:
+            raise InvalidArgumentError(f"evaluate: callbacks are not implemented (a Callback "
+                                       f"has no on_test_* hooks here); got {callbacks!r}. "
+                                       f"Leave them out")
         compiled = self._steps()
-        for metric in compiled.metrics:
+        for metric in compiled.all_metrics():
             metric.reset_state()
-        values = {"loss": self._mean_loss(compiled.test_step,
-                                          _batches(x, y, batch_size, False, 0))}
-        values.update({m.name: float(m.result()) for m in compiled.metrics})
+        batches = _batches(x, y, batch_size, False, 0, sample_weight, "evaluate")
+        values = {"loss": self._mean_loss(compiled.test_step, batches)}
+        values.update(compiled.results())
         if verbose not in (0, False, "auto"):
             print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()))
         if return_dict:
@@ -320,14 +328,16 @@ class Training:
         return x
 
     def _mean_loss(self, step: Callable, batches: Any) -> float:
-        """The mean of ``step(x, y)`` over the batches, weighted by their sizes; each batch's
-        loss stays on the device and the mean is read once (not a host read per batch)."""
+        """The mean of ``step(x, y, sample_weight)`` over the batches, weighted by their sizes
+        (as Keras's loss tracker); each batch's loss stays on the device and the mean is read
+        once (not a host read per batch)."""
         from autojit.ops.array import add_n
 
         weighted, count = [], 0
-        for xb, yb in batches:
+        for xb, yb, wb in batches:
             n = _count(xb)
-            weighted.append(step(self._seen(xb), _tensor(yb)) * float(n))
+            wb = None if wb is None else _tensor(wb)
+            weighted.append(step(self._seen(xb), _tensor(yb), wb) * float(n))
             count += n
         return float(add_n(weighted)) / count if weighted else 0.0
 
@@ -346,7 +356,8 @@ def predict_in_batches(call: Callable, x: Any, batch_size: int | None) -> np.nda
 
     Usage: ``predict_in_batches(model, x_test, 128)``
     """
-    parts = [np.asarray(call(xb)) for xb, _ in _batches(x, None, batch_size, False, 0)]
+    batches = _batches(x, None, batch_size, False, 0, None, "predict")
+    parts = [np.asarray(call(xb)) for xb, _, _ in batches]
     return np.concatenate(parts) if parts else np.zeros((0,))
 
 
@@ -366,11 +377,9 @@ def _loss(losses_module: Any, loss: Any) -> tuple[Callable, str]:
         return table[loss](), loss
     if isinstance(loss, losses_module.Loss):
         return loss, getattr(loss, "name", type(loss).__name__)
-    if callable(loss):
-        from autojit.ops.reduce import reduce_mean
-
+    if callable(loss):  # per-sample losses, weighted and reduced as a Loss (as Keras's)
         name = getattr(loss, "__name__", "loss")
-        return (lambda y_true, y_pred: reduce_mean(loss(y_true, y_pred))), name
+        return losses_module.LossFunctionWrapper(loss, name=name), name
     raise InvalidArgumentError(f"compile: expected loss as a name, a Loss or a function, got "
                                f"{loss!r}")
 
@@ -403,6 +412,97 @@ def _metric(metric: Any, loss_name: str) -> Any:
                                f"'auc', 'mae', 'mse' or an aj.keras.metrics object")
 
 
+def _weighted_metric(metric: Any) -> Any:
+    """``metric`` for ``weighted_metrics``: its ``update_state`` must take ``sample_weight``."""
+    params = inspect.signature(metric.update_state).parameters.values()
+    if not any(p.name == "sample_weight" or p.kind is p.VAR_KEYWORD for p in params):
+        raise InvalidArgumentError(f"compile: weighted_metrics need metrics whose update_state "
+                                   f"takes sample_weight; {type(metric).__name__} "
+                                   f"{metric.name!r}'s does not. Pass it in metrics instead")
+    return metric
+
+
+def _loss_weight(loss_weights: Any) -> float:
+    """compile's ``loss_weights`` for the one output the compiled loss has, as a float."""
+    value = loss_weights
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
+    if value is None:
+        return 1.0
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        raise InvalidArgumentError(f"compile: expected loss_weights as a number or a list of "
+                                   f"one number (one output), got {loss_weights!r}")
+    return float(value)
+
+
+def _refuse_unknown(caller: str, kwargs: dict) -> None:
+    """Raise for keyword arguments that are neither ``caller``'s nor harmless (_HARMLESS):
+    ignored, they would silently change what the user asked for."""
+    unknown = sorted(set(kwargs) - set(_HARMLESS[caller]))
+    if unknown:
+        taken = [name for name in inspect.signature(getattr(Training, caller)).parameters
+                 if name not in ("self", "kwargs")]
+        raise InvalidArgumentError(f"{caller}: unexpected argument {unknown[0]!r}; expected "
+                                   f"one of {', '.join(taken + list(_HARMLESS[caller]))} (the "
+                                   f"last {len(_HARMLESS[caller])} accepted and ignored)")
+
+
+def _refuse_steps(caller: str, name: str, value: Any, why: str) -> None:
+    if value is not None:
+        raise InvalidArgumentError(f"{caller}: {name} is not implemented ({why}); got "
+                                   f"{name}={value!r}")
+
+
+def _check_validation_freq(freq: Any) -> None:
+    ok_int = isinstance(freq, int) and not isinstance(freq, bool) and freq >= 1
+    if not ok_int and not isinstance(freq, (list, tuple)):
+        raise InvalidArgumentError(f"fit: expected validation_freq as an int >= 1 or a list of "
+                                   f"epochs, got {freq!r}")
+
+
+def _validates(epoch: int, freq: Any) -> bool:
+    """Keras's ``_should_eval``: every ``freq``-th epoch, or the listed 1-based epochs."""
+    return epoch + 1 in freq if isinstance(freq, (list, tuple)) else (epoch + 1) % freq == 0
+
+
+def _check_class_weight(class_weight: Any) -> dict | None:
+    """``class_weight`` with int keys (as Keras 3), or None."""
+    if class_weight is None:
+        return None
+    if not isinstance(class_weight, dict):
+        raise InvalidArgumentError(f"fit: expected class_weight as a dict {{class index: "
+                                   f"weight}}, got {class_weight!r}")
+    cleaned = {}
+    for key, value in class_weight.items():
+        if isinstance(key, bool) or not isinstance(key, (int, np.integer)):
+            raise InvalidArgumentError(f"fit: expected class_weight's keys to be class "
+                                       f"indices (ints), got {key!r}")
+        cleaned[int(key)] = float(value)
+    return cleaned
+
+
+def _class_weighted(batches: Any, class_weight: dict | None):
+    """The batches with ``class_weight`` of each example's label multiplied into its weight
+    (tf.keras's combination; a class missing from the dict weighs 1, as Keras 3)."""
+    for xb, yb, wb in batches:
+        if class_weight is not None:
+            labels = np.asarray(yb)
+            if labels.ndim > 1:
+                labels = np.argmax(labels, axis=-1) if labels.shape[-1] != 1 \
+                    else np.squeeze(labels, axis=-1)
+            if labels.ndim != 1:
+                raise InvalidArgumentError(f"fit: class_weight needs one label per example "
+                                           f"(y of shape [n], [n, 1] or one-hot [n, classes]), "
+                                           f"got y of shape {tuple(np.shape(yb))}")
+            classes = np.round(labels).astype(np.int64)
+            weight = np.array([class_weight.get(int(c), 1.0) for c in classes], np.float32)
+            if wb is not None:
+                wb = np.asarray(wb)
+                weight = wb * weight.reshape((-1,) + (1,) * (wb.ndim - 1))
+            wb = weight
+        yield xb, yb, wb
+
+
 def _snake(name: str) -> str:
     from autojit.module import camel_to_snake
 
@@ -415,12 +515,17 @@ def _tensor(value: Any) -> Any:
     return value if isinstance(value, Tensor) else convert_to_tensor(value)
 
 
-def _pair(data: Any) -> tuple:
-    if isinstance(data, (list, tuple)) and len(data) == 2:
-        return data[0], data[1]
-    if hasattr(data, "batch") or hasattr(data, "__iter__") and not isinstance(data, np.ndarray):
-        return data, None
-    raise InvalidArgumentError("fit: validation_data must be (x, y) or a Dataset of (x, y)")
+def _unpack(data: Any) -> tuple:
+    """``validation_data`` as ``(x, y, sample_weight)``: a Dataset is ``(data, None, None)``."""
+    if isinstance(data, (list, tuple)) and len(data) in (2, 3):
+        return data[0], data[1], data[2] if len(data) == 3 else None
+    if not isinstance(data, (list, tuple, np.ndarray)) and (
+            hasattr(data, "batch") or hasattr(data, "__iter__")):
+        return data, None, None
+    got = f"a {type(data).__name__} of {len(data)}" if isinstance(data, (list, tuple)) \
+        else type(data).__name__
+    raise InvalidArgumentError(f"fit: validation_data must be (x, y) or a Dataset of (x, y) "
+                               f"batches, or (x, y, sample_weight); got {got}")
 
 
 def _is_arrays(x: Any) -> bool:
@@ -447,32 +552,44 @@ def _take(x: Any, index: Any) -> Any:
     return nest.map_structure(lambda a: np.asarray(a)[index], x)
 
 
-def _split(x: Any, y: Any, fraction: float) -> tuple:
+def _split(x: Any, y: Any, sample_weight: Any, fraction: float) -> tuple:
+    """Keras's ``train_validation_split``: the first ``floor(n * (1 - fraction))`` examples
+    train, the rest validate; ``(x, y, sample_weight, validation_data)``."""
     if y is None or not _is_arrays(x):
         raise InvalidArgumentError("fit: validation_split needs arrays x and y, not a Dataset")
     n = _count(x)
-    cut = slice(0, n - int(round(n * fraction)))
-    rest = slice(cut.stop, n)
-    return _take(x, cut), _take(y, cut), (_take(x, rest), _take(y, rest))
+    split_at = int(math.floor(n * (1.0 - fraction)))
+    if split_at in (0, n):
+        raise InvalidArgumentError(f"fit: the data has {n} examples, not enough to split by "
+                                   f"validation_split={fraction} into training and validation "
+                                   f"examples ({split_at} and {n - split_at}); pass more data "
+                                   f"or another validation_split")
+    train, rest = slice(0, split_at), slice(split_at, n)
+    w = None if sample_weight is None else np.asarray(sample_weight)
+    validation = (_take(x, rest), _take(y, rest), None if w is None else w[rest])
+    return _take(x, train), _take(y, train), None if w is None else w[train], validation
 
 
-def _batches(x: Any, y: Any, batch_size: int | None, shuffle: bool, epoch: int):
-    """(x, y) batches: slices of arrays (or of each of several; shuffled per epoch), or a
-    Dataset's elements."""
+def _batches(x: Any, y: Any, batch_size: int | None, shuffle: bool, epoch: int,
+             sample_weight: Any = None, caller: str = "fit"):
+    """(x, y, sample_weight) batches: slices of arrays (or of each of several; shuffled per
+    epoch, the weights with their examples), or a Dataset's elements."""
     if not _is_arrays(x):
-        if y is not None:
-            raise InvalidArgumentError("fit: y must be None when x is a Dataset (its elements "
-                                       "are the (x, y) batches)")
-        for element in x:  # a Dataset (or iterable) of (x, y) batches, or of x alone
-            yield element if isinstance(element, (list, tuple)) else (element, None)
+        for name, value in (("y", y), ("sample_weight", sample_weight)):
+            if value is not None:
+                raise InvalidArgumentError(f"{caller}: {name} must be None when x is a Dataset "
+                                           f"(its elements are the (x, y) or (x, y, "
+                                           f"sample_weight) batches)")
+        yield from _dataset_batches(x, caller)
         return
     from autojit import nest
 
     n = _count(x)
     for leaf in nest.flatten(x) + ([] if y is None else nest.flatten(y)):
         if int(leaf.shape[0]) != n:
-            raise InvalidArgumentError(f"fit: every input and target must have the same "
+            raise InvalidArgumentError(f"{caller}: every input and target must have the same "
                                        f"number of examples, got {n} and {int(leaf.shape[0])}")
+    ws = None if sample_weight is None else _weights(sample_weight, n, caller)
     size = 32 if batch_size is None else int(batch_size)
     order = np.arange(n)
     if shuffle:
@@ -484,7 +601,31 @@ def _batches(x: Any, y: Any, batch_size: int | None, shuffle: bool, epoch: int):
     ys = None if y is None else nest.map_structure(np.asarray, y)
     for start in range(0, n, size):
         index = order[start:start + size]
-        yield _take(xs, index), None if ys is None else _take(ys, index)
+        yield (_take(xs, index), None if ys is None else _take(ys, index),
+               None if ws is None else ws[index])
 
 
-__all__ = ["Callback", "EarlyStopping", "History", "Training"]
+def _dataset_batches(data: Any, caller: str):
+    """A Dataset's (or iterable's) elements as (x, y, sample_weight), as Keras's
+    ``unpack_x_y_sample_weight``."""
+    for element in data:
+        if not isinstance(element, (list, tuple)):
+            yield element, None, None
+        elif 1 <= len(element) <= 3:
+            yield (*element, *(None,) * (3 - len(element)))
+        else:
+            raise InvalidArgumentError(f"{caller}: expected a Dataset of x, (x, y) or (x, y, "
+                                       f"sample_weight) batches, got an element of "
+                                       f"{len(element)} parts")
+
+
+def _weights(sample_weight: Any, n: int, caller: str) -> np.ndarray:
+    """``sample_weight`` as a floating NumPy array with one weight (or row) per example."""
+    weights = np.asarray(sample_weight)
+    if weights.ndim == 0 or weights.shape[0] != n:
+        raise InvalidArgumentError(f"{caller}: expected sample_weight with one weight per "
+                                   f"example ({n}), got shape {weights.shape}")
+    return weights if weights.dtype.kind == "f" else weights.astype(np.float32)
+
+
+__all__ = ["Training", "predict_in_batches"]
