@@ -10,13 +10,32 @@ sub-module in the order found (tf.Module's order). Every object is listed once, 
 cut. The walk is redone on every access rather than cached: invalidating a cache exactly
 would need every list and dict in every attribute wrapped (``self.layers.append`` mutates
 without a ``setattr``), which changes the types users see. The walk is a tight loop over a
-few dozen objects for a typical model (a few microseconds, see tests/test_module.py), so it
-is cheap next to one training step, and inside ``@aj.function`` it runs only while tracing.
+few dozen objects for a typical model (tens of microseconds), so it is cheap next to one
+training step, and inside ``@aj.function`` it runs only while tracing. The walk carries one
+flag down, ``frozen``: set below a module whose ``trainable`` is False (Note [Freezing]).
+
+Note [Freezing]: as Keras 3, every Module has ``trainable`` (True by default). A module with
+``trainable == False`` lists every Variable it and its sub-modules hold under
+``non_trainable_variables`` and none under ``trainable_variables``; ``variables`` does not
+change. The split is made by the walk, not by changing the Variables' own ``trainable``
+flags, so setting ``trainable = True`` again restores the split they were made with
+(``BatchNormalization``'s moving statistics stay non-trainable), and a Variable's
+``trainable`` keeps saying how it was made (as ``tf.keras`` 2). Setting ``trainable`` also
+sets it on every sub-module (Keras 3's recursive setter: a frozen base model's
+``BatchNormalization`` reads ``trainable == False`` and runs in inference mode), so setting
+it back to True unfreezes sub-modules frozen one by one before. A module attached to a frozen
+one later keeps its own flag but is frozen through it (the walk), as Keras's
+``trainable_weights`` is empty for a frozen layer whatever its sub-layers say. A Variable
+held by both a frozen and a trainable module counts as the module it is first found in.
+Every Module subclass takes ``trainable=False`` as a constructor keyword (``Dense(4,
+trainable=False)``), added by ``Module.__init_subclass__`` where ``__init__`` does not take
+``trainable`` itself.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 import threading
 from typing import Any, Callable, TypeVar
@@ -93,6 +112,19 @@ class _ModuleScope:
         return f"<name_scope {self.name!r}>"
 
 
+class _Listing:
+    """A read-only computed attribute that an instance attribute of the same name overrides
+    (a non-data descriptor, unlike ``property``). Usage: ``@_Listing def weights(self): ...``
+    """
+
+    def __init__(self, compute: Callable[[Any], Any]):
+        self._compute = compute
+        self.__doc__ = compute.__doc__
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        return self if instance is None else self._compute(instance)
+
+
 class Module:
     """Base class for anything that holds Variables: layers, models, optimizers' users.
 
@@ -118,6 +150,14 @@ class Module:
     """
 
     _walk_sorted = True  # attributes by name (tf.Module); Keras layers: in assignment order
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every subclass's constructor takes trainable=False (Note [Freezing]), the built-in
+        # layers' too, whose __init__s do not name it: wrap those that do not.
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if callable(init) and "trainable" not in _parameters(init):
+            cls.__init__ = _taking_trainable(init)  # type: ignore[method-assign]
 
     def __init__(self, name: str | None = None):
         if name is None:
@@ -148,6 +188,29 @@ class Module:
         return self._scope
 
     @property
+    def trainable(self) -> bool:
+        """Whether training updates this module's Variables (Note [Freezing]); True by default.
+
+        Usage: ``base_model.trainable = False`` (freeze it, as Keras), or
+        ``aj.keras.layers.Dense(4, trainable=False)``
+
+        False moves every Variable of the module and of its sub-modules to
+        ``non_trainable_variables``; setting it sets it on every sub-module too; True brings
+        back the split the Variables were made with. A frozen ``BatchNormalization`` runs in
+        inference mode even when called with ``training=True``. As in Keras, a ``fit`` traced
+        before the change keeps its trace: call ``model.compile(...)`` again after changing
+        ``trainable`` (and trace your own ``@aj.function`` train step again) to train the new
+        set of Variables.
+        """
+        return vars(self).get("_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        value = bool(value)
+        for module in (self, *self.submodules):
+            object.__setattr__(module, "_trainable", value)
+
+    @property
     def variables(self) -> tuple:
         """Every Variable held by this module and its sub-modules (Note [Module discovery]).
 
@@ -157,7 +220,8 @@ class Module:
 
     @property
     def trainable_variables(self) -> tuple:
-        """The trainable Variables, in the order of ``variables``.
+        """The Variables training updates, in the order of ``variables``: those made
+        trainable, of modules none of which on the way is frozen (Note [Freezing]).
 
         Usage: ``grads = tape.gradient(loss, model.trainable_variables)``
         """
@@ -165,11 +229,38 @@ class Module:
 
     @property
     def non_trainable_variables(self) -> tuple:
-        """The Variables created with ``trainable=False``.
+        """The other Variables, in the order of ``variables``: those made with
+        ``trainable=False``, and all those of frozen modules (Note [Freezing]).
 
         Usage: ``model.non_trainable_variables``
         """
         return tuple(_walk(self, _is_frozen))
+
+    # Keras's names. Non-data descriptors (_Listing), unlike properties, so a subclass may
+    # still assign an attribute of that name (PyTorch-style ``self.weights = ...``).
+    @_Listing
+    def weights(self) -> list:
+        """Every Variable, those made trainable first, then the others, each in the order of
+        ``variables`` (Keras's ``weights``; freezing does not change it, as Keras 3).
+
+        Usage: ``[w.shape for w in layer.weights]``
+        """
+        variables = self.variables
+        return [v for v in variables if v.trainable] + [v for v in variables if not v.trainable]
+
+    @_Listing
+    def trainable_weights(self) -> list:
+        """``trainable_variables`` as a list (Keras's name). Usage: ``layer.trainable_weights``
+        """
+        return list(self.trainable_variables)
+
+    @_Listing
+    def non_trainable_weights(self) -> list:
+        """``non_trainable_variables`` as a list (Keras's name).
+
+        Usage: ``layer.non_trainable_weights``
+        """
+        return list(self.non_trainable_variables)
 
     @property
     def losses(self) -> list:
@@ -240,55 +331,76 @@ def _suggest(name: Any) -> str:
     return "_" + text if text[0].isdigit() else text
 
 
-def _is_variable(value: Any) -> bool:
+def _parameters(fn: Any) -> Any:
+    try:
+        return inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+
+
+def _taking_trainable(init: Callable[..., None]) -> Callable[..., None]:
+    """``init`` also taking ``trainable`` (Note [Freezing]); False freezes the new module."""
+
+    @functools.wraps(init)
+    def __init__(self: "Module", *args: Any, trainable: bool = True, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        if not trainable:  # after init: its sub-modules exist, and are frozen with it
+            self.trainable = False
+
+    return __init__
+
+
+# The walk's predicates: (value, frozen: below a module with trainable == False) -> bool.
+def _is_variable(value: Any, frozen: bool) -> bool:
     return isinstance(value, Variable)
 
 
-def _is_trainable(value: Any) -> bool:
-    return isinstance(value, Variable) and value._trainable
+def _is_trainable(value: Any, frozen: bool) -> bool:
+    return not frozen and isinstance(value, Variable) and value._trainable
 
 
-def _is_frozen(value: Any) -> bool:
-    return isinstance(value, Variable) and not value._trainable
+def _is_frozen(value: Any, frozen: bool) -> bool:
+    return isinstance(value, Variable) and (frozen or not value._trainable)
 
 
-def _is_module(value: Any) -> bool:
+def _is_module(value: Any, frozen: bool) -> bool:
     return isinstance(value, Module)
 
 
 _SKIP = frozenset(("_name", "_scope"))
 
 
-def _walk(root: Module, predicate: Callable[[Any], bool]) -> list:
+def _walk(root: Module, predicate: Callable[[Any, bool], bool]) -> list:
     """The objects matching ``predicate`` held by ``root`` (Note [Module discovery])."""
     found: list = []
-    _walk_module(root, predicate, found, {id(root)})
+    _walk_module(root, predicate, found, {id(root)}, False)
     return found
 
 
-def _walk_module(module: Module, predicate: Callable[[Any], bool], found: list,
-                 seen: set) -> None:
+def _walk_module(module: Module, predicate: Callable[[Any, bool], bool], found: list,
+                 seen: set, frozen: bool) -> None:
     # As tf.Module: this module's matches first, then each sub-module found, depth first.
     submodules: list = []
     attrs = vars(module)
+    frozen = frozen or not attrs.get("_trainable", True)  # Note [Freezing]
     for key in (sorted(attrs) if type(module)._walk_sorted else attrs):
         if key not in _SKIP:
-            _collect(attrs[key], predicate, found, seen, submodules)
+            _collect(attrs[key], predicate, frozen, found, seen, submodules)
     for submodule in submodules:
-        _walk_module(submodule, predicate, found, seen)
+        _walk_module(submodule, predicate, found, seen, frozen)
 
 
-def _collect(value: Any, predicate: Callable[[Any], bool], found: list, seen: set,
-             submodules: list) -> None:
+def _collect(value: Any, predicate: Callable[[Any, bool], bool], frozen: bool, found: list,
+             seen: set, submodules: list) -> None:
     # Only containers, Variables and Modules matter: plain values are skipped before the
     # id() bookkeeping, which keeps the walk cheap.
     if isinstance(value, (list, tuple)):
         for item in value:
-            _collect(item, predicate, found, seen, submodules)
+            _collect(item, predicate, frozen, found, seen, submodules)
         return
     if isinstance(value, dict):
         for key in sorted(value, key=_sort_key):
-            _collect(value[key], predicate, found, seen, submodules)
+            _collect(value[key], predicate, frozen, found, seen, submodules)
         return
     if not isinstance(value, (Variable, Module)):
         return
@@ -296,7 +408,7 @@ def _collect(value: Any, predicate: Callable[[Any], bool], found: list, seen: se
     if key in seen:
         return
     seen.add(key)
-    if predicate(value):
+    if predicate(value, frozen):
         found.append(value)
     if isinstance(value, Module):
         submodules.append(value)

@@ -5,11 +5,11 @@ Note [Saved models]: ``save(obj, export_dir)`` writes one file, ``export_dir/sav
 in the checkpoint format (Note [Checkpoint format]): the value of every Variable the object
 holds (``variables/<path>``, paths as Note [Checkpoint paths] with the object as ``root``,
 optimizer slots included), the arrays its graphs hold as constants (``constants/<n>``), and
-in the index, as JSON, the object's tree of Modules and, for each Function attribute of
-each Module (a method decorated with ``@aj.function``, or one assigned to an attribute),
-every concrete function it has traced: its optimized graph (Note [Saved graphs]), the
-arguments it was traced with (tensors by their type, Python values by value), the Python
-function's parameters, and the structure of its outputs. A Function with an
+in the index, as JSON, the object's tree of Modules (each with its ``trainable``) and, for
+each Function attribute of each Module (a method decorated with ``@aj.function``, or one
+assigned to an attribute), every concrete function it has traced: its optimized graph
+(Note [Saved graphs]), the arguments it was traced with (tensors by their type, Python values
+by value), the Python function's parameters, and the structure of its outputs. A Function with an
 ``input_signature`` that was never called is traced for it first; one without, never
 called, has no graph and is left out with a warning (as TF). Nothing in the file is code:
 loading runs none of the saving program's Python, only this autojit's op kernels.
@@ -71,12 +71,16 @@ def save(obj: Module, export_dir: str | os.PathLike, signatures: Any = None) -> 
 
     Usage: ``aj.saved_model.save(model, "exported")``; ``signatures`` (a Function, a concrete
     function, or a dict of them by name) adds functions found as ``loaded.signatures[name]``
-    (``"serving_default"`` for a single one).
+    (``"serving_default"`` for a single one). An object ``load`` gave keeps its own
+    ``signatures`` when none are given, so it loads again as it loaded the first time
+    (``aj.saved_model.save(aj.keras.models.load_model(d), d2)``).
     """
     where = "aj.saved_model.save"
     if not isinstance(obj, Module):
         raise SavedModelError(f"{where}: expected an aj.Module (a layer, a model, or your own "
                               f"Module subclass), got a {type(obj).__name__}")
+    if signatures is None and isinstance(obj, Restored):
+        signatures = vars(obj).get("signatures") or None  # re-exported, as TF's
     with core.eager_scope():
         walk = _Walk({_ROOT: obj}, where)
         entries = walk.entries()
@@ -88,6 +92,7 @@ def save(obj: Module, export_dir: str | os.PathLike, signatures: Any = None) -> 
                                                       for c in concretes]}
                          for attr, concretes in _traced_functions(module, path)]
             modules.append({"path": path, "name": module.name,
+                            "trainable": module.trainable,  # Note [Freezing] in module.py
                             "variables": [index_of[id(v)] for v in module.variables
                                           if id(v) in index_of],
                             "functions": functions})
@@ -285,7 +290,8 @@ def load(export_dir: str | os.PathLike) -> "Restored":
         constants = [arrays[f"constants/{i}"] for i in range(program["constants"])]
         reader = GraphReader(constants, variables, program["loops"], where)
         device = backend.scope_device() or backend.CPU
-        modules = {m["path"]: Restored(m["name"], [variables[i] for i in m["variables"]])
+        modules = {m["path"]: Restored(m["name"], [variables[i] for i in m["variables"]],
+                                       trainable=m.get("trainable", True))
                    for m in program["modules"]}
         tree = _Tree(modules, set(program["optimizers"]))
         for entry, var in zip(program["variables"], variables):
@@ -318,13 +324,17 @@ class Restored(Module):
     attributes, and the saved functions as ``RestoredFunction`` attributes.
 
     Usage: ``loaded = aj.saved_model.load(path); loaded(x); loaded.dense.w``
+
+    Each is ``trainable`` as the saved Module was, and freezes as any Module (Note
+    [Freezing] in module.py): ``loaded.layers[0].trainable = False``.
     """
 
     _walk_sorted = False
 
-    def __init__(self, name: str, variables: Sequence[Variable]):
+    def __init__(self, name: str, variables: Sequence[Variable], trainable: bool = True):
         super().__init__(name=name)
         _ORDER[self] = tuple(variables)  # not an attribute: walks would list it
+        self.trainable = trainable  # before its sub-modules are placed: this one's own flag
 
     @property
     def variables(self) -> tuple:
@@ -334,17 +344,27 @@ class Restored(Module):
 
     @property
     def trainable_variables(self) -> tuple:
-        """The trainable Variables, in the order of ``variables``.
+        """The trainable Variables (saved trainable, held by no frozen module), in the order
+        of ``variables``.
 
         Usage: ``tape.gradient(loss, loaded.trainable_variables)``
         """
-        return tuple(v for v in _ORDER[self] if v.trainable)
+        frozen = self._frozen()
+        return tuple(v for v in _ORDER[self] if v.trainable and id(v) not in frozen)
 
     @property
     def non_trainable_variables(self) -> tuple:
-        """The Variables saved with ``trainable=False``. Usage: ``loaded.non_trainable_variables``
+        """The other Variables: saved with ``trainable=False``, or held by a frozen module.
+
+        Usage: ``loaded.non_trainable_variables``
         """
-        return tuple(v for v in _ORDER[self] if not v.trainable)
+        frozen = self._frozen()
+        return tuple(v for v in _ORDER[self] if not v.trainable or id(v) in frozen)
+
+    def _frozen(self) -> set:
+        """The ids of the Variables held by this module or a sub-module that is frozen."""
+        return {id(v) for module in (self, *self.submodules) if not module.trainable
+                for v in module.variables}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         function = vars(self).get("__call__") or vars(self).get("signatures", {}).get(

@@ -58,7 +58,8 @@ class Layer(Module):
     """The base of a Keras-style layer: override ``build(input_shape)`` and ``call(inputs)``.
 
     Usage: ``class Scale(aj.keras.layers.Layer): ...``; ``y = Scale()(x)`` (see the module
-    docstring). ``dtype`` is the dtype ``add_weight`` gives by default (float32).
+    docstring). ``dtype`` is the dtype ``add_weight`` gives by default (float32);
+    ``trainable=False`` freezes the layer (``Module.trainable``, Note [Freezing] in module.py).
     """
 
     _walk_sorted = False  # weights in creation order, as Keras (Note [Module discovery])
@@ -72,7 +73,7 @@ class Layer(Module):
                                 f"{', '.join(unknown)}")
         super().__init__(name=name)
         self._layer_weights: list = []  # first attribute: add_weight's Variables lead
-        self.trainable = bool(trainable)
+        self.trainable = trainable  # Module.trainable (Note [Freezing] in module.py)
         self.built = False
         self._layer_dtype = dtypes.as_dtype(dtype) if dtype is not None else dtypes.float32
         self._call_takes_training = "training" in _parameters(type(self).call)
@@ -125,29 +126,12 @@ class Layer(Module):
         shape = tuple(int(d) for d in (shape if isinstance(shape, (tuple, list, TensorShape))
                                        else (shape,)))
         with self.name_scope:  # "<layer>/<name>:0", in __init__ too
-            var = Variable(make(shape, dt), trainable=trainable and self.trainable, name=name,
-                           dtype=dt)
+            # The Variable says how it was made; a frozen layer lists it as non-trainable
+            # (Note [Freezing] in module.py), so unfreezing makes it trainable again.
+            var = Variable(make(shape, dt), trainable=trainable, name=name, dtype=dt)
         self._layer_weights.append(var)
         self._add_regularizer(regularizer, len(self._layer_weights) - 1)
         return var
-
-    @property
-    def weights(self) -> list:
-        """Trainable then non-trainable weights, each in the order made (Keras's ``weights``).
-        Usage: ``[w.shape for w in layer.weights]``"""
-        return self.trainable_weights + self.non_trainable_weights
-
-    @property
-    def trainable_weights(self) -> list:
-        """The trainable Variables (``trainable_variables``). Usage: ``layer.trainable_weights``
-        """
-        return list(self.trainable_variables)
-
-    @property
-    def non_trainable_weights(self) -> list:
-        """The Variables made with ``trainable=False``. Usage: ``layer.non_trainable_weights``
-        """
-        return list(self.non_trainable_variables)
 
     def count_params(self) -> int:
         """The number of weights, trainable or not. Usage: ``layer.count_params()``"""

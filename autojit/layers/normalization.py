@@ -7,7 +7,10 @@ Both build on the first call from the input's size along ``axis`` (so inside
 keeps ``moving_mean``/``moving_variance`` as non-trainable Variables; with ``training=True``
 it normalizes by the batch's statistics and assigns
 ``moving = moving * momentum + batch * (1 - momentum)`` (the biased batch variance, as
-Keras), an assignment that a traced step performs at every replay.
+Keras), an assignment that a traced step performs at every replay. A frozen
+``BatchNormalization`` (``trainable == False``, or inside a model frozen with
+``model.trainable = False``) runs in inference mode even with ``training=True``, as Keras:
+it normalizes by the moving statistics and leaves them alone (fine-tuning a frozen base).
 """
 
 from __future__ import annotations
@@ -130,6 +133,8 @@ class BatchNormalization(_Normalization):
         bn = aj.layers.BatchNormalization()
         y = bn(x, training=True)      # updates bn.moving_mean / bn.moving_variance
         y = bn(x)                     # inference: the moving statistics
+        bn.trainable = False
+        y = bn(x, training=True)      # frozen: inference too, as Keras
     """
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
@@ -160,15 +165,15 @@ class BatchNormalization(_Normalization):
                 name="moving_variance")
 
     def __call__(self, x: Any, training: bool | None = None) -> Tensor:
-        """Normalize ``x``; ``training=True`` uses and records the batch's statistics.
-        Usage: ``y = bn(x, training=True)``"""
+        """Normalize ``x``; ``training=True`` uses and records the batch's statistics unless
+        the layer is frozen (``trainable == False``). Usage: ``y = bn(x, training=True)``"""
         x = as_input(x, self.dtype)
         axis = self._check(x)
         rank = len(x.shape)
         if not isinstance(training, (bool, type(None))):
             raise InvalidArgumentError(f"{self._describe()}: expected training to be True, "
                                        f"False or None (a Python bool), got {training!r}")
-        if training:
+        if training and self.trainable:  # frozen: inference mode (Keras)
             reduce = [i for i in range(rank) if i != axis]
             mean, variance = moments(x, axes=reduce)
             m = self.momentum
