@@ -37,3 +37,21 @@ def test_stored_lambda_keeps_its_reads_live():
 
     with pytest.raises(AutographError, match="`t` is assigned only in the true"):
         aj.function(f)(aj.constant([1.0]))
+
+
+def stored_through_a_call(c):
+    getters = []
+    x = 1.0
+    getters.append(lambda: x)  # kept: reads the x after the `if`, when called
+    if c > 0:
+        x = 2.0
+    else:
+        x = 3.0
+    return getters[0]()
+
+
+@pytest.mark.parametrize("value", [1.0, -1.0])
+def test_lambda_given_to_a_call_that_keeps_it_reads_the_later_value(value):
+    traced = aj.function(stored_through_a_call)
+    c = aj.constant(value)
+    assert float(traced(c)) == stored_through_a_call(c) == (2.0 if value > 0 else 3.0)

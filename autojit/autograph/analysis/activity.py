@@ -255,6 +255,24 @@ def own_nodes(body: list) -> Iterable:
         stack.extend(reversed(list(gast.iter_child_nodes(node))))
 
 
+def catch_all(case: Any) -> bool:
+    """Whether the ``match`` case ``case`` matches every subject (``case _:``, ``case
+    name:``, no guard): no case after it runs, nor the code after the ``match`` unmatched."""
+    return isinstance(case.pattern, gast.MatchAs) and case.pattern.pattern is None \
+        and case.guard is None
+
+
+def _callee_name(call: Any) -> str | None:
+    """The last name of the function ``call`` calls (``aj.cond`` → ``"cond"``), looking
+    through ``ag__.converted_call(f, ...)``."""
+    func = call.func
+    if isinstance(func, gast.Attribute) and func.attr == "converted_call" and call.args:
+        func = call.args[0]
+    if isinstance(func, gast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, gast.Name) else None
+
+
 def _call_arguments(call: Any) -> list:
     """The argument expressions of ``call``, looking into the argument tuple and keyword
     dict of ``ag__.converted_call(f, (args...), {kwargs...})`` (calls are converted first)."""
@@ -267,14 +285,24 @@ def _call_arguments(call: Any) -> list:
     return found
 
 
+# Functions that call the functions given to them during the call and keep none of them:
+# a lambda passed straight to one of these runs there (matched by the callee's last name).
+RUN_DURING_THE_CALL = frozenset((
+    "cond", "while_loop", "map_fn", "scan", "foldl", "foldr", "case", "switch_case",
+    "vectorized_map", "map_structure", "sorted", "sort", "min", "max", "reduce"))
+
+
 def closure_reads(fn: Any) -> set:
     """Names of ``fn``'s scope read by functions/lambdas nested in it. A closure may run at
     any time, so the analyses treat these names as always live, except for a lambda passed
-    straight to a call (``aj.cond(p, lambda: a * x, ...)``, ``sorted(xs, key=lambda v: v)``):
-    it runs during that call, where its reads count like the statement's own."""
+    straight to a function known to run it during the call and keep none of it
+    (``RUN_DURING_THE_CALL``: ``aj.cond(p, lambda: a * x, ...)``, ``sorted(xs, key=lambda v:
+    v)``): its reads count like the statement's own. A lambda given to any other call
+    (``getters.append(lambda: x)``, ``map(lambda v: v * x, xs)``, lazy) may run later."""
     found: set = set()
     nodes = list(own_nodes(fn.body))
     arguments = {id(arg) for node in nodes if isinstance(node, gast.Call)
+                 and _callee_name(node) in RUN_DURING_THE_CALL
                  for arg in _call_arguments(node) if isinstance(arg, gast.Lambda)}
     for node in nodes:
         if isinstance(node, gast.Lambda) and id(node) in arguments:

@@ -82,12 +82,15 @@ class _Liveness:
         handlers: set = set()
         for handler in node.handlers:
             handlers |= self.block(handler.body, final) | act.reads(handler.type)
-        # An exception can leave the body anywhere, so what handlers read is live all along.
-        body = self.block(node.body, normal | handlers)
+        # An exception can leave the body anywhere, so what handlers read is live all along;
+        # one no handler catches runs `finally` and leaves the function, needing only what
+        # `finally` reads.
+        escaping = act.reads(node.finalbody)
+        body = self.block(node.body, normal | handlers | escaping)
         for stmt in act.own_nodes(node.body):
             if isinstance(stmt, gast.stmt):
-                stmt.ag_live_out = stmt.ag_live_out | handlers | final
-        return body | handlers | final
+                stmt.ag_live_out = stmt.ag_live_out | handlers | escaping
+        return body | handlers | escaping
 
     stmt_TryStar = stmt_Try
 
@@ -106,7 +109,8 @@ class _Liveness:
         return act.reads([node.exc, node.cause])
 
     def stmt_Match(self, node: Any, live: set) -> set:
-        result = set(live)
-        for case in node.cases:
-            result |= self.block(case.body, live) | act.reads([case.pattern, case.guard])
+        result = set() if any(map(act.catch_all, node.cases)) else set(live)  # none matches
+        for case in node.cases:  # the pattern binds its names, then the guard reads
+            body = self.block(case.body, live) | act.reads(case.guard)
+            result |= (body - act.modified(case.pattern)) | act.reads(case.pattern)
         return result | act.reads(node.subject)

@@ -14,6 +14,7 @@ from typing import Any
 import gast
 
 from autojit.autograph import origin, templates
+from autojit.autograph.analysis import activity as act
 from autojit.autograph.converters import FUNCTIONS, Converter, and_not, blocks, contains
 from autojit.autograph.converters import rewrite_jumps
 
@@ -101,9 +102,8 @@ def _ends(stmt: Any) -> bool:
     if isinstance(stmt, gast.If):
         return _always_returns(stmt.body) and _always_returns(stmt.orelse)
     if isinstance(stmt, gast.Match):  # with a catch-all case, the cases are every path
-        catch_all = any(isinstance(case.pattern, gast.MatchAs) and case.pattern.pattern is None
-                        and case.guard is None for case in stmt.cases)
-        return catch_all and all(_always_returns(case.body) for case in stmt.cases)
+        return any(map(act.catch_all, stmt.cases)) \
+            and all(_always_returns(case.body) for case in stmt.cases)
     if isinstance(stmt, (gast.With, gast.AsyncWith)):
         return _always_returns(stmt.body)
     if isinstance(stmt, gast.Try):  # a body that ends normally goes on into `else:`

@@ -36,3 +36,10 @@ def test_walrus_imports_and_declarations():
 def test_closure_reads():
     fn = first("def f(x):\n    y = 1\n    g = lambda: y\n    return g")
     assert activity.closure_reads(fn) == {"y"}
+
+
+def test_a_lambda_run_during_a_known_call_is_not_a_closure_but_one_kept_is():
+    fn = first("def f(x, p):\n    y = 1\n    z = aj.cond(p, lambda: y, lambda: x)\n"
+               "    keep = []\n    keep.append(lambda: z)\n    m = map(lambda v: v * x, [1])\n"
+               "    return sorted([x], key=lambda v: p)")
+    assert activity.closure_reads(fn) == {"z", "x"}
