@@ -13,7 +13,7 @@ import numpy as np
 
 import autojit as aj  # public ops, looked up at call time (see operators.py)
 from autojit import dtypes, nest
-from autojit.autograph import origin, untracked
+from autojit.autograph import aliases, origin, untracked
 from autojit.autograph import values as vals
 from autojit.errors import AutographError, DTypeError
 from autojit.graph import control
@@ -111,6 +111,8 @@ def _graph_if(cond, body, orelse, get_state, set_state, names, nouts, where,
         other()
         return
     for slot, value in enumerate(final):
+        if isinstance(value, ListArray) and type(init[slot]) is list:
+            aliases.check_unaliased(init[slot], names[slot], where, what)
         if kept[0][slot] and kept[1][slot]:
             final[slot] = write_back(init[slot], value)
     if set_state is not None:

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import autojit as aj  # public ops, looked up at call time (see operators.py)
 from autojit import dtypes, nest
-from autojit.autograph import origin, untracked
+from autojit.autograph import aliases, origin, untracked
 from autojit.autograph import values as vals
 from autojit.autograph.conditionals import (
     _as_dtype,
@@ -155,8 +155,10 @@ class _GraphLoop:
     def _list_array(self, claim: "ListToArray") -> Any:
         """The list of state ``claim.slot`` as a ListArray (Note [Lists appended in tensor
         loops])."""
+        old = self.init[claim.slot]
+        aliases.check_unaliased(old, self.names[claim.slot], self.where, self.what)
         try:
-            out = ListArray.like(claim.element).from_list(self.init[claim.slot])
+            out = ListArray.like(claim.element).from_list(old)
             out.owner = (self, claim.slot)
             return out
         except DTypeError as exc:

@@ -65,6 +65,9 @@ MUTATING_METHODS = frozenset({"append", "extend", "insert", "pop", "remove", "cl
                               "reverse", "update", "setdefault", "popitem"})
 
 
+_LIST_OPERATORS = frozenset({"list_append", "list_extend", "list_iadd"})
+
+
 def _is_converted_call(node: Any) -> bool:
     func = node.func
     return isinstance(func, gast.Attribute) and func.attr == "converted_call" \
@@ -101,6 +104,11 @@ class _Scanner(gast.NodeVisitor):
         if isinstance(func, gast.Attribute) and func.attr in MUTATING_METHODS \
                 and isinstance(func.value, gast.Name):
             self.result.mutated.add(func.value.id)
+        # `l = ag__.list_append(l, x)` (converters/lists.py) grows `l` in place too
+        if isinstance(func, gast.Attribute) and func.attr in _LIST_OPERATORS and node.args \
+                and isinstance(func.value, gast.Name) and func.value.id == "ag__" \
+                and isinstance(node.args[0], gast.Name):
+            self.result.mutated.add(node.args[0].id)
         self.generic_visit(node)
 
     def visit_Attribute(self, node: Any) -> None:

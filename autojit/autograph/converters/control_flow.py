@@ -296,8 +296,10 @@ def _state(stmt: Any, handlers: bool, names: set) -> tuple:
     live = stmt.ag_live_head if isinstance(stmt, (gast.While, gast.For)) else stmt.ag_live_out
     if isinstance(stmt, gast.While):  # Note [Walrus in a loop test]
         live = live | act.walrus_targets(stmt.test)
-    # A mutated container is an output even when its name is dead: an alias may read it.
-    outs = [n for n in modified if n in live or n in mutated] + attributes
+    # A mutated container is an output even when its name is dead: an alias may read it
+    # (one made before the statement; a container the statement makes itself is new).
+    kept = mutated & stmt.ag_defined_in
+    outs = [n for n in modified if n in live or n in kept] + attributes
     return outs, [n for n in modified if n not in live]
 
 
