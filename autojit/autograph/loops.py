@@ -246,10 +246,10 @@ class _GraphLoop:
         """Which leaves of loop variable ``slot`` start weak in this trace: numbers or weak
         tensors before the loop that no replan gave a tensor's dtype."""
         weak, cast = self.weak[slot], casts.get(slot)
-        if cast is None:
+        if cast is None or isinstance(cast, _Weak):
             return weak
         if isinstance(cast, _LeafDtypes):
-            return tuple(w and c is None for w, c in zip(weak, cast))
+            return tuple(w and (c is None or isinstance(c, _Weak)) for w, c in zip(weak, cast))
         return tuple(False for _ in weak)
 
     def _carry(self, slot: int, value: Any, start: Any, casts: dict) -> Any:
@@ -271,7 +271,7 @@ class _GraphLoop:
             # weak tensor (a number returned in a branch) too; `acc = 0.5` makes it float.
             dtype = vals.spec_of(start).dtype
             new = _weak_start_dtype(dtype, value)
-            if new != dtype:
+            if _dtype(new) != dtype:
                 raise vals.Replan({slot: new})
         if kind == "struct":
             change = _structure_change(start, value)
@@ -312,8 +312,11 @@ class _GraphLoop:
                                               _weak_leaves(values[i]))
                 if leaf_dtypes is not None:
                     updates[i] = leaf_dtypes
-            elif isinstance(value, Tensor) and value.dtype != vals.spec_of(values[i]).dtype:
-                updates[i] = value.dtype
+            elif isinstance(value, Tensor):
+                dtype = vals.spec_of(values[i]).dtype
+                target = _weak_start_dtype(dtype, value)
+                if _dtype(target) != dtype:
+                    updates[i] = target
         return updates
 
     def _fill_undefined(self, values: list, index: tuple, step: Callable) -> list:
@@ -440,7 +443,7 @@ class _LeafDtypes(tuple):
         for o, n, w in zip(old, new, weak):
             dtype = vals.spec_of(o).dtype
             target = _weak_start_dtype(dtype, n) if w else dtype
-            found.append(None if target == dtype else target)
+            found.append(None if _dtype(target) == dtype else target)
         found = cls(found)
         return found if any(d is not None for d in found) else None
 
@@ -483,9 +486,30 @@ def _cast(value: Any, cast: Any) -> Any:
     if isinstance(cast, ListArray):
         return cast.from_list(value)
     if isinstance(cast, _LeafDtypes):
-        leaves = [_as_dtype(leaf, dtype) for leaf, dtype in zip(nest.flatten(value), cast)]
+        leaves = [_as_dtype(leaf, _dtype(dtype))
+                  for leaf, dtype in zip(nest.flatten(value), cast)]
         return nest.pack_as(value, leaves)
-    return _as_dtype(value, cast)
+    return _as_dtype(value, _dtype(cast))
+
+
+class _Weak:
+    """A replan's dtype for a loop variable (or leaf) that starts weak and stays weak: what
+    the body makes of its number with numbers and weak tensors (``n = 0``, then ``n +=
+    0.5``: a weak float, which still meets float32 and float64 tensors as the Python float
+    does), not a strong tensor's dtype (``acc = 0.0``, then ``acc += x``: strong float32)."""
+
+    __slots__ = ("dtype",)
+
+    def __init__(self, dtype: Any):
+        self.dtype = dtype
+
+    def __repr__(self) -> str:
+        return f"_Weak({self.dtype.name})"
+
+
+def _dtype(cast: Any) -> Any:
+    """The dtype of a replan's ``cast`` (a dtype or ``_Weak``; None for none)."""
+    return cast.dtype if isinstance(cast, _Weak) else cast
 
 
 def _mark_weak(value: Any, flags: Any) -> None:
@@ -498,10 +522,11 @@ def _mark_weak(value: Any, flags: Any) -> None:
 
 def _weak_start_dtype(dtype: Any, new: Any) -> Any:
     """The dtype a loop variable (or leaf) that starts weak with ``dtype`` must start with
-    when the body leaves ``new``: a strong tensor's, else the weak promotion of both."""
+    when the body leaves ``new``: a strong tensor's, else the weak promotion of both, which
+    keeps it weak (``_Weak``)."""
     if isinstance(new, Tensor) and not vals.is_weak(new):
         return new.dtype
-    return dtypes.weak_promotion(dtype, vals.spec_of(new).dtype)
+    return _Weak(dtypes.weak_promotion(dtype, vals.spec_of(new).dtype))
 
 
 def _takes_dtype(start: Any, new: Any) -> Any:

@@ -482,3 +482,26 @@ def test_the_index_of_aj_range_stays_a_strong_int32_and_the_error_names_the_line
                        r"float 0.5.*\(at " + re.escape(where(an_aj_range_index_times_a_float,
                                                              "i * 0.5")) + r"\)"):
         aj.function(an_aj_range_index_times_a_float)(aj.constant(1.0), aj.constant(3))
+
+
+def int_counter_turned_float(xs, x):
+    n = 0
+    for v in xs:
+        n += 0.5  # the loop traces again with `n` a float: still weak, as the Python number
+    return x * n
+
+
+def int_leaf_turned_float(xs, x):
+    st = [0, 1]
+    for v in xs:
+        st[0] += 0.25
+    return x * st[0] + st[1]
+
+
+@pytest.mark.parametrize("fn", [int_counter_turned_float, int_leaf_turned_float])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_int_that_a_loop_makes_a_float_stays_weak(fn, dtype):
+    xs, x = aj.constant([1.0, 2.0, 3.0]), aj.constant(np.array([1.0, -2.0], dtype))
+    got = aj.function(fn)(xs, x)
+    assert got.dtype == x.dtype
+    assert_close(got, fn(xs, x))
