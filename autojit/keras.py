@@ -39,12 +39,16 @@ def to_categorical(y, num_classes=None, dtype="float32"):
 
 utils = types.SimpleNamespace(to_categorical=to_categorical)
 def load_model(filepath, custom_objects=None, compile=True):
-    """The model ``model.save(filepath)`` wrote, as an ``aj.saved_model`` object: callable,
-    with ``predict`` and its Variables (no ``fit``: its Python class is not needed, nor
-    used). Usage: ``model = aj.keras.models.load_model("exported"); model.predict(x)``"""
-    from autojit import saved_model
+    """The model ``model.save(filepath)`` wrote, without its Python class (Note [Loaded Keras
+    models] in autojit/layers/loaded.py): callable, ``predict``, its Variables, and
+    ``compile``/``fit``/``evaluate`` again (compile it first: the compiled state is not saved).
 
-    return saved_model.load(filepath)
+    Usage: ``model = aj.keras.models.load_model("exported"); model.predict(x)``
+    """
+    from autojit import saved_model
+    from autojit.layers.loaded import LoadedModel
+
+    return saved_model.load(filepath, root_type=LoadedModel)
 
 
 models = types.SimpleNamespace(load_model=load_model, Sequential=Sequential, Model=Model)

@@ -264,11 +264,14 @@ def _kind_data(kind: Any, writer: GraphWriter, what: str) -> Any:
 # ----------------------------------------------------------------------------- loading
 
 
-def load(export_dir: str | os.PathLike) -> "Restored":
+def load(export_dir: str | os.PathLike, root_type: type | None = None) -> "Restored":
     """The object saved in ``export_dir``, rebuilt without its Python class (Note [Saved
     models]); Variables and graphs go to the device scope active here (the CPU otherwise).
 
     Usage: ``loaded = aj.saved_model.load("exported"); loaded(x); loaded.trainable_variables``
+
+    ``root_type``: a ``Restored`` subclass to build the root object as (the Keras model
+    ``aj.keras.models.load_model`` returns, autojit/layers/loaded.py).
     """
     where = "aj.saved_model.load"
     directory = os.fspath(export_dir)
@@ -290,9 +293,9 @@ def load(export_dir: str | os.PathLike) -> "Restored":
         constants = [arrays[f"constants/{i}"] for i in range(program["constants"])]
         reader = GraphReader(constants, variables, program["loops"], where)
         device = backend.scope_device() or backend.CPU
-        modules = {m["path"]: Restored(m["name"], [variables[i] for i in m["variables"]],
-                                       trainable=m.get("trainable", True))
-                   for m in program["modules"]}
+        modules = {m["path"]: (root_type or Restored if m["path"] == _ROOT else Restored)(
+            m["name"], [variables[i] for i in m["variables"]],
+            trainable=m.get("trainable", True)) for m in program["modules"]}
         tree = _Tree(modules, set(program["optimizers"]))
         for entry, var in zip(program["variables"], variables):
             tree.place(entry["path"], var)

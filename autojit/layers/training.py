@@ -45,6 +45,10 @@ import numpy as np
 from autojit.errors import InvalidArgumentError
 from autojit.layers.callbacks import History
 
+# The attribute ``save`` writes the model called with training=True as (Note [Loaded Keras
+# models] in loaded.py)
+TRAINING_CALL = "keras_training_call"
+
 
 class _Compiled:
     """What ``compile`` chose (kept out of the Module walk: a plain object)."""
@@ -301,7 +305,8 @@ class Training:
     def save(self, filepath: Any, overwrite: bool = True, **unused: Any) -> str:
         """Save as an ``aj.saved_model`` whose ``serving_default`` (also the loaded object's
         call) is ``self(x, training=False)`` traced for the input shape ``fit``, ``evaluate``
-        or ``predict`` last saw, with the batch dim unknown.
+        or ``predict`` last saw, with the batch dim unknown; ``self(x, training=True)`` is
+        saved too, so the loaded model can be fitted again (Note [Loaded Keras models]).
 
         Usage: ``model.save("exported"); aj.keras.models.load_model("exported").predict(x)``
         """
@@ -313,7 +318,12 @@ class Training:
             raise InvalidArgumentError(f"{type(self).__name__} {self.name!r}: save needs the "
                                        "input shape: call fit, evaluate or predict first")
         serve = function(lambda x: self(x, training=False), input_signature=[spec])
-        return saved_model.save(self, filepath, signatures={"serving_default": serve})
+        train = function(lambda x: self(x, training=True), input_signature=[spec])
+        object.__setattr__(self, TRAINING_CALL, train)  # Note [Loaded Keras models]
+        try:
+            return saved_model.save(self, filepath, signatures={"serving_default": serve})
+        finally:
+            vars(self).pop(TRAINING_CALL, None)
 
     def _seen(self, x: Any) -> Any:
         """``x`` as tensors, its type remembered for ``save`` (a functional model keeps its
