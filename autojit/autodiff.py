@@ -548,6 +548,37 @@ CUSTOM_GRADIENT = core.defop("custom_gradient", ["*values"], _custom_kernel, _cu
                              multiple=True)
 
 
+# Note [Saved custom gradients]: a saved graph holds no Python, so ``aj.saved_model.save``
+# writes a ``custom_gradient`` node as ``custom_gradient_saved`` (graph/serialize.py
+# ``SAVE_AS``): the same inputs and outputs, with ``grad`` the graph of the node's VJP traced
+# on its argument and output types: ``forward`` again on the arguments (for ``grad_fn``'s
+# values), then ``grad_fn`` on the output gradients, giving the arguments' and the
+# Variables' gradients (zeros for None; the Variables read by reference). Its VJP binds that
+# graph's ops on the node's arguments and the incoming gradients, so tapes record them:
+# higher derivatives of a loaded function are the derivatives of the traced ``grad_fn``.
+
+
+def _saved_custom_kernel(xp, *arrays, grad, n_args, n_vars):
+    return tuple(arrays[n_args + n_vars:])
+
+
+def _saved_custom_rule(name, *specs, grad, n_args, n_vars):
+    return [(s.shape, s.dtype) for s in specs[n_args + n_vars:]]
+
+
+def _saved_custom_vjp(gs, outs, *inputs, grad, n_args, n_vars):
+    from autojit.graph.interpret import evaluate  # the graph layer evaluates graphs
+
+    dys = [g if g is not None else zeros_like_value(o) for g, o in zip(gs, outs)]
+    grads = evaluate(grad, [*inputs[:n_args], *dys])
+    return tuple(grads) + (None,) * (len(inputs) - n_args - n_vars)
+
+
+CUSTOM_GRADIENT_SAVED = core.defop(
+    "custom_gradient_saved", ["*values"], _saved_custom_kernel, _saved_custom_rule,
+    _saved_custom_vjp, attrs=("grad", "n_args", "n_vars"), multiple=True)
+
+
 def custom_gradient(f: Callable) -> Callable:
     """Give ``f`` its own gradient: ``f(*x)`` returns ``(y, grad_fn)`` and ``grad_fn(dy)``
     returns the gradients of the tensor arguments (with ``variables=``, when ``f`` reads

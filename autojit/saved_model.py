@@ -47,7 +47,7 @@ from autojit.function import (
     Function,
     _variables_read,
 )
-from autojit.graph.serialize import GraphReader, GraphWriter, spec_data, spec_from
+from autojit.graph.serialize import SAVE_AS, GraphReader, GraphWriter, spec_data, spec_from
 from autojit.module import Module
 from autojit.ops import core, shapes
 from autojit.ops.core import TensorSpec
@@ -320,6 +320,37 @@ def contains_saved_model(export_dir: str | os.PathLike) -> bool:
     Usage: ``if aj.saved_model.contains_saved_model("exported"): model = aj.saved_model.load(...)``
     """
     return os.path.isfile(os.path.join(os.fspath(export_dir), FILE))
+
+
+def _custom_gradient_for_saving(node: Any) -> tuple:
+    """A ``custom_gradient`` node as ``custom_gradient_saved``, its gradient traced into a
+    graph (Note [Saved custom gradients] in autodiff.py)."""
+    from autojit.autodiff import CUSTOM_GRADIENT_SAVED
+    from autojit.function import function as traced
+    from autojit.ops.math import zeros_like_value
+
+    attrs = node.attrs
+    n_args, n_vars, variables = attrs["n_args"], attrs["n_vars"], list(attrs["variables"])
+
+    def gradients(*tensors: Any) -> tuple:
+        args, dys = tensors[:n_args], tensors[n_args:]
+        grad_fn = attrs["forward"](*args)[1]
+        if n_vars:
+            arg_grads, var_grads = grad_fn(*dys, variables=variables)
+        else:
+            arg_grads, var_grads = grad_fn(*dys), []
+        arg_grads = list(arg_grads) if isinstance(arg_grads, (tuple, list)) else [arg_grads]
+        var_grads = list(var_grads) if isinstance(var_grads, (tuple, list)) else [var_grads]
+        return tuple(zeros_like_value(x) if g is None else g
+                     for g, x in zip(arg_grads + var_grads, [*args, *variables]))
+
+    specs = [TensorSpec(v.spec.shape, v.spec.dtype) for v in node.inputs[:n_args]] + \
+        [TensorSpec(v.spec.shape, v.spec.dtype) for v in node.outputs]
+    grad = traced(gradients, autograph=False).get_concrete_function(*specs).graph
+    return CUSTOM_GRADIENT_SAVED, {"grad": grad, "n_args": n_args, "n_vars": n_vars}
+
+
+SAVE_AS["custom_gradient"] = _custom_gradient_for_saving
 
 
 class Restored(Module):

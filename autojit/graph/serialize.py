@@ -21,8 +21,10 @@ registry, so a loaded graph runs the kernels, rules and VJPs of this autojit, an
 graph that names an op this autojit lacks is refused with the op's name.
 
 What cannot be written is an error naming the op, the attribute and the user's line:
-Python callables (``aj.custom_gradient``'s functions), nested concrete functions, Variables
-the saved object does not hold, object arrays.
+Python callables, nested concrete functions, Variables the saved object does not hold,
+object arrays. Ops registered in ``SAVE_AS`` are written as the op their converter gives
+(``aj.custom_gradient``: its gradient traced into a graph, Note [Saved custom gradients] in
+autodiff.py).
 """
 
 from __future__ import annotations
@@ -42,6 +44,11 @@ from autojit.ops.core import TensorSpec
 from autojit.ops.indexing import IndexKey, Slot
 
 _SCALARS = (bool, int, str, type(None))
+
+# Ops whose attributes hold Python code, with how to write them instead: the op's name ->
+# ``convert(node)``, giving the op and attributes to write (registered by the layers that
+# can trace that code into graphs: saved_model.py for ``custom_gradient``).
+SAVE_AS: dict[str, Callable[[Node], tuple]] = {}
 
 
 def spec_data(spec: TensorSpec) -> list:
@@ -79,16 +86,19 @@ class GraphWriter:
         nodes = []
         for node in graph.nodes:
             inputs = [refs[v.id] for v in node.inputs]
+            op, node_attrs = node.op, node.attrs
+            if op.name in SAVE_AS:
+                op, node_attrs = SAVE_AS[op.name](node)
             attrs = {}
             outer = (self._node, self._attr)  # a subgraph's nodes name themselves in errors
-            for name, value in node.attrs.items():
+            for name, value in node_attrs.items():
                 self._node, self._attr = node, name
                 attrs[name] = self.attr(value)
             self._node, self._attr = outer
             for value in node.outputs:
                 refs[value.id] = len(refs)
             where = list(node.where) if node.where else None
-            nodes.append({"op": node.op.name, "in": inputs, "attrs": attrs,
+            nodes.append({"op": op.name, "in": inputs, "attrs": attrs,
                           "out": [spec_data(v.spec) for v in node.outputs], "where": where})
         return {"name": graph.name, "inputs": [spec_data(v.spec) for v in graph.inputs],
                 "nodes": nodes, "outputs": [refs[v.id] for v in graph.outputs]}

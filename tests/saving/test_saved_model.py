@@ -305,18 +305,6 @@ def test_a_function_reading_a_variable_the_object_does_not_hold_is_an_error(tmp_
     assert not (tmp_path / "v" / "saved_model.npz").exists()
 
 
-def test_a_custom_gradient_cannot_be_saved(tmp_path):
-    @aj.custom_gradient
-    def clipped(x):
-        return aj.identity(x), lambda g: aj.clip_by_value(g, -1.0, 1.0)
-
-    holder = aj.Module()
-    holder.f = aj.function(lambda x: clipped(x))
-    holder.f(data(2))
-    with pytest.raises(SavedModelError, match="`custom_gradient`.*Python callable"):
-        aj.saved_model.save(holder, tmp_path / "c")
-
-
 def test_a_variable_or_an_object_argument_is_an_error(tmp_path):
     v = aj.Variable(np.ones(2, np.float32))
     holder = aj.Module()
