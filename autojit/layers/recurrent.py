@@ -29,7 +29,8 @@ from autojit.module import Module
 from autojit.ops import core, shapes
 from autojit.ops.array import ensure_shape, transpose, zeros
 from autojit.ops.array import shape as shape_of
-from autojit.ops.creation import constant, zeros_like
+from autojit.ops.creation import constant, ones_like, zeros_like
+from autojit.ops.dropout import dropout
 from autojit.ops.indexing import gather
 from autojit.ops.linalg import matmul
 from autojit.tensor import Tensor, convert_to_tensor
@@ -52,10 +53,17 @@ class _Cell(Module):
 
     def __init__(self, units: int, activation: Any, use_bias: bool, kernel_initializer: Any,
                  recurrent_initializer: Any, bias_initializer: Any, name: str | None,
-                 dtype: Any):
+                 dtype: Any, kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0):
         super().__init__(name=name)
         owner = type(self).__name__
         self.units = _units(owner, units)
+        self.dropout = _rate(owner, "dropout", dropout)
+        self.recurrent_dropout = _rate(owner, "recurrent_dropout", recurrent_dropout)
+        self._add_regularizer(kernel_regularizer, "kernel")
+        self._add_regularizer(recurrent_regularizer, "recurrent_kernel")
+        self._add_regularizer(bias_regularizer, "bias")
         self.activation = get_activation(activation)
         self.use_bias = bool(use_bias)
         self.dtype = dtypes.as_dtype(dtype)
@@ -120,6 +128,13 @@ class _Cell(Module):
         return sum(math.prod(v.shape) for v in self.variables)
 
 
+def _rate(owner: str, what: str, rate: Any) -> float:
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        raise InvalidArgumentError(f"{owner}: expected {what} to be a fraction in [0, 1), got "
+                                   f"{rate!r}")
+    return float(rate)
+
+
 def _split(z: Any, n: int, units: int) -> list:
     return [z[:, i * units:(i + 1) * units] for i in range(n)]
 
@@ -135,14 +150,21 @@ class SimpleRNNCell(_Cell):
     def __init__(self, units: int, activation: Any = "tanh", use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
-                 name: str | None = None, dtype: Any = dtypes.float32):
+                 name: str | None = None, dtype: Any = dtypes.float32,
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0):
         super().__init__(units, activation, use_bias, kernel_initializer,
-                         recurrent_initializer, bias_initializer, name, dtype)
+                         recurrent_initializer, bias_initializer, name, dtype,
+                         kernel_regularizer, recurrent_regularizer, bias_regularizer, dropout,
+                         recurrent_dropout)
 
-    def __call__(self, x: Any, states: list) -> tuple:
-        """One step: ``(output, [h])``. Usage: ``out, states = cell(x_t, states)``"""
+    def __call__(self, x: Any, states: list, recurrent_mask: Any = None) -> tuple:
+        """One step: ``(output, [h])``; ``recurrent_mask`` multiplies ``h_prev`` in its matmul
+        (recurrent dropout). Usage: ``out, states = cell(x_t, states)``"""
         x = self._input(x)
-        z = matmul(x, self.kernel) + matmul(states[0], self.recurrent_kernel)
+        h_prev = states[0] if recurrent_mask is None else states[0] * recurrent_mask
+        z = matmul(x, self.kernel) + matmul(h_prev, self.recurrent_kernel)
         if self.bias is not None:
             z = z + self.bias
         h = self.activation(z) if self.activation is not None else z
@@ -164,9 +186,14 @@ class LSTMCell(_Cell):
                  kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
                  unit_forget_bias: bool = True, name: str | None = None,
-                 dtype: Any = dtypes.float32):
+                 dtype: Any = dtypes.float32,
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0):
         super().__init__(units, activation, use_bias, kernel_initializer,
-                         recurrent_initializer, bias_initializer, name, dtype)
+                         recurrent_initializer, bias_initializer, name, dtype,
+                         kernel_regularizer, recurrent_regularizer, bias_regularizer, dropout,
+                         recurrent_dropout)
         self.recurrent_activation = get_activation(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
 
@@ -183,10 +210,13 @@ class LSTMCell(_Cell):
         ones[self.units:2 * self.units] = 1.0
         return value + constant(ones)
 
-    def __call__(self, x: Any, states: list) -> tuple:
-        """One step: ``(h, [h, c])``. Usage: ``out, states = cell(x_t, states)``"""
+    def __call__(self, x: Any, states: list, recurrent_mask: Any = None) -> tuple:
+        """One step: ``(h, [h, c])``; ``recurrent_mask`` multiplies ``h_prev`` in its matmul
+        (recurrent dropout). Usage: ``out, states = cell(x_t, states)``"""
         x = self._input(x)
         h_prev, c_prev = states
+        if recurrent_mask is not None:
+            h_prev = h_prev * recurrent_mask
         z = matmul(x, self.kernel) + matmul(h_prev, self.recurrent_kernel)
         if self.bias is not None:
             z = z + self.bias
@@ -212,23 +242,30 @@ class GRUCell(_Cell):
                  kernel_initializer: Any = "glorot_uniform",
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
                  reset_after: bool = True, name: str | None = None,
-                 dtype: Any = dtypes.float32):
+                 dtype: Any = dtypes.float32,
+                 kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
+                 bias_regularizer: Any = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0):
         super().__init__(units, activation, use_bias, kernel_initializer,
-                         recurrent_initializer, bias_initializer, name, dtype)
+                         recurrent_initializer, bias_initializer, name, dtype,
+                         kernel_regularizer, recurrent_regularizer, bias_regularizer, dropout,
+                         recurrent_dropout)
         self.recurrent_activation = get_activation(recurrent_activation)
         self.reset_after = bool(reset_after)
 
     def _bias_shape(self) -> tuple:
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def __call__(self, x: Any, states: list) -> tuple:
-        """One step: ``(h, [h])``. Usage: ``out, states = cell(x_t, states)``"""
+    def __call__(self, x: Any, states: list, recurrent_mask: Any = None) -> tuple:
+        """One step: ``(h, [h])``; ``recurrent_mask`` multiplies ``h_prev`` in its matmuls
+        (recurrent dropout), not in the update. Usage: ``out, states = cell(x_t, states)``"""
         x = self._input(x)
         h_prev = states[0]
+        h_in = h_prev if recurrent_mask is None else h_prev * recurrent_mask
         u, sig, act = self.units, self.recurrent_activation, self.activation
         mx = matmul(x, self.kernel)
         if self.reset_after:
-            inner = matmul(h_prev, self.recurrent_kernel)
+            inner = matmul(h_in, self.recurrent_kernel)
             if self.bias is not None:
                 mx, inner = mx + self.bias[0], inner + self.bias[1]
             xz, xr, xh = _split(mx, 3, u)
@@ -240,9 +277,9 @@ class GRUCell(_Cell):
                 mx = mx + self.bias
             xz, xr, xh = _split(mx, 3, u)
             rk = self.recurrent_kernel
-            z = sig(xz + matmul(h_prev, rk[:, :u]))
-            r = sig(xr + matmul(h_prev, rk[:, u:2 * u]))
-            hh = act(xh + matmul(r * h_prev, rk[:, 2 * u:]))
+            z = sig(xz + matmul(h_in, rk[:, :u]))
+            r = sig(xr + matmul(h_in, rk[:, u:2 * u]))
+            hh = act(xh + matmul(r * h_in, rk[:, 2 * u:]))
         h = z * h_prev + (1.0 - z) * hh
         return h, [h]
 
@@ -265,10 +302,12 @@ class _RNN(Module):
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
 
-    def __call__(self, x: Any, initial_state: list | None = None) -> Any:
+    def __call__(self, x: Any, initial_state: list | None = None,
+                 training: bool | None = None) -> Any:
         """Run over ``x`` [batch, time, features]: the last output (or all of them with
-        ``return_sequences``), followed by the final states with ``return_state``.
-        Usage: ``y = layer(x)``"""
+        ``return_sequences``), followed by the final states with ``return_state``. With
+        ``training=True`` the cell's ``dropout``/``recurrent_dropout`` drop inputs / ``h``
+        with one mask for all time steps (Keras's). Usage: ``y = layer(x)``"""
         cell = self.cell
         x = x if isinstance(x, Tensor) else convert_to_tensor(x, dtype=cell.dtype)
         if len(x.shape) != 3:
@@ -290,13 +329,19 @@ class _RNN(Module):
                                            f"{len(states)}")
         outputs = TensorArray(cell.dtype, size=0, dynamic_size=True)
         n = len(states)
+        in_mask = rec_mask = None
+        if training and cell.dropout:
+            in_mask = dropout(ones_like(gather(xs, 0)), cell.dropout)
+        if training and cell.recurrent_dropout:
+            rec_mask = dropout(ones_like(states[0]), cell.recurrent_dropout)
 
         def cond(t, *rest):
             return t < steps
 
         def body(t, *rest):
             index = steps - 1 - t if self.go_backwards else t
-            out, new_states = cell(gather(xs, index), list(rest[:n]))
+            x_t = gather(xs, index) if in_mask is None else gather(xs, index) * in_mask
+            out, new_states = cell(x_t, list(rest[:n]), rec_mask)
             ta = rest[n].write(t, out) if self.return_sequences else rest[n]
             return (t + 1, *new_states, ta)
 
@@ -353,7 +398,8 @@ class Bidirectional(Module):
         self.forward_layer, self.backward_layer = layer, backward_layer
         self.merge_mode = merge_mode
 
-    def __call__(self, x: Any, initial_state: list | None = None) -> Any:
+    def __call__(self, x: Any, initial_state: list | None = None,
+                 training: bool | None = None) -> Any:
         """Run both directions over ``x`` [batch, time, features] and merge.
 
         Usage: ``y = layer(x)``
@@ -364,8 +410,10 @@ class Bidirectional(Module):
         half = None
         if initial_state is not None:
             half = len(initial_state) // 2
-        fwd = self.forward_layer(x, None if half is None else list(initial_state[:half]))
-        bwd = self.backward_layer(x, None if half is None else list(initial_state[half:]))
+        fwd = self.forward_layer(x, None if half is None else list(initial_state[:half]),
+                                 training=training)
+        bwd = self.backward_layer(x, None if half is None else list(initial_state[half:]),
+                                  training=training)
         f_out, f_states = (fwd[0], fwd[1:]) if self.forward_layer.return_state else (fwd, [])
         b_out, b_states = (bwd[0], bwd[1:]) if self.backward_layer.return_state else (bwd, [])
         if self.forward_layer.return_sequences:
