@@ -16,6 +16,7 @@ from autojit.layers.conv import (
                                  Convolution2DTranspose,
                                  Convolution1D,
                                  Convolution2D,
+                                 DepthwiseConv2D,
                                  GlobalAveragePooling1D,
                                  GlobalAveragePooling2D,
                                  GlobalMaxPooling1D,
@@ -24,6 +25,7 @@ from autojit.layers.conv import (
                                  MaxPool2D,
                                  MaxPooling1D,
                                  MaxPooling2D,
+                                 SeparableConv2D,
                                  UpSampling2D,
                                  ZeroPadding2D,
 )
@@ -49,4 +51,5 @@ __all__ += ["Activation", "Add", "Average", "Concatenate", "GlobalAveragePooling
             "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Maximum", "Minimum", "Multiply",
             "MultiHeadAttention", "Reshape", "Subtract", "Conv2DTranspose",
             "Convolution2DTranspose", "UpSampling2D", "ZeroPadding2D", "Bidirectional",
-            "TimeDistributed", "Input", "InputLayer", "Lambda"]
+            "TimeDistributed", "Input", "InputLayer", "Lambda", "DepthwiseConv2D",
+            "SeparableConv2D"]

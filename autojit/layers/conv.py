@@ -1,4 +1,5 @@
-"""Convolution and pooling layers (Keras names): ``Conv1D``, ``Conv2D``, ``MaxPool1D``,
+"""Convolution and pooling layers (Keras names): ``Conv1D``, ``Conv2D``, ``DepthwiseConv2D``,
+``SeparableConv2D``, ``Conv2DTranspose``, ``MaxPool1D``,
 ``MaxPool2D``, ``AveragePooling1D``, ``AveragePooling2D``, and the global poolings
 ``GlobalAveragePooling1D``/``2D`` and ``GlobalMaxPooling1D``/``2D``.
 
@@ -235,6 +236,118 @@ class Conv2DTranspose(_Conv):
                                      fmt, self.dilation_rate)
 
 
+class DepthwiseConv2D(_Conv):
+    """Depthwise 2-D convolution, as Keras: each input channel convolved with its own
+    ``depth_multiplier`` filters (``depthwise_kernel`` [kh, kw, in_channels,
+    depth_multiplier]), giving ``in_channels * depth_multiplier`` channels, plus ``bias``.
+
+    Usage: ``y = aj.layers.DepthwiseConv2D(3, padding="same")(images)`` (channels kept)
+    """
+
+    keras_name = "depthwise_conv2d"
+
+    def __init__(self, kernel_size: Any, strides: Any = 1, padding: str = "valid",
+                 depth_multiplier: int = 1, data_format: str | None = None,
+                 dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
+                 depthwise_initializer: Any = "glorot_uniform",
+                 bias_initializer: Any = "zeros", name: str | None = None,
+                 dtype: Any = dtypes.float32, depthwise_regularizer: Any = None,
+                 bias_regularizer: Any = None):
+        owner = type(self).__name__
+        self.depth_multiplier = _tuple(owner, "depth_multiplier", depth_multiplier, 1)[0]
+        super().__init__(self.depth_multiplier, kernel_size, strides, padding, data_format,
+                         dilation_rate, activation, use_bias, depthwise_initializer,
+                         bias_initializer, name, dtype, depthwise_regularizer,
+                         bias_regularizer)
+
+    @property
+    def depthwise_kernel(self) -> Any:
+        """The kernel [kh, kw, in_channels, depth_multiplier] (Keras's name).
+
+        Usage: ``layer.depthwise_kernel.shape``
+        """
+        return self.kernel
+
+    def build(self, in_channels: int) -> None:
+        """Create ``kernel`` [*kernel_size, in_channels, depth_multiplier] and ``bias``
+        [in_channels * depth_multiplier]. Usage: ``layer.build(3)`` (done by the first call)
+        """
+        self.filters = in_channels * self.depth_multiplier  # the output channels
+        shape = (*self.kernel_size, in_channels, self.depth_multiplier)
+        with self.name_scope:
+            self.kernel = Variable(self.kernel_initializer(shape, self.dtype),
+                                   name="depthwise_kernel")
+            if self.use_bias:
+                self.bias = Variable(self.bias_initializer((self.filters,), self.dtype),
+                                     name="bias")
+        self.in_channels = in_channels
+
+    def _convolve(self, x: Tensor) -> Tensor:
+        fmt = "NCHW" if self.channels_first else "NHWC"
+        return conv.depthwise_conv2d(x, self.kernel, self.strides, self.padding.upper(), fmt,
+                                     self.dilation_rate)
+
+
+class SeparableConv2D(_Conv):
+    """Depthwise then pointwise 2-D convolution, as Keras: ``depthwise_kernel`` [kh, kw,
+    in_channels, depth_multiplier], then a 1x1 ``pointwise_kernel`` [1, 1, in_channels *
+    depth_multiplier, filters], then ``bias`` [filters].
+
+    Usage: ``y = aj.layers.SeparableConv2D(64, 3, padding="same", activation="relu")(x)``
+    """
+
+    keras_name = "separable_conv2d"
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1,
+                 padding: str = "valid", data_format: str | None = None,
+                 dilation_rate: Any = 1, depth_multiplier: int = 1, activation: Any = None,
+                 use_bias: bool = True, depthwise_initializer: Any = "glorot_uniform",
+                 pointwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 name: str | None = None, dtype: Any = dtypes.float32,
+                 depthwise_regularizer: Any = None, pointwise_regularizer: Any = None,
+                 bias_regularizer: Any = None):
+        super().__init__(filters, kernel_size, strides, padding, data_format, dilation_rate,
+                         activation, use_bias, depthwise_initializer, bias_initializer, name,
+                         dtype, depthwise_regularizer, bias_regularizer)
+        self.depth_multiplier = _tuple(type(self).__name__, "depth_multiplier",
+                                       depth_multiplier, 1)[0]
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self._add_regularizer(pointwise_regularizer, "pointwise_kernel")
+        self.pointwise_kernel = None
+
+    @property
+    def depthwise_kernel(self) -> Any:
+        """The depthwise kernel (Keras's name). Usage: ``layer.depthwise_kernel.shape``"""
+        return self.kernel
+
+    def build(self, in_channels: int) -> None:
+        """Create the depthwise ``kernel``, ``pointwise_kernel`` and ``bias``.
+
+        Usage: ``layer.build(3)`` (done by the first call)
+        """
+        depth = in_channels * self.depth_multiplier
+        with self.name_scope:
+            self.kernel = Variable(self.kernel_initializer(
+                (*self.kernel_size, in_channels, self.depth_multiplier), self.dtype),
+                name="depthwise_kernel")
+            self.pointwise_kernel = Variable(self.pointwise_initializer(
+                (1, 1, depth, self.filters), self.dtype), name="pointwise_kernel")
+            if self.use_bias:
+                self.bias = Variable(self.bias_initializer((self.filters,), self.dtype),
+                                     name="bias")
+        self.in_channels = in_channels
+
+    def _convolve(self, x: Tensor) -> Tensor:
+        fmt = "NCHW" if self.channels_first else "NHWC"
+        depthwise = conv.depthwise_conv2d(x, self.kernel, self.strides, self.padding.upper(),
+                                          fmt, self.dilation_rate)
+        return conv.conv2d(depthwise, self.pointwise_kernel, 1, "VALID", fmt)
+
+    def count_params(self) -> int:
+        """Number of weights (the layer must be built). Usage: ``layer.count_params()``"""
+        return super().count_params() + math.prod(self.pointwise_kernel.shape)
+
+
 @accepts_keras_tensors
 class UpSampling2D(Module):
     """Repeats rows and columns ``size`` times ("nearest"), or resizes to ``size`` times the
@@ -469,4 +582,4 @@ __all__ = ["AveragePooling1D", "AveragePooling2D", "AvgPool1D", "AvgPool2D", "Co
            "Conv2D", "Conv2DTranspose", "Convolution1D", "Convolution2D",
            "Convolution2DTranspose", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
            "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPool1D", "MaxPool2D", "MaxPooling1D",
-           "MaxPooling2D", "UpSampling2D", "ZeroPadding2D"]
+           "MaxPooling2D", "UpSampling2D", "ZeroPadding2D", "DepthwiseConv2D", "SeparableConv2D"]

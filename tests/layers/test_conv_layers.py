@@ -283,3 +283,87 @@ def test_upsampling_and_zero_padding_match_numpy():
                          input_signature=[aj.TensorSpec([None, None, 4, 3])])
     with pytest.raises(ShapeError, match="the height and width of the input must be known"):
         traced(aj.ones((1, 2, 4, 3)))
+
+
+def _depthwise_ref(x, kernel, strides, padding):
+    """NumPy depthwise convolution, NHWC, kernel [kh, kw, in, m] -> in * m channels (channel
+    c * m + j from input channel c and filter j, as TF)."""
+    kh, kw, cin, m = kernel.shape
+    if padding == "same":
+        oh, ow = -(-x.shape[1] // strides), -(-x.shape[2] // strides)
+        ph = max((oh - 1) * strides + kh - x.shape[1], 0)
+        pw = max((ow - 1) * strides + kw - x.shape[2], 0)
+        x = np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
+    oh = (x.shape[1] - kh) // strides + 1
+    ow = (x.shape[2] - kw) // strides + 1
+    out = np.zeros((x.shape[0], oh, ow, cin * m))
+    for i in range(oh):
+        for j in range(ow):
+            patch = x[:, i * strides:i * strides + kh, j * strides:j * strides + kw, :]
+            out[:, i, j, :] = np.einsum("bhwc,hwcm->bcm", patch, kernel).reshape(len(x), -1)
+    return out
+
+
+@pytest.mark.parametrize("strides, padding, multiplier", [(1, "same", 1), (2, "valid", 2),
+                                                          (2, "same", 3)])
+def test_depthwise_conv2d_matches_numpy(strides, padding, multiplier):
+    x = np.random.RandomState(0).randn(2, 7, 6, 3)
+    layer = aj.layers.DepthwiseConv2D(3, strides=strides, padding=padding,
+                                      depth_multiplier=multiplier, activation="relu",
+                                      dtype=aj.float64)
+    layer(x)  # builds it
+    layer.bias.assign(np.linspace(-1.0, 1.0, 3 * multiplier))
+    y = layer(x).numpy()
+    want = np.maximum(_depthwise_ref(x, layer.depthwise_kernel.numpy(), strides, padding)
+                      + layer.bias.numpy(), 0.0)
+    np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-12)
+    assert layer.count_params() == 3 * 3 * 3 * multiplier + 3 * multiplier
+
+
+def test_separable_conv2d_is_depthwise_then_pointwise():
+    x = np.random.RandomState(1).randn(2, 6, 6, 4)
+    layer = aj.layers.SeparableConv2D(5, 3, padding="same", depth_multiplier=2,
+                                      dtype=aj.float64)
+    y = layer(x).numpy()
+    depthwise = _depthwise_ref(x, layer.depthwise_kernel.numpy(), 1, "same")
+    want = np.einsum("bhwc,cf->bhwf", depthwise, layer.pointwise_kernel.numpy()[0, 0])
+    np.testing.assert_allclose(y, want + layer.bias.numpy(), rtol=1e-10, atol=1e-12)
+    assert layer.count_params() == 3 * 3 * 4 * 2 + 8 * 5 + 5
+    assert [v.name.split("/")[-1] for v in layer.trainable_weights] == [
+        "bias:0", "depthwise_kernel:0", "pointwise_kernel:0"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: aj.layers.DepthwiseConv2D(2, strides=2, padding="same", depth_multiplier=2,
+                                      dtype=aj.float64),
+    lambda: aj.layers.SeparableConv2D(3, 2, dtype=aj.float64)])
+def test_depthwise_and_separable_gradients_match_finite_differences(make):
+    from tests.numeric import numeric_grad
+
+    layer = make()
+    x = np.random.RandomState(2).randn(1, 4, 4, 2)
+    layer(x)
+    kernel = layer.depthwise_kernel
+    start = kernel.numpy().copy()
+
+    def loss(k):
+        kernel.assign(k)
+        return float(aj.reduce_sum(aj.sin(layer(x))))
+
+    with aj.GradientTape() as tape:
+        y = aj.reduce_sum(aj.sin(layer(x)))
+    got = tape.gradient(y, kernel).numpy()
+    np.testing.assert_allclose(got, numeric_grad(loss, start), rtol=1e-6, atol=1e-9)
+
+
+def test_depthwise_regularizer_and_channels_first():
+    layer = aj.layers.DepthwiseConv2D(3, data_format="channels_first",
+                                      depthwise_regularizer=aj.keras.regularizers.L2(0.5))
+    x = np.random.RandomState(3).randn(2, 3, 5, 5).astype(np.float32)
+    y = layer(x)
+    assert y.shape == (2, 3, 3, 3)
+    want = _depthwise_ref(np.transpose(x, (0, 2, 3, 1)), layer.kernel.numpy(), 1, "valid")
+    np.testing.assert_allclose(y.numpy(), np.transpose(want, (0, 3, 1, 2)), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(float(layer.losses[0]),
+                               0.5 * np.sum(layer.kernel.numpy() ** 2), rtol=1e-6)
