@@ -43,8 +43,8 @@ import numpy as np
 from autojit.graph.buffers import plan_buffers
 from autojit.graph.ir import Graph, Node, Value
 from autojit.graph.passes.fuse import expand_fused, has_fused
-from autojit.graph.scalars import (INT_ARGUMENTS, PYTHON_EXPR, SCALAR_ARGUMENTS, host_scalars,
-                                   shape_item)
+from autojit.graph.scalars import (INT_ARGUMENTS, PYTHON_EXPR, SCALAR_ARGUMENTS, WRAPPING,
+                                   WRAPS, host_scalars, shape_item)
 from autojit.ops.core import Op
 
 _TEMPLATES: dict[int, tuple] = {}
@@ -302,6 +302,10 @@ class _Emitter:
         if template is None:
             return False
         expr = template.format(*[self.name(v) for v in node.inputs])
+        bits = WRAPS.get(out.spec.dtype) if name in WRAPPING else None
+        if bits is not None:  # wrap around as the int32/int64 array op would
+            half = 1 << (bits - 1)
+            expr = f"(({expr}) + {half}) % {half << 1} - {half}"
         self.lines.append(f"{indent}{self.define(out)} = {expr}")
         return True
 

@@ -18,7 +18,9 @@ Where a host scalar meets an op that needs an array, codegen converts it
 ints (their kernels and checks call ``int()`` themselves), and those ``SCALAR_ARGUMENTS``
 names as they are (their kernels hand them to a ufunc, which takes a Python scalar: on a GPU
 a kernel argument, where a 0-d array would be a fill kernel of its own).
-Python ints do not wrap around at 2**31 as int32 does; loop counters never get there.
+Python ints do not wrap around at 2**31 as int32 does, so the results of ``WRAPPING`` ops
+are wrapped to their dtype's range (``(v + 2**31) % 2**32 - 2**31``, a few tens of
+nanoseconds): ``m = m * 4`` in a tensor loop overflows as the array op does.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ PYTHON_EXPR = {
     "logical_and": "({0} and {1})", "logical_or": "({0} or {1})", "logical_not": "(not {0})",
     "maximum": "max({0}, {1})", "minimum": "min({0}, {1})", "identity": "{0}",
 }
+WRAPPING = frozenset({"add", "subtract", "multiply", "negative"})  # may leave the range
+WRAPS = {np.dtype("int32"): 32, np.dtype("int64"): 64}  # dtype -> bits
 # op -> the positions of its inputs whose kernel and value check call int() on them, so a
 # host scalar goes in as a Python int. Only those: tensor_array_write's ``value`` may be a
 # 0-d host scalar too (``ta.write(i, i * 2)``), and its kernel and check read value.shape.

@@ -259,3 +259,32 @@ def test_assign_add_and_sub_take_a_host_scalar_as_it_is(dtype):
     code = step.get_concrete_function(2).code
     updates = [line for line in code.splitlines() if "_into(" in line]
     assert len(updates) == 4 and not any("asarray" in line for line in updates), code
+
+
+def _int_loop(n, start, factor, step):
+    m, k, s = aj.constant(start, n.dtype), 0, aj.constant(0, n.dtype)  # constants: host ints
+    for i in aj.range(n):
+        m = m * factor - step
+        s = s + m
+        if m < 0:
+            k += 1
+    return m, k, -s
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("start, factor, step", [(1, 3, 0), (7, 5, 3), (-2, 7, -9)])
+def test_host_scalar_arithmetic_wraps_around_as_the_array_ops(dtype, start, factor, step):
+    # int counters kept as Python ints in replay (graph/scalars.py) overflow as int32/int64
+    # arrays do, also where a comparison reads the wrapped value
+    n = 45 if dtype == np.int32 else 95
+    traced = aj.function(_int_loop)
+    args = [aj.constant(np.array(n, dtype)), start, factor, step]  # Python ints: constants
+    with np.errstate(over="ignore"):
+        m, k, s = np.array(start, dtype), 0, np.array(0, dtype)
+        for _ in range(n):
+            m = (m * dtype(factor) - dtype(step)).astype(dtype)
+            s = (s + m).astype(dtype)
+            k += int(m < 0)
+        want = [m, k, (-s).astype(dtype)]
+    got = traced(*args)
+    assert [int(v) for v in got] == [int(v) for v in want]
