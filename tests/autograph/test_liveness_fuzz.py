@@ -1,12 +1,12 @@
 """Differential test of liveness (autograph/analysis/liveness.py, closure_reads in
 activity.py): random tensor loops and branches whose bodies use temporaries assigned on
-every path before their use — in both the body and the handler of a ``try``, by a ``match``
-capture pattern, in both branches of a Python ``if`` — next to lambdas stored for later
-(``getters.append(lambda: q)``, called after the block that rebinds ``q``) and lambdas run
-during a call (``aj.cond``, ``sorted``). Every program is valid Python whose temporaries
-need no value before the block; each must trace once and give plain Python's answer for
-every input. A name wrongly taken as live is a spurious "first assigned inside the loop"
-error; one wrongly taken as dead, a stale value.
+every path before their use, sometimes deleted after it (``del``) — in both the body and
+the handler of a ``try``, by a ``match`` capture pattern, in both branches of a Python
+``if`` — next to lambdas stored for later (``getters.append(lambda: q)``, called after the
+block that rebinds ``q``) and lambdas run during a call (``aj.cond``, ``sorted``). Every
+program is valid Python whose temporaries need no value before the block; each must trace
+once and give plain Python's answer for every input. A name wrongly taken as live is a
+spurious "first assigned inside the loop" error; one wrongly taken as dead, a stale value.
 
 ``AUTOJIT_LIVEFUZZ_N`` sets the number of programs (default 120), ``AUTOJIT_LIVEFUZZ_SEED``
 the first seed.
@@ -72,6 +72,8 @@ class _Generator:
             self.emit(indent, "except ZeroDivisionError:")
             self.emit(indent + 1, f"{t} = 0.0")
             self.emit(indent, f"s = s + {t}")
+            if self.rng.random() < 0.5:  # a temporary deleted after its use
+                self.emit(indent, f"del {t}")
         elif kind == "match":
             self.emit(indent, "match cfg:")
             self.emit(indent + 1, "case {'scale': k}:")
@@ -87,6 +89,8 @@ class _Generator:
             self.emit(indent, "else:")
             self.emit(indent + 1, f"{t} = {v} - 0.5")
             self.emit(indent, f"s = s + {t}")
+            if self.rng.random() < 0.5:
+                self.emit(indent, f"del {t}")
         elif kind == "cond":  # run during the call: t is local to this statement
             self.emit(indent, f"{t} = {v} + 1.0")
             self.emit(indent, f"s = aj.cond(s > 1.0, lambda: s - {t}, lambda: s + {t} * 0.5)")

@@ -49,6 +49,13 @@ class _Definitions:
             node.target.ag_maybe_undefined = True
         return defined | act.activity(node).modified
 
+    def stmt_Delete(self, node: Any, defined: frozenset) -> frozenset:
+        self.reads(node, defined)  # `del a[i]` reads `a`; `del x` needs `x` bound
+        for target in node.targets:
+            if isinstance(target, gast.Name) and target.id not in defined:
+                target.ag_maybe_undefined = True
+        return defined - {t.id for t in node.targets if isinstance(t, gast.Name)}
+
     def stmt_If(self, node: Any, defined: frozenset) -> frozenset:
         self.reads(node.test, defined)
         return defined | (self.block(node.body, defined) & self.block(node.orelse, defined))

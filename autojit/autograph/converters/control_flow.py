@@ -92,7 +92,10 @@ class ControlFlowConverter(Converter):
                 stmt.ag_state = (outs, others)
                 undefined |= {n for n in outs + others if "." not in n} \
                     - stmt.ag_defined_in - scope["global"] - scope["nonlocal"]
-        node.body = _ReadChecks(undefined).visit_block(node.body)
+        # `del x` makes x Undefined (visit_Delete): reads after it are checked too
+        deleted = {t.id for n in own if isinstance(n, gast.Delete) for t in n.targets
+                   if isinstance(t, gast.Name)} - scope["global"] - scope["nonlocal"]
+        node.body = _ReadChecks(undefined | deleted).visit_block(node.body)
         node.body = _with_undefined(node.body, undefined)
         self.scopes.append(scope)
         node = self.generic_visit(node)
@@ -101,6 +104,28 @@ class ControlFlowConverter(Converter):
 
     def visit_AsyncFunctionDef(self, node: Any) -> Any:
         return node  # awaits cannot move into generated functions; left as Python
+
+    def visit_Delete(self, node: Any) -> Any:
+        """``del x`` of a local → ``ag__.ld(x); x = ag__.Undefined("x")``: a block's state
+        functions read every name it changes, which an unbound one would make a NameError;
+        Undefined is what reads after it check (``ag__.ld``)."""
+        scope = self.scopes[-1] if self.scopes else {"global": set(), "nonlocal": set()}
+        out, others = [], []
+        for target in node.targets:
+            if isinstance(target, gast.Name) and target.id not in scope["global"] \
+                    and target.id not in scope["nonlocal"]:
+                check = "ag__.ld(NAME)\n" if getattr(target, "ag_maybe_undefined", False) \
+                    else ""
+                out += templates.replace(check + "NAME = ag__.Undefined(TEXT)",
+                                         NAME=target.id, TEXT=templates.constant(target.id))
+            else:
+                others.append(target)
+        if not out:
+            return node
+        if others:
+            node.targets = others
+            out.insert(0, node)
+        return origin.set_location(out, node)
 
     # --- statements ----------------------------------------------------------------------
     def visit_If(self, node: Any) -> Any:
