@@ -28,7 +28,7 @@ def temporary_in_a_branch(x):
         del t
     else:
         y = y - 1.0
-    return y  # noqa: F821  (read after del, as the test means)
+    return y
 
 
 def items_and_names(x, n):
