@@ -371,6 +371,11 @@ class ListArray(TensorArray):
     @classmethod
     def like(cls, value: Any) -> "ListArray":
         """An empty list-array for elements of ``value``'s dtype and shape."""
+        if isinstance(value, (tuple, list, dict)) and any(
+                isinstance(leaf, Tensor) for leaf in _leaves(value)):
+            raise DTypeError(f"an item is a {type(value).__name__} of tensors, and a "
+                             "TensorArray's items are single tensors: append each part to "
+                             "a list of its own, or aj.stack the parts into one tensor first")
         weak = _weakish(value)
         value = value if isinstance(value, Tensor) else convert_to_tensor(value)
         out = cls(value.dtype, dynamic_size=True)
@@ -457,7 +462,43 @@ class ListArray(TensorArray):
         return rows
 
     def __iter__(self):
-        return (self.item(row) for row in self.stack())
+        stacked = self.stack()
+        if is_symbolic(stacked) and stacked.shape[0] is None:
+            raise _unsupported("iterating in Python (sum(), list(), a comprehension, "
+                               "unpacking)", "its length is known only when the graph runs: "
+                               "use a `for` statement over it (autograph makes that a graph "
+                               "loop), or tensor ops on aj.stack(out) (aj.reduce_sum(aj.stack("
+                               "out), axis=0))")
+        return (self.item(row) for row in stacked)
+
+    def __contains__(self, value: Any) -> bool:
+        raise _unsupported("`in`", "aj.reduce_any(aj.equal(aj.stack(out), value)) gives it "
+                           "as a tensor")
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise _unsupported("item assignment", "build the changed list with aj.tensor_scatter_"
+                           "nd_update(aj.stack(out), [[i]], [value]), or append the values in "
+                           "their final form")
+
+    def _no_method(name: str, hint: str):  # noqa: N805  (a factory run in the class body)
+        def method(self, *args: Any, **kwargs: Any) -> Any:
+            raise _unsupported(f"`.{name}()`", hint)
+        method.__name__ = name
+        method.__doc__ = "Not available on a list grown in a tensor loop (a clear error)."
+        return method
+
+    _SLICE = "slice or gather aj.stack(out) instead (aj.stack(out)[:-1], aj.reverse(...))"
+    pop = _no_method("pop", _SLICE)
+    insert = _no_method("insert", "append in the order wanted, or aj.concat the stacked parts")
+    remove = _no_method("remove", "aj.boolean_mask(aj.stack(out), aj.not_equal(...)) keeps "
+                        "the others")
+    clear = _no_method("clear", "start a new list instead: out = []")
+    reverse = _no_method("reverse", _SLICE)
+    sort = _no_method("sort", "aj.sort(aj.stack(out), axis=0)")
+    index = _no_method("index", "aj.where(aj.equal(aj.stack(out), value)) finds it")
+    count = _no_method("count", "aj.reduce_sum(aj.cast(aj.equal(aj.stack(out), value), "
+                       "aj.int32))")
+    del _no_method
 
     def __mul__(self, other: Any) -> Any:
         if isinstance(other, (int, np.integer)) and not isinstance(other, bool):
@@ -499,6 +540,22 @@ class ListArray(TensorArray):
 
     def __repr__(self) -> str:
         return "<list grown in a tensor loop, as " + super().__repr__()[1:]
+
+
+def _unsupported(what: str, hint: str) -> TypeError:
+    """The error for a list operation a list grown in a tensor block cannot do, at the
+    user's line."""
+    from autojit.graph.tracer import user_location, where_text  # the graph builds on us
+
+    return TypeError(f"{what} on a list grown in a tensor loop (or in one branch of a tensor "
+                     f"`if`) at {where_text(user_location(2))}: while the graph runs its "
+                     f"items live in a TensorArray, which grows only by `append`; {hint}")
+
+
+def _leaves(value: Any) -> list:
+    from autojit import nest
+
+    return nest.flatten(value)
 
 
 def as_tensor_value(value: Any) -> Any:

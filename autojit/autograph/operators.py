@@ -241,7 +241,7 @@ def _builtins() -> dict:
                           id(builtins.reversed): _reversed,
                           **{id(getattr(builtins, name)): getattr(py_builtins, name + "_")
                              for name in ("float", "int", "bool", "round", "max", "min",
-                                          "any", "all")}})
+                                          "any", "all", "sum")}})
     return _BUILTINS
 
 

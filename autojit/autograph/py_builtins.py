@@ -35,6 +35,7 @@ from autojit.autograph import origin
 from autojit.autograph import values as vals
 from autojit.errors import AutographError
 from autojit.graph.tracer import user_location
+from autojit.tensor_array import ListArray
 
 __all__ = ["all_", "any_", "bool_", "float_", "int_", "max_", "min_", "round_"]
 
@@ -114,6 +115,21 @@ def any_(iterable: Any) -> Any:
 def all_(iterable: Any) -> Any:
     """``all(iterable)``; ``aj.reduce_all`` of the items' truth when items are tensors."""
     return _truth(iterable, builtins.all, "all()", aj.reduce_all)
+
+
+def sum_(iterable: Any, /, start: Any = 0) -> Any:
+    """``sum(iterable, start)``; over a graph tensor's rows (or a list grown in a tensor
+    loop, its stacked items), ``aj.reduce_sum`` along the first axis, plus ``start``."""
+    if isinstance(iterable, ListArray):
+        iterable = iterable.stack()
+    if not vals.is_graph_value(iterable):
+        return builtins.sum(iterable, start)
+    rows = vals.read(iterable)
+    if rows.dtype == dtypes.bool:
+        rows = aj.cast(rows, dtypes.int32)  # Python adds bools as ints
+    total = aj.reduce_sum(rows, axis=0)
+    zero = isinstance(start, (int, float)) and not isinstance(start, bool) and start == 0
+    return total if zero else start + total
 
 
 def _items(args: tuple, what: str) -> tuple[list, bool]:

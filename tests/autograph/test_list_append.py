@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import autojit as aj
-from autojit.errors import ShapeError
+from autojit.errors import AutographError, ShapeError
 
 RNG = np.random.default_rng(3)
 SPEC = [aj.TensorSpec([None, 2], aj.float32)]
@@ -493,3 +493,75 @@ def test_extend_in_a_python_loop_stays_a_python_list():
 
     n, last = f(aj.constant(2.0))
     assert n == 6 and float(last) == 1.0
+
+
+def _pop(n):
+    out = []
+    for i in aj.range(n):
+        out.append(i * 2)
+    return out.pop()
+
+
+def _setitem(n):
+    out = []
+    for i in aj.range(n):
+        out.append(i * 2)
+    out[0] = 5
+    return out
+
+
+def _contains(n):
+    out = []
+    for i in aj.range(n):
+        out.append(i * 2)
+    return 4 in out
+
+
+def _sort(n):
+    out = []
+    for i in aj.range(n):
+        out.append(i * 2)
+    out.sort()
+    return out
+
+
+@pytest.mark.parametrize("fn, what, line", [
+    (_pop, "`.pop()`", "return out.pop()"), (_setitem, "item assignment", "out[0] = 5"),
+    (_contains, "`in`", "return 4 in out"),
+    (_sort, "`.sort()`", "out.sort()")])
+def test_list_operations_a_grown_list_cannot_do_are_clear_errors(fn, what, line):
+    from .helpers import where
+
+    with pytest.raises(TypeError, match=(
+            f"^{re.escape(what)}.* on a list grown in a tensor loop .* at "
+            f"{re.escape(where(fn, line))}: while the graph runs its items live in a "
+            "TensorArray, which grows only by `append`; ")):
+        aj.function(fn)(aj.constant(3))
+
+
+def test_appending_a_tuple_of_tensors_in_a_tensor_loop_names_the_list():
+    def pairs(n):
+        out = []
+        for i in aj.range(n):
+            out.append((i, i * 2))
+        return out
+
+    with pytest.raises(AutographError, match=(
+            "`out` is a list appended to inside the tensor `for` loop .* an item is a tuple of "
+            "tensors, and a TensorArray's items are single tensors: append each part")):
+        aj.function(pairs)(aj.constant(3))
+
+
+def summed(n, x):
+    out = []
+    for i in aj.range(n):
+        out.append(x * aj.cast(i, aj.float32))
+    return sum(out), sum(x), sum(x, 10.0), sum(out, x)
+
+
+@pytest.mark.parametrize("n", [1, 4])
+def test_sum_of_a_grown_list_or_a_tensor_adds_its_rows(n):
+    x = aj.constant([1.0, -2.5])
+    got = aj.function(summed)(aj.constant(n), x)
+    for g, w in zip(got, summed(aj.constant(n), x)):
+        np.testing.assert_allclose(g.numpy(), w.numpy())
