@@ -310,6 +310,30 @@ def check_input(tensor: Any, expected: KerasTensor, model: str) -> None:
                          f"a tensor of shape {shape}")
 
 
+def output_names(outputs: Any) -> list:
+    """Keras's names for a functional model's outputs, in ``nest.flatten`` order: a dict's
+    keys, else the name of the layer (or operator) that made each output, made unique as
+    tf.keras's ``_set_output_names`` does (``dense``, then ``dense_1``).
+
+    Usage: ``output_names(model._graph_outputs)  # ['a', 'b']``"""
+    if isinstance(outputs, dict):  # values in flatten's (sorted-key) order are the keys
+        return [str(key) for key in nest.flatten({key: key for key in outputs})]
+    names: list = []
+    for tensor in nest.flatten(outputs):
+        node = tensor._node
+        if node is None:  # an Input given as an output
+            base = tensor.name or "input"
+        elif isinstance(node.fn, Module):
+            base = node.fn.name
+        else:
+            base = getattr(node.fn, "__name__", "op")
+        name, count = base, 1
+        while name in names:
+            name, count = f"{base}_{count}", count + 1
+        names.append(name)
+    return names
+
+
 def summary_table(rows: list, total: int, trainable: int, title: str,
                   print_fn: Callable | None) -> None:
     """Print Keras's summary: one row (name and type, output shape, parameters) per layer."""

@@ -32,6 +32,37 @@ one-hot, into per-example weights (a class left out weighs 1, as Keras 3), multi
 never weighted; ``weighted_metrics`` get the weights. Arguments that would change results
 and are not implemented (``steps_per_epoch``, ``validation_steps``, ``steps``, unknown names)
 raise; TF-era tuning knobs that cannot change them are accepted and ignored.
+
+Note [Multi-output training]: a functional model whose outputs are a list or a dict
+(``Model(inputs, [a, b])``, ``Model(inputs, {"a": a, "b": b})``) trains as Keras 3's
+``CompileLoss``/``CompileMetrics``. Its outputs are named as Keras's ``output_names``: the
+name of the layer (or operator) that made each, made unique as tf.keras (``dense``,
+``dense_1``), or for a dict of outputs its keys (``output_names`` in functional.py); their
+order is ``nest.flatten``'s (a dict's keys sorted). ``loss``, ``loss_weights``, ``metrics``
+and ``weighted_metrics`` take one value for every output, a list in output order, or a dict
+by output name. An unknown name is an error; an output left out of a loss dict, or with a
+``None`` loss, is not trained on; left out of ``loss_weights`` it weighs 1 (tf.keras 2;
+Keras 3 wants every output in those dicts for a list of outputs). A flat ``metrics`` list
+applies to every output (tf.keras 2; Keras 3 reads a list of as many entries as outputs as
+one per output), a list of lists or a dict gives each output its own; a metric object cannot
+serve two outputs (one running state), a name can. ``y`` is a list in output order or a dict
+by output name (an output with no loss and no metrics may be left out or None);
+``sample_weight`` is one array for every output, or a list or dict per output (an output
+left out is unweighted); Datasets' ``(x, y, sample_weight)`` elements and
+``validation_data`` take the same structures (tuples inside a Dataset, which reads a list as
+one tensor). For a dict of outputs, lists are refused (``loss``, ``y``, ...): they would
+follow the keys' sorted order, not the dict's. ``class_weight`` is refused, as Keras. The
+steps get ``y`` and the weights as tuples in output order (None for an output without them),
+so they trace once per batch shape too. The loss is ``sum(loss_weight_i * loss_i) +
+sum(model.losses)``, each ``loss_i`` weighted and reduced as for one output. The logs follow
+Keras 3 in names and order: ``loss`` (that total); the metrics as ``{output}_{metric}`` (one
+output: the metric's own name; a repeat gets ``_1``; a weighted metric whose name is taken,
+``{output}_weighted_{metric}``); then ``{output}_loss``, each output's loss before its loss
+weight, when two or more outputs have a loss. ``evaluate``'s list is ``loss``, the
+``{output}_loss`` values, then the rest sorted by name (Keras 3's
+``_flatten_metrics_in_order``); ``predict`` returns a list (or dict) of arrays. Subclassed
+and loaded models returning several tensors are not covered (their outputs have no names
+here, and compile treats them as one output).
 """
 
 from __future__ import annotations
@@ -42,6 +73,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from autojit import nest
 from autojit.errors import InvalidArgumentError
 from autojit.layers.callbacks import History
 
@@ -76,6 +108,142 @@ class _Compiled:
         values.update({name: float(metric.result()) for name, metric in self.weighted})
         return values
 
+    # One output: y and sample_weight are used as given, and a step returns the loss alone.
+    logged: list = []  # the outputs whose own loss is logged: none
+
+    def prepare(self, x: Any, y: Any, sample_weight: Any, caller: str) -> tuple:
+        return y, sample_weight
+
+    def batches(self, batches: Any, x: Any, caller: str) -> Any:
+        return batches
+
+    def tensors(self, y: Any, sample_weight: Any) -> tuple:
+        return _tensor(y), None if sample_weight is None else _tensor(sample_weight)
+
+    def loss_logs(self, means: list) -> dict:
+        return {}
+
+    def listed(self, values: dict) -> list:
+        return list(values.values())
+
+
+class _Outputs:
+    """What ``compile`` chose for a functional model with several outputs: each output's
+    loss, loss weight and metrics (Note [Multi-output training]), behind ``_Compiled``'s
+    interface. ``y`` and ``sample_weight`` reach the steps as tuples in output order."""
+
+    def __init__(self, optimizer: Any, names: list, keyed: bool, losses: list,
+                 loss_weights: list, metrics: list, weighted: list, run_eagerly: bool):
+        self.optimizer, self.run_eagerly = optimizer, run_eagerly
+        self.names, self.keyed = names, keyed  # in nest.flatten order; keyed: dict outputs
+        self.losses, self.loss_weights = losses, loss_weights  # per output (a loss or None)
+        self.metrics = metrics  # (log name, metric, output index): never weighted
+        self.weighted = weighted  # (log name, metric, output index): get the sample weights
+        self.trained = [i for i, loss in enumerate(losses) if loss is not None]
+        # Keras 3 tracks each output's loss as "{name}_loss" when there are two or more
+        self.logged = self.trained if len(self.trained) > 1 else []
+        used = {*self.trained, *(i for _, _, i in metrics + weighted)}
+        self.needed = [i in used for i in range(len(names))]
+        self.train_step: Any = None
+        self.test_step: Any = None
+
+    def all_metrics(self) -> list:
+        return [metric for _, metric, _ in self.metrics + self.weighted]
+
+    def update(self, y: tuple, pred: Any, sample_weight: Any) -> None:
+        flat = nest.flatten(pred)
+        for _, metric, i in self.metrics:
+            metric.update_state(y[i], flat[i])
+        for _, metric, i in self.weighted:
+            weights = None if sample_weight is None else sample_weight[i]
+            metric.update_state(y[i], flat[i], sample_weight=weights)
+
+    def results(self) -> dict:
+        return {name: float(metric.result()) for name, metric, _ in self.metrics + self.weighted}
+
+    def loss_logs(self, means: list) -> dict:
+        return {f"{self.names[i]}_loss": value for i, value in zip(self.logged, means)}
+
+    def listed(self, values: dict) -> list:
+        """``evaluate``'s list, as Keras 3's ``_flatten_metrics_in_order``: the values named
+        as in ``model.metrics_names`` (the loss, the metrics' own names, each output's
+        loss) in that order, then the others sorted by name."""
+        order = ["loss", *(metric.name for metric in self.all_metrics()),
+                 *(f"{self.names[i]}_loss" for i in self.logged)]
+        first = [name for name in dict.fromkeys(order) if name in values]
+        return [values[name] for name in first + sorted(set(values) - set(first))]
+
+    def prepare(self, x: Any, y: Any, sample_weight: Any, caller: str) -> tuple:
+        """Arrays' ``y`` and ``sample_weight`` as tuples in output order (a Dataset's
+        batches are prepared one by one, by ``batches``)."""
+        if not _is_arrays(x):
+            return y, sample_weight
+        return self.targets(y, caller), self.sample_weights(sample_weight, caller)
+
+    def batches(self, batches: Any, x: Any, caller: str) -> Any:
+        if _is_arrays(x):
+            return batches
+        return ((xb, self.targets(yb, caller), self.sample_weights(wb, caller))
+                for xb, yb, wb in batches)
+
+    def tensors(self, y: tuple, sample_weight: Any) -> tuple:
+        def convert(values: tuple) -> tuple:
+            return tuple(None if v is None else _tensor(v) for v in values)
+
+        return convert(y), None if sample_weight is None else convert(sample_weight)
+
+    def targets(self, y: Any, caller: str) -> tuple:
+        """``y`` (a list in output order, a dict by output name, or for one output its
+        array) as a tuple in output order; an output with no loss and no metrics may be
+        left out (None)."""
+        count = len(self.names)
+        if isinstance(y, dict):
+            _known_keys(y, "y", self.names, caller)
+            flat = [y.get(name) for name in self.names]
+        elif isinstance(y, (list, tuple)) and not self.keyed and len(y) == count:
+            flat = list(y)
+        elif count == 1 and not isinstance(y, (list, tuple)):
+            flat = [y]
+        elif self.keyed:
+            raise InvalidArgumentError(f"{caller}: the model's outputs are a dict "
+                                       f"{self.names}, so y must be a dict keyed by output "
+                                       f"name, got {_describe(y)}")
+        else:
+            outputs = "output" if count == 1 else "outputs"
+            raise InvalidArgumentError(f"{caller}: the model has {count} {outputs} "
+                                       f"{self.names}: expected y as a list of {count} targets "
+                                       f"in that order or a dict keyed by output name, got "
+                                       f"{_describe(y)}")
+        for name, target, needed in zip(self.names, flat, self.needed):
+            if needed and target is None:
+                raise InvalidArgumentError(f"{caller}: y has no targets for output {name!r}, "
+                                           f"which has a loss or metrics; pass its targets, or "
+                                           f"compile it with a None loss and no metrics")
+        return tuple(t if needed else None for t, needed in zip(flat, self.needed))
+
+    def sample_weights(self, sample_weight: Any, caller: str) -> tuple | None:
+        """``sample_weight`` (one array for every output, a list in output order or a dict
+        by output name; None or left out: unweighted) as a tuple in output order, or None."""
+        if sample_weight is None:
+            return None
+        count = len(self.names)
+        if isinstance(sample_weight, dict):
+            _known_keys(sample_weight, "sample_weight", self.names, caller)
+            flat = [sample_weight.get(name) for name in self.names]
+        elif isinstance(sample_weight, (list, tuple)):
+            if self.keyed or len(sample_weight) != count:
+                raise InvalidArgumentError(
+                    f"{caller}: expected sample_weight as one array for every output, or a "
+                    f"list of {count} (one per output {self.names}) or a dict keyed by output "
+                    f"name, got {_describe(sample_weight)}"
+                    + (" (the outputs are a dict: key the weights by name)" if self.keyed
+                       else ""))
+            flat = list(sample_weight)
+        else:
+            flat = [sample_weight] * count  # one array weighs every output, as Keras
+        flat = [w if needed else None for w, needed in zip(flat, self.needed)]
+        return None if all(w is None for w in flat) else tuple(flat)
+
 
 # compile's, fit's and evaluate's Keras arguments that cannot change the results here: accepted
 # and ignored (steps run one at a time, and the step is always traced unless run_eagerly)
@@ -102,10 +270,15 @@ class Training:
         """Choose the optimizer, loss and metrics ``fit`` and ``evaluate`` use (tf.keras's
         argument order). ``loss_weights`` (a number, one output) scales the loss, not the
         regularizers' penalties; ``weighted_metrics`` get ``sample_weight``, ``metrics``
-        never do (as Keras). ``steps_per_execution``, ``jit_compile``, ``auto_scale_loss``
-        and ``pss_evaluation_shards`` change no result here and are ignored.
+        never do (as Keras). For a functional model with a list or dict of outputs, each
+        argument is one value for every output, a list in output order or a dict by output
+        name (Note [Multi-output training]). ``steps_per_execution``, ``jit_compile``,
+        ``auto_scale_loss`` and ``pss_evaluation_shards`` change no result here and are
+        ignored.
 
-        Usage: ``model.compile(optimizer="adam", loss="mse", metrics=["mae"])``
+        Usage: ``model.compile(optimizer="adam", loss="mse", metrics=["mae"])``;
+        ``model.compile("adam", loss={"price": "mse", "kind": "sparse_categorical_crossentropy"},
+        loss_weights={"kind": 0.5})``
         """
         from autojit import losses as losses_module
         from autojit import optimizers
@@ -121,6 +294,13 @@ class Training:
         if loss is None:
             raise InvalidArgumentError("compile: a loss is required, e.g. loss='mse' or "
                                        "loss=aj.keras.losses.SparseCategoricalCrossentropy()")
+        outputs = vars(self).get("_graph_outputs")  # a functional model's outputs
+        if outputs is not None and _per_output(outputs, loss, loss_weights, metrics,
+                                               weighted_metrics):
+            object.__setattr__(self, "_compiled", _compile_outputs(
+                optimizer, outputs, loss, loss_weights, metrics, weighted_metrics,
+                bool(run_eagerly)))
+            return
         loss_fn, loss_name = _loss(losses_module, loss)
         metric_list = [_metric(m, loss_name) for m in (metrics or [])]
         names = {m.name for m in metric_list}
@@ -162,13 +342,25 @@ class Training:
         return compiled
 
     # --- steps ---------------------------------------------------------------------------
-    def _steps(self) -> _Compiled:
-        from autojit.autodiff import GradientTape
+    def _steps(self) -> _Compiled | _Outputs:
         from autojit.function import function
 
         compiled = self._require("fit/evaluate")
         if compiled.train_step is not None:
             return compiled
+        if isinstance(compiled, _Outputs):
+            train_step, test_step = self._output_steps(compiled)
+        else:
+            train_step, test_step = self._one_output_steps(compiled)
+        if compiled.run_eagerly:
+            compiled.train_step, compiled.test_step = train_step, test_step
+        else:
+            compiled.train_step = function(train_step, reduce_retracing=True)
+            compiled.test_step = function(test_step, reduce_retracing=True)
+        return compiled
+
+    def _one_output_steps(self, compiled: _Compiled) -> tuple:
+        from autojit.autodiff import GradientTape
 
         def train_step(x: Any, y: Any, sample_weight: Any) -> Any:
             with GradientTape() as tape:
@@ -184,12 +376,30 @@ class Training:
             compiled.update(y, pred, sample_weight)
             return self._loss_of(compiled, y, pred, sample_weight)
 
-        if compiled.run_eagerly:
-            compiled.train_step, compiled.test_step = train_step, test_step
-        else:
-            compiled.train_step = function(train_step, reduce_retracing=True)
-            compiled.test_step = function(test_step, reduce_retracing=True)
-        return compiled
+        return train_step, test_step
+
+    def _output_steps(self, compiled: _Outputs) -> tuple:
+        """The steps of a model with several outputs (Note [Multi-output training]): ``y``
+        and ``sample_weight`` are tuples in output order, and a step returns the total loss,
+        then the logged outputs' own losses."""
+        from autojit.autodiff import GradientTape
+
+        def train_step(x: Any, y: tuple, sample_weight: Any) -> tuple:
+            with GradientTape() as tape:
+                pred = self(x, training=True)
+                losses = self._output_losses(compiled, y, pred, sample_weight)
+            variables = self.trainable_variables
+            grads = tape.gradient(losses[0], variables)
+            compiled.optimizer.apply_gradients(zip(grads, variables))
+            compiled.update(y, pred, sample_weight)
+            return losses
+
+        def test_step(x: Any, y: tuple, sample_weight: Any) -> tuple:
+            pred = self(x, training=False)
+            compiled.update(y, pred, sample_weight)
+            return self._output_losses(compiled, y, pred, sample_weight)
+
+        return train_step, test_step
 
     def _loss_of(self, compiled: _Compiled, y: Any, pred: Any, sample_weight: Any) -> Any:
         """Keras 3's ``compute_loss``, the same in training and in ``evaluate``: the weighted
@@ -204,6 +414,25 @@ class Training:
             loss = loss + add_n(penalties)
         return loss
 
+    def _output_losses(self, compiled: _Outputs, y: tuple, pred: Any,
+                       sample_weight: Any) -> tuple:
+        """Keras 3's ``CompileLoss`` and ``compute_loss`` for several outputs: the total
+        ``sum(loss_weight_i * loss_i) + sum(model.losses)``, then each logged output's
+        ``loss_i`` (weighted by its sample weights, not by its loss weight, as Keras 3)."""
+        from autojit.ops.array import add_n
+
+        flat = nest.flatten(pred)
+        parts, terms = [], []
+        for i in compiled.trained:
+            weights = None if sample_weight is None else sample_weight[i]
+            value = compiled.losses[i](y[i], flat[i], sample_weight=weights)
+            parts.append(value)
+            scale = compiled.loss_weights[i]
+            terms.append(value if scale == 1.0 else value * scale)
+        terms.extend(self.losses)  # the regularizers' penalties, once
+        total = terms[0] if len(terms) == 1 else add_n(terms)
+        return (total, *(parts if compiled.logged else ()))
+
     # --- fit, evaluate, predict ----------------------------------------------------------
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None,
             epochs: int = 1, verbose: Any = "auto", callbacks: list | None = None,
@@ -214,8 +443,9 @@ class Training:
             validation_freq: Any = 1, **kwargs: Any) -> History:
         """Train for ``epochs`` passes over the data (Note [Keras training]).
 
-        ``sample_weight``: one weight per example of ``x``; ``class_weight``: ``{class:
-        weight}`` for the labels ``y``; ``validation_data``: ``(x, y)``, ``(x, y,
+        ``sample_weight``: one weight per example of ``x`` (several outputs: for all, or a
+        list or dict per output, as ``y``); ``class_weight``: ``{class: weight}`` for the
+        labels ``y`` (one output only); ``validation_data``: ``(x, y)``, ``(x, y,
         sample_weight)`` or a Dataset, evaluated in batches of ``validation_batch_size``
         (``batch_size``) after every ``validation_freq``-th epoch (an int, or a list of
         1-based epochs). ``steps_per_epoch`` and ``validation_steps`` are not implemented and
@@ -237,8 +467,14 @@ class Training:
                                        f"{validation_split!r}")
         _check_validation_freq(validation_freq)
         class_weight = _check_class_weight(class_weight)
+        if class_weight is not None and isinstance(compiled, _Outputs):
+            raise InvalidArgumentError(f"fit: class_weight is only supported for a model with "
+                                       f"one output, not a list or dict of them (as Keras); "
+                                       f"this one's outputs are {compiled.names}. Pass "
+                                       f"per-output sample_weight instead")
         if validation_split and validation_data is None:
             x, y, sample_weight, validation_data = _split(x, y, sample_weight, validation_split)
+        y, sample_weight = compiled.prepare(x, y, sample_weight, "fit")
         validation = None if validation_data is None else _unpack(validation_data)
         history = History()
         hooks = [history, *(callbacks or [])]
@@ -252,10 +488,13 @@ class Training:
                 hook.on_epoch_begin(epoch)
             for metric in compiled.all_metrics():
                 metric.reset_state()
-            batches = _batches(x, y, batch_size, shuffle, epoch, sample_weight, "fit")
-            logs = {"loss": self._mean_loss(compiled.train_step,
-                                            _class_weighted(batches, class_weight))}
+            batches = compiled.batches(
+                _batches(x, y, batch_size, shuffle, epoch, sample_weight, "fit"), x, "fit")
+            means = self._mean_losses(compiled, compiled.train_step,
+                                      _class_weighted(batches, class_weight))
+            logs = {"loss": means[0]}
             logs.update(compiled.results())
+            logs.update(compiled.loss_logs(means[1:]))  # Keras 3's order: after the metrics
             if validation is not None and _validates(epoch, validation_freq):
                 vx, vy, vw = validation
                 values = self.evaluate(vx, vy, sample_weight=vw, verbose=0, return_dict=True,
@@ -291,16 +530,20 @@ class Training:
                                        f"has no on_test_* hooks here); got {callbacks!r}. "
                                        f"Leave them out")
         compiled = self._steps()
+        y, sample_weight = compiled.prepare(x, y, sample_weight, "evaluate")
         for metric in compiled.all_metrics():
             metric.reset_state()
-        batches = _batches(x, y, batch_size, False, 0, sample_weight, "evaluate")
-        values = {"loss": self._mean_loss(compiled.test_step, batches)}
+        batches = compiled.batches(
+            _batches(x, y, batch_size, False, 0, sample_weight, "evaluate"), x, "evaluate")
+        means = self._mean_losses(compiled, compiled.test_step, batches)
+        values = {"loss": means[0]}
         values.update(compiled.results())
+        values.update(compiled.loss_logs(means[1:]))
         if verbose not in (0, False, "auto"):
             print(" - ".join(f"{k}: {v:.4f}" for k, v in values.items()))
         if return_dict:
             return values
-        return values["loss"] if len(values) == 1 else list(values.values())
+        return values["loss"] if len(values) == 1 else compiled.listed(values)
 
     def save(self, filepath: Any, overwrite: bool = True, **unused: Any) -> str:
         """Save as an ``aj.saved_model`` whose ``serving_default`` (also the loaded object's
@@ -328,7 +571,6 @@ class Training:
     def _seen(self, x: Any) -> Any:
         """``x`` as tensors, its type remembered for ``save`` (a functional model keeps its
         Inputs' types)."""
-        from autojit import nest
         from autojit.ops.core import TensorSpec
 
         x = nest.map_structure(_tensor, x)
@@ -337,19 +579,23 @@ class Training:
                 lambda t: TensorSpec([None, *t.shape[1:]], t.dtype), x))
         return x
 
-    def _mean_loss(self, step: Callable, batches: Any) -> float:
-        """The mean of ``step(x, y, sample_weight)`` over the batches, weighted by their sizes
-        (as Keras's loss tracker); each batch's loss stays on the device and the mean is read
-        once (not a host read per batch)."""
+    def _mean_losses(self, compiled: Any, step: Callable, batches: Any) -> list:
+        """The means of ``step(x, y, sample_weight)``'s losses (the loss; with several outputs,
+        the total and then each logged output's) over the batches, weighted by their sizes
+        (as Keras's loss trackers); each batch's losses stay on the device and each mean is
+        read once (not a host read per batch)."""
         from autojit.ops.array import add_n
 
         weighted, count = [], 0
         for xb, yb, wb in batches:
             n = _count(xb)
-            wb = None if wb is None else _tensor(wb)
-            weighted.append(step(self._seen(xb), _tensor(yb), wb) * float(n))
+            losses = step(self._seen(xb), *compiled.tensors(yb, wb))
+            losses = losses if isinstance(losses, (tuple, list)) else (losses,)
+            weighted.append([loss * float(n) for loss in losses])
             count += n
-        return float(add_n(weighted)) / count if weighted else 0.0
+        if not weighted:
+            return [0.0] * (1 + len(compiled.logged))
+        return [float(add_n(list(column))) / count for column in zip(*weighted)]
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: Any = "auto",
                 **unused: Any) -> np.ndarray:
@@ -367,8 +613,15 @@ def predict_in_batches(call: Callable, x: Any, batch_size: int | None) -> np.nda
     Usage: ``predict_in_batches(model, x_test, 128)``
     """
     batches = _batches(x, None, batch_size, False, 0, None, "predict")
-    parts = [np.asarray(call(xb)) for xb, _, _ in batches]
-    return np.concatenate(parts) if parts else np.zeros((0,))
+    parts = [call(xb) for xb, _, _ in batches]
+    if not parts:
+        return np.zeros((0,))
+    if not isinstance(parts[0], (list, tuple, dict)):
+        return np.concatenate([np.asarray(part) for part in parts])
+    # several outputs: a list (or dict) of arrays, as Keras's predict
+    columns = zip(*(nest.flatten(part) for part in parts))
+    return nest.pack_as(parts[0], [np.concatenate([np.asarray(c) for c in column])
+                                   for column in columns])
 
 
 def _loss(losses_module: Any, loss: Any) -> tuple[Callable, str]:
@@ -443,6 +696,151 @@ def _loss_weight(loss_weights: Any) -> float:
         raise InvalidArgumentError(f"compile: expected loss_weights as a number or a list of "
                                    f"one number (one output), got {loss_weights!r}")
     return float(value)
+
+
+def _per_output(outputs: Any, loss: Any, loss_weights: Any, metrics: Any,
+                weighted_metrics: Any) -> bool:
+    """True where a functional model trains as Note [Multi-output training]: its outputs are
+    a list or dict, or compile's arguments are given per output (by name)."""
+    return (isinstance(outputs, (list, tuple, dict)) or isinstance(loss, (list, tuple, dict))
+            or any(isinstance(v, dict) for v in (loss_weights, metrics, weighted_metrics)))
+
+
+def _compile_outputs(optimizer: Any, outputs: Any, loss: Any, loss_weights: Any,
+                     metrics: Any, weighted_metrics: Any, run_eagerly: bool) -> _Outputs:
+    """compile's choices for each output of a functional model (Note [Multi-output
+    training])."""
+    from autojit import losses as losses_module
+    from autojit.layers import functional
+
+    items = outputs.values() if isinstance(outputs, dict) else \
+        outputs if isinstance(outputs, (list, tuple)) else []
+    if any(isinstance(item, (list, tuple, dict)) for item in items):
+        raise InvalidArgumentError("compile: training a model with several outputs needs them "
+                                   "as a list or a dict of tensors, not nested ones; flatten "
+                                   "the model's outputs")
+    names = functional.output_names(outputs)
+    keyed = isinstance(outputs, dict)
+    chosen = [None if spec is None else _loss(losses_module, spec)
+              for spec in _spread("loss", loss, names, keyed)]
+    if all(c is None for c in chosen):
+        raise InvalidArgumentError(f"compile: every output's loss is None; give at least one "
+                                   f"of the outputs {names} a loss")
+    loss_names = ["" if c is None else c[1] for c in chosen]
+    plain = [[_metric(m, loss_names[i]) for m in specs]
+             for i, specs in enumerate(_output_metrics("metrics", metrics, names, keyed))]
+    weighted = [[_weighted_metric(_metric(m, loss_names[i])) for m in specs]
+                for i, specs in enumerate(_output_metrics("weighted_metrics",
+                                                          weighted_metrics, names, keyed))]
+    seen: set = set()
+    for metric in (m for specs in plain + weighted for m in specs):
+        if id(metric) in seen:
+            raise InvalidArgumentError(
+                f"compile: the metric {metric.name!r} ({type(metric).__name__}) is given more "
+                f"than once (a flat metrics list applies to every output); a metric object "
+                f"keeps one running state, so give each output its own, or pass a name such "
+                f"as 'mae', which makes one per output")
+        seen.add(id(metric))
+    named, named_weighted = _output_metric_names(plain, weighted, names)
+    return _Outputs(optimizer, names, keyed, [None if c is None else c[0] for c in chosen],
+                    _output_loss_weights(loss_weights, names, keyed), named, named_weighted,
+                    run_eagerly)
+
+
+def _spread(arg: str, value: Any, names: list, keyed: bool) -> list:
+    """compile's ``arg`` as one value per output: from a dict by output name (an output left
+    out: None), a list in output order, or one value for every output."""
+    if isinstance(value, dict):
+        _known_keys(value, arg, names, "compile")
+        return [value.get(name) for name in names]
+    if not isinstance(value, (list, tuple)):
+        return [value] * len(names)
+    if keyed:  # a list would silently follow the keys' sorted order, not the dict's
+        raise InvalidArgumentError(f"compile: the model's outputs are a dict {names}, so {arg} "
+                                   f"must be a dict keyed by output name or one value for "
+                                   f"every output, not a list")
+    if len(value) != len(names):
+        raise InvalidArgumentError(f"compile: expected {arg} as one value for every output, a "
+                                   f"list of {len(names)} (one per output {names}) or a dict "
+                                   f"keyed by output name, got {_describe(value)}")
+    return list(value)
+
+
+def _known_keys(mapping: dict, arg: str, names: list, caller: str) -> None:
+    for key in mapping:
+        if key not in names:
+            raise InvalidArgumentError(f"{caller}: {arg} has key {key!r}, which is not one of "
+                                       f"the model's outputs {names} (the names of the layers "
+                                       f"that make them, or the keys of a dict of outputs)")
+
+
+def _output_loss_weights(loss_weights: Any, names: list, keyed: bool) -> list:
+    """``loss_weights`` per output: a number for all, a list or a dict (an output left out
+    weighs 1, as tf.keras)."""
+    spread = [None] * len(names) if loss_weights is None else \
+        _spread("loss_weights", loss_weights, names, keyed)
+    weights = []
+    for name, value in zip(names, spread):
+        value = 1.0 if value is None else value
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise InvalidArgumentError(f"compile: expected loss_weights' entries to be numbers, "
+                                       f"got {value!r} for output {name!r}")
+        weights.append(float(value))
+    return weights
+
+
+def _output_metrics(arg: str, metrics: Any, names: list, keyed: bool) -> list:
+    """``metrics`` (or ``weighted_metrics``) as a list of metric specs per output: a flat
+    list applies to every output (tf.keras), a list of lists or a dict gives each its own."""
+    if not metrics:
+        return [[] for _ in names]
+    if isinstance(metrics, (list, tuple)) and not any(isinstance(m, (list, tuple))
+                                                      for m in metrics):
+        per_output = [list(metrics)] * len(names)
+    else:
+        per_output = _spread(arg, metrics, names, keyed)
+    return [[m for m in (specs if isinstance(specs, (list, tuple)) else [specs])
+             if m is not None] for specs in per_output]
+
+
+def _output_metric_names(plain: list, weighted: list, names: list) -> tuple:
+    """Keras 3's ``CompileMetrics.result`` names: ``{output}_{metric}`` (the metric's own name
+    for one output), ``_1``, ``_2`` for repeats, and a weighted metric whose name is taken
+    ``{output}_weighted_{metric}``. Two lists of (log name, metric, output index)."""
+    def full(i: int, name: str) -> str:
+        return f"{names[i]}_{name}" if len(names) > 1 else name
+
+    counters: dict = {}
+
+    def numbered(name: str) -> str:
+        if name not in counters:
+            counters[name] = 1
+            return name
+        counters[name] += 1
+        return f"{name}_{counters[name] - 1}"
+
+    named = [(numbered(full(i, m.name)), m, i) for i, specs in enumerate(plain) for m in specs]
+    named_weighted = []
+    for i, specs in enumerate(weighted):
+        for metric in specs:
+            name = full(i, metric.name)
+            if name in counters:
+                name = numbered(full(i, f"weighted_{metric.name}"))
+            else:
+                counters[name] = 1
+            named_weighted.append((name, metric, i))
+    return named, named_weighted
+
+
+def _describe(value: Any) -> str:
+    """What an error says was given: ``a list of 3``, ``an array of shape (10, 1)``, ..."""
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)}"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if hasattr(value, "shape"):
+        return f"a tensor of shape {tuple(value.shape)}"
+    return f"{type(value).__name__} {value!r:.40}"
 
 
 def _refuse_unknown(caller: str, kwargs: dict) -> None:
@@ -541,8 +939,6 @@ def _unpack(data: Any) -> tuple:
 def _is_arrays(x: Any) -> bool:
     """True for an array (or tensor), or a list/tuple/dict of them (a model's several inputs),
     False for a Dataset or another iterable of batches."""
-    from autojit import nest
-
     if isinstance(x, (list, tuple, dict)):
         leaves = nest.flatten(x)
         return bool(leaves) and all(_is_arrays(leaf) for leaf in leaves)
@@ -550,16 +946,13 @@ def _is_arrays(x: Any) -> bool:
 
 
 def _count(x: Any) -> int:
-    from autojit import nest
-
     return int(nest.flatten(x)[0].shape[0])
 
 
 def _take(x: Any, index: Any) -> Any:
-    """The examples ``index`` (a slice or index array) of each array in ``x``."""
-    from autojit import nest
-
-    return nest.map_structure(lambda a: np.asarray(a)[index], x)
+    """The examples ``index`` (a slice or index array) of each array in ``x`` (None, an
+    output's missing targets or weights, stays None)."""
+    return nest.map_structure(lambda a: None if a is None else np.asarray(a)[index], x)
 
 
 def _split(x: Any, y: Any, sample_weight: Any, fraction: float) -> tuple:
@@ -575,9 +968,9 @@ def _split(x: Any, y: Any, sample_weight: Any, fraction: float) -> tuple:
                                    f"examples ({split_at} and {n - split_at}); pass more data "
                                    f"or another validation_split")
     train, rest = slice(0, split_at), slice(split_at, n)
-    w = None if sample_weight is None else np.asarray(sample_weight)
-    validation = (_take(x, rest), _take(y, rest), None if w is None else w[rest])
-    return _take(x, train), _take(y, train), None if w is None else w[train], validation
+    w = sample_weight  # an array, or one per output
+    validation = (_take(x, rest), _take(y, rest), None if w is None else _take(w, rest))
+    return _take(x, train), _take(y, train), None if w is None else _take(w, train), validation
 
 
 def _batches(x: Any, y: Any, batch_size: int | None, shuffle: bool, epoch: int,
@@ -592,14 +985,13 @@ def _batches(x: Any, y: Any, batch_size: int | None, shuffle: bool, epoch: int,
                                            f"sample_weight) batches)")
         yield from _dataset_batches(x, caller)
         return
-    from autojit import nest
-
     n = _count(x)
     for leaf in nest.flatten(x) + ([] if y is None else nest.flatten(y)):
-        if int(leaf.shape[0]) != n:
+        if leaf is not None and int(leaf.shape[0]) != n:
             raise InvalidArgumentError(f"{caller}: every input and target must have the same "
                                        f"number of examples, got {n} and {int(leaf.shape[0])}")
-    ws = None if sample_weight is None else _weights(sample_weight, n, caller)
+    ws = None if sample_weight is None else nest.map_structure(
+        lambda w: None if w is None else _weights(w, n, caller), sample_weight)
     size = 32 if batch_size is None else int(batch_size)
     order = np.arange(n)
     if shuffle:
@@ -608,11 +1000,12 @@ def _batches(x: Any, y: Any, batch_size: int | None, shuffle: bool, epoch: int,
         seed = get_seed()
         order = np.random.default_rng(None if seed is None else (seed, epoch)).permutation(n)
     xs = nest.map_structure(np.asarray, x)
-    ys = None if y is None else nest.map_structure(np.asarray, y)
+    ys = None if y is None else nest.map_structure(
+        lambda a: None if a is None else np.asarray(a), y)
     for start in range(0, n, size):
         index = order[start:start + size]
         yield (_take(xs, index), None if ys is None else _take(ys, index),
-               None if ws is None else ws[index])
+               None if ws is None else _take(ws, index))
 
 
 def _dataset_batches(data: Any, caller: str):
