@@ -65,3 +65,9 @@ from autojit.ops.array import ensure_shape, identity_n  # noqa: E402
 from autojit import image  # noqa: E402
 from autojit.ops.counting import searchsorted, unique, unique_with_counts  # noqa: E402
 from autojit.tensor import is_tensor  # noqa: E402
+# more TF names: scatters, partition/stitch, truncating division, switch_case/case
+from autojit.ops.scatter_more import (tensor_scatter_nd_max, tensor_scatter_nd_min,  # noqa: E402
+                                      tensor_scatter_nd_sub)
+from autojit.ops.partition import dynamic_partition, dynamic_stitch  # noqa: E402
+from autojit.math import truncatediv, truncatemod  # noqa: E402
+from autojit.graph.control import case, switch_case  # noqa: E402

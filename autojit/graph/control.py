@@ -718,3 +718,177 @@ def _emit_stack_get(em, node, indent):
 codegen.register_emitter("cond", _emit_cond)
 codegen.register_emitter("stack_get", _emit_stack_get)
 codegen.register_emitter("while_loop", _emit_while)
+
+
+# ---------------------------------------------------------------------------------------
+# switch_case and case: chains of cond (TF's semantics, eagerly plain Python)
+
+
+def _branch_list(branch_fns: Any) -> list:
+    """The branches of ``switch_case`` as a list by key (TF's rules: a list of callables, a
+    list of ``(int, callable)`` pairs or a dict of int keys, the keys ``0 .. n-1``)."""
+    if not isinstance(branch_fns, (list, tuple, dict)) or not branch_fns:
+        raise TypeError(f"switch_case: expected branch_fns as a non-empty list or dict of "
+                        f"callables, got {type(branch_fns).__name__} {branch_fns!r:.60}")
+    pairs = list(branch_fns.items()) if isinstance(branch_fns, dict) else list(branch_fns)
+    if all(callable(fn) for fn in pairs):
+        pairs = list(enumerate(pairs))
+    for pair in pairs:
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise TypeError(f"switch_case: expected callables or (int, callable) pairs in "
+                            f"branch_fns, got {pair!r:.60}")
+        key, fn = pair
+        if isinstance(key, bool) or not isinstance(key, (int, np.integer)):
+            raise TypeError(f"switch_case: branch keys must be Python ints, got "
+                            f"{type(key).__name__} {key!r}")
+        if not callable(fn):
+            raise TypeError(f"switch_case: the branch for key {key} must be callable, got "
+                            f"{type(fn).__name__}")
+    keys = sorted(int(key) for key, _ in pairs)
+    if keys != list(range(len(keys))):
+        raise ValueError(f"switch_case: branch keys must be 0 .. {len(keys) - 1} (each once), "
+                         f"got {keys}")
+    return [fn for _, fn in sorted(pairs, key=lambda pair: int(pair[0]))]
+
+
+def _choose(index: Any, actions: list, lo: int, hi: int) -> Any:
+    """``actions[index]()`` for ``lo <= index < hi`` as a balanced tree of conds."""
+    if hi - lo == 1:
+        return actions[lo]()
+    mid = (lo + hi) // 2
+    from autojit.ops.math import less
+
+    return cond(less(index, mid), lambda: _choose(index, actions, lo, mid),
+                lambda: _choose(index, actions, mid, hi))
+
+
+def switch_case(branch_index: Any, branch_fns: Any, default: Callable | None = None,
+                name: str = "switch_case") -> Any:
+    """``branch_fns[branch_index]()``; an index outside the keys runs ``default`` (or, with
+    no default, the last branch), as TF. ``branch_fns`` is a list of callables, a list of
+    ``(int, callable)`` pairs or a dict with keys ``0 .. n-1``. In a graph the branches become
+    nested ``cond`` nodes (every branch is traced; one runs), so gradients flow as through cond.
+
+    Usage: ``y = aj.switch_case(i, [lambda: x * 2.0, lambda: x + 1.0], default=lambda: x)``
+    """
+    actions = [core.user_function(fn) for fn in _branch_list(branch_fns)]
+    if default is not None:
+        if not callable(default):
+            raise TypeError(f"switch_case: default must be callable, got "
+                            f"{type(default).__name__}")
+        actions.append(core.user_function(default))
+    index = _read(branch_index)
+    dtype = getattr(index, "dtype", None)
+    if dtype is not None:
+        if not dtypes.is_integer(dtype) or tuple(index.shape) not in ((), (1,)):
+            raise TypeError(f"switch_case: expected an int scalar branch_index, got "
+                            f"{TensorSpec(index.shape, dtype).short()}")
+    elif isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"switch_case: expected an int scalar branch_index, got "
+                        f"{type(index).__name__} {index!r:.60}")
+    last = len(actions) - 1
+    if not is_symbolic(index):
+        k = int(np.asarray(index.numpy() if isinstance(index, Tensor) else index).reshape(()))
+        return actions[k if 0 <= k < last else last]()
+    from autojit.ops.array import reshape
+    from autojit.ops.math import greater, less, logical_or, where
+
+    index = reshape(index, ())
+    outside = logical_or(less(index, 0), greater(index, last))
+    index = where(outside, last, index)  # out of range: the last action (default), as TF
+    return _choose(index, actions, 0, len(actions))
+
+
+def _case_pairs(pred_fn_pairs: Any) -> list:
+    if isinstance(pred_fn_pairs, dict):
+        pred_fn_pairs = list(pred_fn_pairs.items())
+    if not isinstance(pred_fn_pairs, (list, tuple)) or not pred_fn_pairs:
+        raise TypeError(f"case: expected pred_fn_pairs as a non-empty list of (predicate, "
+                        f"callable) pairs, got {type(pred_fn_pairs).__name__}")
+    for pair in pred_fn_pairs:
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise TypeError(f"case: expected (predicate, callable) pairs, got {pair!r:.60}")
+        pred, fn = pair
+        dtype = getattr(pred, "dtype", None)
+        if dtype is None and not isinstance(pred, (bool, np.bool_)):
+            raise TypeError(f"case: expected a bool scalar predicate, got "
+                            f"{type(pred).__name__} {pred!r:.60}")
+        if dtype is not None and (dtype != dtypes.bool or tuple(pred.shape) not in ((), (1,))):
+            raise TypeError(f"case: expected a bool scalar predicate, got "
+                            f"{TensorSpec(pred.shape, dtype).short()}")
+        if not callable(fn):
+            raise TypeError(f"case: the function paired with a predicate must be callable, "
+                            f"got {type(fn).__name__}")
+    return [(_read(pred), core.user_function(fn)) for pred, fn in pred_fn_pairs]
+
+
+def case(pred_fn_pairs: Any, default: Callable | None = None, exclusive: bool = False,
+         strict: bool = False, name: str = "case") -> Any:
+    """The function of the first ``(predicate, fn)`` pair whose predicate is True, else
+    ``default()``, as ``tf.case``. With ``exclusive=True`` more than one True predicate is
+    an error. Without a default the last pair's function serves as one, and no True
+    predicate at all is an error (``InvalidArgumentError``, eagerly at once, in a graph at
+    each call). In a graph the pairs become nested ``cond`` nodes. ``strict`` is accepted
+    for TF's signature (outputs keep their structure either way).
+
+    Usage: ``y = aj.case([(x < 0, lambda: -x), (x > 9, lambda: x - 9)], default=lambda: x)``
+    """
+    pairs = _case_pairs(pred_fn_pairs)
+    if default is not None and not callable(default):
+        raise TypeError(f"case: default must be callable, got {type(default).__name__}")
+    default = None if default is None else core.user_function(default)
+    if not any(is_symbolic(pred) for pred, _ in pairs):
+        from autojit.errors import InvalidArgumentError
+
+        flags = [bool(np.asarray(p.numpy() if isinstance(p, Tensor) else p).reshape(()))
+                 for p, _ in pairs]
+        if exclusive and sum(flags) > 1:
+            raise InvalidArgumentError(f"case: exclusive=True but more than one predicate is "
+                                       f"True: {flags}")
+        for flag, (_, fn) in zip(flags, pairs):
+            if flag:
+                return fn()
+        if default is None:
+            raise InvalidArgumentError(f"case: none of the predicates is True and no default "
+                                       f"was given: {flags}")
+        return default()
+    from autojit.ops.array import reshape, stack
+    from autojit.ops.io import assert_that
+    from autojit.ops.math import cast, less_equal
+    from autojit.ops.reduce import reduce_any, reduce_sum
+
+    preds = [reshape(_as_bool(p), ()) for p, _ in pairs]
+    if exclusive:
+        count = reduce_sum(cast(stack(preds), dtypes.int32))
+        assert_that(less_equal(count, 1), "case: exclusive=True but more than one predicate "
+                    "is True", [stack(preds)], ["predicates"], "InvalidArgumentError")
+    if default is None:  # TF: the last function is the default, run when its predicate holds
+        assert_that(reduce_any(stack(preds)), "case: none of the predicates is True and no "
+                    "default was given", [stack(preds)], ["predicates"], "InvalidArgumentError")
+        default, pairs, preds = pairs[-1][1], pairs[:-1], preds[:-1]
+    return _chain(preds, [fn for _, fn in pairs], default)
+
+
+def _as_bool(pred: Any) -> Any:
+    if isinstance(pred, Tensor):
+        return pred
+    from autojit.ops.array import constant
+
+    return constant(bool(pred))
+
+
+def _read(value: Any) -> Any:
+    """A Variable (or an array) as a tensor: its value read where the call runs (symbolic in
+    a graph, so the choice is made at each call, not while tracing); anything else as is."""
+    if isinstance(value, Tensor) or not hasattr(value, "dtype"):
+        return value
+    from autojit.ops.array import identity
+
+    return identity(value)
+
+
+def _chain(preds: list, fns: list, default: Callable) -> Any:
+    """``fns[i]()`` for the first true ``preds[i]``, else ``default()``: nested conds."""
+    if not preds:
+        return default()
+    return cond(preds[0], fns[0], lambda: _chain(preds[1:], fns[1:], default))

@@ -324,6 +324,24 @@ def _custom_sin(x):
     return aj.sin(x), lambda dy: dy * aj.cos(x)
 
 
+_SAVED_SIN_GRADS: dict = {}
+
+
+def _saved_sin(x):
+    """sin with the form ``aj.saved_model`` writes a custom gradient in: a
+    ``custom_gradient_saved`` node whose ``grad`` is the traced gradient graph."""
+    from autojit.autodiff import CUSTOM_GRADIENT_SAVED
+
+    x = aj.convert_to_tensor(x)
+    key = (tuple(x.shape), x.dtype)
+    if key not in _SAVED_SIN_GRADS:
+        spec = aj.TensorSpec(x.shape, x.dtype)
+        grad = aj.function(lambda v, dy: (dy * aj.cos(v),), autograph=False)
+        _SAVED_SIN_GRADS[key] = grad.get_concrete_function(spec, spec).graph
+    return core.bind(CUSTOM_GRADIENT_SAVED, x, aj.sin(x), grad=_SAVED_SIN_GRADS[key],
+                     n_args=1, n_vars=0)[0]
+
+
 E = Entry
 TABLE: list[Entry] = [
     # --- arithmetic
@@ -552,6 +570,8 @@ TABLE: list[Entry] = [
     # a custom gradient that is the true one, written with ops: its derivatives are checked
     E("custom_gradient", lambda x: _custom_sin(x), np.sin,
       [Case((F((3, 4)),)), Case((F(()),))]),
+    # the same as saved (Note [Saved custom gradients] in autodiff.py)
+    E("custom_gradient_saved", _saved_sin, np.sin, [Case((F((3, 4)),)), Case((F(()),))]),
     E("stop_gradient", aj.stop_gradient, np.asarray, [Case((F((3, 4)),))], NUMERIC,
       grad=0),  # its gradient is None on purpose: test_op_table checks that separately
     # --- indexing
@@ -655,6 +675,126 @@ def _index_at_grad_ref(g, like, i, axis):
     out = np.zeros(like.shape, g.dtype)
     out[(slice(None),) * axis + (int(i),)] = g
     return out
+
+
+# ----------------------------------------------------------------------------- segments (more),
+# truncating division, more n-d scatters, dynamic_partition / dynamic_stitch
+# (targeted tests: tests/ops/test_segments_more.py, test_partition.py)
+
+
+def _segments_ref(kind, data, ids, num_segments=None):
+    ids = np.asarray(ids)
+    n = num_segments if num_segments is not None else (int(ids.max()) + 1 if ids.size else 0)
+    rest = data.shape[ids.ndim:]
+    rows = [data[ids == k] for k in range(n)]  # each [count, *rest]
+    if kind in ("max", "min"):
+        if num_segments is None:
+            empty = 0
+        else:
+            info = np.finfo(data.dtype) if data.dtype.kind == "f" else np.iinfo(data.dtype)
+            empty = info.min if kind == "max" else info.max
+        pick = np.max if kind == "max" else np.min
+        out = [pick(r, axis=0) if len(r) else np.full(rest, empty, data.dtype) for r in rows]
+        return np.asarray(out, data.dtype).reshape((n,) + rest)
+    if kind == "prod":
+        return np.asarray([np.prod(r, axis=0, dtype=data.dtype) for r in rows],
+                          data.dtype).reshape((n,) + rest)
+    sums = np.asarray([np.sum(r, axis=0, dtype=data.dtype) for r in rows],
+                      data.dtype).reshape((n,) + rest)
+    counts = np.maximum([len(r) for r in rows], 1).reshape((n,) + (1,) * len(rest))
+    if kind == "sqrt_n":
+        return (sums / np.sqrt(counts.astype(data.dtype))).astype(data.dtype)
+    if data.dtype.kind == "f":
+        return (sums / counts.astype(data.dtype)).astype(data.dtype)
+    return (np.sign(sums) * (np.abs(sums) // counts)).astype(data.dtype)  # toward zero
+
+
+def _segment_entries(kind, op, sorted_fn, unsorted_fn, kinds="normal", dtypes=NUMERIC,
+                     unsorted_dtypes=NUMERIC):
+    # Unsorted cases name every segment: an empty max/min segment holds the dtype's extreme,
+    # which no finite-difference check survives (tests/ops/test_segments_more.py pins it).
+    entries = []
+    if sorted_fn is not None:
+        entries.append(E(op, sorted_fn, lambda d, i: _segments_ref(kind, d, i),
+                         [Case((F((5, 3), kinds), np.array([0, 0, 1, 3, 3]))),
+                          Case((F((4,), kinds), np.array([0, 1, 2, 2], np.int64)))],
+                         dtypes, value_dependent_shape=True))
+    entries.append(E(op, unsorted_fn,
+                     lambda d, i, num_segments: _segments_ref(kind, d, i, num_segments),
+                     [Case((F((5, 3), kinds), np.array([2, 0, 2, -1, 1])), {"num_segments": 3}),
+                      Case((F((2, 3, 2), kinds), np.array([[0, 1, 0], [2, 2, 1]])),
+                           {"num_segments": 3}),
+                      Case((F((4,), kinds), np.array([1, 0, 1, 1], np.int64)),
+                           {"num_segments": 2})], unsorted_dtypes))
+    return entries
+
+
+def _truncatediv_ref(x, y):
+    dtype = np.result_type(x, y)
+    if dtype.kind == "f":
+        return np.trunc(np.true_divide(x, y))
+    return (np.sign(x) * np.sign(y) * (np.abs(x) // np.abs(y))).astype(dtype)
+
+
+def _scatter_nd_ref(kind, tensor, indices, updates):
+    out = np.array(tensor, copy=True)
+    indices = np.asarray(indices)
+    m = indices.shape[-1]
+    for row, update in zip(indices.reshape(-1, m), updates.reshape((-1,) + out.shape[m:])):
+        here = tuple(row)
+        if kind == "sub":
+            out[here] = out[here] - update
+        else:
+            out[here] = (np.maximum if kind == "max" else np.minimum)(out[here], update)
+    return out
+
+
+def _stitch_ref(*values):
+    n = len(values) // 2
+    indices, data = [np.asarray(i) for i in values[:n]], values[n:]
+    tail = data[0].shape[indices[0].ndim:]
+    out = np.zeros((max(int(i.max()) for i in indices if i.size) + 1,) + tail, data[0].dtype)
+    for i, d in zip(indices, data):
+        out[i.reshape(-1)] = d.reshape((-1,) + tail)
+    return out
+
+
+_SCATTER_CASES = [
+    Case((F((4, 3), "distinct"), np.array([[0, 1], [3, 2], [0, 1]]), F((3,), "distinct"))),
+    Case((F((4, 3), "distinct"), np.array([[2], [0], [2]]), F((3, 3), "distinct")))]
+
+TABLE.extend([
+    *_segment_entries("max", "segment_max", aj.math.segment_max, aj.math.unsorted_segment_max,
+                      kinds="distinct"),
+    *_segment_entries("min", "segment_min", aj.math.segment_min, aj.math.unsorted_segment_min,
+                      kinds="distinct"),
+    *_segment_entries("prod", "segment_prod", aj.math.segment_prod,
+                      aj.math.unsorted_segment_prod),
+    *_segment_entries("mean", "segment_sum", aj.math.segment_mean,
+                      aj.math.unsorted_segment_mean, unsorted_dtypes=FLOATS),
+    *_segment_entries("sqrt_n", "segment_sum", None, aj.math.unsorted_segment_sqrt_n,
+                      unsorted_dtypes=FLOATS),
+    binary("truncatediv", aj.truncatediv, _truncatediv_ref, kinds=("normal", "away")),
+    binary("truncatemod", aj.truncatemod, np.fmod, kinds=("normal", "away")),
+    E("tensor_scatter_nd_sub", aj.tensor_scatter_nd_sub,
+      lambda t, i, u: _scatter_nd_ref("sub", t, i, u), _SCATTER_CASES, NUMERIC),
+    E("tensor_scatter_nd_max", aj.tensor_scatter_nd_max,
+      lambda t, i, u: _scatter_nd_ref("max", t, i, u), _SCATTER_CASES, NUMERIC),
+    E("tensor_scatter_nd_min", aj.tensor_scatter_nd_min,
+      lambda t, i, u: _scatter_nd_ref("min", t, i, u), _SCATTER_CASES, NUMERIC),
+    E("dynamic_partition", aj.dynamic_partition,
+      lambda d, p, num_partitions: [d[np.asarray(p) == k] for k in range(num_partitions)],
+      [Case((F((5, 3)), np.array([1, 0, 1, 2, 1])), {"num_partitions": 3}),
+       Case((F((2, 3, 2)), np.array([[0, 1, 0], [1, 1, 0]])), {"num_partitions": 2}),
+       Case((F((4,)), np.array([2, 2, 0, 2], np.int64)), {"num_partitions": 4})],
+      NUMERIC, value_dependent_shape=True),
+    E("dynamic_stitch", lambda *v: aj.dynamic_stitch(list(v[:len(v) // 2]), list(v[len(v) // 2:])),
+      _stitch_ref,
+      [Case((np.array([0, 2]), np.array([[1, 3], [4, 5]]), F((2, 3)), F((2, 2, 3)))),
+       Case((np.array([5, 1]), np.array([0, 3]), F((2,)), F((2,)))),
+       Case((np.array([[1, 0]]), F((1, 2, 2))))],
+      NUMERIC, value_dependent_shape=True),
+])
 
 
 # Ops tested in their own files (an op in neither this table nor here fails test_op_table).
