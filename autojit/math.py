@@ -75,6 +75,7 @@ from autojit.ops.extra_math import erf, expm1, reduce_logsumexp, softplus  # noq
 from autojit.ops.extra_math import (divide_no_nan, reciprocal, reduce_euclidean_norm,  # noqa: E402
                                     reduce_std, reduce_variance, squared_difference, xlogy)
 from autojit.ops.extra_math import count_nonzero  # noqa: E402
+from autojit.ops.extra_math import truncatediv, truncatemod  # noqa: E402
 from autojit.ops.normalization import l2_normalize  # noqa: E402
 from autojit.ops.scan import cumprod, cumsum  # noqa: E402
 from autojit.ops.scatter import where  # noqa: E402  (also where(condition) alone)
@@ -106,58 +107,3 @@ __all__ += ["bincount", "count_nonzero"]
 __all__ += ["segment_max", "segment_mean", "segment_min", "segment_prod", "truncatediv",
             "truncatemod", "unsorted_segment_max", "unsorted_segment_mean",
             "unsorted_segment_min", "unsorted_segment_prod", "unsorted_segment_sqrt_n"]
-
-
-# ----------------------------------------------------------------------------- truncatediv/mod
-# Note [Truncating division here]: these two ops belong with floordiv and mod in
-# ops/math.py; they are defined here while that file has another owner, and should move there
-# (nothing else changes: the ops are found by name).
-
-from typing import Any  # noqa: E402
-
-from autojit import dtypes as _dtypes  # noqa: E402
-from autojit.ops.core import bind as _bind  # noqa: E402
-from autojit.ops.core import defop as _defop  # noqa: E402
-from autojit.ops.math import binary_rule as _binary_rule  # noqa: E402
-from autojit.ops.math import unbroadcast as _unbroadcast  # noqa: E402
-
-
-def _truncatediv(xp, x, y):
-    remainder = xp.fmod(x, y)  # C's %: the sign of x
-    if remainder.dtype.kind == "f":
-        return xp.trunc(xp.true_divide(x, y))
-    return xp.floor_divide(x - remainder, y)  # an exact multiple of y: no rounding left
-
-
-def _truncatemod_vjp(g, out, x, y):
-    # TF's FloorMod rule with the truncated quotient: d/dx = 1, d/dy = -truncatediv(x, y).
-    if not _dtypes.is_floating(out.dtype):
-        return None, None
-    return (_unbroadcast(g, x),
-            _unbroadcast(negative(multiply(g, truncatediv(x, y))), y))
-
-
-TRUNCATEDIV = _defop("truncatediv", ["x", "y"], "_truncatediv(xp, x, y)", _binary_rule,
-                     lambda g, out, x, y: (None, None),
-                     namespace={"_truncatediv": _truncatediv})
-TRUNCATEMOD = _defop("truncatemod", ["x", "y"], "xp.fmod(x, y)", _binary_rule, _truncatemod_vjp)
-
-
-def truncatediv(x: Any, y: Any, name: str | None = None) -> Any:
-    """Elementwise ``x / y`` rounded toward zero, as C (``-7 / 5 == -1``; Python's ``//`` gives
-    -2); floats give ``trunc(x / y)``. No gradient, as TF. Integer division by zero is not
-    checked, as ``floordiv`` (NumPy gives 0 and warns; TF's CPU kernel raises).
-
-    Usage: ``aj.truncatediv(aj.constant([-7, 7]), 5)``
-    """
-    return _bind(TRUNCATEDIV, x, y)
-
-
-def truncatemod(x: Any, y: Any, name: str | None = None) -> Any:
-    """Elementwise remainder of ``truncatediv``, as C's ``%`` and ``fmod``: the sign of ``x``
-    (``truncatemod(-7, 5) == -2``; Python's ``%`` gives 3), so that
-    ``truncatediv(x, y) * y + truncatemod(x, y) == x``. Floats have TF's gradient.
-
-    Usage: ``aj.truncatemod(aj.constant([-7.5, 7.5]), 2.0)``
-    """
-    return _bind(TRUNCATEMOD, x, y)

@@ -1,7 +1,8 @@
 """More elementwise math and reductions: ``erf``, ``expm1``, ``softplus`` (primitives);
 ``reduce_logsumexp`` (built from ops, so its gradient is the softmax for free) and the other
 compositions of ``tf.math``: ``reciprocal``, ``squared_difference``, ``divide_no_nan``,
-``xlogy``, ``reduce_variance``, ``reduce_std``, ``reduce_euclidean_norm``, ``count_nonzero``.
+``xlogy``, ``reduce_variance``, ``reduce_std``, ``reduce_euclidean_norm``, ``count_nonzero``;
+``truncatediv``/``truncatemod`` (C's rounding toward zero, next to ops/math.py's floor forms).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from autojit.errors import DTypeError
 from autojit.ops import shapes
 from autojit.ops.array import constant, squeeze, stop_gradient
 from autojit.ops.core import PY_SCALARS, as_operand, bind, defop, to_numpy_constant
-from autojit.ops.math import (abs, add, cast, divide, equal, exp, float_unary_rule, less, log,
-                              multiply, negative, not_equal, sigmoid, sqrt, square, subtract,
-                              where, zeros_like_value)
+from autojit.ops.math import (abs, add, binary_rule, cast, divide, equal, exp, float_unary_rule,
+                              less, log, multiply, negative, not_equal, sigmoid, sqrt, square,
+                              subtract, unbroadcast, where, zeros_like_value)
 from autojit.ops.reduce import reduce_max, reduce_mean, reduce_sum
 
 # ----------------------------------------------------------------------------- erf
@@ -241,3 +242,46 @@ def count_nonzero(input: Any, axis: Any = None, keepdims: bool = False,  # noqa:
     nonzero = x if x.dtype == dtypes.bool else not_equal(x, 0)
     total = reduce_sum(cast(nonzero, dtypes.int64), axis=axes, keepdims=bool(keepdims))
     return total if out_dtype == dtypes.int64 else cast(total, out_dtype)
+
+
+# ----------------------------------------------------------------------------- truncatediv/mod
+
+def _truncatediv(xp, x, y):
+    remainder = xp.fmod(x, y)  # C's %: the sign of x
+    if remainder.dtype.kind == "f":
+        return xp.trunc(xp.true_divide(x, y))
+    return xp.floor_divide(x - remainder, y)  # an exact multiple of y: no rounding left
+
+
+def _truncatemod_vjp(g, out, x, y):
+    # TF's FloorMod rule with the truncated quotient: d/dx = 1, d/dy = -truncatediv(x, y).
+    if not dtypes.is_floating(out.dtype):
+        return None, None
+    return (unbroadcast(g, x),
+            unbroadcast(negative(multiply(g, truncatediv(x, y))), y))
+
+
+TRUNCATEDIV = defop("truncatediv", ["x", "y"], "_truncatediv(xp, x, y)", binary_rule,
+                     lambda g, out, x, y: (None, None),
+                     namespace={"_truncatediv": _truncatediv})
+TRUNCATEMOD = defop("truncatemod", ["x", "y"], "xp.fmod(x, y)", binary_rule, _truncatemod_vjp)
+
+
+def truncatediv(x: Any, y: Any, name: str | None = None) -> Any:
+    """Elementwise ``x / y`` rounded toward zero, as C (``-7 / 5 == -1``; Python's ``//`` gives
+    -2); floats give ``trunc(x / y)``. No gradient, as TF. Integer division by zero is not
+    checked, as ``floordiv`` (NumPy gives 0 and warns; TF's CPU kernel raises).
+
+    Usage: ``aj.truncatediv(aj.constant([-7, 7]), 5)``
+    """
+    return bind(TRUNCATEDIV, x, y)
+
+
+def truncatemod(x: Any, y: Any, name: str | None = None) -> Any:
+    """Elementwise remainder of ``truncatediv``, as C's ``%`` and ``fmod``: the sign of ``x``
+    (``truncatemod(-7, 5) == -2``; Python's ``%`` gives 3), so that
+    ``truncatediv(x, y) * y + truncatemod(x, y) == x``. Floats have TF's gradient.
+
+    Usage: ``aj.truncatemod(aj.constant([-7.5, 7.5]), 2.0)``
+    """
+    return bind(TRUNCATEMOD, x, y)
