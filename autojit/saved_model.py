@@ -414,7 +414,7 @@ class Restored(Module):
 
         Usage: ``probabilities = aj.keras.models.load_model(path).predict(x_test)``
         """
-        from autojit.layers.training import predict_in_batches
+        from autojit.layers.batching import predict_in_batches
 
         return predict_in_batches(self, x, batch_size)
 

@@ -68,13 +68,14 @@ here, and compile treats them as one output).
 from __future__ import annotations
 
 import inspect
-import math
 from typing import Any, Callable
 
 import numpy as np
 
 from autojit import nest
 from autojit.errors import InvalidArgumentError
+from autojit.layers import batching
+from autojit.layers.batching import predict_in_batches
 from autojit.layers.callbacks import History
 
 # The attribute ``save`` writes the model called with training=True as (Note [Loaded Keras
@@ -118,7 +119,8 @@ class _Compiled:
         return batches
 
     def tensors(self, y: Any, sample_weight: Any) -> tuple:
-        return _tensor(y), None if sample_weight is None else _tensor(sample_weight)
+        weights = None if sample_weight is None else batching.as_tensor(sample_weight)
+        return batching.as_tensor(y), weights
 
     def loss_logs(self, means: list) -> dict:
         return {}
@@ -176,19 +178,19 @@ class _Outputs:
     def prepare(self, x: Any, y: Any, sample_weight: Any, caller: str) -> tuple:
         """Arrays' ``y`` and ``sample_weight`` as tuples in output order (a Dataset's
         batches are prepared one by one, by ``batches``)."""
-        if not _is_arrays(x):
+        if not batching.is_arrays(x):
             return y, sample_weight
         return self.targets(y, caller), self.sample_weights(sample_weight, caller)
 
     def batches(self, batches: Any, x: Any, caller: str) -> Any:
-        if _is_arrays(x):
+        if batching.is_arrays(x):
             return batches
         return ((xb, self.targets(yb, caller), self.sample_weights(wb, caller))
                 for xb, yb, wb in batches)
 
     def tensors(self, y: tuple, sample_weight: Any) -> tuple:
         def convert(values: tuple) -> tuple:
-            return tuple(None if v is None else _tensor(v) for v in values)
+            return tuple(None if v is None else batching.as_tensor(v) for v in values)
 
         return convert(y), None if sample_weight is None else convert(sample_weight)
 
@@ -466,16 +468,17 @@ class Training:
             raise InvalidArgumentError(f"fit: validation_split must be in [0, 1), got "
                                        f"{validation_split!r}")
         _check_validation_freq(validation_freq)
-        class_weight = _check_class_weight(class_weight)
+        class_weight = batching.check_class_weight(class_weight)
         if class_weight is not None and isinstance(compiled, _Outputs):
             raise InvalidArgumentError(f"fit: class_weight is only supported for a model with "
                                        f"one output, not a list or dict of them (as Keras); "
                                        f"this one's outputs are {compiled.names}. Pass "
                                        f"per-output sample_weight instead")
         if validation_split and validation_data is None:
-            x, y, sample_weight, validation_data = _split(x, y, sample_weight, validation_split)
+            x, y, sample_weight, validation_data = batching.split(x, y, sample_weight,
+                                                                  validation_split)
         y, sample_weight = compiled.prepare(x, y, sample_weight, "fit")
-        validation = None if validation_data is None else _unpack(validation_data)
+        validation = None if validation_data is None else batching.unpack(validation_data)
         history = History()
         hooks = [history, *(callbacks or [])]
         for hook in hooks:
@@ -488,10 +491,10 @@ class Training:
                 hook.on_epoch_begin(epoch)
             for metric in compiled.all_metrics():
                 metric.reset_state()
-            batches = compiled.batches(
-                _batches(x, y, batch_size, shuffle, epoch, sample_weight, "fit"), x, "fit")
+            batches = compiled.batches(batching.batches(x, y, batch_size, shuffle, epoch,
+                                                        sample_weight, "fit"), x, "fit")
             means = self._mean_losses(compiled, compiled.train_step,
-                                      _class_weighted(batches, class_weight))
+                                      batching.class_weighted(batches, class_weight))
             logs = {"loss": means[0]}
             logs.update(compiled.results())
             logs.update(compiled.loss_logs(means[1:]))  # Keras 3's order: after the metrics
@@ -533,8 +536,8 @@ class Training:
         y, sample_weight = compiled.prepare(x, y, sample_weight, "evaluate")
         for metric in compiled.all_metrics():
             metric.reset_state()
-        batches = compiled.batches(
-            _batches(x, y, batch_size, False, 0, sample_weight, "evaluate"), x, "evaluate")
+        batches = compiled.batches(batching.batches(x, y, batch_size, False, 0, sample_weight,
+                                                    "evaluate"), x, "evaluate")
         means = self._mean_losses(compiled, compiled.test_step, batches)
         values = {"loss": means[0]}
         values.update(compiled.results())
@@ -573,7 +576,7 @@ class Training:
         Inputs' types)."""
         from autojit.ops.core import TensorSpec
 
-        x = nest.map_structure(_tensor, x)
+        x = nest.map_structure(batching.as_tensor, x)
         if not self._typed_inputs:
             object.__setattr__(self, "_input_spec", nest.map_structure(
                 lambda t: TensorSpec([None, *t.shape[1:]], t.dtype), x))
@@ -588,7 +591,7 @@ class Training:
 
         weighted, count = [], 0
         for xb, yb, wb in batches:
-            n = _count(xb)
+            n = batching.count(xb)
             losses = step(self._seen(xb), *compiled.tensors(yb, wb))
             losses = losses if isinstance(losses, (tuple, list)) else (losses,)
             weighted.append([loss * float(n) for loss in losses])
@@ -605,23 +608,6 @@ class Training:
         """
         return predict_in_batches(lambda xb: self(self._seen(xb), training=False), x,
                                   batch_size)
-
-
-def predict_in_batches(call: Callable, x: Any, batch_size: int | None) -> np.ndarray:
-    """``call`` on each batch of ``x`` (arrays or a Dataset), joined as one NumPy array.
-
-    Usage: ``predict_in_batches(model, x_test, 128)``
-    """
-    batches = _batches(x, None, batch_size, False, 0, None, "predict")
-    parts = [call(xb) for xb, _, _ in batches]
-    if not parts:
-        return np.zeros((0,))
-    if not isinstance(parts[0], (list, tuple, dict)):
-        return np.concatenate([np.asarray(part) for part in parts])
-    # several outputs: a list (or dict) of arrays, as Keras's predict
-    columns = zip(*(nest.flatten(part) for part in parts))
-    return nest.pack_as(parts[0], [np.concatenate([np.asarray(c) for c in column])
-                                   for column in columns])
 
 
 def _loss(losses_module: Any, loss: Any) -> tuple[Callable, str]:
@@ -873,162 +859,10 @@ def _validates(epoch: int, freq: Any) -> bool:
     return epoch + 1 in freq if isinstance(freq, (list, tuple)) else (epoch + 1) % freq == 0
 
 
-def _check_class_weight(class_weight: Any) -> dict | None:
-    """``class_weight`` with int keys (as Keras 3), or None."""
-    if class_weight is None:
-        return None
-    if not isinstance(class_weight, dict):
-        raise InvalidArgumentError(f"fit: expected class_weight as a dict {{class index: "
-                                   f"weight}}, got {class_weight!r}")
-    cleaned = {}
-    for key, value in class_weight.items():
-        if isinstance(key, bool) or not isinstance(key, (int, np.integer)):
-            raise InvalidArgumentError(f"fit: expected class_weight's keys to be class "
-                                       f"indices (ints), got {key!r}")
-        cleaned[int(key)] = float(value)
-    return cleaned
-
-
-def _class_weighted(batches: Any, class_weight: dict | None):
-    """The batches with ``class_weight`` of each example's label multiplied into its weight
-    (tf.keras's combination; a class missing from the dict weighs 1, as Keras 3)."""
-    for xb, yb, wb in batches:
-        if class_weight is not None:
-            labels = np.asarray(yb)
-            if labels.ndim > 1:
-                labels = np.argmax(labels, axis=-1) if labels.shape[-1] != 1 \
-                    else np.squeeze(labels, axis=-1)
-            if labels.ndim != 1:
-                raise InvalidArgumentError(f"fit: class_weight needs one label per example "
-                                           f"(y of shape [n], [n, 1] or one-hot [n, classes]), "
-                                           f"got y of shape {tuple(np.shape(yb))}")
-            classes = np.round(labels).astype(np.int64)
-            weight = np.array([class_weight.get(int(c), 1.0) for c in classes], np.float32)
-            if wb is not None:
-                wb = np.asarray(wb)
-                weight = wb * weight.reshape((-1,) + (1,) * (wb.ndim - 1))
-            wb = weight
-        yield xb, yb, wb
-
-
 def _snake(name: str) -> str:
     from autojit.module import camel_to_snake
 
     return camel_to_snake(name) if name[:1].isupper() else name
 
 
-def _tensor(value: Any) -> Any:
-    from autojit.tensor import Tensor, convert_to_tensor
-
-    return value if isinstance(value, Tensor) else convert_to_tensor(value)
-
-
-def _unpack(data: Any) -> tuple:
-    """``validation_data`` as ``(x, y, sample_weight)``: a Dataset is ``(data, None, None)``."""
-    if isinstance(data, (list, tuple)) and len(data) in (2, 3):
-        return data[0], data[1], data[2] if len(data) == 3 else None
-    if not isinstance(data, (list, tuple, np.ndarray)) and (
-            hasattr(data, "batch") or hasattr(data, "__iter__")):
-        return data, None, None
-    got = f"a {type(data).__name__} of {len(data)}" if isinstance(data, (list, tuple)) \
-        else type(data).__name__
-    raise InvalidArgumentError(f"fit: validation_data must be (x, y) or a Dataset of (x, y) "
-                               f"batches, or (x, y, sample_weight); got {got}")
-
-
-def _is_arrays(x: Any) -> bool:
-    """True for an array (or tensor), or a list/tuple/dict of them (a model's several inputs),
-    False for a Dataset or another iterable of batches."""
-    if isinstance(x, (list, tuple, dict)):
-        leaves = nest.flatten(x)
-        return bool(leaves) and all(_is_arrays(leaf) for leaf in leaves)
-    return isinstance(x, np.ndarray) or hasattr(x, "shape")
-
-
-def _count(x: Any) -> int:
-    return int(nest.flatten(x)[0].shape[0])
-
-
-def _take(x: Any, index: Any) -> Any:
-    """The examples ``index`` (a slice or index array) of each array in ``x`` (None, an
-    output's missing targets or weights, stays None)."""
-    return nest.map_structure(lambda a: None if a is None else np.asarray(a)[index], x)
-
-
-def _split(x: Any, y: Any, sample_weight: Any, fraction: float) -> tuple:
-    """Keras's ``train_validation_split``: the first ``floor(n * (1 - fraction))`` examples
-    train, the rest validate; ``(x, y, sample_weight, validation_data)``."""
-    if y is None or not _is_arrays(x):
-        raise InvalidArgumentError("fit: validation_split needs arrays x and y, not a Dataset")
-    n = _count(x)
-    split_at = int(math.floor(n * (1.0 - fraction)))
-    if split_at in (0, n):
-        raise InvalidArgumentError(f"fit: the data has {n} examples, not enough to split by "
-                                   f"validation_split={fraction} into training and validation "
-                                   f"examples ({split_at} and {n - split_at}); pass more data "
-                                   f"or another validation_split")
-    train, rest = slice(0, split_at), slice(split_at, n)
-    w = sample_weight  # an array, or one per output
-    validation = (_take(x, rest), _take(y, rest), None if w is None else _take(w, rest))
-    return _take(x, train), _take(y, train), None if w is None else _take(w, train), validation
-
-
-def _batches(x: Any, y: Any, batch_size: int | None, shuffle: bool, epoch: int,
-             sample_weight: Any = None, caller: str = "fit"):
-    """(x, y, sample_weight) batches: slices of arrays (or of each of several; shuffled per
-    epoch, the weights with their examples), or a Dataset's elements."""
-    if not _is_arrays(x):
-        for name, value in (("y", y), ("sample_weight", sample_weight)):
-            if value is not None:
-                raise InvalidArgumentError(f"{caller}: {name} must be None when x is a Dataset "
-                                           f"(its elements are the (x, y) or (x, y, "
-                                           f"sample_weight) batches)")
-        yield from _dataset_batches(x, caller)
-        return
-    n = _count(x)
-    for leaf in nest.flatten(x) + ([] if y is None else nest.flatten(y)):
-        if leaf is not None and int(leaf.shape[0]) != n:
-            raise InvalidArgumentError(f"{caller}: every input and target must have the same "
-                                       f"number of examples, got {n} and {int(leaf.shape[0])}")
-    ws = None if sample_weight is None else nest.map_structure(
-        lambda w: None if w is None else _weights(w, n, caller), sample_weight)
-    size = 32 if batch_size is None else int(batch_size)
-    order = np.arange(n)
-    if shuffle:
-        from autojit.ops.random import get_seed
-
-        seed = get_seed()
-        order = np.random.default_rng(None if seed is None else (seed, epoch)).permutation(n)
-    xs = nest.map_structure(np.asarray, x)
-    ys = None if y is None else nest.map_structure(
-        lambda a: None if a is None else np.asarray(a), y)
-    for start in range(0, n, size):
-        index = order[start:start + size]
-        yield (_take(xs, index), None if ys is None else _take(ys, index),
-               None if ws is None else _take(ws, index))
-
-
-def _dataset_batches(data: Any, caller: str):
-    """A Dataset's (or iterable's) elements as (x, y, sample_weight), as Keras's
-    ``unpack_x_y_sample_weight``."""
-    for element in data:
-        if not isinstance(element, (list, tuple)):
-            yield element, None, None
-        elif 1 <= len(element) <= 3:
-            yield (*element, *(None,) * (3 - len(element)))
-        else:
-            raise InvalidArgumentError(f"{caller}: expected a Dataset of x, (x, y) or (x, y, "
-                                       f"sample_weight) batches, got an element of "
-                                       f"{len(element)} parts")
-
-
-def _weights(sample_weight: Any, n: int, caller: str) -> np.ndarray:
-    """``sample_weight`` as a floating NumPy array with one weight (or row) per example."""
-    weights = np.asarray(sample_weight)
-    if weights.ndim == 0 or weights.shape[0] != n:
-        raise InvalidArgumentError(f"{caller}: expected sample_weight with one weight per "
-                                   f"example ({n}), got shape {weights.shape}")
-    return weights if weights.dtype.kind == "f" else weights.astype(np.float32)
-
-
-__all__ = ["Training", "predict_in_batches"]
+__all__ = ["TRAINING_CALL", "Training"]
