@@ -273,19 +273,29 @@ class DepthwiseConv2D(_Conv):
         [in_channels * depth_multiplier]. Usage: ``layer.build(3)`` (done by the first call)
         """
         self.filters = in_channels * self.depth_multiplier  # the output channels
-        shape = (*self.kernel_size, in_channels, self.depth_multiplier)
         with self.name_scope:
-            self.kernel = Variable(self.kernel_initializer(shape, self.dtype),
-                                   name="depthwise_kernel")
+            _depthwise_kernel(self, in_channels)
             if self.use_bias:
                 self.bias = Variable(self.bias_initializer((self.filters,), self.dtype),
                                      name="bias")
         self.in_channels = in_channels
 
     def _convolve(self, x: Tensor) -> Tensor:
-        fmt = "NCHW" if self.channels_first else "NHWC"
-        return conv.depthwise_conv2d(x, self.kernel, self.strides, self.padding.upper(), fmt,
-                                     self.dilation_rate)
+        return _depthwise(self, x)
+
+
+def _depthwise_kernel(layer: Any, in_channels: int) -> None:
+    """``layer.kernel``, the depthwise kernel [*kernel_size, in_channels, depth_multiplier]."""
+    shape = (*layer.kernel_size, in_channels, layer.depth_multiplier)
+    layer.kernel = Variable(layer.kernel_initializer(shape, layer.dtype),
+                            name="depthwise_kernel")
+
+
+def _depthwise(layer: Any, x: Tensor) -> Tensor:
+    """``layer``'s depthwise convolution of ``x``: its strides, padding, format, dilation."""
+    fmt = "NCHW" if layer.channels_first else "NHWC"
+    return conv.depthwise_conv2d(x, layer.kernel, layer.strides, layer.padding.upper(), fmt,
+                                 layer.dilation_rate)
 
 
 class SeparableConv2D(_Conv):
@@ -327,9 +337,7 @@ class SeparableConv2D(_Conv):
         """
         depth = in_channels * self.depth_multiplier
         with self.name_scope:
-            self.kernel = Variable(self.kernel_initializer(
-                (*self.kernel_size, in_channels, self.depth_multiplier), self.dtype),
-                name="depthwise_kernel")
+            _depthwise_kernel(self, in_channels)
             self.pointwise_kernel = Variable(self.pointwise_initializer(
                 (1, 1, depth, self.filters), self.dtype), name="pointwise_kernel")
             if self.use_bias:
@@ -339,9 +347,7 @@ class SeparableConv2D(_Conv):
 
     def _convolve(self, x: Tensor) -> Tensor:
         fmt = "NCHW" if self.channels_first else "NHWC"
-        depthwise = conv.depthwise_conv2d(x, self.kernel, self.strides, self.padding.upper(),
-                                          fmt, self.dilation_rate)
-        return conv.conv2d(depthwise, self.pointwise_kernel, 1, "VALID", fmt)
+        return conv.conv2d(_depthwise(self, x), self.pointwise_kernel, 1, "VALID", fmt)
 
     def count_params(self) -> int:
         """Number of weights (the layer must be built). Usage: ``layer.count_params()``"""
