@@ -32,6 +32,7 @@ import sys
 from typing import Any, Callable
 
 import autojit as aj  # public ops (see the module docstring)
+from autojit import nest
 from autojit.autograph import loops, origin, py_builtins
 from autojit.autograph import values as vals
 from autojit.autograph.conditionals import and_, if_exp, if_stmt, no_op, not_, or_
@@ -166,7 +167,7 @@ def assert_stmt(test: Any, message: Callable | None = None) -> None:
 def print_(*values: Any, **kwargs: Any) -> None:
     """``print``: ``aj.print`` (printing at every call of a traced function) when any value is
     a tensor, Python's ``print`` otherwise (or when ``file=`` is given)."""
-    if "file" not in kwargs and any(isinstance(v, Tensor) for v in values):
+    if "file" not in kwargs and any(isinstance(v, Tensor) for v in nest.flatten(list(values))):
         aj.print(*values, sep=kwargs.get("sep", " ") or " ",
                  end=kwargs.get("end", "\n") if kwargs.get("end") is not None else "\n")
     else:

@@ -18,10 +18,53 @@ def _format(value: Any) -> str:
 
 def _print(xp, *values, template, sep, end):
     it = iter(values)
-    parts = [_format(next(it)) if item is None else item for item in template]
-    sys.stdout.write(sep.join(parts) + end)
+
+    def filled(item):  # None: the next tensor; a tuple: a structure's text pieces
+        if item is None:
+            return _format(next(it))
+        if isinstance(item, tuple):
+            return "".join(filled(piece) for piece in item)
+        return item
+
+    sys.stdout.write(sep.join(filled(item) for item in template) + end)
     sys.stdout.flush()
     return ()
+
+
+def _is_tensor(x: Any) -> bool:
+    return hasattr(x, "dtype") and hasattr(x, "shape")
+
+
+def _pieces(x: Any, tensors: list) -> tuple:
+    """The text of a list/tuple/dict holding tensors, as Python prints it (reprs inside),
+    with None where each tensor's value goes (its tensors appended to ``tensors``)."""
+    if _is_tensor(x):
+        tensors.append(x)
+        return (None,)
+    if isinstance(x, dict):
+        items = [((repr(k) + ": ",) + _pieces(v, tensors)) for k, v in x.items()]
+        return ("{",) + _joined(items) + ("}",)
+    if isinstance(x, (list, tuple)):
+        items = [_pieces(v, tensors) for v in x]
+        if isinstance(x, list):
+            return ("[",) + _joined(items) + ("]",)
+        return ("(",) + _joined(items) + ((",)",) if len(x) == 1 else (")",))
+    return (repr(x),)
+
+
+def _joined(items: list) -> tuple:
+    out: tuple = ()
+    for k, item in enumerate(items):
+        out += ((", ",) if k else ()) + item
+    return out
+
+
+def _holds_tensors(x: Any) -> bool:
+    if isinstance(x, dict):
+        return any(_holds_tensors(v) for v in x.values())
+    if isinstance(x, (list, tuple)):
+        return any(_holds_tensors(v) for v in x)
+    return _is_tensor(x)
 
 
 PRINT = defop("print", ["*values"], "_print(xp, *values, template=template, sep=sep, end=end)",
@@ -33,12 +76,21 @@ def print(*inputs: Any, sep: str = " ", end: str = "\n") -> None:  # noqa: A001
     """Print tensors and Python values; inside ``@aj.function`` it prints on every call
     (Python's ``print`` runs only while tracing).
 
+    Lists, tuples and dicts of tensors print with their values, as Python prints them.
+
     Usage: ``aj.print("step", step, "loss", loss)``
     """
-    tensors = [x for x in inputs if hasattr(x, "dtype") and hasattr(x, "shape")]
-    template = tuple(None if hasattr(x, "dtype") and hasattr(x, "shape") else str(x)
-                     for x in inputs)
-    bind(PRINT, *tensors, template=template, sep=sep, end=end)
+    tensors: list = []
+    template = []
+    for x in inputs:
+        if _is_tensor(x):
+            tensors.append(x)
+            template.append(None)
+        elif isinstance(x, (list, tuple, dict)) and _holds_tensors(x):
+            template.append(_pieces(x, tensors))
+        else:
+            template.append(str(x))
+    bind(PRINT, *tensors, template=tuple(template), sep=sep, end=end)
 
 
 # ----------------------------------------------------------------------------- assert
