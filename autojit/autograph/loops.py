@@ -656,7 +656,8 @@ def _sequence(iterable: Any, where: tuple) -> tuple:
         if iterable.kind == "enumerate":
             length, item = _sequence(iterable.parts[0], where)
             first = iterable.start  # Python's enumerate counts in ints: a weak index
-            return length, lambda i: (vals.weak_view(aj.add(i, first) if first else i),
+            shifted = not (vals.is_number(first) and first == 0)  # a tensor start too
+            return length, lambda i: (vals.weak_view(aj.add(i, first) if shifted else i),
                                       item(i))
         if iterable.kind == "reversed":
             length, item = _sequence(iterable.parts[0], where)

@@ -201,3 +201,20 @@ def test_a_loop_variable_of_fixed_structure_is_fine():
     for n in (0, 1, 5):
         assert [int(v) for v in f(aj.constant(n))] == list(plain(n))
     assert f.tracing_count == 1
+
+
+def enumerate_from_a_tensor(v, s):
+    total = 0.0
+    for i, x in enumerate(v, start=s):
+        total += x * aj.cast(i, aj.float32)
+    return total
+
+
+@pytest.mark.parametrize("start", [0, 3, -2])
+def test_enumerate_with_a_tensor_start(start):
+    v = aj.constant([1.0, 2.0, -0.5])
+    traced = aj.function(enumerate_from_a_tensor)
+    got = traced(v, aj.constant(start))
+    assert float(got) == pytest.approx(float(enumerate_from_a_tensor(v, aj.constant(start))))
+    assert float(got) == pytest.approx(sum(x * (k + start) for k, x in enumerate([1.0, 2.0,
+                                                                                  -0.5])))
