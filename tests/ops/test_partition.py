@@ -10,6 +10,8 @@ import pytest
 import autojit as aj
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 
+from test_segments_more import same_error_eagerly_and_at_every_replay  # tests/ops is on the path
+
 
 def test_tf_examples():
     parts = aj.dynamic_partition(aj.constant([10, 20, 30, 40, 50]), [0, 0, 1, 1, 0], 2)
@@ -144,18 +146,4 @@ def test_errors_say_what_was_expected():
      "dynamic_stitch: expected indices >= 0, got -1 in indices[0]"),
 ], ids=["partition", "stitch"])
 def test_value_checks_run_eagerly_and_at_every_replay(fn, bad, fragment):
-    import re
-
-    def tensors(values):
-        return [aj.constant(v, aj.float64) if v.dtype.kind == "f" else aj.constant(v)
-                for v in values]
-
-    with pytest.raises(InvalidArgumentError, match=re.escape(fragment)) as eager:
-        fn(*tensors(bad))
-    compiled = aj.function(fn)
-    compiled(*tensors([np.zeros_like(v) for v in bad]))
-    for _ in range(2):  # the same concrete function, replayed
-        with pytest.raises(InvalidArgumentError) as graph:
-            compiled(*tensors(bad))
-        assert str(eager.value) in str(graph.value) and __file__ in str(graph.value)
-    assert compiled.tracing_count == 1
+    same_error_eagerly_and_at_every_replay(fn, bad, fragment, __file__)
