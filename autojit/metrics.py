@@ -407,16 +407,25 @@ class Recall(_Confusion):
 
 
 class AUC(Metric):
-    """The area under the ROC curve, from true/false positives and negatives counted at
-    ``num_thresholds`` thresholds spread over [0, 1] (the trapezoid rule between them), as
-    Keras's ``AUC``. Usage: ``aj.keras.metrics.AUC()(labels, probabilities)``
+    """The area under the ROC curve (``curve="ROC"``) or the precision-recall curve
+    (``"PR"``), from true/false positives and negatives counted at ``num_thresholds``
+    thresholds spread over [0, 1], as Keras's ``AUC``: ``summation_method="interpolation"``
+    (trapezoids for ROC; for PR, Davis & Goadrich's interpolation of precision between
+    thresholds), ``"minoring"`` or ``"majoring"`` (the lower or upper Riemann sum).
+
+    Usage: ``aj.keras.metrics.AUC(curve="PR")(labels, probabilities)``
     """
 
-    def __init__(self, num_thresholds: int = 200, curve: str = "ROC", name: str | None = None,
+    def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
+                 summation_method: str = "interpolation", name: str | None = None,
                  dtype: Any = dtypes.float32):
         super().__init__(name=name, dtype=dtype)
-        if curve != "ROC":
-            raise InvalidArgumentError(f"AUC: only curve='ROC' is implemented, got {curve!r}")
+        if curve not in ("ROC", "PR"):
+            raise InvalidArgumentError(f"AUC: expected curve 'ROC' or 'PR', got {curve!r}")
+        if summation_method not in ("interpolation", "minoring", "majoring"):
+            raise InvalidArgumentError(f"AUC: expected summation_method 'interpolation', "
+                                       f"'minoring' or 'majoring', got {summation_method!r}")
+        self.curve, self.summation_method = curve, summation_method
         if num_thresholds < 2:
             raise InvalidArgumentError(f"AUC: num_thresholds must be > 1, got {num_thresholds}")
         import numpy as np
@@ -450,10 +459,33 @@ class AUC(Metric):
 
     def result(self) -> Tensor:
         """The area so far. Usage: ``float(auc.result())``"""
+        from autojit.ops.math import log, logical_and, maximum, minimum, where
+
         tp, fp = self.true_positives.read_value(), self.false_positives.read_value()
-        tpr = _divide_no_nan(tp, tp + self.false_negatives.read_value())
-        fpr = _divide_no_nan(fp, fp + self.true_negatives.read_value())
-        return reduce_sum((fpr[:-1] - fpr[1:]) * (tpr[:-1] + tpr[1:]) * 0.5)
+        fn, tn = self.false_negatives.read_value(), self.true_negatives.read_value()
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            # Keras's interpolate_pr_auc: precision is linear in tp between thresholds
+            dtp = tp[:-1] - tp[1:]
+            p = tp + fp
+            dp = p[:-1] - p[1:]
+            slope = _divide_no_nan(dtp, maximum(dp, 0.0))
+            intercept = tp[1:] - slope * p[1:]
+            both = logical_and(greater(p[:-1], 0.0), greater(p[1:], 0.0))
+            ratio = where(both, _divide_no_nan(p[:-1], maximum(p[1:], 0.0)), 1.0 + 0.0 * p[1:])
+            return reduce_sum(_divide_no_nan(slope * (dtp + intercept * log(ratio)),
+                                             maximum(tp[1:] + fn[1:], 0.0)))
+        recall = _divide_no_nan(tp, tp + fn)
+        if self.curve == "ROC":
+            x, y = _divide_no_nan(fp, fp + tn), recall
+        else:
+            x, y = recall, _divide_no_nan(tp, tp + fp)
+        if self.summation_method == "interpolation":
+            heights = (y[:-1] + y[1:]) * 0.5
+        elif self.summation_method == "minoring":
+            heights = minimum(y[:-1], y[1:])
+        else:
+            heights = maximum(y[:-1], y[1:])
+        return reduce_sum((x[:-1] - x[1:]) * heights)
 
 
 class MeanSquaredError(MeanMetricWrapper):

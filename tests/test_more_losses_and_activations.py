@@ -211,5 +211,40 @@ def test_auc_matches_the_thresholded_roc_area_and_the_exact_one():
     assert abs(float(plain(labels, scores)) - exact) < 0.01
     plain.reset_state()
     assert float(plain.result()) == 0.0
-    with pytest.raises(aj.errors.InvalidArgumentError, match="only curve='ROC'"):
-        aj.keras.metrics.AUC(curve="PR")
+    with pytest.raises(aj.errors.InvalidArgumentError, match="expected curve 'ROC' or 'PR'"):
+        aj.keras.metrics.AUC(curve="DET")
+    with pytest.raises(aj.errors.InvalidArgumentError, match="expected summation_method"):
+        aj.keras.metrics.AUC(summation_method="careful")
+
+
+def _pr_auc_ref(labels, scores, num_thresholds):
+    """Keras's interpolated PR AUC (Davis & Goadrich) from the thresholded counts, in NumPy."""
+    inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+    thresholds = np.array([-1e-7, *inner, 1 + 1e-7])
+    above = scores[:, None] > thresholds[None, :]
+    pos = (labels > 0.5)[:, None]
+    tp, fp = (above & pos).sum(0).astype(float), (above & ~pos).sum(0).astype(float)
+    fn = (~above & pos).sum(0).astype(float)
+    total = 0.0
+    for i in range(len(thresholds) - 1):
+        dtp, p0, p1 = tp[i] - tp[i + 1], tp[i] + fp[i], tp[i + 1] + fp[i + 1]
+        slope = dtp / (p0 - p1) if p0 - p1 > 0 else 0.0
+        intercept = tp[i + 1] - slope * p1
+        ratio = p0 / p1 if p0 > 0 and p1 > 0 else 1.0
+        if tp[i + 1] + fn[i + 1] > 0:
+            total += slope * (dtp + intercept * np.log(ratio)) / (tp[i + 1] + fn[i + 1])
+    return total
+
+
+def test_pr_auc_matches_keras_interpolation_and_average_precision():
+    from sklearn.metrics import average_precision_score
+
+    labels = RNG.integers(0, 2, 400)
+    scores = np.clip(labels * 0.3 + RNG.uniform(size=400) * 0.7, 0, 1)
+    pr = aj.keras.metrics.AUC(curve="PR", num_thresholds=500)
+    got = float(pr(labels, scores))
+    np.testing.assert_allclose(got, _pr_auc_ref(labels, scores, 500), rtol=1e-4)
+    assert abs(got - average_precision_score(labels, scores)) < 0.01
+    areas = [float(aj.keras.metrics.AUC(curve=curve, summation_method=m)(labels, scores))
+             for curve in ("ROC", "PR") for m in ("minoring", "interpolation", "majoring")]
+    assert areas[0] <= areas[1] <= areas[2] and areas[3] <= areas[5]
