@@ -57,20 +57,25 @@ class History(Callback):
 
 class EarlyStopping(Callback):
     """Stops training when ``monitor`` has not improved by ``min_delta`` for ``patience``
-    epochs; ``restore_best_weights`` puts back the weights of the best epoch.
+    epochs; ``restore_best_weights`` puts back the weights of the best epoch. As Keras 3:
+    with a ``baseline`` the wait only restarts on epochs that also beat it, and epochs before
+    ``start_from_epoch`` are not looked at (a warm-up). ``verbose`` is accepted.
 
     Usage: ``model.fit(x, y, epochs=100, callbacks=[aj.keras.callbacks.EarlyStopping(patience=3)])``
     """
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
-                 mode: str = "auto", restore_best_weights: bool = False):
+                 verbose: int = 0, mode: str = "auto", baseline: float | None = None,
+                 restore_best_weights: bool = False, start_from_epoch: int = 0):
         if mode not in ("auto", "min", "max"):
             raise InvalidArgumentError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', "
                                        f"got {mode!r}")
         self.monitor, self.min_delta, self.patience = monitor, abs(float(min_delta)), patience
-        maximize = mode == "max" or (mode == "auto" and "acc" in monitor)
+        maximize = mode == "max" or (mode == "auto" and ("acc" in monitor or "auc" in monitor))
         self.sign = -1.0 if maximize else 1.0
+        self.baseline = None if baseline is None else self.sign * float(baseline)
         self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = int(start_from_epoch)
         self.stopped_epoch = 0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -86,12 +91,16 @@ class EarlyStopping(Callback):
         if self.monitor not in (logs or {}):
             raise InvalidArgumentError(f"EarlyStopping: monitor {self.monitor!r} is not among "
                                        f"the logs {sorted(logs or {})}")
+        if epoch < self.start_from_epoch:
+            return
         value = self.sign * float(logs[self.monitor])
         self.wait += 1
         if value < self.best - self.min_delta:
-            self.best, self.wait = value, 0
+            self.best = value
             if self.restore_best_weights:
                 self.best_weights = [v.numpy().copy() for v in self.model.variables]
+            if self.baseline is None or value < self.baseline - self.min_delta:
+                self.wait = 0
             return
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch

@@ -79,6 +79,20 @@ def test_early_stopping_counts_misses_since_the_last_improvement():
     assert drive(ES(monitor="loss", patience=1, mode="max"), [0.5, 0.4]) == 1
 
 
+def test_early_stopping_baseline_and_start_from_epoch():
+    ES = aj.keras.callbacks.EarlyStopping
+    # Keras 3: an improvement that does not beat the baseline keeps the wait counting, so
+    # the first epoch without improvement may stop it
+    assert drive(ES(monitor="loss", patience=2, baseline=2.0), [5, 4, 4, 4]) == 2
+    assert drive(ES(monitor="loss", patience=2), [5, 4, 4, 4]) == 3
+    assert drive(ES(monitor="loss", patience=2, baseline=2.0), [5, 1.5, 1.2, 1.0, 1.1]) is None
+    assert drive(ES(monitor="val_auc", patience=2, baseline=0.9), [0.8, 0.85, 0.85]) == 2
+    assert drive(ES(monitor="val_auc", patience=2), [0.8, 0.85, 0.85]) is None  # auto: max
+    # epochs before start_from_epoch are not looked at (a warm-up)
+    assert drive(ES(monitor="loss", patience=1, start_from_epoch=3), [1, 2, 3, 4, 5, 6]) == 4
+    assert drive(ES(monitor="loss", patience=1), [1, 2, 3, 4, 5, 6]) == 1
+
+
 # --- validation_split ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("n, split", [(10, 0.05), (10, 0.25), (30, 0.05), (7, 0.5)])
