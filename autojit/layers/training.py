@@ -408,6 +408,13 @@ class Training:
         compiled loss, times ``loss_weights``, plus the regularizers' penalties."""
         from autojit.ops.array import add_n
 
+        if isinstance(pred, (list, tuple, dict)) and len(nest.flatten(pred)) > 1:
+            raise InvalidArgumentError(
+                f"{type(self).__name__} {self.name!r} returned {len(nest.flatten(pred))} "
+                f"outputs (a {type(pred).__name__}), but compile gave one loss, which would "
+                f"compare y with all of them stacked; build it as a functional model "
+                f"(aj.keras.Model(inputs, [out1, out2])) and give a loss per output "
+                f"(Note [Multi-output training]), or return one tensor")
         loss = compiled.loss(y, pred, sample_weight=sample_weight)
         if compiled.loss_weight != 1.0:
             loss = loss * compiled.loss_weight

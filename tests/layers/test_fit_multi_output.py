@@ -406,3 +406,20 @@ def test_dict_outputs_take_dicts_not_lists():
                                                    r"\['cls', 'reg'\], so y must be a dict "
                                                    r"keyed by output name, got a list of 2"):
         model.fit(X, [YA, YB], verbose=0)
+
+
+def test_a_subclassed_model_returning_two_outputs_with_one_loss_is_an_error():
+    class Two(aj.keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = aj.keras.layers.Dense(1), aj.keras.layers.Dense(1)
+
+        def call(self, x):
+            return self.a(x), self.b(x)
+
+    model = Two()
+    model.compile("sgd", "mse")
+    x, y = np.ones((4, 3), np.float32), np.ones((4, 1), np.float32)
+    with pytest.raises(aj.errors.InvalidArgumentError,
+                       match="returned 2 outputs \\(a tuple\\), but compile gave one loss"):
+        model.fit(x, y, verbose=0)
