@@ -36,6 +36,7 @@ from autojit.layers.normalization import BatchNormalization, LayerNormalization
 from autojit.layers.recurrent import (GRU, LSTM, Bidirectional, GRUCell, LSTMCell, SimpleRNN,
                                       SimpleRNNCell, TimeDistributed)
 from autojit.layers.regularization import Dropout
+from autojit.layers.masking import Masking
 from autojit.layers.functional import Input, InputLayer, Lambda
 from autojit.layers.merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from autojit.layers.reshaping import Flatten, Reshape
@@ -52,4 +53,4 @@ __all__ += ["Activation", "Add", "Average", "Concatenate", "GlobalAveragePooling
             "MultiHeadAttention", "Reshape", "Subtract", "Conv2DTranspose",
             "Convolution2DTranspose", "UpSampling2D", "ZeroPadding2D", "Bidirectional",
             "TimeDistributed", "Input", "InputLayer", "Lambda", "DepthwiseConv2D",
-            "SeparableConv2D"]
+            "SeparableConv2D", "Masking"]

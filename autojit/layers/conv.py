@@ -20,10 +20,12 @@ from autojit import dtypes, initializers
 from autojit.errors import InvalidArgumentError, ShapeError
 from autojit.layers.core import as_positive_int, get_activation
 from autojit.layers.functional import accepts_keras_tensors
+from autojit.layers.masking import as_mask
 from autojit.module import Module
 from autojit.ops import conv, shapes
-from autojit.ops.array import reshape
-from autojit.ops.reduce import reduce_max, reduce_mean
+from autojit.ops.array import expand_dims, reshape
+from autojit.ops.math import cast
+from autojit.ops.reduce import reduce_max, reduce_mean, reduce_sum
 from autojit.tensor import Tensor, convert_to_tensor
 from autojit.variables import Variable
 
@@ -554,18 +556,42 @@ class GlobalMaxPooling2D(_GlobalPool):
     reduce = staticmethod(reduce_max)
 
 
+@accepts_keras_tensors
 class GlobalAveragePooling1D(_GlobalPool):
-    """The mean over steps: [batch, steps, c] -> [batch, c].
+    """The mean over steps: [batch, steps, c] -> [batch, c]; with ``mask`` [batch, steps] the
+    mean of the unmasked steps (Keras's).
 
     Usage: ``aj.layers.GlobalAveragePooling1D()(x)``
     """
 
     keras_name = "global_average_pooling1d"
     rank = 1
+    supports_masking = True
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> None:
+        """None: the pooling consumes the mask (Keras's). Usage: ``layer.compute_mask(x, m)``"""
+        return None
+
+    def __call__(self, x: Any, mask: Any = None) -> Tensor:
+        """The mean over steps; with ``mask`` [batch, steps] (True: a real step) over the
+        unmasked steps only, as Keras (a row with none gives NaN, as Keras's 0 / 0).
+        Usage: ``y = layer(x, mask=m)``"""
+        if mask is None:
+            return _GlobalPool.__call__(self, x)
+        x = _as_input(x, dtypes.float32)
+        if len(x.shape) != 3:
+            raise ShapeError(f"{type(self).__name__} {self.name!r}: expected input of rank "
+                             f"3, got shape {shapes.fmt(x.shape)}")
+        weights = expand_dims(cast(as_mask(f"{type(self).__name__} {self.name!r}", mask),
+                                   x.dtype), 1 if self.channels_first else 2)
+        axis = 2 if self.channels_first else 1
+        return (reduce_sum(x * weights, axis=axis, keepdims=self.keepdims)
+                / reduce_sum(weights, axis=axis, keepdims=self.keepdims))
 
 
 class GlobalMaxPooling1D(_GlobalPool):
-    """The maximum over steps: [batch, steps, c] -> [batch, c].
+    """The maximum over steps: [batch, steps, c] -> [batch, c]. As Keras 3, it takes no mask
+    (a ``Sequential``'s mask ends here, Note [Masks] in layers/masking.py).
 
     Usage: ``aj.layers.GlobalMaxPooling1D()(x)``
     """

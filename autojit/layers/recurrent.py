@@ -11,6 +11,15 @@ follow Keras: ``kernel`` [features, k * units] from ``glorot_uniform``, ``recurr
 ``unit_forget_bias``; GRU with ``reset_after=True``: shape [2, 3 * units], input and
 recurrent biases). Gate order: LSTM ``i, f, c, o``; GRU ``z, r, h``. Cells build lazily on
 the first call from the input's feature size.
+
+Masks (Note [Masks] in layers/masking.py): ``layer(x, mask=m)``, ``m`` [batch, time] bool,
+as Keras 3's ``backend.rnn``: inside the same loop each step selects with ``aj.where``, so a
+masked step carries every state unchanged and gives its input a zero gradient; its output is
+the previous step's (Keras's ``zero_output_for_mask=False``, the default of a plain layer) or
+zeros (``zero_output_for_mask=True``, which ``Bidirectional`` sets to ``return_sequences``,
+as Keras). Without ``return_sequences`` the result is the last unmasked output. With
+``go_backwards`` the mask is read backwards with the inputs, so right padding comes first and
+is skipped: the final state is that of the reversed true sequence.
 """
 
 from __future__ import annotations
@@ -25,14 +34,16 @@ from autojit.errors import InvalidArgumentError, ShapeError
 from autojit.graph.control import while_loop
 from autojit.layers.core import as_positive_int, get_activation
 from autojit.layers.functional import accepts_keras_tensors, takes_training
+from autojit.layers.masking import as_mask
 from autojit.module import Module
 from autojit.ops import core, shapes
-from autojit.ops.array import ensure_shape, transpose, zeros
+from autojit.ops.array import ensure_shape, expand_dims, transpose, zeros
 from autojit.ops.array import shape as shape_of
 from autojit.ops.creation import constant, ones_like, zeros_like
 from autojit.ops.dropout import dropout
 from autojit.ops.indexing import gather
 from autojit.ops.linalg import matmul
+from autojit.ops.math import where
 from autojit.tensor import Tensor, convert_to_tensor
 from autojit.tensor_array import TensorArray
 from autojit.variables import Variable
@@ -292,7 +303,8 @@ class _RNN(Module):
     cell_class: type = SimpleRNNCell
 
     def __init__(self, units: int, return_sequences: bool = False, return_state: bool = False,
-                 go_backwards: bool = False, name: str | None = None, **cell_kwargs: Any):
+                 go_backwards: bool = False, name: str | None = None,
+                 zero_output_for_mask: bool = False, **cell_kwargs: Any):
         super().__init__(name=name)
         self._cell_kwargs = tuple(cell_kwargs.items())  # Bidirectional makes its twin from them
         self.cell = self.cell_class(units, dtype=cell_kwargs.pop("dtype", dtypes.float32),
@@ -301,13 +313,32 @@ class _RNN(Module):
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+
+    def _time_masks(self, mask: Any, x: Tensor) -> Tensor:
+        """``mask`` [batch, time] checked, as [time, batch, 1]."""
+        owner = f"{type(self).__name__} {self.name!r}"
+        mask = as_mask(owner, mask)
+        if len(mask.shape) != 2 or any(
+                a is not None and b is not None and a != b
+                for a, b in zip(mask.shape, x.shape[:2])):
+            raise ShapeError(f"{owner}: expected a mask of shape [batch, time] = "
+                             f"{shapes.fmt(x.shape[:2])}, got {shapes.fmt(mask.shape)}")
+        return expand_dims(transpose(mask, (1, 0)), -1)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The output's mask, as Keras: ``mask`` with ``return_sequences``, else None (and None
+        for each state with ``return_state``). Usage: ``m = layer.compute_mask(x, mask)``"""
+        out = mask if self.return_sequences else None
+        return [out] + [None] * len(self.cell.state_size) if self.return_state else out
 
     def __call__(self, x: Any, initial_state: list | None = None,
-                 training: bool | None = None) -> Any:
+                 training: bool | None = None, mask: Any = None) -> Any:
         """Run over ``x`` [batch, time, features]: the last output (or all of them with
         ``return_sequences``), followed by the final states with ``return_state``. With
         ``training=True`` the cell's ``dropout``/``recurrent_dropout`` drop inputs / ``h``
-        with one mask for all time steps (Keras's). Usage: ``y = layer(x)``"""
+        with one mask for all time steps (Keras's). ``mask`` [batch, time] (True: a real
+        step) skips the masked steps (see the module docstring). Usage: ``y = layer(x)``"""
         cell = self.cell
         x = x if isinstance(x, Tensor) else convert_to_tensor(x, dtype=cell.dtype)
         if len(x.shape) != 3:
@@ -316,9 +347,12 @@ class _RNN(Module):
         xs = transpose(x, (1, 0, 2))  # time-major
         steps = x.shape[1] if x.shape[1] is not None else shape_of(x)[1]
         cell._check(gather(xs, 0))  # builds it on the first call; the feature size after
-        if initial_state is None:
+        masks = None if mask is None else self._time_masks(mask, x)
+        zero = None
+        if initial_state is None or masks is not None:  # [batch, units]
             zero = matmul(zeros_like(gather(xs, 0)), zeros((cell.features, self.units),
                                                            dtype=cell.dtype))
+        if initial_state is None:
             states = [zero for _ in cell.state_size]
         else:
             states = list(initial_state) if isinstance(initial_state, (list, tuple)) \
@@ -341,18 +375,27 @@ class _RNN(Module):
         def body(t, *rest):
             index = steps - 1 - t if self.go_backwards else t
             x_t = gather(xs, index) if in_mask is None else gather(xs, index) * in_mask
-            out, new_states = cell(x_t, list(rest[:n]), rec_mask)
+            old = list(rest[:n])
+            out, new_states = cell(x_t, old, rec_mask)
+            last = ()
+            if masks is not None:  # Keras's backend.rnn: select, never branch, per step
+                keep = gather(masks, index)
+                new_states = [where(keep, new, prev) for new, prev in zip(new_states, old)]
+                out = where(keep, out, zeros_like(out) if self.zero_output_for_mask
+                            else rest[n + 1])
+                last = (out,)
             ta = rest[n].write(t, out) if self.return_sequences else rest[n]
-            return (t + 1, *new_states, ta)
+            return (t + 1, *new_states, ta, *last)
 
-        result = while_loop(cond, body, (constant(0), *states, outputs))
+        last = () if masks is None else (zero,)  # the last output (Keras's prev_output)
+        result = while_loop(cond, body, (constant(0), *states, outputs, *last))
         states, outputs = list(result[1:1 + n]), result[1 + n]
         if self.return_sequences:
             seq = transpose(outputs.stack(), (1, 0, 2))
             if x.shape[1] is not None:  # the stack's length is a run-time value: restore it
                 seq = ensure_shape(seq, (None, x.shape[1], self.units))
         else:
-            seq = states[0]
+            seq = states[0] if masks is None else result[2 + n]
         return [seq, *states] if self.return_state else seq
 
     def count_params(self) -> int:
@@ -397,12 +440,23 @@ class Bidirectional(Module):
                                        "return_sequences")
         self.forward_layer, self.backward_layer = layer, backward_layer
         self.merge_mode = merge_mode
+        for one in (layer, backward_layer):  # as Keras's force_zero_output_for_mask
+            one.zero_output_for_mask = one.return_sequences
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        """The output's mask, as Keras: ``mask`` with ``return_sequences``, else None.
+        Usage: ``m = layer.compute_mask(x, mask)``"""
+        out = mask if self.forward_layer.return_sequences else None
+        if not self.forward_layer.return_state:
+            return out
+        n = len(self.forward_layer.cell.state_size) * 2
+        return [out] * (2 if self.merge_mode is None else 1) + [None] * n
 
     def __call__(self, x: Any, initial_state: list | None = None,
-                 training: bool | None = None) -> Any:
-        """Run both directions over ``x`` [batch, time, features] and merge.
-
-        Usage: ``y = layer(x)``
+                 training: bool | None = None, mask: Any = None) -> Any:
+        """Run both directions over ``x`` [batch, time, features] and merge; ``mask``
+        [batch, time] goes to both (the backward one reads it backwards, so right padding
+        is skipped before its first real step, as Keras). Usage: ``y = layer(x)``
         """
         from autojit.ops.array import concat
         from autojit.ops.extra_array import reverse
@@ -411,9 +465,9 @@ class Bidirectional(Module):
         if initial_state is not None:
             half = len(initial_state) // 2
         fwd = self.forward_layer(x, None if half is None else list(initial_state[:half]),
-                                 training=training)
+                                 training=training, mask=mask)
         bwd = self.backward_layer(x, None if half is None else list(initial_state[half:]),
-                                  training=training)
+                                  training=training, mask=mask)
         f_out, f_states = (fwd[0], fwd[1:]) if self.forward_layer.return_state else (fwd, [])
         b_out, b_states = (bwd[0], bwd[1:]) if self.backward_layer.return_state else (bwd, [])
         if self.forward_layer.return_sequences:
@@ -445,6 +499,7 @@ class TimeDistributed(Module):
     """
 
     keras_name = "time_distributed"
+    supports_masking = True  # a Sequential passes a mask on past it (Note [Masks])
 
     def __init__(self, layer: Any, name: str | None = None):
         super().__init__(name=name)

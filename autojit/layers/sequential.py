@@ -9,7 +9,10 @@ Usage::
 The layers build lazily on the first call (inside ``@aj.function``: the first trace), or at
 once when the first element is an ``aj.keras.Input`` (then ``summary()`` works before
 any data, as in Keras). ``training`` is passed on to the layers whose ``__call__`` takes it
-(``Dropout``, ``BatchNormalization``, nested ``Sequential``), as Keras does.
+(``Dropout``, ``BatchNormalization``, nested ``Sequential``), as Keras does. Masks travel
+as Keras's (Note [Masks] in layers/masking.py): a layer's ``compute_mask`` makes one (e.g.
+``Embedding(mask_zero=True)``), the layers whose ``__call__`` takes ``mask`` receive it,
+``supports_masking`` ones pass it on, and any other layer ends it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 from autojit.errors import InvalidArgumentError
 from autojit.layers import functional
 from autojit.layers.functional import accepts_keras_tensors
+from autojit.layers.masking import output_mask, takes_mask
 from autojit.layers.training import Training
 from autojit.module import Module
 from autojit.ops import core
@@ -54,17 +58,23 @@ class Sequential(Module, Training):
         self.layers.append(layer)
 
     @staticmethod
-    def _call_one(layer: Any, x: Any, training: bool | None) -> Any:
+    def _call_one(layer: Any, x: Any, training: bool | None, mask: Any = None) -> Any:
         call = core.user_function(layer)  # user layers converted (Note [Library code ...])
-        return call(x, training=training) if functional.takes_training(layer) else call(x)
+        kwargs = {"training": training} if functional.takes_training(layer) else {}
+        if mask is not None and takes_mask(layer):
+            kwargs["mask"] = mask
+        return call(x, **kwargs)
 
-    def __call__(self, x: Any, training: bool | None = None) -> Any:
-        """Apply every layer in order. Usage: ``y = model(x, training=True)``"""
+    def __call__(self, x: Any, training: bool | None = None, mask: Any = None) -> Any:
+        """Apply every layer in order, passing masks on as Keras (Note [Masks]); ``mask``
+        [batch, time] is the input's. Usage: ``y = model(x, training=True)``"""
         if not self.layers:
             raise InvalidArgumentError(f"Sequential {self.name!r}: has no layers; add some "
                                        "with model.add(layer)")
         for layer in self.layers:
-            x = self._call_one(layer, x, training)
+            inputs = x
+            x = self._call_one(layer, x, training, mask)
+            mask = output_mask(layer, inputs, mask)
         return x
 
     def count_params(self) -> int:

@@ -252,6 +252,7 @@ LAYERS = {
     "Conv1D": (lambda: K.layers.Conv1D(2, 3), [(5, 7, 2)]),
     "Conv2D": (lambda: K.layers.Conv2D(2, 3, strides=2), [(5, 7, 7, 2)]),
     "Conv2DTranspose": (lambda: K.layers.Conv2DTranspose(2, 3, strides=2), [(5, 4, 4, 2)]),
+    "Masking": (lambda: K.layers.Masking(), [(5, 4, 3)]),
     "DepthwiseConv2D": (lambda: K.layers.DepthwiseConv2D(3, depth_multiplier=2),
                         [(5, 6, 6, 2)]),
     "SeparableConv2D": (lambda: K.layers.SeparableConv2D(3, 3, padding="same"),
