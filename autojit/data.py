@@ -33,7 +33,7 @@ from autojit.ops.core import to_numpy_constant
 from autojit.tensor import Tensor, convert_to_tensor
 
 INFINITE = -1  # ``cardinality()`` of a dataset that repeats forever
-UNKNOWN = -2  # ``cardinality()`` after ``filter``
+UNKNOWN = -2  # ``cardinality()`` after ``filter``: Note [Cardinality] in ``take``
 
 
 class Dataset:
@@ -92,8 +92,11 @@ class Dataset:
             for items in zip(*(d._make() for d in parts)):
                 yield nest.pack_as(datasets, list(items))
 
-        known = [d._cardinality for d in parts if d._cardinality >= 0]
-        return Dataset(make, min(known) if known else min(d._cardinality for d in parts))
+        counts = [d._cardinality for d in parts]
+        known = [n for n in counts if n >= 0]
+        if UNKNOWN in counts:
+            return Dataset(make, UNKNOWN)
+        return Dataset(make, min(known) if known else INFINITE)
 
     # --- transformations ---------------------------------------------------------------
     def batch(self, batch_size: int, drop_remainder: bool = False) -> "Dataset":
@@ -182,25 +185,33 @@ class Dataset:
                 if bool(keep):
                     yield element
 
-        return Dataset(make, UNKNOWN if self._cardinality != INFINITE else INFINITE)
+        # TF: UNKNOWN even for an infinite input, which may keep nothing.
+        return Dataset(make, UNKNOWN)
 
     def repeat(self, count: int | None = None) -> "Dataset":
-        """The dataset ``count`` times (forever for None or -1). Usage: ``ds.repeat(3)``"""
-        forever = count is None or count == -1
+        """The dataset ``count`` times (forever for None or -1; an empty dataset stays empty).
+        Usage: ``ds.repeat(3)``"""
+        forever = count is None or _count("repeat", count) == -1
 
         def make() -> Iterator:
             k = 0
             while forever or k < count:
-                yield from self._make()
+                empty = True
+                for element in self._make():
+                    empty = False
+                    yield element
+                if empty:  # as TF: repeating nothing forever is nothing, not a hang
+                    return
                 k += 1
 
         n = self._cardinality
-        return Dataset(make, INFINITE if forever and n != 0 else
-                       (n * count if n >= 0 and not forever else n))
+        if forever:
+            return Dataset(make, 0 if n == 0 else INFINITE)
+        return Dataset(make, 0 if count == 0 else (n if n < 0 else n * count))
 
     def take(self, count: int) -> "Dataset":
         """The first ``count`` elements (all for -1). Usage: ``ds.take(10)``"""
-        if count == -1:
+        if _count("take", count) == -1:
             return self
 
         def make() -> Iterator:
@@ -209,18 +220,25 @@ class Dataset:
                     return
                 yield element
 
+        # Note [Cardinality]: each transformation computes its count as TF's
+        # CardinalityInternal does: an UNKNOWN input stays UNKNOWN (a filtered input may hold
+        # fewer than ``count``), an INFINITE input stays INFINITE unless the op bounds it.
         n = self._cardinality
-        return Dataset(make, count if n in (INFINITE, UNKNOWN) or n >= count else n)
+        if n == UNKNOWN:
+            return Dataset(make, UNKNOWN)
+        return Dataset(make, count if n == INFINITE else min(n, count))
 
     def skip(self, count: int) -> "Dataset":
-        """All but the first ``count`` elements. Usage: ``ds.skip(10)``"""
+        """All but the first ``count`` elements (none for -1). Usage: ``ds.skip(10)``"""
+        _count("skip", count)
+
         def make() -> Iterator:
             for k, element in enumerate(self._make()):
-                if k >= count:
+                if 0 <= count <= k:  # -1 reads the whole input and keeps nothing, as TF
                     yield element
 
-        n = self._cardinality
-        return Dataset(make, max(n - count, 0) if n >= 0 else n)
+        n = self._cardinality  # Note [Cardinality]
+        return Dataset(make, n if n < 0 else (0 if count == -1 else max(n - count, 0)))
 
     def enumerate(self, start: int = 0) -> "Dataset":
         """``(index, element)`` pairs (int64 index). Usage: ``for i, (x, y) in ds.enumerate():``
@@ -294,6 +312,13 @@ def _to_tensors(element: Any) -> Any:
 def _stack(batch: list) -> Any:
     leaves = [nest.flatten(e) for e in batch]
     return nest.pack_as(batch[0], [np.stack(column) for column in zip(*leaves)])
+
+
+def _count(where: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < -1:
+        raise InvalidArgumentError(
+            f"{where}: expected count as an int >= -1 (-1 for all), got {value!r}")
+    return int(value)
 
 
 def _positive(where: str, what: str, value: Any) -> int:

@@ -19,14 +19,15 @@ from typing import Any
 import numpy as np
 
 from autojit import dtypes
-from autojit.errors import InvalidArgumentError, ShapeError
+from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.ops import shapes
-from autojit.ops.array import concat, constant, pad, transpose
+from autojit.ops.array import concat, constant, identity, pad, transpose
 from autojit.ops.core import as_operand, bind
 from autojit.ops.dropout import DROPOUT_MASK
 from autojit.ops.einsum import einsum
 from autojit.ops.extra_array import reverse
-from autojit.ops.math import add, cast, greater, maximum, multiply, sqrt, subtract, where
+from autojit.ops.math import (add, cast, clip_by_value, floordiv, greater, maximum,
+                              multiply, sqrt, subtract, where)
 from autojit.ops.reduce import reduce_mean
 from autojit.tensor import Tensor
 
@@ -206,8 +207,61 @@ def central_crop(image: Any, central_fraction: float) -> Tensor:
     return _back(x[:, top:h - top, left:w - left, :], single)
 
 
+def convert_image_dtype(image: Any, dtype: Any, saturate: bool = False,
+                        name: str | None = None) -> Tensor:
+    """``image`` in ``dtype``, rescaled as ``tf.image.convert_image_dtype``: an integer image
+    spans ``[0, MAX]`` of its dtype, a floating one ``[0, 1]``. Integers to floats multiply by
+    ``1 / MAX``, floats to integers by ``MAX + 0.5`` and truncate, integers to integers
+    rescale by a power of two, floats to floats cast. With ``saturate`` a value outside the
+    integer dtype's range is clipped to it first; without, it wraps (as TF).
+
+    Usage: ``x = aj.image.convert_image_dtype(jpeg, aj.float32)``   # uint8 0..255 -> 0..1
+    """
+    x = as_operand(image)
+    src, dst = x.dtype, dtypes.as_dtype(dtype)
+    if not (_numeric(src) and _numeric(dst)):
+        raise DTypeError(f"image.convert_image_dtype: expected an integer or floating image "
+                         f"and dtype, got {src.name} to {dst.name}")
+    if src == dst:
+        return identity(x)
+    if dtypes.is_floating(src) and dtypes.is_floating(dst):
+        return cast(x, dst)
+    if dtypes.is_floating(dst):
+        return multiply(cast(x, dst), 1.0 / np.iinfo(src).max)
+    if dtypes.is_floating(src):  # the 0.5 makes 1.0 truncate to MAX, not to MAX - 1
+        return _integer(multiply(x, np.iinfo(dst).max + 0.5), dst, saturate)
+    in_max, out_max = np.iinfo(src).max, np.iinfo(dst).max
+    if in_max > out_max:  # divide first: MAX lands just under the new MAX + 1
+        return _integer(floordiv(x, (in_max + 1) // (out_max + 1)), dst, saturate)
+    return multiply(_integer(x, dst, saturate), (out_max + 1) // (in_max + 1))
+
+
+def _numeric(dtype: Any) -> bool:
+    return dtypes.is_floating(dtype) or dtypes.is_integer(dtype)
+
+
+def _integer(x: Tensor, dtype: Any, saturate: bool) -> Tensor:
+    """``cast(x, dtype)``; with ``saturate``, ``x`` is clipped first to the part of
+    ``dtype``'s range that ``x``'s own dtype holds (a float bound that would round up past
+    the integer MAX is the float just below)."""
+    if saturate:
+        low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
+        if dtypes.is_integer(x.dtype):
+            own = np.iinfo(x.dtype)
+            low, high = x.dtype.type(max(low, own.min)), x.dtype.type(min(high, own.max))
+        else:
+            low, high = x.dtype.type(low), x.dtype.type(high)
+            if high > np.iinfo(dtype).max:  # also an inf: float16 cannot hold int32's MAX
+                high = np.nextafter(high, x.dtype.type(0))
+        x = clip_by_value(x, low, high)
+    return cast(x, dtype)
+
+
 def rgb_to_grayscale(images: Any, name: str | None = None) -> Tensor:
-    """Luma ``0.2989 R + 0.587 G + 0.114 B`` as one channel, as TF.
+    """Luma ``0.2989 R + 0.587 G + 0.114 B`` as one channel, in the images' dtype, as TF:
+    integer (and float16) images are weighed in float32 through ``convert_image_dtype``, so
+    uint8 in gives uint8 out. (TF weighs float64 images in float32 too; here they keep their
+    precision.)
 
     Usage: ``gray = aj.image.rgb_to_grayscale(images)``   # [..., 3] -> [..., 1]
     """
@@ -215,8 +269,13 @@ def rgb_to_grayscale(images: Any, name: str | None = None) -> Tensor:
     if not x.shape or x.shape[-1] != 3:
         raise ShapeError(f"image.rgb_to_grayscale: expected 3 channels last, got shape "
                          f"{shapes.fmt(x.shape)}")
-    weights = constant(np.array([[0.2989], [0.587], [0.114]]), dtype=x.dtype)
-    return einsum("...c,cd->...d", x, weights)
+    if not _numeric(x.dtype):
+        raise DTypeError(f"image.rgb_to_grayscale: expected an integer or floating image, got "
+                         f"{x.dtype.name}")
+    work = dtypes.float64 if x.dtype == dtypes.float64 else dtypes.float32
+    weights = constant(np.array([[0.2989], [0.587], [0.114]]), dtype=work)
+    gray = einsum("...c,cd->...d", convert_image_dtype(x, work), weights)
+    return convert_image_dtype(gray, x.dtype)
 
 
 def grayscale_to_rgb(images: Any, name: str | None = None) -> Tensor:
@@ -257,7 +316,7 @@ def per_image_standardization(image: Any) -> Tensor:
     return _back(centered / maximum(std, 1.0 / math.sqrt(n)), single)
 
 
-__all__ = ["adjust_brightness", "adjust_contrast", "central_crop", "crop_to_bounding_box",
-           "flip_left_right", "flip_up_down", "grayscale_to_rgb", "pad_to_bounding_box",
-           "per_image_standardization", "random_flip_left_right", "random_flip_up_down",
-           "resize", "rgb_to_grayscale", "rot90"]
+__all__ = ["adjust_brightness", "adjust_contrast", "central_crop", "convert_image_dtype",
+           "crop_to_bounding_box", "flip_left_right", "flip_up_down", "grayscale_to_rgb",
+           "pad_to_bounding_box", "per_image_standardization", "random_flip_left_right",
+           "random_flip_up_down", "resize", "rgb_to_grayscale", "rot90"]

@@ -3,11 +3,15 @@
 Usage: ``aj.linalg.matmul(a, b, transpose_b=True)``, ``aj.linalg.eye(3)``, ``aj.linalg.inv(a)``
 """
 
+from autojit.errors import ShapeError
+from autojit.ops import shapes
 from autojit.ops.array import expand_dims, eye, squeeze
 from autojit.ops.clipping import global_norm, norm
 from autojit.ops.decompositions import (band_part, cholesky, eigh, qr, slogdet, solve,
                                         triangular_solve)
+from autojit.ops.core import as_operand
 from autojit.ops.einsum import einsum
+from autojit.ops.indexing import getitem
 from autojit.ops.linalg import det, inv, matmul, matrix_transpose, tensordot
 from autojit.ops.math import log
 from autojit.ops.reduce import reduce_sum
@@ -28,16 +32,35 @@ def adjoint(matrix, name: str | None = None):
 
 
 def trace(x, name: str | None = None):
-    """The sum of each matrix's diagonal ([..., n, n] gives [...]). Usage: ``aj.linalg.trace(a)``"""
-    return einsum("...ii->...", x)
+    """The sum of each matrix's main diagonal ([..., m, n] gives [...]), as ``tf.linalg.trace``.
+
+    Usage: ``aj.linalg.trace(a)``
+    """
+    return einsum("...ii->...", _diagonal_block("trace", x))
 
 
 def diag_part(input, name: str | None = None):  # noqa: A002
-    """The diagonal of each square matrix ([..., n, n] gives [..., n]).
+    """The main diagonal of each matrix ([..., m, n] gives [..., min(m, n)]), as
+    ``tf.linalg.diag_part``.
 
     Usage: ``aj.linalg.diag_part(a)``
     """
-    return einsum("...ii->...i", input)
+    return einsum("...ii->...i", _diagonal_block("diag_part", input))
+
+
+def _diagonal_block(name: str, x):
+    """The leading ``k x k`` block of each matrix, ``k = min(m, n)``: it holds the whole main
+    diagonal, and einsum's ``ii`` reads it. A dim unknown while tracing leaves ``x`` as it is
+    (a non-square matrix then fails in einsum when the graph runs: slicing needs ``k``)."""
+    x = as_operand(x)
+    if len(x.shape) < 2:
+        raise ShapeError(f"{name}: expected matrices, a tensor of rank >= 2 ([..., M, N]), "
+                         f"got shape {shapes.fmt(x.shape)}")
+    m, n = x.shape[-2:]
+    if m is None or n is None or m == n:
+        return x
+    k = min(m, n)
+    return getitem(x, (Ellipsis, slice(None, k), slice(None, k)))
 
 
 def diag(diagonal, name: str | None = None):
@@ -45,8 +68,6 @@ def diag(diagonal, name: str | None = None):
 
     Usage: ``aj.linalg.diag(aj.constant([1.0, 2.0]))``
     """
-    from autojit.ops.core import as_operand
-
     d = as_operand(diagonal)
     return expand_dims(d, -1) * eye(d.shape[-1], dtype=d.dtype)
 

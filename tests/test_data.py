@@ -112,3 +112,69 @@ def test_bad_input_is_a_clear_error():
         Dataset.range(3).batch(0)
     with pytest.raises(TypeError, match="the dataset's length is infinite"):
         len(Dataset.range(3).repeat())
+
+
+def test_skip_minus_one_skips_everything():
+    ds = Dataset.range(5).skip(-1)  # TF: "If count is -1, skips the entire dataset."
+    assert list(ds.as_numpy_iterator()) == [] and ds.cardinality() == 0 and len(ds) == 0
+    assert Dataset.range(5).skip(7).cardinality() == 0
+    assert [int(v) for v in Dataset.range(5).take(-1)] == [0, 1, 2, 3, 4]
+
+
+U, INF = aj.data.UNKNOWN, aj.data.INFINITE
+
+
+def unknown(n):  # a dataset of n elements whose cardinality is unknown, as after filter
+    return Dataset.range(n).filter(lambda x: x >= 0)
+
+
+# TF's CardinalityInternal of each dataset op: UNKNOWN and INFINITE inputs stay what they are
+# unless the op itself decides the count (take of an infinite input, repeat forever or 0 times).
+@pytest.mark.parametrize("make, want", [
+    (lambda: unknown(5).take(4), U),
+    (lambda: unknown(5).take(-1), U),
+    (lambda: Dataset.range(5).repeat().take(4), 4),
+    (lambda: Dataset.range(5).take(9), 5),
+    (lambda: unknown(5).skip(2), U),
+    (lambda: unknown(5).skip(-1), U),
+    (lambda: Dataset.range(5).repeat().skip(2), INF),
+    (lambda: unknown(5).batch(2), U),
+    (lambda: Dataset.range(5).repeat().batch(2), INF),
+    (lambda: unknown(5).repeat(3), U),
+    (lambda: unknown(5).repeat(), INF),
+    (lambda: Dataset.range(5).repeat().repeat(2), INF),
+    (lambda: Dataset.range(5).repeat().repeat(0), 0),
+    (lambda: unknown(5).repeat(0), 0),
+    (lambda: Dataset.range(0).repeat(), 0),
+    (lambda: Dataset.range(5).repeat().filter(lambda x: x > 2), U),
+    (lambda: Dataset.zip((Dataset.range(3), unknown(5))), U),
+    (lambda: Dataset.zip((Dataset.range(3), Dataset.range(2).repeat())), 3),
+    (lambda: Dataset.zip((Dataset.range(3).repeat(), Dataset.range(2).repeat())), INF),
+])
+def test_cardinality_follows_tf_through_unknown_and_infinite_inputs(make, want):
+    ds = make()
+    assert ds.cardinality() == want
+    if want >= 0:
+        assert len(ds) == want == len(list(ds.take(100).as_numpy_iterator()))
+    if want == U:
+        with pytest.raises(TypeError, match="the dataset's length is unknown"):
+            len(ds)
+
+
+def test_take_of_an_unknown_dataset_yields_what_there_is():
+    ds = Dataset.range(5).filter(lambda x: x > 2).take(4)
+    assert [int(v) for v in ds] == [3, 4] and ds.cardinality() == aj.data.UNKNOWN
+
+
+def test_repeating_an_empty_dataset_forever_ends():
+    assert list(Dataset.range(0).repeat().as_numpy_iterator()) == []
+    assert list(unknown(0).repeat().take(3).as_numpy_iterator()) == []
+
+
+@pytest.mark.parametrize("op", ["take", "skip", "repeat"])
+def test_a_bad_count_is_a_clear_error(op):
+    with pytest.raises(InvalidArgumentError, match=f"{op}: expected count as an int >= -1 "
+                       "\\(-1 for all\\), got -2"):
+        getattr(Dataset.range(3), op)(-2)
+    with pytest.raises(InvalidArgumentError, match=f"{op}: expected count as an int"):
+        getattr(Dataset.range(3), op)(1.5)

@@ -164,3 +164,76 @@ def test_image_errors():
                          input_signature=[aj.TensorSpec([1, None, 4, 3])])
     with pytest.raises(ShapeError, match="the height and width must be known"):
         traced(x[:1])
+
+
+def _tf_convert_ref(img, dtype):
+    """TF's convert_image_dtype rules in NumPy, for the cases below."""
+    src, dst = img.dtype, np.dtype(dtype)
+    if src.kind in "ui" and dst.kind == "f":
+        return (img.astype(dst) * dst.type(1.0 / np.iinfo(src).max)).astype(dst)
+    if src.kind == "f" and dst.kind in "ui":
+        return (img * src.type(np.iinfo(dst).max + 0.5)).astype(dst)
+    if src.kind in "ui" and dst.kind in "ui":
+        s_in, s_out = np.iinfo(src).max, np.iinfo(dst).max
+        if s_in > s_out:
+            return (img // ((s_in + 1) // (s_out + 1))).astype(dst)
+        return img.astype(dst) * dst.type((s_out + 1) // (s_in + 1))
+    return img.astype(dst)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.int32])
+def test_rgb_to_grayscale_of_integer_images_converts_as_tf(dtype):
+    img = RNG.integers(0, np.iinfo(dtype).max, size=(2, 3, 4, 3), endpoint=True).astype(dtype)
+    img[0, 0, 0], img[0, 0, 1] = np.iinfo(dtype).max, 0  # white and black
+    gray = _tf_convert_ref(img, np.float32) @ np.array([0.2989, 0.587, 0.114], np.float32)
+    want = _tf_convert_ref(gray[..., None].astype(np.float32), dtype)
+    got = aj.image.rgb_to_grayscale(img)
+    assert got.dtype == dtype and got.shape == (2, 3, 4, 1)
+    # rtol: float32 sums in another order may differ by an ulp (64 at int32's scale); for
+    # uint8 and int16 it still asks for equal values
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=0)
+
+
+def test_rgb_to_grayscale_of_a_decoded_jpeg_pixel():
+    img = np.array([[[0, 10, 20], [200, 100, 50]]], np.uint8)  # the values TF gives
+    np.testing.assert_array_equal(aj.image.rgb_to_grayscale(img).numpy(), [[[8], [124]]])
+
+
+def test_rgb_to_grayscale_of_float16_goes_through_float32():
+    img = RNG.uniform(size=(3, 4, 3)).astype(np.float16)
+    gray = img.astype(np.float32) @ np.array([0.2989, 0.587, 0.114], np.float32)
+    got = aj.image.rgb_to_grayscale(aj.constant(img))
+    assert got.dtype == aj.float16
+    np.testing.assert_array_equal(got.numpy(), gray[..., None].astype(np.float16))
+
+
+@pytest.mark.parametrize("src, dst", [(np.uint8, np.float32), (np.uint8, np.float64),
+                                      (np.float32, np.uint8), (np.float64, np.int16),
+                                      (np.uint8, np.int32), (np.int32, np.uint8),
+                                      (np.int16, np.int16), (np.float64, np.float32)])
+def test_convert_image_dtype_matches_tf_rules(src, dst):
+    if np.dtype(src).kind == "f":
+        img = RNG.uniform(size=(2, 3, 3)).astype(src)
+    else:
+        img = RNG.integers(0, np.iinfo(src).max, size=(2, 3, 3), endpoint=True).astype(src)
+    got = aj.image.convert_image_dtype(aj.constant(img), dst)
+    assert got.dtype == dst
+    np.testing.assert_allclose(got.numpy(), _tf_convert_ref(img, dst), rtol=1e-7)
+
+
+def test_convert_image_dtype_saturates_when_asked():
+    img = aj.constant(np.array([-0.5, 0.5, 1.5], np.float32))
+    np.testing.assert_array_equal(
+        aj.image.convert_image_dtype(img, aj.uint8, saturate=True).numpy(), [0, 127, 255])
+    wide = aj.constant(np.array([0, 70000, -5], np.int32))
+    np.testing.assert_array_equal(  # int32 -> int16 divides by 2**16, then clips
+        aj.image.convert_image_dtype(wide, aj.int16, saturate=True).numpy(), [0, 1, -1])
+
+
+def test_convert_image_dtype_of_bool_is_a_clear_error():
+    with pytest.raises(aj.errors.DTypeError, match="image.convert_image_dtype: expected an "
+                       "integer or floating image and dtype, got bool to float32"):
+        aj.image.convert_image_dtype(aj.constant([True, False]), aj.float32)
+    with pytest.raises(aj.errors.DTypeError, match="image.rgb_to_grayscale: expected an "
+                       "integer or floating image, got bool"):
+        aj.image.rgb_to_grayscale(aj.constant(np.ones((2, 2, 3), bool)))

@@ -13,8 +13,8 @@ from autojit.errors import InvalidArgumentError
 from autojit.ops import shapes
 from autojit.ops.array import add_n, constant, squeeze
 from autojit.ops.core import as_operand
-from autojit.ops.math import (abs, cast, divide, float_unary_rule, greater, maximum, multiply,
-                              ones_like_value, pow, sqrt, square, where)
+from autojit.ops.math import (abs, add, cast, divide, float_unary_rule, greater, maximum, multiply,
+                              ones_like_value, pow, sqrt, square, subtract, where)
 from autojit.ops.reduce import reduce_max, reduce_sum
 
 def _tensor(name: str, x: Any) -> Any:
@@ -123,13 +123,25 @@ def _listed(name: str, t_list: Any) -> list:
 def clip_by_global_norm(t_list: Any, clip_norm: Any, use_norm: Any = None,
                         name: str | None = None) -> tuple:
     """``(clipped list, global norm)``: every tensor scaled by
-    ``clip_norm / max(global_norm, clip_norm)``; None entries stay None.
+    ``clip_norm / max(global_norm, clip_norm)``; None entries stay None. An infinite or NaN
+    global norm makes every entry NaN, TF's signal that an error occurred.
 
     Usage: ``grads, norm = aj.clip_by_global_norm(grads, 5.0)``
     """
     tensors = _listed("clip_by_global_norm", t_list)
-    total = global_norm(tensors) if use_norm is None else use_norm
+    total = global_norm(tensors) if use_norm is None else _given_norm(use_norm, tensors)
     clip = _scalar("clip_by_global_norm", clip_norm, total)
-    scale = divide(clip, maximum(total, clip))
+    # + (total - total), as TF: 0 for a finite norm, NaN for an infinite one (clip / inf
+    # alone would quietly zero every entry)
+    scale = add(divide(clip, maximum(total, clip)), subtract(total, total))
     clipped = [None if t is None else multiply(t, cast(scale, t.dtype)) for t in tensors]
     return clipped, total
+
+
+def _given_norm(use_norm: Any, tensors: list) -> Any:
+    """``use_norm`` as an operand: a Python number takes the first tensor's dtype, as it
+    would in TF's arithmetic with it."""
+    if hasattr(use_norm, "shape") and hasattr(use_norm, "dtype"):
+        return use_norm
+    present = [t for t in tensors if t is not None]
+    return constant(use_norm, dtype=present[0].dtype if present else None)

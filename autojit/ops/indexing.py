@@ -24,7 +24,7 @@ import numpy as np
 from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError, TracingError
 from autojit.ops import shapes
-from autojit.ops.core import as_operand, bind, concrete, defop
+from autojit.ops.core import as_operand, bind, concrete, defop, to_numpy_constant
 
 
 class IndexKey(tuple):
@@ -449,18 +449,60 @@ ONE_HOT = defop("one_hot", ["indices"],
                 namespace={"_one_hot": _one_hot})
 
 
-def one_hot(indices: Any, depth: int, on_value: Any = 1, off_value: Any = 0, axis: int = -1,
-            dtype: Any = dtypes.float32, name: str | None = None) -> Any:
-    """A tensor with ``on_value`` where the new ``axis`` equals ``indices``, else
-    ``off_value``; indices outside ``[0, depth)`` give rows of ``off_value`` (as TF).
+def one_hot(indices: Any, depth: int, on_value: Any = None, off_value: Any = None,
+            axis: int = -1, dtype: Any = None, name: str | None = None) -> Any:
+    """A tensor with ``on_value`` (default 1) where the new ``axis`` equals ``indices``, else
+    ``off_value`` (default 0); indices outside ``[0, depth)`` give rows of ``off_value``. The
+    dtype is TF's: ``dtype``, else that of ``on_value`` or ``off_value`` (a Python int is
+    int32, a float float32), else float32.
 
-    Usage: ``aj.one_hot(labels, 10)`` (float32 ``[batch, 10]``)
+    Usage: ``aj.one_hot(labels, 10)`` (float32 ``[batch, 10]``),
+    ``aj.one_hot(labels, 10, on_value=1, off_value=0)`` (int32)
     """
     (depth,) = _positive("one_hot", depth, "depth")
+    dtype, on_value, off_value = _one_hot_values(on_value, off_value, dtype)
     ndim = len(indices.shape) if hasattr(indices, "shape") else np.ndim(indices)
     axis = shapes.normalize_axis("one_hot", axis, ndim + 1)
     return bind(ONE_HOT, indices, depth=depth, on_value=on_value, off_value=off_value,
-                axis=axis, dtype=dtypes.as_dtype(dtype))
+                axis=axis, dtype=dtype)
+
+
+def _one_hot_values(on_value: Any, off_value: Any, dtype: Any) -> tuple:
+    """``(dtype, on, off)`` by TF's rule (``one_hot``), the values as Python scalars (hashable
+    attributes). A Python value takes ``dtype`` when it fits, as TF's ``dtype_hint``."""
+    want = None if dtype is None else dtypes.as_dtype(dtype)
+    given = {}
+    for what, value in (("on_value", on_value), ("off_value", off_value)):
+        if value is not None:
+            given[what] = _one_hot_scalar(what, value, want)
+    for what, value in given.items():
+        if want is not None and value.dtype != want:
+            raise DTypeError(f"one_hot: {what} is {value.dtype.name} but dtype is {want.name}; "
+                             "pass matching values or no dtype")
+    if len(given) == 2 and given["on_value"].dtype != given["off_value"].dtype:
+        raise DTypeError(f"one_hot: on_value is {given['on_value'].dtype.name} but off_value "
+                         f"is {given['off_value'].dtype.name}; give both one dtype")
+    if want is None:
+        want = next(iter(given.values())).dtype if given else dtypes.float32
+    on = given["on_value"] if "on_value" in given else np.asarray(1, want)
+    off = given["off_value"] if "off_value" in given else np.asarray(0, want)
+    return want, on.item(), off.item()
+
+
+def _one_hot_scalar(what: str, value: Any, want: Any) -> np.ndarray:
+    if hasattr(value, "_array") and hasattr(value, "dtype"):  # a Tensor: its own dtype
+        value = np.asarray(concrete("one_hot", value, what, "a Python number"))
+    elif not isinstance(value, (np.ndarray, np.generic)) and want is not None:
+        try:
+            value = to_numpy_constant(value, want)
+        except DTypeError:  # it does not fit ``dtype``: its own dtype names the mismatch
+            value = to_numpy_constant(value)
+    else:
+        value = to_numpy_constant(value)
+    if value.shape != ():
+        raise InvalidArgumentError(f"one_hot: expected {what} as a scalar, got shape "
+                                   f"{shapes.fmt(value.shape)}")
+    return value
 
 
 def _positive(name: str, value: Any, what: str) -> tuple:

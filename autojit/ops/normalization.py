@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from autojit import dtypes
 from autojit.ops import shapes
 from autojit.ops.array import squeeze
 from autojit.ops.core import as_operand
-from autojit.ops.math import (add, float_unary_rule, maximum, multiply, negative, rsqrt, square,
-                              subtract)
+from autojit.ops.math import (add, cast, float_unary_rule, maximum, multiply, negative, rsqrt,
+                              square, subtract)
 from autojit.ops.reduce import reduce_mean, reduce_sum
 
 
@@ -43,14 +44,34 @@ def batch_normalization(x: Any, mean: Any, variance: Any, offset: Any, scale: An
     """``scale * (x - mean) / sqrt(variance + variance_epsilon) + offset``, broadcasting;
     ``offset``/``scale`` may be None. Usage:
     ``aj.nn.batch_normalization(x, mean, var, beta, gamma, variance_epsilon=1e-3)``
+
+    As TF, the statistics are combined in their own dtype and cast to ``x``'s (float32
+    moving statistics serve a float16 ``x``). Python numbers among them take the dtype of the
+    tensor statistics, or ``x``'s when none is a tensor (at least float32, as TF's constants).
     """
     x = _tensor("batch_normalization", x)
+    mean, variance, offset, scale = _statistics(x, mean, variance, offset, scale)
     inv = rsqrt(add(variance, float(variance_epsilon)))
     if scale is not None:
         inv = multiply(inv, scale)
     shift = multiply(mean, inv)
     shift = subtract(offset, shift) if offset is not None else negative(shift)
-    return add(multiply(x, inv), shift)
+    return add(multiply(x, cast(inv, x.dtype)), cast(shift, x.dtype))
+
+
+def _statistics(x: Any, *values: Any) -> list:
+    """``values`` (None stays None) with Python data made tensors of the statistics' dtype:
+    ``batch_normalization``'s rule."""
+    tensors = [v for v in values if _is_tensor(v)]
+    if tensors:
+        work = tensors[0].dtype
+    else:
+        work = dtypes.float64 if x.dtype == dtypes.float64 else dtypes.float32
+    return [v if v is None or _is_tensor(v) else as_operand(v, work) for v in values]
+
+
+def _is_tensor(value: Any) -> bool:
+    return hasattr(value, "shape") and hasattr(value, "dtype")
 
 
 def l2_normalize(x: Any, axis: Any = None, epsilon: float = 1e-12, name: str | None = None) -> Any:
