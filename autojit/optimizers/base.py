@@ -28,8 +28,8 @@ from autojit import dtypes
 from autojit.errors import DTypeError, InvalidArgumentError, ShapeError
 from autojit.ops import core, shapes
 from autojit.ops.array import add_n, constant, zeros_like
-from autojit.ops.clipping import clip_by_norm
-from autojit.ops.math import cast, clip_by_value, maximum, sqrt, square
+from autojit.ops.clipping import clip_by_global_norm, clip_by_norm
+from autojit.ops.math import cast, clip_by_value, sqrt, square
 from autojit.ops.reduce import reduce_sum
 from autojit.optimizers.schedules import LearningRateSchedule
 from autojit.tensor import Tensor, convert_to_tensor
@@ -302,12 +302,12 @@ def _clip_by_global_norm(grads: list, clip_norm: float) -> list:
     as Keras 3 (``+ (norm - norm)``)."""
     if not grads:
         return grads
+    # the norm in float32 at least (float16 gradients would overflow it), then the scale
+    # as aj.clip_by_global_norm gives it
     wide = dtypes.float64 if any(g.dtype == dtypes.float64 for g in grads) else dtypes.float32
     squares = [cast(reduce_sum(square(g)), wide) for g in grads]
     norm = sqrt(add_n(squares) if len(squares) > 1 else squares[0])
-    # clip / max(norm, clip) equals Keras's clip * min(1/norm, 1/clip) without dividing by 0
-    scale = clip_norm / maximum(norm, clip_norm) + (norm - norm)
-    return [g * (scale if g.dtype == wide else cast(scale, g.dtype)) for g in grads]
+    return clip_by_global_norm(grads, clip_norm, use_norm=norm)[0]
 
 
 def _lr_as(lr: Any, dtype: Any) -> Any:
