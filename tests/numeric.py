@@ -36,3 +36,21 @@ def check_graph_replays_eager(fn, inputs, rtol=1e-12):
             assert g.shape == e.shape
             np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=rtol)
     assert traced.tracing_count == 1
+
+
+def check_directional_derivatives(loss, variables, grads, rng, eps=1e-6, rtol=1e-6,
+                                  atol=1e-8):
+    """Each Variable's gradient against the central difference of ``loss()`` along a random
+    direction (one evaluation pair per Variable, however large it is).
+
+    Usage: ``check_directional_derivatives(lambda: f(x), layer.weights, grads, rng)``"""
+    for var, grad in zip(variables, grads):
+        base = var.numpy().copy()
+        direction = rng.standard_normal(base.shape)
+        var.assign(base + eps * direction)
+        up = float(loss())
+        var.assign(base - eps * direction)
+        down = float(loss())
+        var.assign(base)
+        np.testing.assert_allclose(np.sum(np.asarray(grad) * direction),
+                                   (up - down) / (2 * eps), rtol=rtol, atol=atol)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import autojit as aj
+from tests.numeric import check_directional_derivatives
 from autojit.errors import ShapeError
 from autojit.layers.masking import Masking  # not in aj.layers yet: see test_functional's table
 
@@ -243,18 +244,9 @@ def test_masked_lstm_gradients_vs_finite_differences_float64():
     gx = gx.numpy()
     assert np.all(gx[1, 2:] == 0) and np.all(gx[2, 1:] == 0)  # masked steps: zero gradients
     assert np.all(gx[0] != 0)
-    eps = 1e-6
-    for var, grad in zip(weights, grads):
-        base = var.numpy().copy()
-        direction = RNG.standard_normal(base.shape)
-        var.assign(base + eps * direction)
-        up = float(loss_and_grads(aj.constant(x))[0])
-        var.assign(base - eps * direction)
-        down = float(loss_and_grads(aj.constant(x))[0])
-        var.assign(base)
-        np.testing.assert_allclose(np.sum(grad.numpy() * direction), (up - down) / (2 * eps),
-                                   rtol=1e-6, atol=1e-8)
-    direction = RNG.standard_normal(x.shape)
+    check_directional_derivatives(lambda: loss_and_grads(aj.constant(x))[0], weights,
+                                  [g.numpy() for g in grads], RNG)
+    eps, direction = 1e-6, RNG.standard_normal(x.shape)
     up = float(loss_and_grads(aj.constant(x + eps * direction))[0])
     down = float(loss_and_grads(aj.constant(x - eps * direction))[0])
     np.testing.assert_allclose(np.sum(gx * direction), (up - down) / (2 * eps), rtol=1e-6,

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import autojit as aj
+from tests.numeric import check_directional_derivatives
 from autojit.errors import InvalidArgumentError, ShapeError
 
 RNG = np.random.default_rng(11)
@@ -161,17 +162,8 @@ def test_gradients_vs_finite_differences_float64(cls):
         return loss, tape.gradient(loss, weights)
 
     _, grads = loss_and_grads(aj.constant(x))
-    eps = 1e-6
-    for var, grad in zip(weights, grads):
-        base = var.numpy().copy()
-        direction = RNG.standard_normal(base.shape)
-        var.assign(base + eps * direction)
-        up = float(loss_and_grads(aj.constant(x))[0])
-        var.assign(base - eps * direction)
-        down = float(loss_and_grads(aj.constant(x))[0])
-        var.assign(base)
-        fd = (up - down) / (2 * eps)
-        np.testing.assert_allclose(np.sum(grad.numpy() * direction), fd, rtol=1e-6, atol=1e-8)
+    check_directional_derivatives(lambda: loss_and_grads(aj.constant(x))[0], weights,
+                                  [g.numpy() for g in grads], RNG)
 
 
 def test_recurrent_errors():
