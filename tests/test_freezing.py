@@ -269,3 +269,13 @@ def test_count_params_and_summary_follow_freezing():
     model.summary(print_fn=lines.append)
     assert model.count_params() == 16 + 10
     assert "Trainable params: 10" in lines and "Non-trainable params: 16" in lines
+
+
+def test_a_bidirectional_twin_of_a_frozen_layer_is_frozen_too():
+    frozen = aj.keras.layers.Bidirectional(aj.keras.layers.GRU(3, trainable=False))
+    frozen(np.ones((2, 4, 5), np.float32))
+    assert frozen.trainable_variables == () and len(frozen.non_trainable_variables) == 6
+    later = aj.keras.layers.Bidirectional(aj.keras.layers.GRU(3))
+    later(np.ones((2, 4, 5), np.float32))
+    later.trainable = False
+    assert later.trainable_variables == ()

@@ -432,6 +432,7 @@ class Bidirectional(Module):
             backward_layer = type(layer)(layer.units, return_sequences=layer.return_sequences,
                                          return_state=layer.return_state,
                                          go_backwards=not layer.go_backwards,
+                                         trainable=layer.trainable,  # frozen with it
                                          **dict(layer._cell_kwargs))
         elif not isinstance(backward_layer, _RNN) or backward_layer.go_backwards == \
                 layer.go_backwards or backward_layer.return_sequences != layer.return_sequences:
