@@ -156,7 +156,7 @@ class Module:
         # layers' too, whose __init__s do not name it: wrap those that do not.
         super().__init_subclass__(**kwargs)
         init = cls.__dict__.get("__init__")
-        if callable(init) and "trainable" not in _parameters(init):
+        if callable(init) and "trainable" not in parameters_of(init):
             cls.__init__ = _taking_trainable(init)  # type: ignore[method-assign]
 
     def __init__(self, name: str | None = None):
@@ -331,7 +331,9 @@ def _suggest(name: Any) -> str:
     return "_" + text if text[0].isdigit() else text
 
 
-def _parameters(fn: Any) -> Any:
+def parameters_of(fn: Any) -> Any:
+    """The parameters of ``fn``'s signature by name, or ``{}`` where it has none Python can
+    read (a builtin). Usage: ``"training" in parameters_of(type(layer).call)``"""
     try:
         return inspect.signature(fn).parameters
     except (TypeError, ValueError):

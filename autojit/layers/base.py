@@ -37,7 +37,6 @@ the layers called from ``aj.keras.Input`` to ``outputs``, replayed in order (Not
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
@@ -46,7 +45,7 @@ from autojit import dtypes, initializers, nest
 from autojit.errors import InvalidArgumentError
 from autojit.layers import functional
 from autojit.layers.training import Training
-from autojit.module import Module
+from autojit.module import Module, parameters_of
 from autojit.ops import core
 from autojit.tensor import Tensor, convert_to_tensor
 from autojit.tensor_shape import TensorShape
@@ -76,7 +75,7 @@ class Layer(Module):
         self.trainable = trainable  # Module.trainable (Note [Freezing] in module.py)
         self.built = False
         self._layer_dtype = dtypes.as_dtype(dtype) if dtype is not None else dtypes.float32
-        self._call_takes_training = "training" in _parameters(type(self).call)
+        self._call_takes_training = "training" in parameters_of(type(self).call)
 
     @property
     def dtype(self) -> Any:
@@ -303,13 +302,6 @@ def _as_tensor(value: Any, dtype: Any = None) -> Any:
         return value
     return convert_to_tensor(value, dtype=dtype) if dtype is not None \
         else convert_to_tensor(value)
-
-
-def _parameters(fn: Any) -> Any:
-    try:
-        return inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return {}
 
 
 __all__ = ["Functional", "Layer", "Model"]

@@ -24,7 +24,6 @@ A layer called twice is one layer (shared weights).
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 import operator
 from typing import Any, Callable
@@ -33,7 +32,7 @@ import numpy as np
 
 from autojit import dtypes, nest
 from autojit.errors import InvalidArgumentError, ShapeError
-from autojit.module import Module
+from autojit.module import Module, parameters_of
 from autojit.ops import core
 from autojit.tensor import Tensor
 
@@ -205,11 +204,8 @@ def accepts_keras_tensors(cls: type) -> type:
 
 def takes_training(layer: Any) -> bool:
     """True when ``layer(x, training=...)`` is accepted. Usage: ``takes_training(dropout)``"""
-    try:  # the signature of the layer's own __call__ (functools.wraps sets __wrapped__)
-        parameters = inspect.signature(type(layer).__call__).parameters
-    except (TypeError, ValueError):
-        return False
-    if "training" in parameters:
+    # the signature of the layer's own __call__ (functools.wraps sets __wrapped__)
+    if "training" in parameters_of(type(layer).__call__):
         return True
     return getattr(layer, "_call_takes_training", False)  # a Layer's call(inputs, training)
 
@@ -239,11 +235,8 @@ class Lambda(Module):
         """``function(inputs, **arguments)`` (``training`` too, if it takes it).
         Usage: ``y = layer(x)``"""
         kwargs = dict(self.arguments)
-        try:
-            if "training" in inspect.signature(self.function).parameters:
-                kwargs["training"] = training
-        except (TypeError, ValueError):
-            pass
+        if "training" in parameters_of(self.function):
+            kwargs["training"] = training
         with self.name_scope:
             return core.user_function(self.function)(inputs, **kwargs)
 

@@ -19,7 +19,6 @@ with ``supports_masking = True``); any other layer (``Flatten``, ``Reshape``, co
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from autojit import dtypes
@@ -28,7 +27,7 @@ from autojit.layers.core import Activation, Dense
 from autojit.layers.functional import accepts_keras_tensors
 from autojit.layers.normalization import BatchNormalization, LayerNormalization
 from autojit.layers.regularization import Dropout
-from autojit.module import Module
+from autojit.module import Module, parameters_of
 from autojit.ops.math import cast, not_equal
 from autojit.ops.reduce import reduce_any
 from autojit.tensor import Tensor, convert_to_tensor
@@ -40,10 +39,7 @@ def takes_mask(layer: Any) -> bool:
     """True when ``layer(x, mask=...)`` is accepted (Note [Masks]).
     Usage: ``takes_mask(aj.layers.LSTM(4))``"""
     call = getattr(type(layer), "call", None) or type(layer).__call__  # a Layer's call
-    try:
-        return "mask" in inspect.signature(call).parameters
-    except (TypeError, ValueError):
-        return False
+    return "mask" in parameters_of(call)
 
 
 def output_mask(layer: Any, inputs: Any, mask: Any) -> Any:
