@@ -522,6 +522,18 @@ def _custom_vjp(gs, outs, *inputs, grad_fn, forward, made, variables, n_args, n_
         finally:
             core._state.tapes = saved
     dys = [g if g is not None else zeros_like_value(o) for g, o in zip(gs, outs)]
+    arg_grads, var_grads = custom_gradients_of(grad_fn, dys, variables, n_args, n_vars)
+    return tuple(arg_grads) + tuple(var_grads) + (None,) * (len(inputs) - n_args - n_vars)
+
+
+def custom_gradients_of(grad_fn: Callable, dys: list, variables: Any, n_args: int,
+                        n_vars: int) -> tuple[list, list]:
+    """``grad_fn(*dys)`` (with ``variables=`` when ``f`` read Variables, as TF) as two lists:
+    the gradients of ``f``'s tensor arguments and of those Variables, checked against
+    ``n_args`` and ``n_vars`` (Note [Custom gradients]; saved_model.py traces it too).
+
+    Usage: ``arg_grads, var_grads = custom_gradients_of(grad_fn, dys, (), 1, 0)``
+    """
     if n_vars:
         result = grad_fn(*dys, variables=list(variables))  # the Variables, as TF
         if not (isinstance(result, (tuple, list)) and len(result) == 2):
@@ -538,7 +550,7 @@ def _custom_vjp(gs, outs, *inputs, grad_fn, forward, made, variables, n_args, n_
             f"custom_gradient: grad_fn returned {len(arg_grads)} input gradient(s) and "
             f"{len(var_grads)} variable gradient(s); expected {n_args} (one per tensor "
             f"argument of f) and {n_vars} (one per Variable f reads)")
-    return tuple(arg_grads) + tuple(var_grads) + (None,) * (len(inputs) - n_args - n_vars)
+    return arg_grads, var_grads
 
 
 CUSTOM_GRADIENT = core.defop("custom_gradient", ["*values"], _custom_kernel, _custom_rule,

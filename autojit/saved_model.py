@@ -325,7 +325,7 @@ def contains_saved_model(export_dir: str | os.PathLike) -> bool:
 def _custom_gradient_for_saving(node: Any) -> tuple:
     """A ``custom_gradient`` node as ``custom_gradient_saved``, its gradient traced into a
     graph (Note [Saved custom gradients] in autodiff.py)."""
-    from autojit.autodiff import CUSTOM_GRADIENT_SAVED
+    from autojit.autodiff import CUSTOM_GRADIENT_SAVED, custom_gradients_of
     from autojit.function import function as traced
     from autojit.ops.math import zeros_like_value
 
@@ -335,12 +335,8 @@ def _custom_gradient_for_saving(node: Any) -> tuple:
     def gradients(*tensors: Any) -> tuple:
         args, dys = tensors[:n_args], tensors[n_args:]
         grad_fn = attrs["forward"](*args)[1]
-        if n_vars:
-            arg_grads, var_grads = grad_fn(*dys, variables=variables)
-        else:
-            arg_grads, var_grads = grad_fn(*dys), []
-        arg_grads = list(arg_grads) if isinstance(arg_grads, (tuple, list)) else [arg_grads]
-        var_grads = list(var_grads) if isinstance(var_grads, (tuple, list)) else [var_grads]
+        arg_grads, var_grads = custom_gradients_of(grad_fn, list(dys), variables, n_args,
+                                                   n_vars)
         return tuple(zeros_like_value(x) if g is None else g
                      for g, x in zip(arg_grads + var_grads, [*args, *variables]))
 
