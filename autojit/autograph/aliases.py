@@ -23,9 +23,9 @@ from typing import Any
 
 from autojit.autograph import origin, values as vals
 from autojit.errors import AutographError
+from autojit.graph.tracer import PACKAGE
 
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_TRACE_ENTRY = os.path.join(_PACKAGE, "function.py")
+_TRACE_ENTRY = os.path.join(PACKAGE, "function.py")
 _MAX_ITEMS = 1000  # items of one local container looked at
 _CODE = (types.FunctionType, types.MethodType, types.BuiltinFunctionType, types.ModuleType,
          type)
@@ -86,6 +86,6 @@ def _user_frames():
         filename = os.path.abspath(frame.f_code.co_filename)
         if filename == _TRACE_ENTRY:
             return
-        if not filename.startswith(_PACKAGE + os.sep):
+        if not filename.startswith(PACKAGE + os.sep):
             yield frame
         frame = frame.f_back

@@ -31,7 +31,7 @@ from autojit.ops.shapes import size
 from autojit.tensor_shape import TensorShape, shape_of
 from autojit.tensor import Tensor
 
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # not the user's code
 _CONSTANT = core.registry()["constant"]
 
 
@@ -40,7 +40,7 @@ def user_location(skip: int = 1) -> tuple | None:
     frame = sys._getframe(skip)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not filename.startswith(_PACKAGE):
+        if not filename.startswith(PACKAGE):
             return (filename, frame.f_lineno)
         frame = frame.f_back
     return None
